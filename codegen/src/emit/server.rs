@@ -1,0 +1,467 @@
+//! IR operations → the server surface of one API: the request/response types of every
+//! operation version, one service trait per service whose methods default to the API's
+//! native "not implemented" error, the handlers that bind HTTP to those methods, and an
+//! actix route table. Per protocol, not per spec format.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::types::TypeGen;
+use crate::example;
+use crate::ir::{Api, Body, Kind, ObjectSchema, Operation, OperationVersion, Param, ParamLocation, Property, Protocol, Schema, Service};
+use crate::names::{field_name, ident, type_name, version_suffix};
+
+/// One row of the route reference: what a route is and which Rust items serve it.
+#[derive(Debug, Clone)]
+pub struct RouteRow {
+    pub api: String,
+    pub service: String,
+    pub operation: String,
+    pub version: Option<String>,
+    pub method: Option<String>,
+    pub path: String,
+    pub trait_name: String,
+    pub trait_method: String,
+    pub request_type: String,
+    pub response_type: String,
+    pub example_path: String,
+    pub example_body: String,
+}
+
+pub fn op_base(op: &Operation, v: &OperationVersion) -> String {
+    format!("{}{}", type_name(&op.name), version_suffix(v.version))
+}
+
+pub fn trait_method(op: &Operation, v: &OperationVersion) -> String {
+    match v.version {
+        Some(ver) => format!("{}_v{}_{}", field_name(&op.name), ver.major, ver.minor),
+        None => field_name(&op.name),
+    }
+}
+
+pub fn trait_name(s: &Service) -> String {
+    format!("{}Service", type_name(&s.name))
+}
+
+fn op_const(op: &Operation, v: &OperationVersion) -> proc_macro2::Ident {
+    ident(&format!("OP_{}", trait_method(op, v).to_uppercase()))
+}
+
+fn request_name(op: &Operation, v: &OperationVersion) -> String {
+    format!("{}Request", op_base(op, v))
+}
+
+fn response_name(op: &Operation, v: &OperationVersion) -> String {
+    format!("{}Response", op_base(op, v))
+}
+
+/// The request struct of a REST operation that has parameters: one member per parameter
+/// plus `body`.
+fn params_object(params: &[Param], body: &Body) -> ObjectSchema {
+    let mut properties: Vec<Property> = params
+        .iter()
+        .map(|p| Property {
+            name: p.name.clone(),
+            required: p.required,
+            schema: Schema { description: p.description.clone(), ..p.schema.clone() },
+        })
+        .collect();
+    if let Body::Json { schema, required } = body {
+        properties.push(Property { name: "body".into(), required: *required, schema: schema.clone() });
+    }
+    ObjectSchema { properties, additional: crate::ir::Additional::Ignore }
+}
+
+/// Resolve the operation version a JSON-lines batch item belongs to: the highest version of
+/// `operation` not above `version`, else its lowest.
+fn batch_item<'a>(service: &'a Service, operation: &str, version: Option<crate::ir::Version>) -> Option<(&'a Operation, &'a OperationVersion)> {
+    let op = service.operations.iter().find(|o| o.name == operation)?;
+    let v = version
+        .and_then(|want| op.versions.iter().rev().find(|v| v.version.map(|x| x <= want).unwrap_or(true)))
+        .or_else(|| op.versions.first())?;
+    Some((op, v))
+}
+
+pub struct ServerOutput {
+    pub tokens: TokenStream,
+    pub routes: Vec<RouteRow>,
+}
+
+pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
+    let error = {
+        let m = ident(&api.name);
+        quote!(::specmill_runtime::protocol::#m::Error)
+    };
+    let mut out = quote!();
+    let mut routes = Vec::new();
+    let max_version = api.max_version().map(|v| v.to_string()).unwrap_or_default();
+    if api.protocol == Protocol::ClearMl {
+        out.extend(quote! {
+            /// The highest version any endpoint of this API defines: the version of requests
+            /// that name none, and the API version the server announces.
+            pub const MAX_VERSION: &str = #max_version;
+        });
+    }
+    for service in &api.services {
+        let tname = trait_name(service);
+        let tid = ident(&tname);
+        let mut methods = Vec::new();
+        let mut consts = Vec::new();
+        let mut handlers = Vec::new();
+        let mut registrations = Vec::new();
+        for op in &service.operations {
+            for v in &op.versions {
+                // Types of this version.
+                let req_name = request_name(op, v);
+                let resp_name = response_name(op, v);
+                match (&v.body, v.params.is_empty()) {
+                    (Body::JsonLines { operation, version }, _) => {
+                        let (iop, iv) = batch_item(service, operation, *version)
+                            .ok_or_else(|| format!("{}: batch_request names unknown action `{operation}`", op.name))?;
+                        let item_id = ident(&request_name(iop, iv));
+                        let rid = ident(&req_name);
+                        let doc = format!(" `{}` requests, one JSON object per line.", iop.name);
+                        gen.define_raw(&req_name, quote! {
+                            #[doc = #doc]
+                            pub type #rid = ::specmill_runtime::protocol::clearml::Batch<#item_id>;
+                        });
+                    }
+                    (Body::Json { schema, .. }, true) => gen.alias(&req_name, &Schema { description: if schema.description.is_empty() { v.description.clone() } else { schema.description.clone() }, ..schema.clone() }),
+                    (body, _) => gen.define(
+                        &req_name,
+                        &Schema::new(Kind::Object(params_object(&v.params, body))).described(format!("Request of `{}`.", op.name)),
+                    ),
+                }
+                let response = v.response.clone().unwrap_or_else(|| Schema::new(Kind::Any));
+                gen.alias(&resp_name, &Schema { description: if response.description.is_empty() { format!("Reply of `{}`.", op.name) } else { response.description.clone() }, ..response });
+                let req_ty = type_ident(&req_name, gen, &v.body, v.params.is_empty());
+                let resp_ty = type_ident(&resp_name, gen, &Body::Json { schema: v.response.clone().unwrap_or_default(), required: true }, true);
+
+                // Trait method.
+                let m = trait_method(op, v);
+                let mid = ident(&m);
+                let cid = op_const(op, v);
+                let version_doc = v.version.map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name)).unwrap_or_default();
+                let docs = doc_lines(&format!("{}{version_doc}", v.description));
+                methods.push(quote! {
+                    #docs
+                    async fn #mid(&self, ctx: &::specmill_runtime::protocol::RequestContext, request: types::#req_ty)
+                        -> ::std::result::Result<types::#resp_ty, #error> {
+                        let _ = (ctx, request);
+                        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(&#cid))
+                    }
+                });
+                let api_name = &api.name;
+                let op_name = &op.name;
+                let version = match v.version {
+                    Some(x) => {
+                        let s = x.to_string();
+                        quote!(::std::option::Option::Some(#s))
+                    }
+                    None => quote!(::std::option::Option::None),
+                };
+                let method = match &v.http.method {
+                    Some(mth) => quote!(::std::option::Option::Some(#mth)),
+                    None => quote!(::std::option::Option::None),
+                };
+                let path = &v.http.path;
+                consts.push(quote! {
+                    pub const #cid: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+                        api: #api_name, operation: #op_name, version: #version, method: #method, path: #path,
+                    };
+                });
+
+                // Route rows.
+                let (example_path, example_body) = example_request(api, service, v);
+                let shown_paths: Vec<String> = match api.protocol {
+                    Protocol::ClearMl => vec![format!("/v{}{}", v.version.map(|x| x.to_string()).unwrap_or_default(), v.http.path)],
+                    _ => api.mounts.iter().map(|mnt| format!("{mnt}{}", v.http.path)).collect(),
+                };
+                for p in shown_paths {
+                    let ex_path = match api.protocol {
+                        Protocol::ClearMl => p.clone(),
+                        _ => format!("{}{}", p.strip_suffix(&v.http.path).unwrap_or(""), example_path),
+                    };
+                    routes.push(RouteRow {
+                        api: api.name.clone(),
+                        service: service.name.clone(),
+                        operation: op.name.clone(),
+                        version: v.version.map(|x| x.to_string()),
+                        method: v.http.method.clone(),
+                        path: p,
+                        trait_name: tname.clone(),
+                        trait_method: m.clone(),
+                        request_type: req_ty.to_string(),
+                        response_type: resp_ty.to_string(),
+                        example_path: ex_path,
+                        example_body: example_body.clone(),
+                    });
+                }
+            }
+
+            // Handlers and registrations.
+            match api.protocol {
+                Protocol::ClearMl => {
+                    let (h, r) = clearml_handler(service, op, &tid);
+                    handlers.push(h);
+                    registrations.push(r);
+                }
+                _ => {
+                    for v in &op.versions {
+                        let (h, r) = rest_handler(api, op, v, &tid, &error);
+                        handlers.push(h);
+                        registrations.push(r);
+                    }
+                }
+            }
+        }
+        let tdocs = doc_lines(&format!(
+            "The `{}` service of {}.\n\nOne method per operation version. Every method answers the API's native\n\"not implemented\" error until an implementation overrides it.",
+            service.name, api.title
+        ));
+        let configure = ident(&format!("configure_{}", field_name(&service.name)));
+        let cdoc = format!(" Register every route of `{tname}` (the implementation is taken from `web::Data<S>`).");
+        out.extend(quote! {
+            #(#consts)*
+            #tdocs
+            #[allow(async_fn_in_trait)]
+            pub trait #tid: 'static { #(#methods)* }
+            #(#handlers)*
+            #[doc = #cdoc]
+            pub fn #configure<S: #tid>(cfg: &mut ::actix_web::web::ServiceConfig) { #(#registrations)* }
+        });
+    }
+    let rows = routes.iter().map(|r| {
+        let RouteRow { api, service, operation, path, trait_method, request_type, response_type, example_path, example_body, .. } = r;
+        let version = opt_str(&r.version);
+        let method = opt_str(&r.method);
+        quote! {
+            ::specmill_runtime::protocol::RouteInfo {
+                api: #api, service: #service, operation: #operation, version: #version, method: #method, path: #path,
+                trait_method: #trait_method, request_type: #request_type, response_type: #response_type,
+                example_path: #example_path, example_body: #example_body,
+            },
+        }
+    });
+    out.extend(quote! {
+        /// Every route of this API, one row per operation version and mount.
+        pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[#(#rows)*];
+    });
+    Ok(ServerOutput { tokens: out, routes })
+}
+
+fn opt_str(s: &Option<String>) -> TokenStream {
+    match s {
+        Some(s) => quote!(::std::option::Option::Some(#s)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+/// The name of a generated request/response type, following aliases to the named type.
+fn type_ident(name: &str, gen: &TypeGen, body: &Body, no_params: bool) -> proc_macro2::Ident {
+    if gen.has(name) {
+        return ident(name);
+    }
+    if let (Body::Json { schema, .. }, true) = (body, no_params) {
+        if let Kind::Ref(r) = &schema.kind {
+            return ident(&type_name(r));
+        }
+    }
+    ident(name)
+}
+
+fn doc_lines(text: &str) -> TokenStream {
+    let lines = text.trim().lines().map(|l| {
+        let l = format!(" {}", l.trim_end());
+        quote!(#[doc = #l])
+    });
+    quote!(#(#lines)*)
+}
+
+fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (String, String) {
+    let mut path = v.http.path.clone();
+    let mut query = Vec::new();
+    for p in &v.params {
+        let value = example::path_value(&p.schema, &api.types);
+        match p.location {
+            ParamLocation::Path => path = path.replace(&format!("{{{}}}", p.name), &value),
+            ParamLocation::Query if p.required => query.push(format!("{}={}", p.name, value)),
+            _ => {}
+        }
+    }
+    if !query.is_empty() {
+        path = format!("{path}?{}", query.join("&"));
+    }
+    let body = match &v.body {
+        Body::None => String::new(),
+        Body::Json { schema, .. } => example::minimal(schema, &api.types).to_string(),
+        Body::JsonLines { operation, version } => batch_item(service, operation, *version)
+            .and_then(|(_, iv)| match &iv.body {
+                Body::Json { schema, .. } => Some(example::minimal(schema, &api.types).to_string()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+    };
+    (path, body)
+}
+
+fn clearml_handler(service: &Service, op: &Operation, tid: &proc_macro2::Ident) -> (TokenStream, TokenStream) {
+    let endpoint = format!("{}.{}", service.name, op.name);
+    let hid = ident(&format!("handle_{}", field_name(&op.name)));
+    let versions: Vec<String> = op.versions.iter().filter_map(|v| v.version.map(|x| x.to_string())).collect();
+    let arms = op.versions.iter().map(|v| {
+        let vs = v.version.map(|x| x.to_string()).unwrap_or_default();
+        let mid = ident(&trait_method(op, v));
+        let parse = match &v.body {
+            Body::JsonLines { .. } => quote!(call.batch()),
+            _ => quote!(call.request()),
+        };
+        quote! {
+            #vs => {
+                let result = match #parse {
+                    ::std::result::Result::Ok(request) => svc.#mid(&ctx, request).await,
+                    ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+                };
+                call.respond(&ctx, result)
+            }
+        }
+    });
+    let doc = format!(" `{endpoint}`: resolves the requested version among {versions:?} and runs it.");
+    let handler = quote! {
+        #[doc = #doc]
+        pub async fn #hid<S: #tid>(
+            svc: ::actix_web::web::Data<S>,
+            req: ::actix_web::HttpRequest,
+            body: ::actix_web::web::Bytes,
+        ) -> ::actix_web::HttpResponse {
+            let call = match ::specmill_runtime::protocol::clearml::Call::parse(&req, &body, #endpoint, &[#(#versions),*], MAX_VERSION) {
+                ::std::result::Result::Ok(call) => call,
+                ::std::result::Result::Err(reply) => return reply,
+            };
+            let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+            match call.version() {
+                #(#arms)*
+                _ => call.unresolved(&ctx),
+            }
+        }
+    };
+    let plain = format!("/{endpoint}");
+    let plain_slash = format!("/{endpoint}/");
+    let versioned = format!("/v{{version}}/{endpoint}");
+    let versioned_slash = format!("/v{{version}}/{endpoint}/");
+    let reg = quote! {
+        for path in [#plain, #plain_slash, #versioned, #versioned_slash] {
+            cfg.route(path, ::actix_web::web::route().to(#hid::<S>));
+        }
+    };
+    (handler, reg)
+}
+
+fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macro2::Ident, error: &TokenStream) -> (TokenStream, TokenStream) {
+    let m = trait_method(op, v);
+    let hid = ident(&format!("handle_{m}"));
+    let mid = ident(&m);
+    let cid = op_const(op, v);
+    let req_name = request_name(op, v);
+    let rid = if v.params.is_empty() {
+        match &v.body {
+            Body::Json { schema: Schema { kind: Kind::Ref(r), .. }, .. } if type_name(r) != req_name => ident(&type_name(r)),
+            _ => ident(&req_name),
+        }
+    } else {
+        ident(&req_name)
+    };
+    let extract = if v.params.is_empty() {
+        match &v.body {
+            Body::Json { .. } => quote!(::specmill_runtime::protocol::body::json::<types::#rid>(body)),
+            _ => quote!(::std::result::Result::Ok(types::#rid {})),
+        }
+    } else {
+        let obj = params_object(&v.params, &v.body);
+        let fields = TypeGen::fields(&req_name, &obj);
+        let has_query = v.params.iter().any(|p| p.location == ParamLocation::Query);
+        let query = if has_query {
+            quote!(let query = ::specmill_runtime::protocol::params::Query::parse(req.query_string())?;)
+        } else {
+            quote!()
+        };
+        let inits = fields.iter().enumerate().map(|(i, (info, _))| {
+            let fid = ident(&info.rust);
+            let wire = &info.wire;
+            // Parameters come first, in order; the member after them is the body.
+            let Some(param) = v.params.get(i) else {
+                return quote!(#fid: ::specmill_runtime::protocol::body::json(body)?,);
+            };
+            let kind = match resolve(&param.schema, api).kind {
+                Kind::Integer { .. } => quote!(Integer),
+                Kind::Number { .. } => quote!(Number),
+                Kind::Boolean => quote!(Boolean),
+                Kind::String { .. } | Kind::Enum(_) | Kind::Const(_) => quote!(String),
+                _ => quote!(Json),
+            };
+            let loc = match param.location {
+                ParamLocation::Path => quote!(Path),
+                ParamLocation::Query => quote!(Query),
+                ParamLocation::Header => quote!(Header),
+            };
+            let raw = match param.location {
+                ParamLocation::Path => quote!(req.match_info().get(#wire)),
+                ParamLocation::Query => quote!(query.get(#wire)),
+                ParamLocation::Header => quote!(req.headers().get(#wire).and_then(|h| h.to_str().ok())),
+            };
+            let parsed = quote! {
+                ::specmill_runtime::protocol::params::parse(#raw, #wire, ::specmill_runtime::protocol::params::Location::#loc, ::specmill_runtime::protocol::params::Kind::#kind)?
+            };
+            if let Some(dfn) = &info.default_fn {
+                let d = ident(dfn);
+                quote!(#fid: #parsed.unwrap_or_else(types::#d),)
+            } else if info.optional {
+                quote!(#fid: #parsed,)
+            } else {
+                quote!(#fid: ::specmill_runtime::protocol::params::required(#parsed, #wire, ::specmill_runtime::protocol::params::Location::#loc)?,)
+            }
+        });
+        quote! {
+            (|| -> ::std::result::Result<types::#rid, ::specmill_runtime::protocol::RequestProblem> {
+                #query
+                ::std::result::Result::Ok(types::#rid { #(#inits)* })
+            })()
+        }
+    };
+    let method = v.http.method.clone().unwrap_or_else(|| "GET".into());
+    let method_id = ident(&method.to_uppercase());
+    let doc = format!(" `{method} {}`: binds the request, validates it and runs `{m}`.", v.http.path);
+    let handler = quote! {
+        #[doc = #doc]
+        pub async fn #hid<S: #tid>(
+            svc: ::actix_web::web::Data<S>,
+            req: ::actix_web::HttpRequest,
+            body: ::actix_web::web::Bytes,
+        ) -> ::actix_web::HttpResponse {
+            let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+            let body: &[u8] = &body;
+            let request = match #extract.and_then(::specmill_runtime::validate::checked) {
+                ::std::result::Result::Ok(request) => request,
+                ::std::result::Result::Err(problem) => {
+                    let e: #error = ::specmill_runtime::protocol::NativeError::bad_request(&#cid, problem);
+                    return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+                }
+            };
+            ::specmill_runtime::protocol::respond(&ctx, svc.#mid(&ctx, request).await)
+        }
+    };
+    let paths = api.mounts.iter().map(|mnt| format!("{mnt}{}", v.http.path));
+    let reg = quote! {
+        for path in [#(#paths),*] {
+            cfg.route(path, ::actix_web::web::method(::actix_web::http::Method::#method_id).to(#hid::<S>));
+        }
+    };
+    (handler, reg)
+}
+
+fn resolve<'a>(schema: &'a Schema, api: &'a Api) -> &'a Schema {
+    match &schema.kind {
+        Kind::Ref(r) => api.types.named.get(r).map(|s| resolve(s, api)).unwrap_or(schema),
+        _ => schema,
+    }
+}

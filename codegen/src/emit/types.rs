@@ -1,0 +1,454 @@
+//! IR schemas → serde types with rustdoc from the spec, plus generated validation
+//! (`specmill_runtime::validate::Validate`) from the constraints.
+
+use std::collections::BTreeMap;
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use crate::ir::{Additional, Api, Kind, ObjectSchema, Property, Schema, TimestampFormat};
+use crate::names::{field_name, ident, type_name, unique, variant_name};
+
+/// Collects the generated items of one API's `types` module, keyed by name so the output
+/// order is stable whatever order they were requested in.
+pub struct TypeGen<'a> {
+    pub api: &'a Api,
+    items: BTreeMap<String, TokenStream>,
+    patterns: Vec<String>,
+}
+
+/// One field of a generated struct, as the server emitter needs to fill it.
+pub struct FieldInfo {
+    pub rust: String,
+    pub wire: String,
+    pub optional: bool,
+    pub default_fn: Option<String>,
+}
+
+fn doc_attrs(text: &str) -> TokenStream {
+    let lines: Vec<TokenStream> = text
+        .trim()
+        .lines()
+        .map(|l| {
+            let l = format!(" {}", l.trim_end());
+            quote!(#[doc = #l])
+        })
+        .collect();
+    quote!(#(#lines)*)
+}
+
+impl<'a> TypeGen<'a> {
+    pub fn new(api: &'a Api) -> TypeGen<'a> {
+        let mut gen = TypeGen { api, items: BTreeMap::new(), patterns: Vec::new() };
+        for (name, schema) in &api.types.named {
+            gen.define(&type_name(name), schema);
+        }
+        gen
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.items.contains_key(name)
+    }
+
+    /// Define a named item for `schema` (struct, enum or alias) unless it exists.
+    pub fn define(&mut self, name: &str, schema: &Schema) {
+        if self.items.contains_key(name) {
+            return;
+        }
+        // Reserve the name first so recursive schemas terminate.
+        self.items.insert(name.to_string(), TokenStream::new());
+        let docs = doc_attrs(&schema.description);
+        let id = ident(name);
+        let item = match &schema.kind {
+            Kind::Object(obj) => self.object(name, &schema.description, obj),
+            Kind::Enum(values) => self.enumeration(name, &schema.description, values),
+            Kind::Const(Value::String(s)) => self.enumeration(name, &schema.description, std::slice::from_ref(s)),
+            Kind::Union { variants, exclusive } => self.union(name, &schema.description, variants, *exclusive),
+            _ => {
+                let ty = self.rust_type(schema, name);
+                if ty.to_string() == id.to_string() {
+                    TokenStream::new()
+                } else {
+                    quote! { #docs pub type #id = #ty; }
+                }
+            }
+        };
+        self.items.insert(name.to_string(), item);
+    }
+
+    /// Add an item built elsewhere under `name`.
+    pub fn define_raw(&mut self, name: &str, item: TokenStream) {
+        self.items.insert(name.to_string(), item);
+    }
+
+    /// Define `alias` as another name for the type of `schema` (no item when it is the same name).
+    pub fn alias(&mut self, alias: &str, schema: &Schema) {
+        if let Kind::Ref(r) = &schema.kind {
+            if type_name(r) == alias {
+                return;
+            }
+        }
+        self.define(alias, schema);
+    }
+
+    /// The Rust type of `schema`, defining named items for inline objects/enums/unions
+    /// under names derived from `ctx`.
+    pub fn rust_type(&mut self, schema: &Schema, ctx: &str) -> TokenStream {
+        match &schema.kind {
+            Kind::Any => quote!(::serde_json::Value),
+            Kind::Boolean => quote!(bool),
+            Kind::Integer { bits: 32, .. } => quote!(i32),
+            Kind::Integer { .. } => quote!(i64),
+            Kind::Number { nonfinite_as_strings: true, .. } => quote!(::specmill_runtime::wire::Double),
+            Kind::Number { .. } => quote!(f64),
+            Kind::String { .. } => quote!(::std::string::String),
+            Kind::Timestamp(TimestampFormat::EpochSeconds) => quote!(::specmill_runtime::wire::EpochSeconds),
+            Kind::Const(Value::String(_)) | Kind::Enum(_) | Kind::Object(_) | Kind::Union { .. } => {
+                self.define(ctx, schema);
+                let id = ident(ctx);
+                quote!(#id)
+            }
+            Kind::Const(_) => quote!(::serde_json::Value),
+            Kind::Array { items, .. } => {
+                let inner = self.rust_type(items, &format!("{ctx}Item"));
+                let inner = if items.nullable { quote!(::std::option::Option<#inner>) } else { inner };
+                quote!(::std::vec::Vec<#inner>)
+            }
+            Kind::Map(values) => match values.kind {
+                Kind::Any => quote!(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+                _ => {
+                    let inner = self.rust_type(values, &format!("{ctx}Value"));
+                    quote!(::std::collections::BTreeMap<::std::string::String, #inner>)
+                }
+            },
+            Kind::Ref(r) => {
+                let id = ident(&type_name(r));
+                quote!(#id)
+            }
+        }
+    }
+
+    /// The fields a struct for `obj` gets, in order (shared with the server emitter).
+    pub fn fields<'o>(struct_name: &str, obj: &'o ObjectSchema) -> Vec<(FieldInfo, &'o Property)> {
+        let mut taken = vec!["extra".to_string()];
+        obj.properties
+            .iter()
+            .map(|p| {
+                let rust = unique(field_name(&p.name), &mut taken);
+                let default_fn = match (&p.schema.default, p.required) {
+                    (Some(d), false) if literal(&p.schema.kind, d).is_some() => Some(format!("default_{}_{}", crate::names::field_name(struct_name), rust)),
+                    _ => None,
+                };
+                let optional = (!p.required || p.schema.nullable) && default_fn.is_none();
+                (FieldInfo { rust, wire: p.name.clone(), optional, default_fn }, p)
+            })
+            .collect()
+    }
+
+    fn object(&mut self, name: &str, description: &str, obj: &ObjectSchema) -> TokenStream {
+        let docs = doc_attrs(description);
+        let id = ident(name);
+        let mut fields = Vec::new();
+        let mut checks = Vec::new();
+        let mut defaults = Vec::new();
+        let mut all_optional = true;
+        for (info, prop) in Self::fields(name, obj) {
+            let fid = ident(&info.rust);
+            let ty = self.rust_type(&prop.schema, &format!("{name}{}", type_name(&prop.name)));
+            let fdocs = doc_attrs(&field_doc(&prop.schema));
+            let wire = &info.wire;
+            let rename = if info.rust != info.wire { quote!(rename = #wire,) } else { quote!() };
+            let check = self.checks(&quote!(value), &prop.schema);
+            if let Some(dfn) = &info.default_fn {
+                all_optional = false;
+                let dfn_id = ident(dfn);
+                let lit = literal(&prop.schema.kind, prop.schema.default.as_ref().unwrap_or(&Value::Null)).unwrap_or_default();
+                defaults.push(quote! { #[doc = " Default of this member, from the spec."] pub fn #dfn_id() -> #ty { #lit } });
+                fields.push(quote! { #fdocs #[serde(#rename default = #dfn)] pub #fid: #ty, });
+                if !check.is_empty() {
+                    checks.push(quote! { v.enter(#wire); { let value = &self.#fid; #check } v.leave(); });
+                }
+            } else if info.optional {
+                fields.push(quote! {
+                    #fdocs #[serde(#rename default, skip_serializing_if = "::std::option::Option::is_none")]
+                    pub #fid: ::std::option::Option<#ty>,
+                });
+                if !check.is_empty() {
+                    checks.push(quote! { if let ::std::option::Option::Some(value) = &self.#fid { v.enter(#wire); #check v.leave(); } });
+                }
+            } else {
+                all_optional = false;
+                let attr = if rename.is_empty() { quote!() } else { quote!(#[serde(#rename)]) };
+                fields.push(quote! { #fdocs #attr pub #fid: #ty, });
+                if !check.is_empty() {
+                    checks.push(quote! { v.enter(#wire); { let value = &self.#fid; #check } v.leave(); });
+                }
+            }
+        }
+        let mut container = quote!();
+        match &obj.additional {
+            Additional::Forbid => container = quote!(#[serde(deny_unknown_fields)]),
+            Additional::Ignore => {}
+            Additional::Keep(values) => {
+                let ty = match values.kind {
+                    Kind::Any => quote!(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+                    _ => {
+                        let inner = self.rust_type(values, &format!("{name}Extra"));
+                        quote!(::std::collections::BTreeMap<::std::string::String, #inner>)
+                    }
+                };
+                fields.push(quote! {
+                    /// Members the schema does not name, kept as sent.
+                    #[serde(flatten)]
+                    pub extra: #ty,
+                });
+            }
+        }
+        let derive_default = if all_optional { quote!(Default,) } else { quote!() };
+        quote! {
+            #docs
+            #[derive(Debug, Clone, PartialEq, #derive_default ::serde::Serialize, ::serde::Deserialize)]
+            #container
+            pub struct #id { #(#fields)* }
+            #(#defaults)*
+            impl ::specmill_runtime::validate::Validate for #id {
+                #[allow(unused_variables)]
+                fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) { #(#checks)* }
+            }
+        }
+    }
+
+    fn enumeration(&mut self, name: &str, description: &str, values: &[String]) -> TokenStream {
+        let docs = doc_attrs(description);
+        let id = ident(name);
+        let mut taken = Vec::new();
+        let variants: Vec<TokenStream> = values
+            .iter()
+            .map(|v| {
+                let vname = unique(variant_name(v), &mut taken);
+                let vid = ident(&vname);
+                let doc = format!(" `{v}`");
+                quote! { #[doc = #doc] #[serde(rename = #v)] #vid, }
+            })
+            .collect();
+        let arms: Vec<TokenStream> = values
+            .iter()
+            .zip(taken.iter())
+            .map(|(v, n)| {
+                let vid = ident(n);
+                quote!(#id::#vid => #v,)
+            })
+            .collect();
+        quote! {
+            #docs
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+            pub enum #id { #(#variants)* }
+            impl #id {
+                /// The value as it travels on the wire.
+                pub fn as_str(&self) -> &'static str { match self { #(#arms)* } }
+            }
+            impl ::specmill_runtime::validate::Validate for #id {
+                fn validate(&self, _: &mut ::specmill_runtime::validate::Validator) {}
+            }
+        }
+    }
+
+    fn union(&mut self, name: &str, description: &str, variants: &[Schema], exclusive: bool) -> TokenStream {
+        let kind = if exclusive { "one of" } else { "any of" };
+        let docs = doc_attrs(&format!("{description}\n\nOn the wire: {kind} the variants below, tried in order."));
+        let id = ident(name);
+        let mut taken = Vec::new();
+        let mut vs = Vec::new();
+        let mut arms = Vec::new();
+        for (i, v) in variants.iter().enumerate() {
+            let base = match &v.kind {
+                Kind::Ref(r) => type_name(r),
+                Kind::String { .. } => "String".into(),
+                Kind::Number { .. } => "Number".into(),
+                Kind::Integer { .. } => "Integer".into(),
+                Kind::Boolean => "Boolean".into(),
+                Kind::Array { .. } => "List".into(),
+                Kind::Enum(_) => "Named".into(),
+                _ => format!("Variant{i}"),
+            };
+            let vname = unique(base, &mut taken);
+            let vid = ident(&vname);
+            let ty = self.rust_type(v, &format!("{name}{vname}"));
+            let vdocs = doc_attrs(&v.description);
+            vs.push(quote! { #vdocs #vid(#ty), });
+            let check = self.checks(&quote!(value), v);
+            arms.push(quote! { #id::#vid(value) => { #check } });
+        }
+        quote! {
+            #docs
+            #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+            #[serde(untagged)]
+            pub enum #id { #(#vs)* }
+            impl ::specmill_runtime::validate::Validate for #id {
+                #[allow(unused_variables)]
+                fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) { match self { #(#arms)* } }
+            }
+        }
+    }
+
+    /// Checks of the constraints of `schema` on `expr` (a reference to the value).
+    fn checks(&mut self, expr: &TokenStream, schema: &Schema) -> TokenStream {
+        match &schema.kind {
+            Kind::String { min_length, max_length, pattern, .. } => {
+                let mut out = quote!();
+                if min_length.is_some() || max_length.is_some() {
+                    let min = opt_u64(*min_length);
+                    let max = opt_u64(*max_length);
+                    out.extend(quote! { v.length(#expr.chars().count() as u64, #min, #max); });
+                }
+                if let Some(p) = pattern {
+                    let idx = match self.patterns.iter().position(|x| x == p) {
+                        Some(i) => i,
+                        None => {
+                            self.patterns.push(p.clone());
+                            self.patterns.len() - 1
+                        }
+                    };
+                    let stat = format_ident!("PATTERN_{}", idx);
+                    out.extend(quote! { v.pattern(#expr, &#stat, #p); });
+                }
+                out
+            }
+            Kind::Integer { minimum, maximum, .. } if minimum.is_some() || maximum.is_some() => {
+                let min = opt_f64(minimum.map(|m| m as f64));
+                let max = opt_f64(maximum.map(|m| m as f64));
+                quote! { v.range(*#expr as f64, #min, #max); }
+            }
+            Kind::Number { minimum, maximum, nonfinite_as_strings } if minimum.is_some() || maximum.is_some() => {
+                let min = opt_f64(*minimum);
+                let max = opt_f64(*maximum);
+                let val = if *nonfinite_as_strings { quote!(#expr.0) } else { quote!(*#expr) };
+                quote! { v.range(#val, #min, #max); }
+            }
+            Kind::Const(c) if !c.is_string() => {
+                let text = c.to_string();
+                quote! { v.equals(#expr, #text); }
+            }
+            Kind::Array { items, min_items, max_items } => {
+                let mut out = quote!();
+                if min_items.is_some() || max_items.is_some() {
+                    let min = opt_u64(*min_items);
+                    let max = opt_u64(*max_items);
+                    out.extend(quote! { v.items(#expr.len() as u64, #min, #max); });
+                }
+                let inner = self.checks(&quote!(item), items);
+                if !inner.is_empty() {
+                    let inner = if items.nullable {
+                        quote! { if let ::std::option::Option::Some(item) = item { #inner } }
+                    } else {
+                        inner
+                    };
+                    out.extend(quote! {
+                        for (i, item) in #expr.iter().enumerate() { v.enter_index(i); #inner v.leave(); }
+                    });
+                }
+                out
+            }
+            Kind::Map(values) => {
+                let inner = self.checks(&quote!(item), values);
+                if inner.is_empty() {
+                    quote!()
+                } else {
+                    quote! { for (k, item) in #expr.iter() { v.enter(k); #inner v.leave(); } }
+                }
+            }
+            Kind::Ref(_) | Kind::Object(_) | Kind::Union { .. } => {
+                quote! { ::specmill_runtime::validate::Validate::validate(#expr, v); }
+            }
+            _ => quote!(),
+        }
+    }
+
+    /// The `types` module body.
+    pub fn finish(self) -> TokenStream {
+        let patterns = self.patterns.iter().enumerate().map(|(i, p)| {
+            let stat = format_ident!("PATTERN_{}", i);
+            quote! {
+                static #stat: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> =
+                    ::std::sync::LazyLock::new(|| ::specmill_runtime::validate::Regex::new(#p).expect("pattern checked by specmill-codegen"));
+            }
+        });
+        let items = self.items.into_values();
+        quote! { #(#patterns)* #(#items)* }
+    }
+}
+
+fn field_doc(schema: &Schema) -> String {
+    let mut d = schema.description.clone();
+    let mut notes = Vec::new();
+    match &schema.kind {
+        Kind::String { min_length, max_length, pattern, format } => {
+            if let Some(m) = min_length {
+                notes.push(format!("min length {m}"));
+            }
+            if let Some(m) = max_length {
+                notes.push(format!("max length {m}"));
+            }
+            if let Some(p) = pattern {
+                notes.push(format!("pattern `{p}`"));
+            }
+            if let Some(f) = format {
+                notes.push(format!("format `{f}`"));
+            }
+        }
+        Kind::Integer { minimum, maximum, .. } => {
+            notes.extend(minimum.map(|m| format!("minimum {m}")));
+            notes.extend(maximum.map(|m| format!("maximum {m}")));
+        }
+        Kind::Number { minimum, maximum, .. } => {
+            notes.extend(minimum.map(|m| format!("minimum {m}")));
+            notes.extend(maximum.map(|m| format!("maximum {m}")));
+        }
+        Kind::Array { min_items, max_items, .. } => {
+            notes.extend(min_items.map(|m| format!("at least {m} items")));
+            notes.extend(max_items.map(|m| format!("at most {m} items")));
+        }
+        Kind::Const(c) => notes.push(format!("always `{c}`")),
+        _ => {}
+    }
+    if let Some(def) = &schema.default {
+        notes.push(format!("default `{def}`"));
+    }
+    if !notes.is_empty() {
+        if !d.is_empty() {
+            d.push_str("\n\n");
+        }
+        d.push_str(&format!("Constraints: {}.", notes.join(", ")));
+    }
+    d
+}
+
+/// A Rust literal for a default value of a primitive schema.
+pub fn literal(kind: &Kind, v: &Value) -> Option<TokenStream> {
+    match (kind, v) {
+        (Kind::Boolean, Value::Bool(b)) => Some(quote!(#b)),
+        (Kind::Integer { bits: 32, .. }, Value::Number(n)) => n.as_i64().map(|i| {
+            let i = i as i32;
+            quote!(#i)
+        }),
+        (Kind::Integer { .. }, Value::Number(n)) => n.as_i64().map(|i| quote!(#i)),
+        (Kind::Number { nonfinite_as_strings: false, .. }, Value::Number(n)) => n.as_f64().map(|f| quote!(#f)),
+        (Kind::String { .. }, Value::String(s)) => Some(quote!(::std::string::String::from(#s))),
+        _ => None,
+    }
+}
+
+fn opt_u64(v: Option<u64>) -> TokenStream {
+    match v {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn opt_f64(v: Option<f64>) -> TokenStream {
+    match v {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    }
+}

@@ -1,0 +1,123 @@
+//! specmill-codegen: spec files → one IR → generated Rust and reference docs.
+//!
+//! `load` reads ClearML HOCON schemas, AWS service models and OpenAPI 3.0 documents into
+//! [`ir::Api`]s; `emit` turns them into the `generated/` tree. [`generate_dir`] does both,
+//! [`write_if_changed`] and [`check`] put the result on disk or compare it with what is there.
+
+pub mod emit;
+pub mod example;
+pub mod ir;
+pub mod load;
+pub mod names;
+
+use std::path::{Path, PathBuf};
+
+pub use emit::Files;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Load(#[from] load::LoadError),
+    #[error("generating code: {0}")]
+    Emit(String),
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+}
+
+/// Load every spec under `specs` and generate the files of `generated/`.
+pub fn generate_dir(specs: &Path) -> Result<Files, Error> {
+    let apis = load::load_dir(specs)?;
+    emit::generate(&apis).map_err(Error::Emit)
+}
+
+/// Write `files` under `out`, touching only files whose content changed, and removing
+/// generated files no spec produces any more. Returns the paths written or removed.
+pub fn write_if_changed(out: &Path, files: &Files) -> Result<Vec<PathBuf>, Error> {
+    let mut changed = Vec::new();
+    for (rel, content) in files {
+        let path = out.join(rel);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(content.as_str()) {
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::Io(parent.to_path_buf(), e))?;
+        }
+        std::fs::write(&path, content).map_err(|e| Error::Io(path.clone(), e))?;
+        changed.push(path);
+    }
+    for stale in existing_files(out)? {
+        if !files.contains_key(&stale) {
+            let path = out.join(&stale);
+            std::fs::remove_file(&path).map_err(|e| Error::Io(path.clone(), e))?;
+            changed.push(path);
+        }
+    }
+    Ok(changed)
+}
+
+/// Differences between `files` and what is under `out`: one line per missing, stale or
+/// extra file. Empty when `out` is exactly what the specs produce.
+pub fn check(out: &Path, files: &Files) -> Result<Vec<String>, Error> {
+    let mut diffs = Vec::new();
+    for (rel, content) in files {
+        match std::fs::read_to_string(out.join(rel)) {
+            Ok(c) if &c == content => {}
+            Ok(_) => diffs.push(format!("{rel}: differs from what the specs produce")),
+            Err(_) => diffs.push(format!("{rel}: missing")),
+        }
+    }
+    for extra in existing_files(out)? {
+        if !files.contains_key(&extra) {
+            diffs.push(format!("{extra}: no spec produces it"));
+        }
+    }
+    Ok(diffs)
+}
+
+/// Generated files (`*.rs`, `*.md`) under `out`, relative, `/`-separated.
+fn existing_files(out: &Path) -> Result<Vec<String>, Error> {
+    let mut found = Vec::new();
+    if out.is_dir() {
+        walk(out, out, &mut found)?;
+    }
+    Ok(found)
+}
+
+fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) -> Result<(), Error> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::Io(dir.to_path_buf(), e))? {
+        let path = entry.map_err(|e| Error::Io(dir.to_path_buf(), e))?.path();
+        if path.is_dir() {
+            walk(root, &path, found)?;
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("rs" | "md")) {
+            found.push(path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(())
+}
+
+/// The files whose change must regenerate the code: every spec file and every codegen source.
+pub fn inputs(specs: &Path, codegen_dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let mut v = load::spec_files(specs)?;
+    for sub in ["src", "templates"] {
+        let d = codegen_dir.join(sub);
+        if d.is_dir() {
+            let mut files = Vec::new();
+            walk_all(&d, &mut files).map_err(|e| Error::Io(d.clone(), e))?;
+            v.extend(files);
+        }
+    }
+    v.sort();
+    Ok(v)
+}
+
+fn walk_all(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.is_dir() {
+            walk_all(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

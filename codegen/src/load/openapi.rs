@@ -1,0 +1,175 @@
+//! OpenAPI 3.0 documents (parsed with `openapiv3`).
+//!
+//! The document's `servers` URLs are the mount prefixes (relative paths), `paths` are
+//! relative to them. Each operation needs an `operationId`. Parameters are `in: path` or
+//! `in: query`; the body is `application/json`. `x-specmill-api` names the API family
+//! (and so its native error format); without it the file stem is used.
+
+use std::path::Path;
+
+use openapiv3::{OpenAPI, Operation as OaOperation, Parameter, ParameterSchemaOrContent, ReferenceOr, StatusCode};
+use serde_json::Value;
+
+use super::jsonschema::{self, Dialect};
+use super::LoadError;
+use crate::ir::{
+    Additional, Api, Body, ErrorReply, HttpBinding, Operation, OperationVersion, Param, ParamLocation, Protocol, Schema, Service,
+    TypeSpace,
+};
+
+/// OpenAPI objects drop members they do not name unless `additionalProperties` says otherwise.
+const DIALECT: Dialect = Dialect { ref_prefix: "#/components/schemas/", default_additional: || Additional::Ignore };
+
+pub fn load_file(file: &Path, rel: &str) -> Result<Api, LoadError> {
+    let text = std::fs::read_to_string(file).map_err(|e| LoadError::new(file, e.to_string()))?;
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    load_str(&text, rel, &stem).map_err(|e| LoadError::new(file, e))
+}
+
+pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
+    let raw: Value = serde_yaml::from_str(text).map_err(|e| match e.location() {
+        Some(l) => format!("line {}: {e}", l.line()),
+        None => e.to_string(),
+    })?;
+    let doc: OpenAPI = serde_json::from_value(raw.clone()).map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
+    if !doc.openapi.starts_with("3.0") {
+        return Err(format!("OpenAPI version {} is not supported (3.0.x)", doc.openapi));
+    }
+    let name = raw.get("x-specmill-api").and_then(Value::as_str).unwrap_or(stem).to_string();
+
+    let mut types = TypeSpace::default();
+    if let Some(schemas) = raw.pointer("/components/schemas").and_then(Value::as_object) {
+        for (n, s) in schemas {
+            types.named.insert(n.clone(), jsonschema::convert(s, &DIALECT, &format!("components.schemas.{n}"))?);
+        }
+    }
+    let mut mounts: Vec<String> = doc.servers.iter().map(|s| s.url.trim_end_matches('/').to_string()).collect();
+    if mounts.is_empty() {
+        mounts.push(String::new());
+    }
+    if let Some(bad) = mounts.iter().find(|m| !m.is_empty() && !m.starts_with('/')) {
+        return Err(format!("server url `{bad}` must be a path starting with `/`"));
+    }
+
+    let mut operations = Vec::new();
+    for (path, item) in doc.paths.paths.iter() {
+        let item = match item {
+            ReferenceOr::Item(i) => i,
+            ReferenceOr::Reference { reference } => return Err(format!("{path}: path item references ({reference}) are not supported")),
+        };
+        for (method, op) in item.iter() {
+            let mut params = item.parameters.clone();
+            params.extend(op.parameters.iter().cloned());
+            operations.push(operation(path, method, op, &params).map_err(|e| format!("{} {path}: {e}", method.to_uppercase()))?);
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for op in &operations {
+        if !seen.insert(op.name.clone()) {
+            return Err(format!("operationId `{}` is used twice", op.name));
+        }
+    }
+    Ok(Api {
+        name: name.clone(),
+        title: doc.info.title.clone(),
+        description: doc.info.description.clone().unwrap_or_default().trim().to_string(),
+        protocol: Protocol::OpenApi,
+        source: rel.to_string(),
+        mounts,
+        services: vec![Service { name, description: String::new(), operations }],
+        types,
+    })
+}
+
+fn schema_value<T: serde::Serialize>(s: &T, at: &str) -> Result<Schema, String> {
+    let v = serde_json::to_value(s).map_err(|e| format!("{at}: {e}"))?;
+    jsonschema::convert(&v, &DIALECT, at)
+}
+
+fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<Parameter>]) -> Result<Operation, String> {
+    let name = op.operation_id.clone().ok_or("operationId is missing")?;
+    let description = [op.summary.clone(), op.description.clone()]
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let mut ir_params = Vec::new();
+    for p in params {
+        let p = match p {
+            ReferenceOr::Item(p) => p,
+            ReferenceOr::Reference { reference } => return Err(format!("parameter references ({reference}) are not supported")),
+        };
+        let (data, location) = match p {
+            Parameter::Path { parameter_data, .. } => (parameter_data, ParamLocation::Path),
+            Parameter::Query { parameter_data, .. } => (parameter_data, ParamLocation::Query),
+            Parameter::Header { parameter_data, .. } => (parameter_data, ParamLocation::Header),
+            Parameter::Cookie { parameter_data, .. } => return Err(format!("cookie parameter `{}` is not supported", parameter_data.name)),
+        };
+        let schema = match &data.format {
+            ParameterSchemaOrContent::Schema(s) => schema_value(s, &format!("parameter {}", data.name))?,
+            ParameterSchemaOrContent::Content(_) => return Err(format!("parameter `{}`: content parameters are not supported", data.name)),
+        };
+        ir_params.push(Param {
+            name: data.name.clone(),
+            location,
+            required: data.required || location == ParamLocation::Path,
+            description: data.description.clone().unwrap_or_default().trim().to_string(),
+            schema,
+        });
+    }
+    for placeholder in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+        if !ir_params.iter().any(|p| p.location == ParamLocation::Path && p.name == placeholder) {
+            return Err(format!("path parameter `{placeholder}` is not declared"));
+        }
+    }
+    let body = match &op.request_body {
+        None => Body::None,
+        Some(ReferenceOr::Reference { reference }) => return Err(format!("request body references ({reference}) are not supported")),
+        Some(ReferenceOr::Item(rb)) => {
+            let media = rb.content.get("application/json").ok_or("the request body must be application/json")?;
+            let schema = media.schema.as_ref().ok_or("the request body has no schema")?;
+            Body::Json { schema: schema_value(schema, "requestBody")?, required: rb.required }
+        }
+    };
+    let mut response = None;
+    let mut errors = Vec::new();
+    for (status, resp) in op.responses.responses.iter() {
+        let code = match status {
+            StatusCode::Code(c) => *c,
+            StatusCode::Range(r) => return Err(format!("response range {r}XX is not supported")),
+        };
+        let resp = match resp {
+            ReferenceOr::Item(r) => r,
+            ReferenceOr::Reference { reference } => return Err(format!("response references ({reference}) are not supported")),
+        };
+        let schema = resp
+            .content
+            .get("application/json")
+            .and_then(|m| m.schema.as_ref())
+            .map(|s| schema_value(s, &format!("response {code}")))
+            .transpose()?;
+        if (200..300).contains(&code) {
+            if response.is_some() {
+                return Err("more than one success response".into());
+            }
+            response = Some(schema.unwrap_or_default());
+        } else {
+            errors.push(ErrorReply { status: code, description: resp.description.trim().to_string(), schema });
+        }
+    }
+    Ok(Operation {
+        name,
+        description: description.clone(),
+        versions: vec![OperationVersion {
+            version: None,
+            description,
+            http: HttpBinding { method: Some(method.to_uppercase()), path: path.to_string() },
+            params: ir_params,
+            body,
+            response,
+            errors,
+        }],
+    })
+}

@@ -1,0 +1,4 @@
+//! specmill runtime: the store every API shares, and the protocol plumbing that the
+//! generated handlers call (envelopes, native errors, version resolution, parameters).
+
+pub mod store;

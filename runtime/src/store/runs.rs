@@ -1,0 +1,72 @@
+//! Runs: get-or-create by (tenant, uid), lookups.
+
+use diesel::prelude::*;
+
+use super::connection::{AnyConnection, Store};
+use super::model::{Run, StoreError};
+use super::now_us;
+use super::schema::runs;
+
+#[derive(Insertable)]
+#[diesel(table_name = runs)]
+struct NewRunRow<'a> {
+    tenant: &'a str,
+    uid: &'a str,
+    created_by: &'a str,
+    created_us: i64,
+    updated_us: i64,
+}
+
+fn find_by_uid(conn: &mut AnyConnection, tenant: &str, uid: &str) -> QueryResult<Option<Run>> {
+    runs::table
+        .filter(runs::tenant.eq(tenant))
+        .filter(runs::uid.eq(uid))
+        .select(Run::as_select())
+        .first(conn)
+        .optional()
+}
+
+impl Store {
+    /// Gets the run `uid` of `tenant`, creating it (by `created_by`, with an empty name)
+    /// if missing. Safe under concurrent callers: all get the same run.
+    pub fn ensure_run(&self, tenant: &str, uid: &str, created_by: &str) -> Result<Run, StoreError> {
+        let mut conn = self.conn()?;
+        // the common case reads only, so it takes no write lock
+        if let Some(run) = find_by_uid(&mut conn, tenant, uid)? {
+            return Ok(run);
+        }
+        let now = now_us();
+        let row = NewRunRow {
+            tenant,
+            uid,
+            created_by,
+            created_us: now,
+            updated_us: now,
+        };
+        let inserted = with_conn!(&mut *conn, |c| diesel::insert_into(runs::table)
+            .values(&row)
+            .on_conflict((runs::tenant, runs::uid))
+            .do_nothing()
+            .execute(c))?;
+        if inserted > 0 {
+            tracing::debug!(tenant, uid, created_by, "created run");
+        }
+        find_by_uid(&mut conn, tenant, uid)?
+            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+    }
+
+    /// The run `uid` of `tenant`.
+    pub fn run_by_uid(&self, tenant: &str, uid: &str) -> Result<Option<Run>, StoreError> {
+        Ok(find_by_uid(&mut *self.conn()?, tenant, uid)?)
+    }
+
+    /// The run with numeric id `id`, if it belongs to `tenant`.
+    pub fn run_by_id(&self, tenant: &str, id: i64) -> Result<Option<Run>, StoreError> {
+        Ok(runs::table
+            .filter(runs::id.eq(id))
+            .filter(runs::tenant.eq(tenant))
+            .select(Run::as_select())
+            .first(&mut *self.conn()?)
+            .optional()?)
+    }
+}

@@ -1,0 +1,370 @@
+//! Scalar points: batched upserts, filtered reads, latest value per series.
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::connection::{AnyConnection, Store};
+use super::model::{
+    NewScalar, Scalar, ScalarOrder, ScalarQuery, StoreError, TimelineCursor, CURSOR_KIND_SCALAR,
+};
+use super::schema::{runs, scalars};
+use super::{json_from_text, json_to_text, last_occurrence_mask, now_us, INSERT_CHUNK};
+
+// Private encoding of values the column cannot hold as such: SQLite stores NaN as
+// NULL (refused by NOT NULL) and folds -0.0 into 0.0, so every non-plain value is
+// kept as `value = 0` plus a code in `special`.
+const SPECIAL_FINITE: i16 = 0;
+const SPECIAL_NAN: i16 = 1;
+const SPECIAL_POS_INF: i16 = 2;
+const SPECIAL_NEG_INF: i16 = 3;
+const SPECIAL_NEG_ZERO: i16 = 4;
+
+pub(crate) fn encode_value(v: f64) -> (f64, i16) {
+    if v.is_nan() {
+        (0.0, SPECIAL_NAN)
+    } else if v == f64::INFINITY {
+        (0.0, SPECIAL_POS_INF)
+    } else if v == f64::NEG_INFINITY {
+        (0.0, SPECIAL_NEG_INF)
+    } else if v == 0.0 && v.is_sign_negative() {
+        (0.0, SPECIAL_NEG_ZERO)
+    } else {
+        (v, SPECIAL_FINITE)
+    }
+}
+
+pub(crate) fn decode_value(value: f64, special: i16) -> f64 {
+    match special {
+        SPECIAL_NAN => f64::NAN,
+        SPECIAL_POS_INF => f64::INFINITY,
+        SPECIAL_NEG_INF => f64::NEG_INFINITY,
+        SPECIAL_NEG_ZERO => -0.0,
+        _ => value,
+    }
+}
+
+#[derive(Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = scalars)]
+pub(crate) struct ScalarRow {
+    id: i64,
+    run_id: i64,
+    metric: String,
+    variant: String,
+    step: Option<i64>,
+    ts_us: i64,
+    value: f64,
+    special: i16,
+    source: String,
+    point_key: String,
+    extra: Option<String>,
+}
+
+impl ScalarRow {
+    pub(crate) fn into_scalar(self) -> Result<Scalar, StoreError> {
+        Ok(Scalar {
+            id: self.id,
+            run_id: self.run_id,
+            metric: self.metric,
+            variant: self.variant,
+            step: self.step,
+            ts_us: self.ts_us,
+            value: decode_value(self.value, self.special),
+            source: self.source,
+            point_key: self.point_key,
+            extra: self.extra.as_deref().map(json_from_text).transpose()?,
+        })
+    }
+}
+
+fn into_scalars(rows: Vec<ScalarRow>) -> Result<Vec<Scalar>, StoreError> {
+    rows.into_iter().map(ScalarRow::into_scalar).collect()
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = scalars, treat_none_as_default_value = false)]
+struct NewScalarRow<'a> {
+    run_id: i64,
+    metric: &'a str,
+    variant: &'a str,
+    step: Option<i64>,
+    ts_us: i64,
+    value: f64,
+    special: i16,
+    source: &'a str,
+    point_key: &'a str,
+    extra: Option<String>,
+}
+
+impl<'a> NewScalarRow<'a> {
+    fn new(run_id: i64, p: &'a NewScalar) -> Result<Self, StoreError> {
+        let (value, special) = encode_value(p.value);
+        Ok(NewScalarRow {
+            run_id,
+            metric: &p.metric,
+            variant: &p.variant,
+            step: p.step,
+            ts_us: p.ts_us,
+            value,
+            special,
+            source: &p.source,
+            point_key: &p.point_key,
+            extra: p.extra.as_ref().map(json_to_text).transpose()?,
+        })
+    }
+}
+
+/// Window query for [`Store::latest_scalars`]: per (metric, variant) the row with the
+/// highest step, NULL steps lowest, ties to the latest ts_us then the highest id.
+/// `{P}` is the backend's placeholder for the run id.
+macro_rules! latest_sql {
+    ($p:literal) => {
+        concat!(
+            "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra ",
+            "FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.metric, s.variant ",
+            "ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn ",
+            "FROM scalars s WHERE s.run_id = ",
+            $p,
+            ") ranked WHERE rn = 1"
+        )
+    };
+}
+const LATEST_SQL_SQLITE: &str = latest_sql!("?");
+const LATEST_SQL_POSTGRES: &str = latest_sql!("$1");
+
+impl Store {
+    /// Writes `points` to run `run_id` in one transaction. A point whose `point_key` is
+    /// already stored for the run overwrites that row (metric, variant, step, ts_us,
+    /// value, source, extra); of repeated keys within `points` the last wins. Bumps the
+    /// run's `updated_us`. Returns the number of rows inserted or overwritten.
+    pub fn put_scalars(&self, run_id: i64, points: &[NewScalar]) -> Result<usize, StoreError> {
+        if points.is_empty() {
+            return Ok(0);
+        }
+        let keep = last_occurrence_mask(points.iter().map(|p| Some(p.point_key.as_str())));
+        let rows = points
+            .iter()
+            .zip(keep)
+            .filter(|(_, keep)| *keep)
+            .map(|(p, _)| NewScalarRow::new(run_id, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let now = now_us();
+        let mut conn = self.conn()?;
+        write_tx!(&mut *conn, |c| {
+            let mut written = 0;
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                written += diesel::insert_into(scalars::table)
+                    .values(chunk)
+                    .on_conflict((scalars::run_id, scalars::point_key))
+                    .do_update()
+                    .set((
+                        scalars::metric.eq(excluded(scalars::metric)),
+                        scalars::variant.eq(excluded(scalars::variant)),
+                        scalars::step.eq(excluded(scalars::step)),
+                        scalars::ts_us.eq(excluded(scalars::ts_us)),
+                        scalars::value.eq(excluded(scalars::value)),
+                        scalars::special.eq(excluded(scalars::special)),
+                        scalars::source.eq(excluded(scalars::source)),
+                        scalars::extra.eq(excluded(scalars::extra)),
+                    ))
+                    .execute(c)?;
+            }
+            diesel::update(runs::table.find(run_id))
+                .set(runs::updated_us.eq(now))
+                .execute(c)?;
+            Ok::<usize, StoreError>(written)
+        })
+    }
+
+    /// Scalars of one run, filtered, ordered and paged as `q` says.
+    pub fn scalars(&self, q: &ScalarQuery) -> Result<Vec<Scalar>, StoreError> {
+        let mut query = scalars::table
+            .filter(scalars::run_id.eq(q.run_id))
+            .select(ScalarRow::as_select())
+            .into_boxed();
+        if let Some(metrics) = &q.metrics {
+            if metrics.is_empty() {
+                return Ok(Vec::new());
+            }
+            query = query.filter(scalars::metric.eq_any(metrics));
+        }
+        if let Some(variants) = &q.variants {
+            if variants.is_empty() {
+                return Ok(Vec::new());
+            }
+            query = query.filter(scalars::variant.eq_any(variants));
+        }
+        if let Some(from) = q.ts_from_us {
+            query = query.filter(scalars::ts_us.ge(from));
+        }
+        if let Some(to) = q.ts_to_us {
+            query = query.filter(scalars::ts_us.le(to));
+        }
+        if let Some(from) = q.step_from {
+            query = query.filter(scalars::step.ge(from));
+        }
+        if let Some(to) = q.step_to {
+            query = query.filter(scalars::step.le(to));
+        }
+        // `step IS NULL` as the first key puts NULL steps lowest on both backends
+        // (SQLite sorts NULL first, PostgreSQL last)
+        query = match q.order {
+            ScalarOrder::StepAsc => query.order((
+                scalars::step.is_null().desc(),
+                scalars::step.asc(),
+                scalars::ts_us.asc(),
+                scalars::id.asc(),
+            )),
+            ScalarOrder::StepDesc => query.order((
+                scalars::step.is_null().asc(),
+                scalars::step.desc(),
+                scalars::ts_us.desc(),
+                scalars::id.desc(),
+            )),
+            ScalarOrder::TsAsc => query.order((scalars::ts_us.asc(), scalars::id.asc())),
+            ScalarOrder::TsDesc => query.order((scalars::ts_us.desc(), scalars::id.desc())),
+        };
+        if q.offset > 0 {
+            query = query.offset(q.offset);
+        }
+        if let Some(limit) = q.limit {
+            query = query.limit(limit.max(0));
+        }
+        into_scalars(query.load(&mut *self.conn()?)?)
+    }
+
+    /// Per (metric, variant) of the run, the point with the highest step (a NULL step
+    /// counts lowest; ties go to the latest ts_us, then the highest id), ordered by
+    /// metric then variant (bytewise).
+    pub fn latest_scalars(&self, run_id: i64) -> Result<Vec<Scalar>, StoreError> {
+        let sql = match self.backend() {
+            super::Backend::Sqlite => LATEST_SQL_SQLITE,
+            super::Backend::Postgres => LATEST_SQL_POSTGRES,
+        };
+        let rows: Vec<ScalarRow> = diesel::sql_query(sql)
+            .bind::<diesel::sql_types::BigInt, _>(run_id)
+            .load(&mut *self.conn()?)?;
+        let mut out = into_scalars(rows)?;
+        out.sort_by(|a, b| (&a.metric, &a.variant).cmp(&(&b.metric, &b.variant)));
+        Ok(out)
+    }
+}
+
+/// Keyset bound of one table of the timeline: rows strictly after `after` in the
+/// (ts_us, kind, id) order (or strictly before when descending), given that every row
+/// of the table has cursor kind `kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keyset {
+    All,
+    /// ts_us > t
+    TsGt(i64),
+    /// ts_us >= t
+    TsGe(i64),
+    /// (ts_us, id) > (t, id)
+    After(i64, i64),
+    /// ts_us < t
+    TsLt(i64),
+    /// ts_us <= t
+    TsLe(i64),
+    /// (ts_us, id) < (t, id)
+    Before(i64, i64),
+}
+
+impl Keyset {
+    pub(crate) fn new(after: Option<TimelineCursor>, kind: u8, descending: bool) -> Keyset {
+        let Some(c) = after else { return Keyset::All };
+        use std::cmp::Ordering::*;
+        match (descending, kind.cmp(&c.kind)) {
+            (false, Less) => Keyset::TsGt(c.ts_us),
+            (false, Greater) => Keyset::TsGe(c.ts_us),
+            (false, Equal) => Keyset::After(c.ts_us, c.id),
+            (true, Greater) => Keyset::TsLt(c.ts_us),
+            (true, Less) => Keyset::TsLe(c.ts_us),
+            (true, Equal) => Keyset::Before(c.ts_us, c.id),
+        }
+    }
+}
+
+/// Timeline half from the scalars table: at most `limit` rows past the keyset, in
+/// timeline order.
+pub(crate) fn timeline_scalars(
+    conn: &mut AnyConnection,
+    run_id: i64,
+    after: Option<TimelineCursor>,
+    descending: bool,
+    limit: i64,
+) -> Result<Vec<Scalar>, StoreError> {
+    let mut query = scalars::table
+        .filter(scalars::run_id.eq(run_id))
+        .select(ScalarRow::as_select())
+        .into_boxed();
+    // spelled as a range on ts_us plus a tie-break, so the (run_id, ts_us) index seeks
+    query = match Keyset::new(after, CURSOR_KIND_SCALAR, descending) {
+        Keyset::All => query,
+        Keyset::TsGt(t) => query.filter(scalars::ts_us.gt(t)),
+        Keyset::TsGe(t) => query.filter(scalars::ts_us.ge(t)),
+        Keyset::After(t, id) => query
+            .filter(scalars::ts_us.ge(t))
+            .filter(scalars::ts_us.gt(t).or(scalars::id.gt(id))),
+        Keyset::TsLt(t) => query.filter(scalars::ts_us.lt(t)),
+        Keyset::TsLe(t) => query.filter(scalars::ts_us.le(t)),
+        Keyset::Before(t, id) => query
+            .filter(scalars::ts_us.le(t))
+            .filter(scalars::ts_us.lt(t).or(scalars::id.lt(id))),
+    };
+    query = if descending {
+        query.order((scalars::ts_us.desc(), scalars::id.desc()))
+    } else {
+        query.order((scalars::ts_us.asc(), scalars::id.asc()))
+    };
+    into_scalars(query.limit(limit).load(conn)?)
+}
+
+/// Number of scalars of a run.
+pub(crate) fn count_scalars(conn: &mut AnyConnection, run_id: i64) -> Result<i64, StoreError> {
+    Ok(scalars::table
+        .filter(scalars::run_id.eq(run_id))
+        .count()
+        .get_result(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_encoding_round_trips_bit_exactly() {
+        for v in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.5,
+            1e-300,
+            -1e-300,
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let (stored, special) = encode_value(v);
+            assert!(stored.is_finite());
+            assert_eq!(decode_value(stored, special).to_bits(), v.to_bits(), "{v}");
+        }
+        let (stored, special) = encode_value(f64::NAN);
+        assert_eq!((stored, special), (0.0, SPECIAL_NAN));
+        assert!(decode_value(stored, special).is_nan());
+    }
+
+    #[test]
+    fn keyset_bounds_follow_the_tuple_order() {
+        let c = |kind| Some(TimelineCursor { ts_us: 10, kind, id: 7 });
+        assert_eq!(Keyset::new(None, 0, false), Keyset::All);
+        assert_eq!(Keyset::new(c(0), 0, false), Keyset::After(10, 7));
+        assert_eq!(Keyset::new(c(1), 0, false), Keyset::TsGt(10));
+        assert_eq!(Keyset::new(c(0), 1, false), Keyset::TsGe(10));
+        assert_eq!(Keyset::new(c(0), 0, true), Keyset::Before(10, 7));
+        assert_eq!(Keyset::new(c(1), 0, true), Keyset::TsLe(10));
+        assert_eq!(Keyset::new(c(0), 1, true), Keyset::TsLt(10));
+    }
+}
