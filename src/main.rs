@@ -1,1 +1,49 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use specmill::cli::{Cli, Command};
+use specmill_runtime::store::Store;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPECMILL_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve { listen: ([127, 0, 0, 1], 8008).into(), workers: None });
+    match run(&cli.database_url, command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(database_url: &str, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { listen, workers } => {
+            let store = Store::open(database_url)?;
+            actix_web::rt::System::new().block_on(specmill::server::serve(listen, store, workers))?;
+        }
+        Command::Migrate => {
+            let store = Store::open(database_url)?;
+            let applied = store.migrate()?;
+            println!("store at {database_url}: {} migrations applied now", applied.len());
+        }
+        Command::Codegen { specs, out, check } => {
+            let files = specmill_codegen::generate_dir(&specs)?;
+            if check {
+                let diffs = specmill_codegen::check(&out, &files)?;
+                if !diffs.is_empty() {
+                    anyhow::bail!("{} is stale:\n  {}", out.display(), diffs.join("\n  "));
+                }
+                println!("{} matches {} ({} files)", out.display(), specs.display(), files.len());
+            } else {
+                for p in specmill_codegen::write_if_changed(&out, &files)? {
+                    println!("wrote {}", p.display());
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -49,7 +49,8 @@ pub fn field_name(s: &str) -> String {
 
 /// An enum variant for a wire value: `asc` → `Asc`, `-inf` → `Inf`, `2.9` → `V2_9`.
 pub fn variant_name(s: &str) -> String {
-    let n = clean(s).to_upper_camel_case();
+    let sign = if s.starts_with('-') { "Neg" } else { "" };
+    let n = format!("{sign}{}", clean(s).to_upper_camel_case());
     if n.is_empty() {
         "Empty".into()
     } else if n.starts_with(|c: char| c.is_ascii_digit()) {

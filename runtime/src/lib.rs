@@ -1,4 +1,8 @@
 //! specmill runtime: the store every API shares, and the protocol plumbing that the
 //! generated handlers call (envelopes, native errors, version resolution, parameters).
 
+pub mod protocol;
 pub mod store;
+pub mod validate;
+pub mod wire;
+

@@ -428,6 +428,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             })()
         }
     };
+    let bind_body = if matches!(v.body, Body::None) { quote!() } else { quote!(let body: &[u8] = &body;) };
     let method = v.http.method.clone().unwrap_or_else(|| "GET".into());
     let method_id = ident(&method.to_uppercase());
     let doc = format!(" `{method} {}`: binds the request, validates it and runs `{m}`.", v.http.path);
@@ -439,7 +440,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             body: ::actix_web::web::Bytes,
         ) -> ::actix_web::HttpResponse {
             let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
-            let body: &[u8] = &body;
+            #bind_body
             let request = match #extract.and_then(::specmill_runtime::validate::checked) {
                 ::std::result::Result::Ok(request) => request,
                 ::std::result::Result::Err(problem) => {

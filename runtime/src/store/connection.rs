@@ -3,10 +3,12 @@
 use std::fmt;
 use std::path::Path;
 
-use diesel::pg::PgConnection;
-use diesel::r2d2::{self, CustomizeConnection, HandleError, ManageConnection, Pool, PooledConnection};
-use diesel::sqlite::SqliteConnection;
 use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{
+    self, CustomizeConnection, HandleError, ManageConnection, Pool, PooledConnection,
+};
+use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -128,7 +130,9 @@ impl ManageConnection for AnyConnectionManager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
-        self.target.establish().map_err(r2d2::Error::ConnectionError)
+        self.target
+            .establish()
+            .map_err(r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
@@ -209,7 +213,9 @@ pub struct Store {
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 

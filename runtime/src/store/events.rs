@@ -5,8 +5,8 @@ use diesel::upsert::excluded;
 
 use super::connection::{AnyConnection, Store};
 use super::model::{
-    Event, NewEvent, Scalar, StoreError, TimelineCursor, TimelineItem, TimelineQuery, CURSOR_KIND_EVENT,
-    SCALAR_EVENT_TYPE,
+    Event, NewEvent, Scalar, StoreError, TimelineCursor, TimelineItem, TimelineQuery,
+    CURSOR_KIND_EVENT, SCALAR_EVENT_TYPE,
 };
 use super::scalars::{count_scalars, timeline_scalars, Keyset};
 use super::schema::{events, runs};
@@ -142,7 +142,11 @@ impl Store {
         // cannot occur in an event type
         let keys: Vec<Option<String>> = events
             .iter()
-            .map(|e| e.point_key.as_ref().map(|k| format!("{}\u{0}{k}", e.event_type)))
+            .map(|e| {
+                e.point_key
+                    .as_ref()
+                    .map(|k| format!("{}\u{0}{k}", e.event_type))
+            })
             .collect();
         let keep = last_occurrence_mask(keys.iter().map(|k| k.as_deref()));
         let rows = events
@@ -173,7 +177,9 @@ impl Store {
                             ))
                             .execute(c)?
                     } else {
-                        diesel::insert_into(events::table).values(chunk).execute(c)?
+                        diesel::insert_into(events::table)
+                            .values(chunk)
+                            .execute(c)?
                     };
                 }
             }
@@ -228,7 +234,12 @@ impl Store {
 }
 
 /// Merges two lists already in timeline order into the first `limit` items.
-fn merge(scalars: Vec<Scalar>, events: Vec<Event>, descending: bool, limit: usize) -> Vec<TimelineItem> {
+fn merge(
+    scalars: Vec<Scalar>,
+    events: Vec<Event>,
+    descending: bool,
+    limit: usize,
+) -> Vec<TimelineItem> {
     let mut out = Vec::with_capacity(limit.min(scalars.len() + events.len()));
     let mut scalars = scalars.into_iter().map(TimelineItem::Scalar).peekable();
     let mut events = events.into_iter().map(TimelineItem::Event).peekable();
@@ -236,13 +247,21 @@ fn merge(scalars: Vec<Scalar>, events: Vec<Event>, descending: bool, limit: usiz
         let take_scalar = match (scalars.peek(), events.peek()) {
             (Some(s), Some(e)) => {
                 let (s, e) = (s.cursor().key(), e.cursor().key());
-                if descending { s > e } else { s < e }
+                if descending {
+                    s > e
+                } else {
+                    s < e
+                }
             }
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => break,
         };
-        let next = if take_scalar { scalars.next() } else { events.next() };
+        let next = if take_scalar {
+            scalars.next()
+        } else {
+            events.next()
+        };
         out.extend(next);
     }
     out

@@ -29,7 +29,9 @@ macro_rules! write_tx {
             $crate::store::connection::AnyConnection::Postgresql($c) => {
                 diesel::Connection::transaction($c, |$c| $body)
             }
-            $crate::store::connection::AnyConnection::Sqlite($c) => $c.immediate_transaction(|$c| $body),
+            $crate::store::connection::AnyConnection::Sqlite($c) => {
+                $c.immediate_transaction(|$c| $body)
+            }
         }
     };
 }
@@ -45,8 +47,8 @@ pub mod testdb;
 pub use connection::{AnyConnection, Store};
 pub use model::{
     Backend, Event, JsonObject, NewEvent, NewScalar, Run, Scalar, ScalarOrder, ScalarQuery,
-    StoreError, TimelineCursor, TimelineItem, TimelineQuery, CURSOR_KIND_EVENT,
-    CURSOR_KIND_SCALAR, SCALAR_EVENT_TYPE,
+    StoreError, TimelineCursor, TimelineItem, TimelineQuery, CURSOR_KIND_EVENT, CURSOR_KIND_SCALAR,
+    SCALAR_EVENT_TYPE,
 };
 
 /// Current time in epoch microseconds.

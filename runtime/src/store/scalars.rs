@@ -115,7 +115,7 @@ impl<'a> NewScalarRow<'a> {
 
 /// Window query for [`Store::latest_scalars`]: per (metric, variant) the row with the
 /// highest step, NULL steps lowest, ties to the latest ts_us then the highest id.
-/// `{P}` is the backend's placeholder for the run id.
+/// `$p` is the backend's placeholder for the run id.
 macro_rules! latest_sql {
     ($p:literal) => {
         concat!(
@@ -226,9 +226,9 @@ impl Store {
         if q.offset > 0 {
             query = query.offset(q.offset);
         }
-        if let Some(limit) = q.limit {
-            query = query.limit(limit.max(0));
-        }
+        // always set a LIMIT: the multi-connection renders a bare OFFSET for SQLite,
+        // which SQLite rejects (it needs LIMIT before OFFSET)
+        query = query.limit(q.limit.map_or(i64::MAX, |l| l.max(0)));
         into_scalars(query.load(&mut *self.conn()?)?)
     }
 
@@ -358,7 +358,13 @@ mod tests {
 
     #[test]
     fn keyset_bounds_follow_the_tuple_order() {
-        let c = |kind| Some(TimelineCursor { ts_us: 10, kind, id: 7 });
+        let c = |kind| {
+            Some(TimelineCursor {
+                ts_us: 10,
+                kind,
+                id: 7,
+            })
+        };
         assert_eq!(Keyset::new(None, 0, false), Keyset::All);
         assert_eq!(Keyset::new(c(0), 0, false), Keyset::After(10, 7));
         assert_eq!(Keyset::new(c(1), 0, false), Keyset::TsGt(10));

@@ -79,7 +79,9 @@ fn validate_identifier(name: &str) -> Result<(), StoreError> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::InvalidUrl(format!("refusing database name {name:?}")))
+        Err(StoreError::InvalidUrl(format!(
+            "refusing database name {name:?}"
+        )))
     }
 }
 
@@ -132,11 +134,13 @@ pub fn fresh_postgres_database(admin_url: &str) -> Result<String, StoreError> {
 /// Drops a database made by [`fresh_postgres_database`] (given its URL), closing any
 /// connections still open to it. Refuses names this module did not generate.
 pub fn drop_postgres_database(admin_url: &str, database_url: &str) -> Result<(), StoreError> {
-    let name = database_of(database_url)
-        .ok_or_else(|| StoreError::InvalidUrl(format!("no database in {}", redact(database_url))))?;
+    let name = database_of(database_url).ok_or_else(|| {
+        StoreError::InvalidUrl(format!("no database in {}", redact(database_url)))
+    })?;
     validate_identifier(name)?;
     let mut conn = PgConnection::establish(admin_url)?;
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn)?;
+    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)?;
     Ok(())
 }
 
@@ -167,7 +171,10 @@ mod tests {
             with_database("postgres://h:5432", "specmill_t_1").unwrap(),
             "postgres://h:5432/specmill_t_1"
         );
-        assert_eq!(database_of("postgres://u@h/specmill_t_1?x=1"), Some("specmill_t_1"));
+        assert_eq!(
+            database_of("postgres://u@h/specmill_t_1?x=1"),
+            Some("specmill_t_1")
+        );
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     }
 

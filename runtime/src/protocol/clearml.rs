@@ -1,0 +1,302 @@
+//! ClearML: `/[vX.Y/]service.action` with any method, a JSON (or JSON-lines) body, version
+//! resolution, and the `meta`/`data` envelope with `result_code`/`result_subcode`.
+
+use std::sync::LazyLock;
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::{NativeError, OpInfo, RequestContext, RequestProblem};
+use crate::validate::{validate, Validate};
+
+/// A ClearML error: HTTP status (= `result_code`), subcode and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: u16,
+    pub subcode: u32,
+    pub msg: String,
+}
+
+impl Error {
+    pub fn new(code: u16, subcode: u32, msg: impl Into<String>) -> Error {
+        Error { code, subcode, msg: msg.into() }
+    }
+    /// 400/11 `Missing required fields: missing=(a, b)`.
+    pub fn missing_fields(fields: &[&str]) -> Error {
+        Error::new(400, 11, format!("Missing required fields: missing=({})", fields.join(", ")))
+    }
+    /// 400/12 `Validation error (…)`.
+    pub fn validation(detail: impl std::fmt::Display) -> Error {
+        Error::new(400, 12, format!("Validation error ({detail})"))
+    }
+    /// 400/101 `Invalid task id: ids=(…)`.
+    pub fn invalid_task_id(id: &str) -> Error {
+        Error::new(400, 101, format!("Invalid task id: ids=({id})"))
+    }
+    /// 400/1104 `Invalid scroll id: scroll_id=…`.
+    pub fn invalid_scroll_id(id: &str) -> Error {
+        Error::new(400, 1104, format!("Invalid scroll id: scroll_id={id}"))
+    }
+    pub fn internal(msg: impl Into<String>) -> Error {
+        Error::new(500, 0, msg)
+    }
+    fn from_problem(problem: RequestProblem) -> Error {
+        match problem {
+            RequestProblem::MissingMember(m) => Error::missing_fields(&[m.as_str()]),
+            RequestProblem::Malformed(m) => Error::new(400, 0, format!("Failed to decode JSON object: {m}")),
+            other => Error::validation(other.describe()),
+        }
+    }
+}
+
+impl NativeError for Error {
+    /// ClearML's envelope with HTTP and result code 501 (a code the SDK does not retry).
+    fn not_implemented(op: &OpInfo) -> Error {
+        Error::new(
+            501,
+            0,
+            format!(
+                "Not implemented: endpoint {} version {} is defined by the spec but has no implementation on this server",
+                op.path.trim_start_matches('/'),
+                op.version.unwrap_or("?")
+            ),
+        )
+    }
+    fn bad_request(_op: &OpInfo, problem: RequestProblem) -> Error {
+        Error::from_problem(problem)
+    }
+    fn into_response(self, ctx: &RequestContext) -> HttpResponse {
+        envelope(ctx, None, "", None, Err(self))
+    }
+}
+
+/// A JSON-lines batch: each line decoded on its own, a bad line reported, not fatal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch<T> {
+    pub items: Vec<Result<T, String>>,
+}
+
+impl<T> Validate for Batch<T> {
+    fn validate(&self, _: &mut crate::validate::Validator) {}
+}
+
+static PATH_VERSION: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"^\d+(\.\d+)?$").expect("static regex"));
+
+/// A version as ClearML compares them: numerically by part.
+fn parse_version(s: &str) -> Option<(u32, u32)> {
+    let (a, b) = s.split_once('.').unwrap_or((s, "0"));
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// One resolved call: which endpoint, which version was asked for and which one runs.
+pub struct Call {
+    endpoint: &'static str,
+    requested: String,
+    actual: &'static str,
+    trx: Option<String>,
+    body: actix_web::web::Bytes,
+    json_lines: bool,
+    query: String,
+}
+
+impl Call {
+    /// Resolve the request: the version from the path (none: `max_version`), then the
+    /// highest of `versions` not above it. Below the lowest → 404 in the envelope.
+    pub fn parse(
+        req: &HttpRequest,
+        body: &actix_web::web::Bytes,
+        endpoint: &'static str,
+        versions: &'static [&'static str],
+        max_version: &'static str,
+    ) -> Result<Call, HttpResponse> {
+        if req.method() == Method::OPTIONS {
+            return Err(HttpResponse::Ok().finish());
+        }
+        let ctx = RequestContext::from_request(req);
+        let requested = match req.match_info().get("version") {
+            Some(v) if PATH_VERSION.is_match(v) => v.to_string(),
+            Some(_) => return Err(envelope(&ctx, None, endpoint, None, Err(Error::new(400, 2, "Request path has invalid version")))),
+            None => max_version.to_string(),
+        };
+        let want = parse_version(&requested).unwrap_or((0, 0));
+        let actual = versions
+            .iter()
+            .filter(|v| parse_version(v).map(|x| x <= want).unwrap_or(false))
+            .max_by_key(|v| parse_version(v));
+        let Some(actual) = actual else {
+            let msg = format!("Unable to find endpoint for name {endpoint} and version {requested}");
+            return Err(envelope(&ctx, None, endpoint, Some(&requested), Err(Error::new(404, 0, msg))));
+        };
+        let trx = ["X-ClearML-Trx", "X-Trains-Trx"]
+            .iter()
+            .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_string));
+        let json_lines = req
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|ct| ct.starts_with("application/json-lines") || ct.starts_with("application/jsonlines"))
+            .unwrap_or(false);
+        Ok(Call { endpoint, requested, actual, trx, body: body.clone(), json_lines, query: req.query_string().to_string() })
+    }
+
+    /// The version that runs.
+    pub fn version(&self) -> &'static str {
+        self.actual
+    }
+
+    /// The request body as one JSON object; an empty body takes the query string's fields
+    /// (numbers and booleans converted), as clearml-server does.
+    fn object(&self) -> Result<Value, Error> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&self.query).unwrap_or_default();
+            let mut obj = Map::new();
+            for (k, v) in pairs {
+                let value = if let Ok(i) = v.parse::<i64>() {
+                    json!(i)
+                } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
+                    json!(f)
+                } else if v == "true" || v == "false" {
+                    json!(v == "true")
+                } else {
+                    json!(v)
+                };
+                obj.insert(k, value);
+            }
+            return Ok(Value::Object(obj));
+        }
+        let v: Value = serde_json::from_slice(&self.body).map_err(|e| Error::new(400, 0, format!("Failed to decode JSON object: {e}")))?;
+        if !v.is_object() {
+            return Err(Error::new(400, 0, "Data should be a dict"));
+        }
+        Ok(v)
+    }
+
+    /// Decode and validate the request of a plain call.
+    pub fn request<T: DeserializeOwned + Validate>(&self) -> Result<T, Error> {
+        let value: T = serde_json::from_value(self.object()?).map_err(|e| Error::from_problem(RequestProblem::from_serde(&e)))?;
+        validate(&value).map_err(|v| Error::from_problem(RequestProblem::Invalid(v)))?;
+        Ok(value)
+    }
+
+    /// Decode a batch call: JSON lines (or one JSON object / a JSON array). A line that is
+    /// not JSON or not an object fails the whole call; an object that does not fit `T`
+    /// becomes an item error.
+    pub fn batch<T: DeserializeOwned + Validate>(&self) -> Result<Batch<T>, Error> {
+        let mut objects = Vec::new();
+        let whole = if self.json_lines { None } else { serde_json::from_slice::<Value>(&self.body).ok() };
+        match whole {
+            Some(Value::Object(o)) => objects.push(Value::Object(o)),
+            Some(Value::Array(a)) => objects.extend(a),
+            _ => {
+                let text = std::str::from_utf8(&self.body).map_err(|_| Error::new(400, 0, "Failed to decode JSON object: body is not UTF-8"))?;
+                let lines: Vec<&str> = text.trim_end_matches(['\n', '\r']).split('\n').collect();
+                for (i, line) in lines.iter().enumerate() {
+                    let v: Value = serde_json::from_str(line)
+                        .map_err(|e| Error::new(400, 0, format!("Failed to decode JSON object: {e} in batch item #{i}")))?;
+                    objects.push(v);
+                }
+            }
+        }
+        if let Some(bad) = objects.iter().find(|v| !v.is_object()) {
+            let kind = match bad {
+                Value::Array(_) => "list",
+                Value::String(_) => "str",
+                Value::Number(_) => "number",
+                Value::Bool(_) => "bool",
+                _ => "null",
+            };
+            return Err(Error::new(400, 0, format!("json lines must contain objects, found: {kind}")));
+        }
+        if objects.is_empty() || (objects.len() == 1 && objects[0].as_object().map(Map::is_empty).unwrap_or(false) && self.body.iter().all(u8::is_ascii_whitespace)) {
+            return Err(Error::new(400, 17, "Batch request contains no items"));
+        }
+        let items = objects
+            .into_iter()
+            .map(|v| {
+                let item: T = serde_json::from_value(v).map_err(|e| item_error(&e))?;
+                validate(&item).map_err(|v| RequestProblem::Invalid(v).describe())?;
+                Ok(item)
+            })
+            .collect();
+        Ok(Batch { items })
+    }
+
+    /// The reply in the envelope.
+    pub fn respond<T: Serialize>(&self, ctx: &RequestContext, result: Result<T, Error>) -> HttpResponse {
+        let result = result.and_then(|v| serde_json::to_value(v).map_err(|e| Error::internal(e.to_string())));
+        envelope(ctx, self.trx.as_deref(), self.endpoint, Some(&self.requested), result.map(|v| (v, self.actual)))
+    }
+
+    /// A resolved version with no handler (cannot happen with generated tables).
+    pub fn unresolved(&self, ctx: &RequestContext) -> HttpResponse {
+        self.respond::<Value>(ctx, Err(Error::internal(format!("version {} of {} has no handler", self.actual, self.endpoint))))
+    }
+}
+
+fn item_error(e: &serde_json::Error) -> String {
+    match RequestProblem::from_serde(e) {
+        RequestProblem::MissingMember(m) if m == "type" => "Event must have a 'type' field".into(),
+        RequestProblem::MissingMember(m) if m == "task" => "Event must have a 'task' field".into(),
+        other => other.describe(),
+    }
+}
+
+/// Versions below 2.1 are reported as JSON floats, as clearml-server does for old clients.
+fn version_value(v: &str) -> Value {
+    match parse_version(v) {
+        Some(x) if x < (2, 1) => v.parse::<f64>().map(|f| json!(f)).unwrap_or_else(|_| json!(v)),
+        _ => json!(v),
+    }
+}
+
+/// Build the `meta`/`data` envelope. The HTTP status equals `result_code`.
+pub fn envelope(
+    ctx: &RequestContext,
+    trx: Option<&str>,
+    endpoint: &str,
+    requested: Option<&str>,
+    result: Result<(Value, &str), Error>,
+) -> HttpResponse {
+    let id = ctx.request_id.replace('-', "");
+    let (code, subcode, msg, data, actual) = match result {
+        Ok((data, actual)) => (200, 0, "OK".to_string(), data, Some(actual)),
+        Err(e) => (e.code, e.subcode, e.msg, json!({}), None),
+    };
+    let body = json!({
+        "meta": {
+            "id": id,
+            "trx": trx.unwrap_or(&id),
+            "endpoint": {
+                "name": endpoint,
+                "requested_version": requested.map(version_value).unwrap_or(Value::Null),
+                "actual_version": actual.map(version_value).unwrap_or(Value::Null),
+            },
+            "result_code": code,
+            "result_subcode": subcode,
+            "result_msg": msg,
+            "error_stack": null,
+            "error_data": {},
+        },
+        "data": data,
+    });
+    HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type("application/json")
+        .body(body.to_string())
+}
+
+static ENDPOINT_PATH: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^/?(v(?P<v>\d+\.?\d+)/)?(?P<name>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$").expect("static regex")
+});
+
+/// An unknown ClearML-shaped path (`/[vX.Y/]service.action`) gets the envelope's 404.
+pub fn unknown_endpoint(req: &HttpRequest, max_version: &str) -> Option<HttpResponse> {
+    let caps = ENDPOINT_PATH.captures(req.path())?;
+    let name = caps.name("name")?.as_str();
+    let version = caps.name("v").map(|m| m.as_str()).unwrap_or(max_version);
+    let ctx = RequestContext::from_request(req);
+    let msg = format!("Unable to find endpoint for name {name} and version {version}");
+    Some(envelope(&ctx, None, name, Some(version), Err(Error::new(404, 0, msg))))
+}

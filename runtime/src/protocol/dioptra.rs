@@ -1,0 +1,105 @@
+//! Dioptra's error bodies: `{"error","message","detail","originating_path"}` for service
+//! errors, `{"errors":{field:[msg]}}` for body validation (plus `"message"` for query
+//! parameters), `{"message"}` for undecodable bodies.
+
+use actix_web::HttpResponse;
+use serde_json::{json, Map, Value};
+
+use super::params::Location;
+use super::{json_reply, NativeError, OpInfo, RequestContext, RequestProblem};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Error {
+    /// A DioptraError subclass: `{"error": name, "message": "<HTTP phrase> - <msg>", "detail", "originating_path"}`.
+    Service { status: u16, error: String, message: String, detail: Value },
+    /// Field validation: `{"errors": {field: [msg]}}`, with `"message"` when set.
+    Fields { errors: Map<String, Value>, message: Option<String> },
+    /// `{"message": …}`.
+    Message { status: u16, message: String },
+}
+
+fn phrase(status: u16) -> &'static str {
+    actix_web::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
+}
+
+impl Error {
+    pub fn service(status: u16, error: &str, message: impl std::fmt::Display, detail: Value) -> Error {
+        Error::Service { status, error: error.into(), message: format!("{} - {message}", phrase(status)), detail }
+    }
+    /// 404 `EntityDoesNotExistError` for a missing `entity_type` with `key` = `value`.
+    pub fn not_found(entity_type: &str, key: &str, value: Value) -> Error {
+        let shown = match &value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Error::service(
+            404,
+            "EntityDoesNotExistError",
+            format!("Failed to locate {entity_type} with {key} having value ({shown})."),
+            json!({ "entity_type": entity_type, key: value }),
+        )
+    }
+    pub fn field(field: &str, message: &str) -> Error {
+        let mut errors = Map::new();
+        errors.insert(field.into(), json!([message]));
+        Error::Fields { errors, message: None }
+    }
+    pub fn internal() -> Error {
+        Error::Message { status: 500, message: "Internal Server Error".into() }
+    }
+}
+
+impl NativeError for Error {
+    fn not_implemented(op: &OpInfo) -> Error {
+        Error::service(
+            501,
+            "NotImplementedError",
+            format!("{} {} is defined by the spec but not implemented by this server.", op.method.unwrap_or("GET"), op.path),
+            json!({}),
+        )
+    }
+    fn bad_request(_op: &OpInfo, problem: RequestProblem) -> Error {
+        match problem {
+            RequestProblem::Malformed(m) => Error::Message { status: 400, message: format!("Failed to decode JSON object: {m}") },
+            RequestProblem::MissingMember(m) => Error::field(&m, "Missing data for required field."),
+            RequestProblem::UnknownMember(m) => Error::field(&m, "Unknown field."),
+            RequestProblem::Param(p) => {
+                let mut e = Error::field(&p.name, &p.message);
+                if let Error::Fields { message, .. } = &mut e {
+                    if p.location == Location::Query {
+                        *message = Some("Input payload validation failed".into());
+                    }
+                }
+                e
+            }
+            RequestProblem::Invalid(violations) => {
+                let mut errors = Map::new();
+                for v in violations {
+                    let key = v.path.trim_start_matches("body.").trim_start_matches("body").to_string();
+                    let key = if key.is_empty() { "_schema".to_string() } else { key };
+                    let entry = errors.entry(key).or_insert_with(|| json!([]));
+                    if let Some(list) = entry.as_array_mut() {
+                        list.push(json!(v.message));
+                    }
+                }
+                Error::Fields { errors, message: None }
+            }
+        }
+    }
+    fn into_response(self, ctx: &RequestContext) -> HttpResponse {
+        match self {
+            Error::Service { status, error, message, detail } => json_reply(
+                status,
+                &json!({ "error": error, "message": message, "detail": detail, "originating_path": ctx.full_path }),
+            ),
+            Error::Fields { errors, message } => {
+                let mut body = json!({ "errors": errors });
+                if let Some(m) = message {
+                    body["message"] = json!(m);
+                }
+                json_reply(400, &body)
+            }
+            Error::Message { status, message } => json_reply(status, &json!({ "message": message })),
+        }
+    }
+}

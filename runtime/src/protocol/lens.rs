@@ -1,0 +1,41 @@
+//! Lens (legacy handlers): bodies as they are, errors `{"error": "…"}` with 400/500.
+
+use actix_web::HttpResponse;
+use serde_json::json;
+
+use super::params::Location;
+use super::{json_reply, NativeError, OpInfo, RequestContext, RequestProblem};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub status: u16,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(status: u16, message: impl Into<String>) -> Error {
+        Error { status, message: message.into() }
+    }
+    pub fn internal(message: impl Into<String>) -> Error {
+        Error::new(500, message)
+    }
+}
+
+impl NativeError for Error {
+    fn not_implemented(op: &OpInfo) -> Error {
+        Error::new(501, format!("not implemented: {} {}", op.method.unwrap_or("GET"), op.path))
+    }
+    fn bad_request(_op: &OpInfo, problem: RequestProblem) -> Error {
+        match problem {
+            // The messages Lens itself gives for these parameters.
+            RequestProblem::Param(p) if p.location == Location::Query && (p.name == "start" || p.name == "end") => {
+                Error::new(400, format!("invalid {} time format", p.name))
+            }
+            RequestProblem::Param(p) if p.location == Location::Path && p.name == "uid" => Error::new(400, "workload_uid is required"),
+            other => Error::new(400, other.describe()),
+        }
+    }
+    fn into_response(self, _ctx: &RequestContext) -> HttpResponse {
+        json_reply(self.status, &json!({ "error": self.message }))
+    }
+}

@@ -1,0 +1,163 @@
+//! Protocol plumbing shared by the generated handlers: the request context, operation and
+//! route descriptions, the problems a request can have, and the trait each API's native
+//! error implements.
+
+pub mod body;
+pub mod clearml;
+pub mod dioptra;
+pub mod fallback;
+pub mod lens;
+pub mod params;
+pub mod sagemaker;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::validate::Violation;
+
+/// What generated code knows about one operation version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpInfo {
+    pub api: &'static str,
+    pub operation: &'static str,
+    pub version: Option<&'static str>,
+    /// `None`: any method.
+    pub method: Option<&'static str>,
+    /// Path template relative to the API's mounts.
+    pub path: &'static str,
+}
+
+/// One generated route (one operation version under one mount).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub api: &'static str,
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub version: Option<&'static str>,
+    pub method: Option<&'static str>,
+    /// Full path template.
+    pub path: &'static str,
+    pub trait_method: &'static str,
+    pub request_type: &'static str,
+    pub response_type: &'static str,
+    /// A concrete path (placeholders filled, required query parameters set) for a minimal request.
+    pub example_path: &'static str,
+    /// A minimal valid body (JSON), or empty.
+    pub example_body: &'static str,
+}
+
+/// Who is asking and about what; handed to every service method.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The tenant whose runs the request may see and change.
+    pub tenant: String,
+    pub request_id: String,
+    pub method: String,
+    /// Path and query as received (`/api/v1/jobs/1/metrics?`), as Dioptra reports it.
+    pub full_path: String,
+}
+
+pub const DEFAULT_TENANT: &str = "default";
+
+impl RequestContext {
+    pub fn from_request(req: &HttpRequest) -> RequestContext {
+        RequestContext {
+            tenant: DEFAULT_TENANT.to_string(),
+            request_id: uuid::Uuid::new_v4().to_string(),
+            method: req.method().to_string(),
+            full_path: format!("{}?{}", req.path(), req.query_string()),
+        }
+    }
+}
+
+/// A parameter that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    pub name: String,
+    pub location: params::Location,
+    pub message: String,
+}
+
+/// Why a request was refused before it reached the service.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestProblem {
+    /// The body is not the JSON the operation takes.
+    Malformed(String),
+    /// A required member is absent (from serde's decode).
+    MissingMember(String),
+    /// A member the schema forbids.
+    UnknownMember(String),
+    Param(ParamError),
+    /// Decoded, but constraints are broken.
+    Invalid(Vec<Violation>),
+}
+
+impl RequestProblem {
+    /// Classify a serde decode error.
+    pub fn from_serde(e: &serde_json::Error) -> RequestProblem {
+        let msg = e.to_string();
+        if let Some(rest) = msg.strip_prefix("missing field `") {
+            return RequestProblem::MissingMember(rest.split('`').next().unwrap_or_default().to_string());
+        }
+        if let Some(rest) = msg.strip_prefix("unknown field `") {
+            return RequestProblem::UnknownMember(rest.split('`').next().unwrap_or_default().to_string());
+        }
+        RequestProblem::Malformed(msg)
+    }
+
+    /// One line for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            RequestProblem::Malformed(m) => m.clone(),
+            RequestProblem::MissingMember(m) => format!("missing required member `{m}`"),
+            RequestProblem::UnknownMember(m) => format!("unknown member `{m}`"),
+            RequestProblem::Param(p) => format!("parameter `{}`: {}", p.name, p.message),
+            RequestProblem::Invalid(v) => v
+                .iter()
+                .map(|x| if x.path.is_empty() { x.message.clone() } else { format!("{}: {}", x.path, x.message) })
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+}
+
+impl From<ParamError> for RequestProblem {
+    fn from(p: ParamError) -> Self {
+        RequestProblem::Param(p)
+    }
+}
+
+/// The native error of one API family. Generated handlers build it and turn it into a reply.
+pub trait NativeError: Sized {
+    /// The operation is in the spec but nothing implements it yet.
+    fn not_implemented(op: &OpInfo) -> Self;
+    /// The request was refused before reaching the service.
+    fn bad_request(op: &OpInfo, problem: RequestProblem) -> Self;
+    fn into_response(self, ctx: &RequestContext) -> HttpResponse;
+    /// A successful reply carrying `json`.
+    fn ok_response(_ctx: &RequestContext, json: Vec<u8>) -> HttpResponse {
+        HttpResponse::Ok().content_type("application/json").body(json)
+    }
+}
+
+/// Turn a service result into the reply: 200 with the JSON body, or the native error.
+pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Result<T, E>) -> HttpResponse {
+    match result {
+        Ok(value) => match serde_json::to_vec(&value) {
+            Ok(json) => E::ok_response(ctx, json),
+            Err(e) => {
+                tracing::error!(error = %e, "reply does not serialize");
+                HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).finish()
+            }
+        },
+        Err(e) => e.into_response(ctx),
+    }
+}
+
+/// A JSON reply with `status`.
+pub(crate) fn json_reply(status: u16, body: &serde_json::Value) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type("application/json")
+        .body(body.to_string())
+}

@@ -1,0 +1,43 @@
+//! Command line: `serve`, `migrate`, `codegen --check`. Flags have environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "specmill", version, about = "One ML metrics store, five experiment-tracking APIs, generated from their spec files")]
+pub struct Cli {
+    /// Store URL: a SQLite file path (default) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "./specmill.db", global = true)]
+    pub database_url: String,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve every API (the default command).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "SPECMILL_LISTEN", default_value = "127.0.0.1:8008")]
+        listen: SocketAddr,
+        /// HTTP worker threads (default: one per core).
+        #[arg(long, env = "SPECMILL_WORKERS")]
+        workers: Option<usize>,
+    },
+    /// Apply pending store migrations and exit.
+    Migrate,
+    /// Regenerate or check the generated code of a spec directory.
+    Codegen {
+        /// Spec directory.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+        /// Output directory.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// Compare instead of writing; exit 1 when they differ.
+        #[arg(long)]
+        check: bool,
+    },
+}

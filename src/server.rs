@@ -1,0 +1,60 @@
+//! The actix app: every generated route table, each served by its implementation in
+//! `api/`, request logging, and native 404s for unknown paths.
+
+use std::net::SocketAddr;
+
+use actix_web::dev::Service as _;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use specmill_runtime::store::Store;
+use tracing::info;
+
+use crate::api::{clearml::ClearmlEvents, dioptra::Dioptra, lens::Lens, sagemaker::SageMakerMetrics};
+use crate::generated;
+
+/// Largest request body accepted (ClearML's SDK splits batches at 15 MiB).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Register every API on `cfg`, all over `store`.
+pub fn configure(cfg: &mut web::ServiceConfig, store: &Store) {
+    cfg.app_data(web::Data::new(ClearmlEvents::new(store.clone())))
+        .app_data(web::Data::new(SageMakerMetrics::new(store.clone())))
+        .app_data(web::Data::new(Lens::new(store.clone())))
+        .app_data(web::Data::new(Dioptra::new(store.clone())))
+        .app_data(web::PayloadConfig::new(MAX_BODY));
+    generated::clearml::configure_events::<ClearmlEvents>(cfg);
+    generated::sagemaker::configure_sage_maker_metrics::<SageMakerMetrics>(cfg);
+    generated::lens::configure_lens::<Lens>(cfg);
+    generated::dioptra::configure_dioptra::<Dioptra>(cfg);
+}
+
+async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    specmill_runtime::protocol::fallback::not_found(&req, generated::clearml::MAX_VERSION)
+}
+
+/// Serve until stopped.
+pub async fn serve(addr: SocketAddr, store: Store, workers: Option<usize>) -> std::io::Result<()> {
+    let s = store.clone();
+    let mut server = HttpServer::new(move || {
+        let store = s.clone();
+        App::new()
+            .configure(|cfg| configure(cfg, &store))
+            .default_service(web::to(not_found))
+            .wrap_fn(|req, srv| {
+                let method = req.method().clone();
+                let path = req.path().to_string();
+                let started = std::time::Instant::now();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    tracing::info!(target: "specmill::http", %method, %path, status = res.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64);
+                    Ok(res)
+                }
+            })
+    })
+    .bind(addr)?;
+    if let Some(w) = workers {
+        server = server.workers(w);
+    }
+    info!(%addr, "specmill listening");
+    server.run().await
+}
