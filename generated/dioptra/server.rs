@@ -362,7 +362,7 @@ pub async fn handle_auth_login<S: DioptraService>(
 pub async fn handle_auth_logout<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
@@ -468,7 +468,7 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
 pub async fn handle_get_job<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
@@ -505,7 +505,7 @@ pub async fn handle_get_job<S: DioptraService>(
 pub async fn handle_get_job_latest_metrics<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
@@ -587,7 +587,7 @@ pub async fn handle_append_job_metric<S: DioptraService>(
 pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
@@ -656,7 +656,7 @@ pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
 pub async fn handle_get_experiment_metrics<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<

@@ -318,7 +318,7 @@ pub trait LensService: 'static {
 pub async fn handle_get_workload_metrics_sources<S: LensService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
@@ -367,7 +367,7 @@ pub async fn handle_get_workload_metrics_sources<S: LensService>(
 pub async fn handle_get_workload_available_metrics<S: LensService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
@@ -422,7 +422,7 @@ pub async fn handle_get_workload_available_metrics<S: LensService>(
 pub async fn handle_get_workload_metrics_data<S: LensService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
@@ -495,7 +495,7 @@ pub async fn handle_get_workload_metrics_data<S: LensService>(
 pub async fn handle_get_workload_iteration_times<S: LensService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    body: ::actix_web::web::Bytes,
+    _body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<

@@ -37,7 +37,16 @@ impl ::specmill_runtime::validate::Validate for BatchGetMetricsRequest {
         v.enter("MetricQueries");
         {
             let value = &self.metric_queries;
-            ::specmill_runtime::validate::Validate::validate(value, v);
+            v.items(
+                value.len() as u64,
+                ::std::option::Option::Some(1u64),
+                ::std::option::Option::Some(100u64),
+            );
+            for (i, item) in value.iter().enumerate() {
+                v.enter_index(i);
+                ::specmill_runtime::validate::Validate::validate(item, v);
+                v.leave();
+            }
         }
         v.leave();
     }
@@ -57,7 +66,16 @@ impl ::specmill_runtime::validate::Validate for BatchGetMetricsResponse {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.metric_query_results {
             v.enter("MetricQueryResults");
-            ::specmill_runtime::validate::Validate::validate(value, v);
+            v.items(
+                value.len() as u64,
+                ::std::option::Option::Some(1u64),
+                ::std::option::Option::Some(100u64),
+            );
+            for (i, item) in value.iter().enumerate() {
+                v.enter_index(i);
+                ::specmill_runtime::validate::Validate::validate(item, v);
+                v.leave();
+            }
             v.leave();
         }
     }
@@ -119,7 +137,16 @@ impl ::specmill_runtime::validate::Validate for BatchPutMetricsRequest {
         v.enter("MetricData");
         {
             let value = &self.metric_data;
-            ::specmill_runtime::validate::Validate::validate(value, v);
+            v.items(
+                value.len() as u64,
+                ::std::option::Option::Some(1u64),
+                ::std::option::Option::Some(10u64),
+            );
+            for (i, item) in value.iter().enumerate() {
+                v.enter_index(i);
+                ::specmill_runtime::validate::Validate::validate(item, v);
+                v.leave();
+            }
         }
         v.leave();
     }
@@ -139,7 +166,16 @@ impl ::specmill_runtime::validate::Validate for BatchPutMetricsResponse {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.errors {
             v.enter("Errors");
-            ::specmill_runtime::validate::Validate::validate(value, v);
+            v.items(
+                value.len() as u64,
+                ::std::option::Option::Some(1u64),
+                ::std::option::Option::Some(10u64),
+            );
+            for (i, item) in value.iter().enumerate() {
+                v.enter_index(i);
+                ::specmill_runtime::validate::Validate::validate(item, v);
+                v.leave();
+            }
             v.leave();
         }
     }
@@ -272,18 +308,6 @@ impl ::specmill_runtime::validate::Validate for MetricQueryResult {
             v.pattern(value, &PATTERN_3, ".*");
             v.leave();
         }
-        v.enter("XAxisValues");
-        {
-            let value = &self.x_axis_values;
-            ::specmill_runtime::validate::Validate::validate(value, v);
-        }
-        v.leave();
-        v.enter("MetricValues");
-        {
-            let value = &self.metric_values;
-            ::specmill_runtime::validate::Validate::validate(value, v);
-        }
-        v.leave();
     }
 }
 pub type MetricQueryResultList = ::std::vec::Vec<MetricQueryResult>;

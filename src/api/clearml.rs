@@ -145,6 +145,9 @@ fn to_write(ev: AddV2_1Request, received_us: i64) -> Result<(String, Write), Str
         Value::Object(m) => m,
         _ => return Err("Event must be an object".into()),
     };
+    if !m.contains_key("type") {
+        return Err("Event must have a 'type' field".into());
+    }
     let event_type = str_of(&m, "type").replace(' ', "_");
     if !EVENT_TYPES.contains(&event_type.as_str()) {
         return Err(format!("Invalid event type {event_type}"));

@@ -428,7 +428,11 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             })()
         }
     };
-    let bind_body = if matches!(v.body, Body::None) { quote!() } else { quote!(let body: &[u8] = &body;) };
+    let (body_arg, bind_body) = if matches!(v.body, Body::None) {
+        (quote!(_body), quote!())
+    } else {
+        (quote!(body), quote!(let body: &[u8] = &body;))
+    };
     let method = v.http.method.clone().unwrap_or_else(|| "GET".into());
     let method_id = ident(&method.to_uppercase());
     let doc = format!(" `{method} {}`: binds the request, validates it and runs `{m}`.", v.http.path);
@@ -437,7 +441,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
         pub async fn #hid<S: #tid>(
             svc: ::actix_web::web::Data<S>,
             req: ::actix_web::HttpRequest,
-            body: ::actix_web::web::Bytes,
+            #body_arg: ::actix_web::web::Bytes,
         ) -> ::actix_web::HttpResponse {
             let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
             #bind_body

@@ -358,6 +358,12 @@ impl<'a> TypeGen<'a> {
                     quote! { for (k, item) in #expr.iter() { v.enter(k); #inner v.leave(); } }
                 }
             }
+            // A named alias (a list, a string, …) has no Validate impl of its own: check its
+            // constraints here.
+            Kind::Ref(r) if self.api.types.named.get(r).is_some_and(|t| !matches!(t.kind, Kind::Object(_) | Kind::Union { .. } | Kind::Enum(_) | Kind::Ref(_))) => {
+                let target = self.api.types.named[r].clone();
+                self.checks(expr, &target)
+            }
             Kind::Ref(_) | Kind::Object(_) | Kind::Union { .. } => {
                 quote! { ::specmill_runtime::validate::Validate::validate(#expr, v); }
             }

@@ -69,7 +69,7 @@ impl NativeError for Error {
         Error::from_problem(problem)
     }
     fn into_response(self, ctx: &RequestContext) -> HttpResponse {
-        envelope(ctx, None, "", None, Err(self))
+        envelope(ctx, None, "", None, None, Err(self))
     }
 }
 
@@ -118,7 +118,7 @@ impl Call {
         let ctx = RequestContext::from_request(req);
         let requested = match req.match_info().get("version") {
             Some(v) if PATH_VERSION.is_match(v) => v.to_string(),
-            Some(_) => return Err(envelope(&ctx, None, endpoint, None, Err(Error::new(400, 2, "Request path has invalid version")))),
+            Some(_) => return Err(envelope(&ctx, None, endpoint, None, None, Err(Error::new(400, 2, "Request path has invalid version")))),
             None => max_version.to_string(),
         };
         let want = parse_version(&requested).unwrap_or((0, 0));
@@ -128,7 +128,7 @@ impl Call {
             .max_by_key(|v| parse_version(v));
         let Some(actual) = actual else {
             let msg = format!("Unable to find endpoint for name {endpoint} and version {requested}");
-            return Err(envelope(&ctx, None, endpoint, Some(&requested), Err(Error::new(404, 0, msg))));
+            return Err(envelope(&ctx, None, endpoint, Some(&requested), None, Err(Error::new(404, 0, msg))));
         };
         let trx = ["X-ClearML-Trx", "X-Trains-Trx"]
             .iter()
@@ -227,7 +227,7 @@ impl Call {
     /// The reply in the envelope.
     pub fn respond<T: Serialize>(&self, ctx: &RequestContext, result: Result<T, Error>) -> HttpResponse {
         let result = result.and_then(|v| serde_json::to_value(v).map_err(|e| Error::internal(e.to_string())));
-        envelope(ctx, self.trx.as_deref(), self.endpoint, Some(&self.requested), result.map(|v| (v, self.actual)))
+        envelope(ctx, self.trx.as_deref(), self.endpoint, Some(&self.requested), Some(self.actual), result)
     }
 
     /// A resolved version with no handler (cannot happen with generated tables).
@@ -258,12 +258,13 @@ pub fn envelope(
     trx: Option<&str>,
     endpoint: &str,
     requested: Option<&str>,
-    result: Result<(Value, &str), Error>,
+    actual: Option<&str>,
+    result: Result<Value, Error>,
 ) -> HttpResponse {
     let id = ctx.request_id.replace('-', "");
-    let (code, subcode, msg, data, actual) = match result {
-        Ok((data, actual)) => (200, 0, "OK".to_string(), data, Some(actual)),
-        Err(e) => (e.code, e.subcode, e.msg, json!({}), None),
+    let (code, subcode, msg, data) = match result {
+        Ok(data) => (200, 0, "OK".to_string(), data),
+        Err(e) => (e.code, e.subcode, e.msg, json!({})),
     };
     let body = json!({
         "meta": {
@@ -298,5 +299,5 @@ pub fn unknown_endpoint(req: &HttpRequest, max_version: &str) -> Option<HttpResp
     let version = caps.name("v").map(|m| m.as_str()).unwrap_or(max_version);
     let ctx = RequestContext::from_request(req);
     let msg = format!("Unable to find endpoint for name {name} and version {version}");
-    Some(envelope(&ctx, None, name, Some(version), Err(Error::new(404, 0, msg))))
+    Some(envelope(&ctx, None, name, Some(version), None, Err(Error::new(404, 0, msg))))
 }

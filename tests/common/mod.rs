@@ -1,0 +1,126 @@
+//! Test harness: the real `specmill` binary on a fresh store, over real HTTP.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use specmill_runtime::store::{testdb, Store};
+
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub database_url: String,
+    cleanup: Option<(String, String)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh store URL for `backend`, or None (printed SKIP) when PostgreSQL is not reachable
+/// outside CI. In CI (`CI` set) a missing PostgreSQL fails the test.
+pub fn fresh_store(backend: Backend) -> Option<(String, Option<(String, String)>)> {
+    match backend {
+        Backend::Sqlite => Some((testdb::fresh_sqlite_path().display().to_string(), None)),
+        Backend::Postgres => match testdb::probe_postgres() {
+            Ok(admin) => {
+                let url = testdb::fresh_postgres_database(&admin).expect("create a fresh PostgreSQL database");
+                Some((url.clone(), Some((admin, url))))
+            }
+            Err(reason) => {
+                if std::env::var_os("CI").is_some() {
+                    panic!("PostgreSQL is required in CI: {reason}");
+                }
+                eprintln!("SKIP postgres: {reason}");
+                None
+            }
+        },
+    }
+}
+
+impl Server {
+    pub fn start(backend: Backend) -> Option<Server> {
+        let (database_url, cleanup) = fresh_store(backend)?;
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_specmill"))
+            .args(["--database-url", &database_url, "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"])
+            .env("SPECMILL_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start specmill");
+        let server = Server { child, base: format!("http://127.0.0.1:{port}"), database_url, cleanup };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "specmill did not start listening");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Send a request; any status comes back as a response (no error for 4xx/5xx).
+    pub fn send(&self, method: &str, path: &str, content_type: &str, body: &str) -> Reply {
+        let req = ureq::request(method, &self.url(path)).set("Content-Type", content_type);
+        let resp = if body.is_empty() && method == "GET" { req.call() } else { req.send_string(body) };
+        let resp = match resp {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let headers: Vec<(String, String)> =
+            resp.headers_names().iter().map(|h| (h.to_ascii_lowercase(), resp.header(h).unwrap_or("").to_string())).collect();
+        let text = resp.into_string().unwrap_or_default();
+        Reply { status, headers, text }
+    }
+
+    pub fn json(&self, method: &str, path: &str, body: serde_json::Value) -> Reply {
+        self.send(method, path, "application/json", &body.to_string())
+    }
+
+    /// The store the server uses, opened beside it.
+    pub fn store(&self) -> Store {
+        Store::open(&self.database_url).expect("open the server's store")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some((admin, url)) = &self.cleanup {
+            let _ = testdb::drop_postgres_database(admin, url);
+        }
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == &name.to_ascii_lowercase()).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Run a test body once per backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident => $body:ident;)*) => {
+        mod sqlite { $( #[test] fn $name() { if let Some(s) = $crate::common::Server::start($crate::common::Backend::Sqlite) { super::$body(&s) } } )* }
+        mod postgres { $( #[test] fn $name() { if let Some(s) = $crate::common::Server::start($crate::common::Backend::Postgres) { super::$body(&s) } } )* }
+    };
+}
