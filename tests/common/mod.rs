@@ -43,9 +43,14 @@ pub fn fresh_store(backend: Backend) -> Option<(String, Option<(String, String)>
 
 impl Server {
     pub fn start(backend: Backend) -> Option<Server> {
+        Server::start_binary(std::path::Path::new(env!("CARGO_BIN_EXE_specmill")), backend)
+    }
+
+    /// Start `bin` (a specmill binary) on a fresh store of `backend`.
+    pub fn start_binary(bin: &std::path::Path, backend: Backend) -> Option<Server> {
         let (database_url, cleanup) = fresh_store(backend)?;
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_specmill"))
+        let child = Command::new(bin)
             .args(["--database-url", &database_url, "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"])
             .env("SPECMILL_LOG", "warn")
             .stdout(Stdio::null())

@@ -1,0 +1,157 @@
+//! A spec change regenerates the server with no hand edit: a copy of `events.conf` gains a
+//! version "2.13" of `get_task_log` and a new endpoint `get_task_summary`; the codegen
+//! output gains their types, trait methods and routes, and a server rebuilt from the copy
+//! answers them with ClearML's "not implemented" envelope while old versions keep working.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::json;
+
+const ADDITION: &str = r#"
+    get_task_log {
+        "2.13" {
+            description: "Get a task's log, newest first (added by the regeneration test)"
+            request {
+                type: object
+                required: [ task ]
+                properties {
+                    task { description: "Task ID", type: string }
+                    batch_size { description: "Events per page", type: integer, minimum: 1, maximum: 10000 }
+                }
+            }
+            response {
+                type: object
+                properties {
+                    events { type: array, items { type: object } }
+                    returned { type: integer }
+                }
+            }
+        }
+    }
+    get_task_summary {
+        "2.13" {
+            description: "A new endpoint (added by the regeneration test)"
+            request {
+                type: object
+                required: [ task ]
+                properties { task { description: "Task ID", type: string } }
+            }
+            response {
+                type: object
+                properties { metrics { type: integer } }
+            }
+        }
+    }
+"#;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `src` copied to `dst` (files and directories, recursively).
+fn copy_tree(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let p = entry.unwrap().path();
+        let to = dst.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &to);
+        } else {
+            std::fs::copy(&p, &to).unwrap();
+        }
+    }
+}
+
+/// A copy of the spec directory whose events.conf has the addition.
+fn modified_specs(dir: &Path) {
+    copy_tree(&root().join("specs"), dir);
+    let conf = dir.join("clearml/events.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let end = text.rfind('}').expect("events.conf is one object");
+    std::fs::write(&conf, format!("{}{ADDITION}{}", &text[..end], &text[end..])).unwrap();
+}
+
+#[test]
+fn codegen_output_follows_the_spec_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    modified_specs(tmp.path());
+    let before = specmill_codegen::generate_dir(&root().join("specs")).unwrap();
+    let after = specmill_codegen::generate_dir(tmp.path()).unwrap();
+    let (types, server, routes) = (&after["clearml/types.rs"], &after["clearml/server.rs"], &after["ROUTES.md"]);
+    for (text, needle) in [
+        (types, "pub struct GetTaskLogV2_13Request"),
+        (types, "pub struct GetTaskSummaryV2_13Request"),
+        (types, "/// A new endpoint (added by the regeneration test)"),
+        (server, "async fn get_task_log_v2_13("),
+        (server, "async fn get_task_summary_v2_13("),
+        (server, "pub const MAX_VERSION: &str = \"2.13\";"),
+        (server, "\"/events.get_task_summary\""),
+        (routes, "| any | `/v2.13/events.get_task_summary` | 2.13 |"),
+    ] {
+        assert!(text.contains(needle), "regenerated code lacks `{needle}`");
+        assert!(!before.values().any(|t| t.contains(needle)), "`{needle}` was there before the change");
+    }
+    // Constraints of the new version become validation.
+    let validate = types.split("impl ::specmill_runtime::validate::Validate for GetTaskLogV2_13Request").nth(1).unwrap();
+    let validate = &validate[..validate.find("\n}\n").unwrap()];
+    for needle in ["v.enter(\"batch_size\")", "v.range(", "::std::option::Option::Some(1f64)", "::std::option::Option::Some(10000f64)"] {
+        assert!(validate.contains(needle), "validation of 2.13 lacks `{needle}`:\n{validate}");
+    }
+    // Nothing else changed: the other APIs are byte for byte the same.
+    for (path, text) in &before {
+        if !path.starts_with("clearml/") && path != "ROUTES.md" {
+            assert_eq!(&after[path], text, "{path} changed");
+        }
+    }
+}
+
+/// Rebuild the server from a copy of the project with the modified spec (in its own target
+/// directory under `target/`, so the outer build is untouched) and talk to it.
+#[test]
+fn rebuilt_server_serves_the_new_routes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("specmill");
+    for entry in ["Cargo.toml", "Cargo.lock", "build.rs"] {
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::copy(root().join(entry), project.join(entry)).unwrap();
+    }
+    for dir in ["codegen", "runtime", "src", "generated"] {
+        copy_tree(&root().join(dir), &project.join(dir));
+    }
+    modified_specs(&project.join("specs"));
+    let target = root().join("target").join("regenerate-test");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--offline", "--quiet", "--bin", "specmill"])
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("SPECMILL_CODEGEN_CHECK")
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "the modified project does not build");
+    // The build regenerated the copy's generated/ from its spec.
+    let server_rs = std::fs::read_to_string(project.join("generated/clearml/server.rs")).unwrap();
+    assert!(server_rs.contains("async fn get_task_summary_v2_13("));
+
+    let bin = target.join("debug").join("specmill");
+    let s = common::Server::start_binary(&bin, common::Backend::Sqlite).expect("sqlite needs no setup");
+    let r = s.json("POST", "/events.add", json!({"task": "t", "type": "log", "msg": "hi"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    // The new version and the new endpoint answer ClearML's not-implemented envelope.
+    for path in ["/v2.13/events.get_task_log", "/events.get_task_log", "/events.get_task_summary", "/v2.13/events.get_task_summary"] {
+        let r = s.json("POST", path, json!({"task": "t"}));
+        let meta = &r.json()["meta"];
+        assert_eq!((r.status, meta["result_code"].clone()), (501, json!(501)), "{path}: {}", r.text);
+        assert_eq!(meta["endpoint"]["actual_version"], "2.13", "{path}");
+    }
+    // Requests for older versions still run the implemented 2.9.
+    let r = s.json("POST", "/v2.12/events.get_task_log", json!({"task": "t"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["meta"]["endpoint"]["actual_version"], "2.9");
+    assert_eq!(r.json()["data"]["events"][0]["msg"], "hi");
+    // The new version validates its constraints before the (missing) implementation.
+    let r = s.json("POST", "/v2.13/events.get_task_log", json!({"task": "t", "batch_size": 0}));
+    assert_eq!((r.status, r.json()["meta"]["result_subcode"].clone()), (400, json!(12)), "{}", r.text);
+}
