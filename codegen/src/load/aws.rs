@@ -31,8 +31,11 @@ pub fn load_model(model: &Value, rel: &str, name: &str) -> Result<Api, String> {
     let shapes = model.get("shapes").and_then(Value::as_object).ok_or("no `shapes` object")?;
     let mut types = TypeSpace::default();
     for (shape_name, shape) in shapes {
+        // Every shape is converted (so a broken one fails the load even if unused); only
+        // structures, lists, maps and enums become named types.
+        let schema = shape_schema(shape_name, shape, shapes)?;
         if named_kind(shape) {
-            types.named.insert(shape_name.clone(), shape_schema(shape_name, shape, shapes)?);
+            types.named.insert(shape_name.clone(), schema);
         }
     }
     let mut operations = Vec::new();
