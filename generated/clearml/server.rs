@@ -4,6 +4,8 @@
 //! Server surface of ClearML (`clearml`): service traits, handlers and routes.
 #![allow(clippy::all, unused_imports)]
 use super::types;
+use ::specmill_runtime::protocol::params::{self, Kind, Location};
+use ::specmill_runtime::protocol::RequestProblem;
 /// The highest version any endpoint of this API defines: the version of requests
 /// that name none, and the API version the server announces.
 pub const MAX_VERSION: &str = "2.12";

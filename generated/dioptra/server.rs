@@ -4,6 +4,8 @@
 //! Server surface of NIST Dioptra job and experiment metrics API (REST v1) (`openapi/dioptra.yaml`): service traits, handlers and routes.
 #![allow(clippy::all, unused_imports)]
 use super::types;
+use ::specmill_runtime::protocol::params::{self, Kind, Location};
+use ::specmill_runtime::protocol::RequestProblem;
 pub const OP_AUTH_LOGIN: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
     api: "dioptra",
     operation: "auth_login",
@@ -367,17 +369,15 @@ pub async fn handle_auth_logout<S: DioptraService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::AuthLogoutRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
-        let query = ::specmill_runtime::protocol::params::Query::parse(
-            req.query_string(),
-        )?;
+        let query = params::Query::parse(req.query_string())?;
         ::std::result::Result::Ok(types::AuthLogoutRequest {
-            everywhere: ::specmill_runtime::protocol::params::parse(
+            everywhere: params::parse(
                     query.get("everywhere"),
                     "everywhere",
-                    ::specmill_runtime::protocol::params::Location::Query,
-                    ::specmill_runtime::protocol::params::Kind::Boolean,
+                    Location::Query,
+                    Kind::Boolean,
                 )?
                 .unwrap_or_else(types::default_auth_logout_request_everywhere),
         })
@@ -432,18 +432,18 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
     let body: &[u8] = &body;
     let request = match (|| -> ::std::result::Result<
         types::CreateExperimentJobRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
         ::std::result::Result::Ok(types::CreateExperimentJobRequest {
-            id: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            id: params::required(
+                params::parse(
                     req.match_info().get("id"),
                     "id",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Path,
+                    Kind::Integer,
                 )?,
                 "id",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
             body: ::specmill_runtime::protocol::body::json(body)?,
         })
@@ -473,18 +473,18 @@ pub async fn handle_get_job<S: DioptraService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::GetJobRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
         ::std::result::Result::Ok(types::GetJobRequest {
-            id: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            id: params::required(
+                params::parse(
                     req.match_info().get("id"),
                     "id",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Path,
+                    Kind::Integer,
                 )?,
                 "id",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
         })
     })()
@@ -510,18 +510,18 @@ pub async fn handle_get_job_latest_metrics<S: DioptraService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::GetJobLatestMetricsRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
         ::std::result::Result::Ok(types::GetJobLatestMetricsRequest {
-            id: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            id: params::required(
+                params::parse(
                     req.match_info().get("id"),
                     "id",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Path,
+                    Kind::Integer,
                 )?,
                 "id",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
         })
     })()
@@ -551,18 +551,18 @@ pub async fn handle_append_job_metric<S: DioptraService>(
     let body: &[u8] = &body;
     let request = match (|| -> ::std::result::Result<
         types::AppendJobMetricRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
         ::std::result::Result::Ok(types::AppendJobMetricRequest {
-            id: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            id: params::required(
+                params::parse(
                     req.match_info().get("id"),
                     "id",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Path,
+                    Kind::Integer,
                 )?,
                 "id",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
             body: ::specmill_runtime::protocol::body::json(body)?,
         })
@@ -592,44 +592,42 @@ pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::GetJobMetricSnapshotsRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
-        let query = ::specmill_runtime::protocol::params::Query::parse(
-            req.query_string(),
-        )?;
+        let query = params::Query::parse(req.query_string())?;
         ::std::result::Result::Ok(types::GetJobMetricSnapshotsRequest {
-            id: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            id: params::required(
+                params::parse(
                     req.match_info().get("id"),
                     "id",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Path,
+                    Kind::Integer,
                 )?,
                 "id",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
-            name: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            name: params::required(
+                params::parse(
                     req.match_info().get("name"),
                     "name",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::String,
+                    Location::Path,
+                    Kind::String,
                 )?,
                 "name",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
-            index: ::specmill_runtime::protocol::params::parse(
+            index: params::parse(
                     query.get("index"),
                     "index",
-                    ::specmill_runtime::protocol::params::Location::Query,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Query,
+                    Kind::Integer,
                 )?
                 .unwrap_or_else(types::default_get_job_metric_snapshots_request_index),
-            page_length: ::specmill_runtime::protocol::params::parse(
+            page_length: params::parse(
                     query.get("pageLength"),
                     "pageLength",
-                    ::specmill_runtime::protocol::params::Location::Query,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Query,
+                    Kind::Integer,
                 )?
                 .unwrap_or_else(
                     types::default_get_job_metric_snapshots_request_page_length,
@@ -661,64 +659,62 @@ pub async fn handle_get_experiment_metrics<S: DioptraService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::GetExperimentMetricsRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
-        let query = ::specmill_runtime::protocol::params::Query::parse(
-            req.query_string(),
-        )?;
+        let query = params::Query::parse(req.query_string())?;
         ::std::result::Result::Ok(types::GetExperimentMetricsRequest {
-            id: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            id: params::required(
+                params::parse(
                     req.match_info().get("id"),
                     "id",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Path,
+                    Kind::Integer,
                 )?,
                 "id",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
-            index: ::specmill_runtime::protocol::params::parse(
+            index: params::parse(
                     query.get("index"),
                     "index",
-                    ::specmill_runtime::protocol::params::Location::Query,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Query,
+                    Kind::Integer,
                 )?
                 .unwrap_or_else(types::default_get_experiment_metrics_request_index),
-            page_length: ::specmill_runtime::protocol::params::parse(
+            page_length: params::parse(
                     query.get("pageLength"),
                     "pageLength",
-                    ::specmill_runtime::protocol::params::Location::Query,
-                    ::specmill_runtime::protocol::params::Kind::Integer,
+                    Location::Query,
+                    Kind::Integer,
                 )?
                 .unwrap_or_else(
                     types::default_get_experiment_metrics_request_page_length,
                 ),
-            sort_by: ::specmill_runtime::protocol::params::parse(
+            sort_by: params::parse(
                 query.get("sortBy"),
                 "sortBy",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
-            descending: ::specmill_runtime::protocol::params::parse(
+            descending: params::parse(
                     query.get("descending"),
                     "descending",
-                    ::specmill_runtime::protocol::params::Location::Query,
-                    ::specmill_runtime::protocol::params::Kind::Boolean,
+                    Location::Query,
+                    Kind::Boolean,
                 )?
                 .unwrap_or_else(
                     types::default_get_experiment_metrics_request_descending,
                 ),
-            search: ::specmill_runtime::protocol::params::parse(
+            search: params::parse(
                 query.get("search"),
                 "search",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
-            experiment_id: ::specmill_runtime::protocol::params::parse(
+            experiment_id: params::parse(
                 query.get("experiment_id"),
                 "experiment_id",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::Integer,
+                Location::Query,
+                Kind::Integer,
             )?,
         })
     })()

@@ -4,6 +4,8 @@
 //! Server surface of Primus-SAFE Lens training performance API (`openapi/lens.yaml`): service traits, handlers and routes.
 #![allow(clippy::all, unused_imports)]
 use super::types;
+use ::specmill_runtime::protocol::params::{self, Kind, Location};
+use ::specmill_runtime::protocol::RequestProblem;
 pub const OP_GET_WORKLOAD_METRICS_SOURCES: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
     api: "lens",
     operation: "get_workload_metrics_sources",
@@ -323,27 +325,25 @@ pub async fn handle_get_workload_metrics_sources<S: LensService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::GetWorkloadMetricsSourcesRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
-        let query = ::specmill_runtime::protocol::params::Query::parse(
-            req.query_string(),
-        )?;
+        let query = params::Query::parse(req.query_string())?;
         ::std::result::Result::Ok(types::GetWorkloadMetricsSourcesRequest {
-            uid: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            uid: params::required(
+                params::parse(
                     req.match_info().get("uid"),
                     "uid",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::String,
+                    Location::Path,
+                    Kind::String,
                 )?,
                 "uid",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
-            cluster: ::specmill_runtime::protocol::params::parse(
+            cluster: params::parse(
                 query.get("cluster"),
                 "cluster",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
         })
     })()
@@ -372,33 +372,31 @@ pub async fn handle_get_workload_available_metrics<S: LensService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::GetWorkloadAvailableMetricsRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
-        let query = ::specmill_runtime::protocol::params::Query::parse(
-            req.query_string(),
-        )?;
+        let query = params::Query::parse(req.query_string())?;
         ::std::result::Result::Ok(types::GetWorkloadAvailableMetricsRequest {
-            uid: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            uid: params::required(
+                params::parse(
                     req.match_info().get("uid"),
                     "uid",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::String,
+                    Location::Path,
+                    Kind::String,
                 )?,
                 "uid",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
-            cluster: ::specmill_runtime::protocol::params::parse(
+            cluster: params::parse(
                 query.get("cluster"),
                 "cluster",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
-            data_source: ::specmill_runtime::protocol::params::parse(
+            data_source: params::parse(
                 query.get("data_source"),
                 "data_source",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
         })
     })()
@@ -427,52 +425,45 @@ pub async fn handle_get_workload_metrics_data<S: LensService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::GetWorkloadMetricsDataRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
-        let query = ::specmill_runtime::protocol::params::Query::parse(
-            req.query_string(),
-        )?;
+        let query = params::Query::parse(req.query_string())?;
         ::std::result::Result::Ok(types::GetWorkloadMetricsDataRequest {
-            uid: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            uid: params::required(
+                params::parse(
                     req.match_info().get("uid"),
                     "uid",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::String,
+                    Location::Path,
+                    Kind::String,
                 )?,
                 "uid",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
-            cluster: ::specmill_runtime::protocol::params::parse(
+            cluster: params::parse(
                 query.get("cluster"),
                 "cluster",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
-            data_source: ::specmill_runtime::protocol::params::parse(
+            data_source: params::parse(
                 query.get("data_source"),
                 "data_source",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
-            metrics: ::specmill_runtime::protocol::params::parse(
+            metrics: params::parse(
                 query.get("metrics"),
                 "metrics",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
-            start: ::specmill_runtime::protocol::params::parse(
+            start: params::parse(
                 query.get("start"),
                 "start",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::Integer,
+                Location::Query,
+                Kind::Integer,
             )?,
-            end: ::specmill_runtime::protocol::params::parse(
-                query.get("end"),
-                "end",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::Integer,
-            )?,
+            end: params::parse(query.get("end"), "end", Location::Query, Kind::Integer)?,
         })
     })()
         .and_then(::specmill_runtime::validate::checked)
@@ -500,46 +491,39 @@ pub async fn handle_get_workload_iteration_times<S: LensService>(
     let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
     let request = match (|| -> ::std::result::Result<
         types::GetWorkloadIterationTimesRequest,
-        ::specmill_runtime::protocol::RequestProblem,
+        RequestProblem,
     > {
-        let query = ::specmill_runtime::protocol::params::Query::parse(
-            req.query_string(),
-        )?;
+        let query = params::Query::parse(req.query_string())?;
         ::std::result::Result::Ok(types::GetWorkloadIterationTimesRequest {
-            uid: ::specmill_runtime::protocol::params::required(
-                ::specmill_runtime::protocol::params::parse(
+            uid: params::required(
+                params::parse(
                     req.match_info().get("uid"),
                     "uid",
-                    ::specmill_runtime::protocol::params::Location::Path,
-                    ::specmill_runtime::protocol::params::Kind::String,
+                    Location::Path,
+                    Kind::String,
                 )?,
                 "uid",
-                ::specmill_runtime::protocol::params::Location::Path,
+                Location::Path,
             )?,
-            cluster: ::specmill_runtime::protocol::params::parse(
+            cluster: params::parse(
                 query.get("cluster"),
                 "cluster",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
-            data_source: ::specmill_runtime::protocol::params::parse(
+            data_source: params::parse(
                 query.get("data_source"),
                 "data_source",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::String,
+                Location::Query,
+                Kind::String,
             )?,
-            start: ::specmill_runtime::protocol::params::parse(
+            start: params::parse(
                 query.get("start"),
                 "start",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::Integer,
+                Location::Query,
+                Kind::Integer,
             )?,
-            end: ::specmill_runtime::protocol::params::parse(
-                query.get("end"),
-                "end",
-                ::specmill_runtime::protocol::params::Location::Query,
-                ::specmill_runtime::protocol::params::Kind::Integer,
-            )?,
+            end: params::parse(query.get("end"), "end", Location::Query, Kind::Integer)?,
         })
     })()
         .and_then(::specmill_runtime::validate::checked)

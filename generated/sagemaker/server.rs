@@ -4,6 +4,8 @@
 //! Server surface of Amazon SageMaker Metrics Service (`sagemaker/sagemaker-metrics-2022-09-30.json`): service traits, handlers and routes.
 #![allow(clippy::all, unused_imports)]
 use super::types;
+use ::specmill_runtime::protocol::params::{self, Kind, Location};
+use ::specmill_runtime::protocol::RequestProblem;
 pub const OP_BATCH_GET_METRICS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
     api: "sagemaker",
     operation: "BatchGetMetrics",

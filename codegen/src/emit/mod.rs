@@ -52,6 +52,8 @@ pub fn generate(apis: &[Api]) -> Result<Files, String> {
                     #![doc = #doc]
                     #![allow(clippy::all, unused_imports)]
                     use super::types;
+                    use ::specmill_runtime::protocol::params::{self, Kind, Location};
+                    use ::specmill_runtime::protocol::RequestProblem;
                     #server_tokens
                 },
                 &api.name,

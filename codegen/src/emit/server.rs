@@ -381,7 +381,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
         let fields = TypeGen::fields(&req_name, &obj);
         let has_query = v.params.iter().any(|p| p.location == ParamLocation::Query);
         let query = if has_query {
-            quote!(let query = ::specmill_runtime::protocol::params::Query::parse(req.query_string())?;)
+            quote!(let query = params::Query::parse(req.query_string())?;)
         } else {
             quote!()
         };
@@ -400,9 +400,9 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
                 _ => quote!(Json),
             };
             let loc = match param.location {
-                ParamLocation::Path => quote!(Path),
-                ParamLocation::Query => quote!(Query),
-                ParamLocation::Header => quote!(Header),
+                ParamLocation::Path => quote!(Location::Path),
+                ParamLocation::Query => quote!(Location::Query),
+                ParamLocation::Header => quote!(Location::Header),
             };
             let raw = match param.location {
                 ParamLocation::Path => quote!(req.match_info().get(#wire)),
@@ -410,7 +410,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
                 ParamLocation::Header => quote!(req.headers().get(#wire).and_then(|h| h.to_str().ok())),
             };
             let parsed = quote! {
-                ::specmill_runtime::protocol::params::parse(#raw, #wire, ::specmill_runtime::protocol::params::Location::#loc, ::specmill_runtime::protocol::params::Kind::#kind)?
+                params::parse(#raw, #wire, #loc, Kind::#kind)?
             };
             if let Some(dfn) = &info.default_fn {
                 let d = ident(dfn);
@@ -418,11 +418,11 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             } else if info.optional {
                 quote!(#fid: #parsed,)
             } else {
-                quote!(#fid: ::specmill_runtime::protocol::params::required(#parsed, #wire, ::specmill_runtime::protocol::params::Location::#loc)?,)
+                quote!(#fid: params::required(#parsed, #wire, #loc)?,)
             }
         });
         quote! {
-            (|| -> ::std::result::Result<types::#rid, ::specmill_runtime::protocol::RequestProblem> {
+            (|| -> ::std::result::Result<types::#rid, RequestProblem> {
                 #query
                 ::std::result::Result::Ok(types::#rid { #(#inits)* })
             })()
