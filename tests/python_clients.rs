@@ -1,0 +1,48 @@
+//! The real Python client libraries (tests/python, run with pytest) against a running
+//! specmill, on SQLite and on PostgreSQL. The virtualenv is `.venv` (made by `.ci/run`;
+//! `SPECMILL_PYTHON` names another interpreter). Without it the test prints SKIP locally
+//! and fails in CI.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{Backend, Server};
+
+fn python() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("SPECMILL_PYTHON") {
+        return Some(PathBuf::from(p));
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if venv.exists() {
+        return Some(venv);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("no Python client environment: .ci/run creates .venv with tests/python/requirements.txt");
+    }
+    eprintln!("SKIP python clients: no .venv (python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt)");
+    None
+}
+
+fn run_pytest(backend: Backend) {
+    let Some(python) = python() else { return };
+    let Some(server) = Server::start(backend) else { return };
+    let status = Command::new(python)
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("SPECMILL_URL", &server.base)
+        .status()
+        .expect("run pytest");
+    assert!(status.success(), "pytest failed against {backend:?}");
+}
+
+#[test]
+fn python_clients_on_sqlite() {
+    run_pytest(Backend::Sqlite);
+}
+
+#[test]
+fn python_clients_on_postgres() {
+    run_pytest(Backend::Postgres);
+}
