@@ -94,6 +94,13 @@ fn clearml_events(s: &Server) {
     let r = s.json("POST", "/v2.9/events.get_task_log", json!({"task": "t1", "batch_size": 5, "from_timestamp": 1700000004000i64}));
     let msgs: Vec<Value> = r.json()["data"]["events"].as_array().unwrap().iter().map(|e| e["msg"].clone()).collect();
     assert_eq!(msgs, vec![json!("hello")], "strictly earlier than from_timestamp");
+    // A page is completed with the events sharing its last timestamp (batch_size 1 → 3 events).
+    let same_ts: Vec<Value> = (0..3).map(|i| json!({"task": "t1", "type": "log", "msg": format!("tie {i}"), "timestamp": 1600000000000i64})).collect();
+    let body = same_ts.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n");
+    assert_eq!(s.send("POST", "/events.add_batch", "application/json-lines", &body).status, 200);
+    let r = s.json("POST", "/v2.9/events.get_task_log", json!({"task": "t1", "batch_size": 1, "from_timestamp": 1700000000000i64}));
+    let d = &r.json()["data"];
+    assert_eq!((d["returned"].clone(), d["total"].clone()), (json!(3), json!(5.0)), "{d}");
 
     // scalar_metrics_iter_histogram: metric → variant → {name, x, y}.
     let r = s.json("POST", "/events.scalar_metrics_iter_histogram", json!({"task": "t1"}));

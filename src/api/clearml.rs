@@ -18,6 +18,8 @@ use crate::generated::clearml::EventsService;
 
 pub const SOURCE: &str = "clearml";
 const EVENT_TYPES: &[&str] = &["training_stats_scalar", "training_stats_vector", "training_debug_image", "plot", "log"];
+/// At most this many same-timestamp events complete a get_task_log 2.9 page.
+const MAX_BOUNDARY_EVENTS: i64 = 10_000;
 /// The scroll id ClearML returns once a scroll is exhausted.
 const SCROLL_END: &str = "FFFF";
 
@@ -219,15 +221,57 @@ fn log_types() -> Option<Vec<String>> {
     Some(vec!["log".to_string()])
 }
 
-/// Downsample one series: `x` bucketed by `interval` (bucket key = floor(x/interval)*interval),
-/// `y` the mean of the values in the bucket; buckets without points are left out.
-pub fn histogram(points: &[(i64, f64)], samples: i64) -> (Vec<i64>, Vec<f64>) {
-    if points.is_empty() {
-        return (Vec::new(), Vec::new());
-    }
+/// clearml-server's cap on the points of one histogram group.
+const MAX_GROUP_POINTS: i64 = 6000;
+/// clearml-server's cap on the variants of one histogram group.
+const MAX_GROUP_VARIANTS: usize = 50;
+
+/// The bucket width of one series: 1 when it has fewer points than `samples`, else
+/// `ceil((max - min + 1) / samples)`; with the points that width is expected to give.
+fn series_interval(points: &[(i64, f64)], samples: i64) -> (i64, i64) {
     let min = points.iter().map(|p| p.0).min().unwrap_or(0);
     let max = points.iter().map(|p| p.0).max().unwrap_or(0);
-    let interval = if (points.len() as i64) < samples { 1 } else { ((max - min + 1) as f64 / samples as f64).ceil().max(1.0) as i64 };
+    let range = max - min + 1;
+    let interval = if (points.len() as i64) < samples { 1 } else { ((range as f64 / samples as f64).ceil() as i64).max(1) };
+    (interval, (range as f64 / interval as f64).ceil() as i64)
+}
+
+/// Bucket widths of several series, grouped as clearml-server groups them: series sorted by
+/// width; a group closes when a width exceeds the group's first width by more than 10 %,
+/// when it holds 50 series, or when its expected points would pass 6000; every series of a
+/// group uses the group's largest width. Returns one width per input series.
+pub fn group_intervals(series: &[&[(i64, f64)]], samples: i64) -> Vec<i64> {
+    let measured: Vec<(i64, i64)> = series.iter().map(|p| series_interval(p, samples)).collect();
+    let mut order: Vec<usize> = (0..series.len()).collect();
+    order.sort_by_key(|i| measured[*i].0);
+    let mut widths = vec![1; series.len()];
+    let mut group: Vec<usize> = Vec::new();
+    let mut group_points = 0;
+    let mut close = |group: &mut Vec<usize>| {
+        let width = group.iter().map(|i| measured[*i].0).max().unwrap_or(1);
+        for i in group.drain(..) {
+            widths[i] = width;
+        }
+    };
+    for i in order {
+        let (interval, points) = measured[i];
+        if let Some(first) = group.first().map(|f| measured[*f].0) {
+            if interval > first + first / 10 || group.len() >= MAX_GROUP_VARIANTS || group_points + points > MAX_GROUP_POINTS {
+                close(&mut group);
+                group_points = 0;
+            }
+        }
+        group.push(i);
+        group_points += points;
+    }
+    close(&mut group);
+    widths
+}
+
+/// One series bucketed by `interval` (bucket key = floor(x / interval) * interval), `y` the
+/// mean of the values in the bucket; buckets without points are left out.
+pub fn histogram(points: &[(i64, f64)], interval: i64) -> (Vec<i64>, Vec<f64>) {
+    let interval = interval.max(1);
     let mut buckets: BTreeMap<i64, (f64, u32)> = BTreeMap::new();
     for (x, y) in points {
         let b = buckets.entry(x.div_euclid(interval) * interval).or_insert((0.0, 0));
@@ -307,6 +351,8 @@ impl EventsService for ClearmlEvents {
     }
 
     /// Version 2.9: no scroll; pages by `from_timestamp` (ms, exclusive), earlier by default.
+    /// A page ends with every event that shares its last event's timestamp, so it may hold
+    /// more than `batch_size` events.
     async fn get_task_log_v2_9(&self, ctx: &RequestContext, request: GetTaskLogV2_9Request) -> Result<GetTaskLogV2_9Response, Error> {
         let run_id = self.run_id(ctx, &request.task).await?;
         let earlier = request.navigate_earlier.unwrap_or(true);
@@ -321,7 +367,19 @@ impl EventsService for ClearmlEvents {
         });
         let store = self.store.clone();
         let (items, total) = blocking(move || {
-            let items = store.timeline(&TimelineQuery { run_id, types: log_types(), descending: earlier, after, limit })?;
+            let mut items = store.timeline(&TimelineQuery { run_id, types: log_types(), descending: earlier, after, limit })?;
+            // As clearml-server does, complete the page with the other events that share the
+            // last event's timestamp, so the next page (from that timestamp) skips none.
+            if let Some(last) = items.last().map(|i| i.cursor()) {
+                let more = store.timeline(&TimelineQuery {
+                    run_id,
+                    types: log_types(),
+                    descending: earlier,
+                    after: Some(last),
+                    limit: MAX_BOUNDARY_EVENTS,
+                })?;
+                items.extend(more.into_iter().take_while(|i| i.ts_us() == last.ts_us));
+            }
             Ok((items, store.count_timeline(run_id, Some(&["log".to_string()]))?))
         })
         .await
@@ -334,8 +392,8 @@ impl EventsService for ClearmlEvents {
         Ok(GetTaskLogV2_9Response { returned: Some(events.len() as i64), events: Some(events), total: Some(total as f64), extra: Map::new() })
     }
 
-    /// `{metric: {variant: {name, x, y}}}`, each series downsampled to at most `samples`
-    /// buckets (default 6000, 1..6000).
+    /// `{metric: {variant: {name, x, y}}}`, each series downsampled to about `samples`
+    /// buckets (default 6000, 1..6000) with clearml-server's interval grouping.
     async fn scalar_metrics_iter_histogram_v2_1(
         &self,
         ctx: &RequestContext,
@@ -359,9 +417,12 @@ impl EventsService for ClearmlEvents {
             };
             series.entry((s.metric.clone(), s.variant.clone())).or_default().push((x, s.value));
         }
+        let slices: Vec<&[(i64, f64)]> = series.values().map(Vec::as_slice).collect();
+        let widths = group_intervals(&slices, samples);
         let mut out = Map::new();
-        for ((metric, variant), points) in series {
-            let (x, y) = histogram(&points, samples);
+        for (((metric, variant), points), width) in series.iter().zip(widths) {
+            let (metric, variant) = (metric.clone(), variant.clone());
+            let (x, y) = histogram(points, width);
             let x: Vec<Value> = match key {
                 ScalarKeyEnum::IsoTime => x
                     .iter()
@@ -382,16 +443,26 @@ impl EventsService for ClearmlEvents {
 
 #[cfg(test)]
 mod tests {
-    use super::histogram;
+    use super::{group_intervals, histogram};
 
     #[test]
     fn histogram_buckets_like_clearml() {
         // clearml-server's own test: iterations 0..99, value = iter, samples=10.
         let points: Vec<(i64, f64)> = (0..100).map(|i| (i, i as f64)).collect();
-        let (x, y) = histogram(&points, 10);
+        let widths = group_intervals(&[&points], 10);
+        assert_eq!(widths, vec![10]);
+        let (x, y) = histogram(&points, widths[0]);
         assert_eq!(x, (0..10).map(|i| i * 10).collect::<Vec<_>>());
         assert_eq!(y, (0..10).map(|i| i as f64 * 10.0 + 4.5).collect::<Vec<_>>());
-        let (x, _) = histogram(&points, 6000);
-        assert_eq!(x.len(), 100);
+        assert_eq!(group_intervals(&[&points], 6000), vec![1]);
+    }
+
+    #[test]
+    fn variants_share_the_largest_width_of_their_group() {
+        let a: Vec<(i64, f64)> = (0..1000).map(|i| (i, 1.0)).collect(); // width 100 at samples=10
+        let b: Vec<(i64, f64)> = (0..1050).map(|i| (i, 1.0)).collect(); // width 105: within 10 %
+        let c: Vec<(i64, f64)> = (0..5000).map(|i| (i, 1.0)).collect(); // width 500: a new group
+        let short: Vec<(i64, f64)> = (0..5).map(|i| (i, 1.0)).collect(); // fewer points than samples: width 1
+        assert_eq!(group_intervals(&[&a, &b, &c, &short], 10), vec![105, 105, 500, 1]);
     }
 }
