@@ -101,6 +101,12 @@ fn a_broken_spec_names_file_and_reason() {
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("events.conf") && err.contains("HOCON"), "{err}");
 
+    // A file cut short is an error naming the line, not a silently shorter spec.
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "clearml/events.conf", "{\n  add {\n    \"2.1\" { request { type: object } }\n");
+    let err = load::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("events.conf") && err.contains("line 2: `{` is never closed"), "{err}");
+
     let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), "clearml/events.conf", "{ add { \"two\" { request { type: object } } } }");
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();

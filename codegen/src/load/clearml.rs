@@ -56,8 +56,42 @@ pub fn load_dir(dir: &Path, rel: &str, name: &str) -> Result<Api, LoadError> {
     Ok(api)
 }
 
+/// Every `{`/`[` closed by its own kind, checked on the HOCON lexer's tokens (so braces in
+/// strings and comments do not count). The parser itself forgives a missing closing brace
+/// at the end of a file, which would silently drop what the file meant to say.
+fn check_brackets(text: &str) -> Result<(), String> {
+    use hocon::TokenKind::*;
+    let tokens = hocon::tokenize(text).map_err(|e| format!("HOCON: {e}"))?;
+    let mut open: Vec<(char, usize)> = Vec::new();
+    for t in tokens {
+        let (closing, opening) = match t.kind {
+            LBrace => {
+                open.push(('{', t.line));
+                continue;
+            }
+            LBracket => {
+                open.push(('[', t.line));
+                continue;
+            }
+            RBrace => ('}', '{'),
+            RBracket => (']', '['),
+            _ => continue,
+        };
+        match open.pop() {
+            Some((o, _)) if o == opening => {}
+            Some((o, line)) => return Err(format!("HOCON: line {}: `{closing}` closes the `{o}` opened at line {line}", t.line)),
+            None => return Err(format!("HOCON: line {}: `{closing}` closes nothing", t.line)),
+        }
+    }
+    match open.pop() {
+        Some((o, line)) => Err(format!("HOCON: line {line}: `{o}` is never closed")),
+        None => Ok(()),
+    }
+}
+
 /// Parse one service file's text.
 pub fn load_service(text: &str, service: &str) -> Result<(Service, TypeSpace), String> {
+    check_brackets(text)?;
     let cfg = hocon::parse(text).map_err(|e| format!("HOCON: {e}"))?;
     let root: Value = cfg.deserialize().map_err(|e| format!("HOCON: {e}"))?;
     let root = root.as_object().ok_or("the service schema must be an object")?;
