@@ -7,6 +7,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::types::TypeGen;
+use super::{doc_attrs, opt_tokens};
 use crate::example;
 use crate::ir::{Api, Body, Kind, ObjectSchema, Operation, OperationVersion, Param, ParamLocation, Property, Protocol, Schema, Service};
 use crate::names::{field_name, ident, type_name, version_suffix};
@@ -142,7 +143,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                 let mid = ident(&m);
                 let cid = op_const(op, v);
                 let version_doc = v.version.map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name)).unwrap_or_default();
-                let docs = doc_lines(&format!("{}{version_doc}", v.description));
+                let docs = doc_attrs(&format!("{}{version_doc}", v.description));
                 methods.push(quote! {
                     #docs
                     async fn #mid(&self, ctx: &::specmill_runtime::protocol::RequestContext, request: types::#req_ty)
@@ -153,17 +154,8 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                 });
                 let api_name = &api.name;
                 let op_name = &op.name;
-                let version = match v.version {
-                    Some(x) => {
-                        let s = x.to_string();
-                        quote!(::std::option::Option::Some(#s))
-                    }
-                    None => quote!(::std::option::Option::None),
-                };
-                let method = match &v.http.method {
-                    Some(mth) => quote!(::std::option::Option::Some(#mth)),
-                    None => quote!(::std::option::Option::None),
-                };
+                let version = opt_tokens(v.version.map(|x| x.to_string()));
+                let method = opt_tokens(v.http.method.as_deref());
                 let path = &v.http.path;
                 consts.push(quote! {
                     pub const #cid: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
@@ -215,7 +207,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                 }
             }
         }
-        let tdocs = doc_lines(&format!(
+        let tdocs = doc_attrs(&format!(
             "The `{}` service of {}.\n\nOne method per operation version. Every method answers the API's native\n\"not implemented\" error until an implementation overrides it.",
             service.name, api.title
         ));
@@ -233,8 +225,8 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
     }
     let rows = routes.iter().map(|r| {
         let RouteRow { api, service, operation, path, trait_method, request_type, response_type, example_path, example_body, .. } = r;
-        let version = opt_str(&r.version);
-        let method = opt_str(&r.method);
+        let version = opt_tokens(r.version.as_deref());
+        let method = opt_tokens(r.method.as_deref());
         quote! {
             ::specmill_runtime::protocol::RouteInfo {
                 api: #api, service: #service, operation: #operation, version: #version, method: #method, path: #path,
@@ -250,12 +242,6 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
     Ok(ServerOutput { tokens: out, routes })
 }
 
-fn opt_str(s: &Option<String>) -> TokenStream {
-    match s {
-        Some(s) => quote!(::std::option::Option::Some(#s)),
-        None => quote!(::std::option::Option::None),
-    }
-}
 
 /// The name of a generated request/response type, following aliases to the named type.
 fn type_ident(name: &str, gen: &TypeGen, body: &Body, no_params: bool) -> proc_macro2::Ident {
@@ -270,13 +256,6 @@ fn type_ident(name: &str, gen: &TypeGen, body: &Body, no_params: bool) -> proc_m
     ident(name)
 }
 
-fn doc_lines(text: &str) -> TokenStream {
-    let lines = text.trim().lines().map(|l| {
-        let l = format!(" {}", l.trim_end());
-        quote!(#[doc = #l])
-    });
-    quote!(#(#lines)*)
-}
 
 fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (String, String) {
     let mut path = v.http.path.clone();

@@ -8,6 +8,7 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use crate::ir::{Additional, Api, Kind, ObjectSchema, Property, Schema, TimestampFormat};
+use super::{doc_attrs, opt_tokens};
 use crate::names::{field_name, ident, type_name, unique, variant_name};
 
 /// Collects the generated items of one API's `types` module, keyed by name so the output
@@ -24,18 +25,6 @@ pub struct FieldInfo {
     pub wire: String,
     pub optional: bool,
     pub default_fn: Option<String>,
-}
-
-fn doc_attrs(text: &str) -> TokenStream {
-    let lines: Vec<TokenStream> = text
-        .trim()
-        .lines()
-        .map(|l| {
-            let l = format!(" {}", l.trim_end());
-            quote!(#[doc = #l])
-        })
-        .collect();
-    quote!(#(#lines)*)
 }
 
 impl<'a> TypeGen<'a> {
@@ -298,8 +287,8 @@ impl<'a> TypeGen<'a> {
             Kind::String { min_length, max_length, pattern, .. } => {
                 let mut out = quote!();
                 if min_length.is_some() || max_length.is_some() {
-                    let min = opt_u64(*min_length);
-                    let max = opt_u64(*max_length);
+                    let min = opt_tokens(*min_length);
+                    let max = opt_tokens(*max_length);
                     out.extend(quote! { v.length(#expr.chars().count() as u64, #min, #max); });
                 }
                 if let Some(p) = pattern {
@@ -316,13 +305,13 @@ impl<'a> TypeGen<'a> {
                 out
             }
             Kind::Integer { minimum, maximum, .. } if minimum.is_some() || maximum.is_some() => {
-                let min = opt_f64(minimum.map(|m| m as f64));
-                let max = opt_f64(maximum.map(|m| m as f64));
+                let min = opt_tokens(minimum.map(|m| m as f64));
+                let max = opt_tokens(maximum.map(|m| m as f64));
                 quote! { v.range(*#expr as f64, #min, #max); }
             }
             Kind::Number { minimum, maximum, nonfinite_as_strings } if minimum.is_some() || maximum.is_some() => {
-                let min = opt_f64(*minimum);
-                let max = opt_f64(*maximum);
+                let min = opt_tokens(*minimum);
+                let max = opt_tokens(*maximum);
                 let val = if *nonfinite_as_strings { quote!(#expr.0) } else { quote!(*#expr) };
                 quote! { v.range(#val, #min, #max); }
             }
@@ -333,8 +322,8 @@ impl<'a> TypeGen<'a> {
             Kind::Array { items, min_items, max_items } => {
                 let mut out = quote!();
                 if min_items.is_some() || max_items.is_some() {
-                    let min = opt_u64(*min_items);
-                    let max = opt_u64(*max_items);
+                    let min = opt_tokens(*min_items);
+                    let max = opt_tokens(*max_items);
                     out.extend(quote! { v.items(#expr.len() as u64, #min, #max); });
                 }
                 let inner = self.checks(&quote!(item), items);
@@ -442,19 +431,5 @@ pub fn literal(kind: &Kind, v: &Value) -> Option<TokenStream> {
         (Kind::Number { nonfinite_as_strings: false, .. }, Value::Number(n)) => n.as_f64().map(|f| quote!(#f)),
         (Kind::String { .. }, Value::String(s)) => Some(quote!(::std::string::String::from(#s))),
         _ => None,
-    }
-}
-
-fn opt_u64(v: Option<u64>) -> TokenStream {
-    match v {
-        Some(v) => quote!(::std::option::Option::Some(#v)),
-        None => quote!(::std::option::Option::None),
-    }
-}
-
-fn opt_f64(v: Option<f64>) -> TokenStream {
-    match v {
-        Some(v) => quote!(::std::option::Option::Some(#v)),
-        None => quote!(::std::option::Option::None),
     }
 }
