@@ -40,6 +40,14 @@ fn clearml_events(s: &Server) {
     assert_eq!(data["added"], 4);
     assert_eq!(data["errors"], 1);
     assert_eq!(data["errors_info"]["Event must have a 'type' field"], 1);
+    // An empty batch and a line that is not JSON are refused whole.
+    let r = s.send("POST", "/events.add_batch", "application/json-lines", "");
+    assert_eq!((r.status, r.json()["meta"]["result_subcode"].clone()), (400, json!(17)), "{}", r.text);
+    let r = s.send("POST", "/events.add_batch", "application/json-lines", "{\"task\": \"t1\", \"type\": \"log\"}\n{oops");
+    assert_eq!(r.status, 400);
+    assert!(r.json()["meta"]["result_msg"].as_str().unwrap().contains("in batch item #1"), "{}", r.text);
+    let r = s.send("POST", "/events.add_batch", "application/json-lines", "[1, 2]");
+    assert_eq!(r.json()["meta"]["result_msg"], "json lines must contain objects, found: list");
     // Re-sending the same scalar (task, iter, metric, variant) overwrites it.
     let r = s.send("POST", "/events.add_batch", "application/json-lines", &lines[1].to_string());
     assert_eq!(r.status, 200, "{}", r.text);

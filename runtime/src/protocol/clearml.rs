@@ -185,6 +185,9 @@ impl Call {
     /// not JSON or not an object fails the whole call; an object that does not fit `T`
     /// becomes an item error.
     pub fn batch<T: DeserializeOwned + Validate>(&self) -> Result<Batch<T>, Error> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Err(Error::new(400, 17, "Batch request contains no items"));
+        }
         let mut objects = Vec::new();
         let whole = if self.json_lines { None } else { serde_json::from_slice::<Value>(&self.body).ok() };
         match whole {
@@ -210,7 +213,7 @@ impl Call {
             };
             return Err(Error::new(400, 0, format!("json lines must contain objects, found: {kind}")));
         }
-        if objects.is_empty() || (objects.len() == 1 && objects[0].as_object().map(Map::is_empty).unwrap_or(false) && self.body.iter().all(u8::is_ascii_whitespace)) {
+        if objects.is_empty() {
             return Err(Error::new(400, 17, "Batch request contains no items"));
         }
         let items = objects
