@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpRequest, HttpServer};
 use specmill_runtime::store::Store;
+use specmill_runtime::token::{self, Tokens};
 use tracing::info;
 
 use crate::api::{clearml::ClearmlEvents, dioptra::Dioptra, lens::Lens, sagemaker::SageMakerMetrics};
@@ -15,8 +16,8 @@ use crate::generated;
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Register every API on `cfg`, all over `store`.
-pub fn configure(cfg: &mut web::ServiceConfig, store: &Store) {
-    cfg.app_data(web::Data::new(ClearmlEvents::new(store.clone())))
+pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, tokens: &Tokens) {
+    cfg.app_data(web::Data::new(ClearmlEvents::new(store.clone(), tokens.clone())))
         .app_data(web::Data::new(SageMakerMetrics::new(store.clone())))
         .app_data(web::Data::new(Lens::new(store.clone())))
         .app_data(web::Data::new(Dioptra::new(store.clone())))
@@ -31,13 +32,20 @@ async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
     specmill_runtime::protocol::fallback::not_found(&req, generated::clearml::MAX_VERSION)
 }
 
+/// The token signer, with the key every replica of this store shares.
+pub fn tokens_of(store: &Store) -> std::io::Result<Tokens> {
+    let key = store.setting_or_init(token::KEY_SETTING, token::new_key).map_err(std::io::Error::other)?;
+    Ok(Tokens::new(key.as_bytes()))
+}
+
 /// Serve until stopped.
 pub async fn serve(addr: SocketAddr, store: Store, workers: Option<usize>) -> std::io::Result<()> {
+    let tokens = tokens_of(&store)?;
     let s = store.clone();
     let mut server = HttpServer::new(move || {
-        let store = s.clone();
+        let (store, tokens) = (s.clone(), tokens.clone());
         App::new()
-            .configure(|cfg| configure(cfg, &store))
+            .configure(|cfg| configure(cfg, &store, &tokens))
             .default_service(web::to(not_found))
             .wrap_fn(|req, srv| {
                 let method = req.method().clone();

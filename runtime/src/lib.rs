@@ -3,6 +3,7 @@
 
 pub mod protocol;
 pub mod store;
+pub mod token;
 pub mod validate;
 pub mod wire;
 

@@ -92,6 +92,7 @@ both_backends!(
     timeline_merges_and_pages_every_item_once,
     timeline_type_filter_and_count,
     extra_and_payload_json_round_trip,
+    settings_are_set_once_and_shared,
 );
 
 // ---------------------------------------------------------------- helpers
@@ -174,11 +175,9 @@ fn raw_migration_versions(db: &Db) -> Vec<String> {
 // ---------------------------------------------------------------- tests
 
 fn migrations_are_applied_and_idempotent(db: &Db) {
-    // open() applied the one migration
-    assert_eq!(
-        raw_migration_versions(db),
-        vec!["20250101000000".to_string()]
-    );
+    // open() applied every migration
+    let all = vec!["20250101000000".to_string(), "20250102000000".to_string()];
+    assert_eq!(raw_migration_versions(db), all);
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
 
@@ -188,26 +187,32 @@ fn migrations_are_applied_and_idempotent(db: &Db) {
     assert_eq!(again.backend(), db.store.backend());
     assert_eq!(again.migrate().unwrap(), Vec::<String>::new());
     assert_eq!(again.run_by_uid("t", "persist").unwrap(), Some(run));
-    assert_eq!(
-        raw_migration_versions(db),
-        vec!["20250101000000".to_string()]
-    );
+    assert_eq!(raw_migration_versions(db), all);
 
     // with the schema gone, migrate() applies it again and names what it applied
     drop(again);
     raw_exec(
         db,
-        "DROP TABLE run_meta; DROP TABLE events; DROP TABLE scalars; DROP TABLE runs; \
+        "DROP TABLE settings; DROP TABLE run_meta; DROP TABLE events; DROP TABLE scalars; DROP TABLE runs; \
          DELETE FROM __diesel_schema_migrations;",
     );
     assert_eq!(
         db.store.migrate().unwrap(),
-        vec!["2025-01-01-000000_create_store".to_string()]
+        vec!["2025-01-01-000000_create_store".to_string(), "2025-01-02-000000_settings".to_string()]
     );
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
     assert_eq!(db.store.run_by_uid("t", "persist").unwrap(), None);
     let run = db.store.ensure_run("t", "persist", "clearml").unwrap();
     assert_eq!(run.uid, "persist");
+}
+
+fn settings_are_set_once_and_shared(db: &Db) {
+    let first = db.store.setting_or_init("token_key", || "k1".to_string()).unwrap();
+    assert_eq!(first, "k1");
+    // Later callers (another replica opening the same store) get the stored value.
+    let again = Store::open(&db.url).unwrap();
+    assert_eq!(again.setting_or_init("token_key", || "k2".to_string()).unwrap(), "k1");
+    assert_eq!(again.setting_or_init("other", || "v".to_string()).unwrap(), "v");
 }
 
 fn ensure_run_is_idempotent_and_tenant_scoped(db: &Db) {

@@ -41,6 +41,7 @@ pub mod events;
 pub mod model;
 pub mod runs;
 pub mod scalars;
+pub mod settings;
 pub mod schema;
 pub mod testdb;
 

@@ -58,3 +58,10 @@ diesel::joinable!(events -> runs (run_id));
 diesel::joinable!(run_meta -> runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(runs, scalars, events, run_meta);
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
