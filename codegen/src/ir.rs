@@ -61,6 +61,8 @@ pub struct OperationVersion {
     pub body: Body,
     /// Schema of the successful reply.
     pub response: Option<Schema>,
+    /// The successful reply is sent as it is (a file, a text), not framed as JSON.
+    pub raw_response: bool,
     /// Error replies the spec documents.
     pub errors: Vec<ErrorReply>,
 }

@@ -882,7 +882,7 @@ pub async fn handle_download_task_log<S: EventsService>(
                 }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
-            call.respond(&ctx, result)
+            call.respond_raw(&ctx, result)
         }
         _ => call.unresolved(&ctx),
     }

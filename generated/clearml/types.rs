@@ -281,7 +281,9 @@ impl ::specmill_runtime::validate::Validate for DownloadTaskLogV2_1RequestLineTy
     fn validate(&self, _: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Reply of `download_task_log`.
-pub type DownloadTaskLogV2_1Response = ::std::string::String;
+///
+/// Sent as it is, not as JSON.
+pub type DownloadTaskLogV2_1Response = ::specmill_runtime::protocol::RawReply;
 #[derive(
     Debug,
     Clone,

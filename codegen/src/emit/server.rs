@@ -134,7 +134,14 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                     ),
                 }
                 let response = v.response.clone().unwrap_or_else(|| Schema::new(Kind::Any));
-                gen.alias(&resp_name, &Schema { description: if response.description.is_empty() { format!("Reply of `{}`.", op.name) } else { response.description.clone() }, ..response });
+                let response_doc = if response.description.is_empty() { format!("Reply of `{}`.", op.name) } else { response.description.clone() };
+                if v.raw_response {
+                    let rid = ident(&resp_name);
+                    let docs = doc_attrs(&format!("{response_doc}\n\nSent as it is, not as JSON."));
+                    gen.define_raw(&resp_name, quote! { #docs pub type #rid = ::specmill_runtime::protocol::RawReply; });
+                } else {
+                    gen.alias(&resp_name, &Schema { description: response_doc, ..response });
+                }
                 let req_ty = type_ident(&req_name, gen, &v.body, v.params.is_empty());
                 let resp_ty = type_ident(&resp_name, gen, &Body::Json { schema: v.response.clone().unwrap_or_default(), required: true }, true);
 
@@ -295,13 +302,14 @@ fn clearml_handler(service: &Service, op: &Operation, tid: &proc_macro2::Ident) 
             Body::JsonLines { .. } => quote!(call.batch()),
             _ => quote!(call.request()),
         };
+        let respond = if v.raw_response { quote!(call.respond_raw(&ctx, result)) } else { quote!(call.respond(&ctx, result)) };
         quote! {
             #vs => {
                 let result = match #parse {
                     ::std::result::Result::Ok(request) => svc.#mid(&ctx, request).await,
                     ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
                 };
-                call.respond(&ctx, result)
+                #respond
             }
         }
     });

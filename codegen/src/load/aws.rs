@@ -174,6 +174,7 @@ fn operation(op_name: &str, op: &Value, shapes: &Map<String, Value>) -> Result<O
             params,
             body,
             response,
+            raw_response: false,
             errors: Vec::new(),
         }],
     })

@@ -151,6 +151,8 @@ fn load_version(service: &str, endpoint: &str, version: Version, def: &Map<Strin
         Body::Json { schema, required: false }
     };
     let response = def.get("response").map(|r| jsonschema::convert(r, &DIALECT, &format!("{at}.response"))).transpose()?;
+    // clearml-server sends a reply typed `string` as it is (download_task_log), not in the envelope.
+    let raw_response = matches!(response, Some(Schema { kind: Kind::String { .. }, .. }));
     Ok(OperationVersion {
         version: Some(version),
         description,
@@ -158,6 +160,7 @@ fn load_version(service: &str, endpoint: &str, version: Version, def: &Map<Strin
         params: Vec::new(),
         body,
         response,
+        raw_response,
         errors: Vec::new(),
     })
 }

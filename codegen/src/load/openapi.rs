@@ -169,6 +169,7 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
             params: ir_params,
             body,
             response,
+            raw_response: false,
             errors,
         }],
     })

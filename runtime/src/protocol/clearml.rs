@@ -233,6 +233,14 @@ impl Call {
         envelope(ctx, self.trx.as_deref(), self.endpoint, Some(&self.requested), Some(self.actual), result)
     }
 
+    /// A raw reply (a file): sent as it is; errors still in the envelope.
+    pub fn respond_raw(&self, ctx: &RequestContext, result: Result<super::RawReply, Error>) -> HttpResponse {
+        match result {
+            Ok(raw) => raw.into_response(),
+            Err(e) => self.respond::<Value>(ctx, Err(e)),
+        }
+    }
+
     /// A resolved version with no handler (cannot happen with generated tables).
     pub fn unresolved(&self, ctx: &RequestContext) -> HttpResponse {
         self.respond::<Value>(ctx, Err(Error::internal(format!("version {} of {} has no handler", self.actual, self.endpoint))))

@@ -128,6 +128,26 @@ impl From<ParamError> for RequestProblem {
     }
 }
 
+/// A reply sent as it is rather than as JSON: a downloaded file, a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawReply {
+    pub content_type: String,
+    /// Offered as an attachment with this file name when set.
+    pub filename: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl RawReply {
+    pub fn into_response(self) -> HttpResponse {
+        let mut r = HttpResponse::Ok();
+        r.content_type(self.content_type);
+        if let Some(name) = self.filename {
+            r.insert_header(("Content-Disposition", format!("attachment; filename={name}")));
+        }
+        r.body(self.body)
+    }
+}
+
 /// The native error of one API family. Generated handlers build it and turn it into a reply.
 pub trait NativeError: Sized {
     /// The operation is in the spec but nothing implements it yet.
