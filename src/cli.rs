@@ -11,6 +11,9 @@ pub struct Cli {
     /// Store URL: a SQLite file path (default) or `postgres://…`.
     #[arg(long, env = "DATABASE_URL", default_value = "./specmill.db", global = true)]
     pub database_url: String,
+    /// Config file (TOML) with the tenants and their credentials; none: open on loopback.
+    #[arg(long, env = "SPECMILL_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

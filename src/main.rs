@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use specmill::cli::{Cli, Command};
+use std::path::Path;
+
+use specmill_runtime::auth::Config as AuthConfig;
 use specmill_runtime::store::Store;
 
 fn main() -> ExitCode {
@@ -10,7 +13,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve { listen: ([127, 0, 0, 1], 8008).into(), workers: None });
-    match run(&cli.database_url, command) {
+    match run(&cli.database_url, cli.config.as_deref(), command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -19,11 +22,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(database_url: &str, command: Command) -> anyhow::Result<()> {
+fn run(database_url: &str, config: Option<&Path>, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve { listen, workers } => {
+            let config = match config {
+                Some(path) => AuthConfig::load(path).map_err(anyhow::Error::msg)?,
+                None => AuthConfig::default(),
+            };
             let store = Store::open(database_url)?;
-            actix_web::rt::System::new().block_on(specmill::server::serve(listen, store, workers))?;
+            actix_web::rt::System::new().block_on(specmill::server::serve(listen, store, config, workers))?;
         }
         Command::Migrate => {
             let store = Store::open(database_url)?;

@@ -5,10 +5,12 @@ use std::net::SocketAddr;
 
 use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpRequest, HttpServer};
+use specmill_runtime::auth::{Auth, Config as AuthConfig};
 use specmill_runtime::store::Store;
 use specmill_runtime::token::{self, Tokens};
-use tracing::info;
+use tracing::{info, warn};
 
+use crate::api::clearml_auth::ClearmlAuth;
 use crate::api::{clearml::ClearmlEvents, dioptra::Dioptra, lens::Lens, sagemaker::SageMakerMetrics};
 use crate::generated;
 
@@ -16,12 +18,16 @@ use crate::generated;
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Register every API on `cfg`, all over `store`.
-pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, tokens: &Tokens) {
-    cfg.app_data(web::Data::new(ClearmlEvents::new(store.clone(), tokens.clone())))
+pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth) {
+    let tokens = auth.tokens().clone();
+    cfg.app_data(web::Data::new(auth.clone()))
+        .app_data(web::Data::new(ClearmlAuth::new(auth.clone())))
+        .app_data(web::Data::new(ClearmlEvents::new(store.clone(), tokens)))
         .app_data(web::Data::new(SageMakerMetrics::new(store.clone())))
         .app_data(web::Data::new(Lens::new(store.clone())))
         .app_data(web::Data::new(Dioptra::new(store.clone())))
         .app_data(web::PayloadConfig::new(MAX_BODY));
+    generated::clearml::configure_auth::<ClearmlAuth>(cfg);
     generated::clearml::configure_events::<ClearmlEvents>(cfg);
     generated::sagemaker::configure_sage_maker_metrics::<SageMakerMetrics>(cfg);
     generated::lens::configure_lens::<Lens>(cfg);
@@ -38,14 +44,23 @@ pub fn tokens_of(store: &Store) -> std::io::Result<Tokens> {
     Ok(Tokens::new(key.as_bytes()))
 }
 
-/// Serve until stopped.
-pub async fn serve(addr: SocketAddr, store: Store, workers: Option<usize>) -> std::io::Result<()> {
-    let tokens = tokens_of(&store)?;
+/// Serve until stopped. With no credentials configured the server is open, and then it
+/// only listens on a loopback address.
+pub async fn serve(addr: SocketAddr, store: Store, config: AuthConfig, workers: Option<usize>) -> std::io::Result<()> {
+    let auth = Auth::new(config, tokens_of(&store)?);
+    if auth.is_open() {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::other(format!(
+                "refusing to listen on {addr} with no credentials configured: give a --config with tenants, or listen on loopback"
+            )));
+        }
+        warn!("no credentials configured: open to every caller on {addr} (loopback only), all runs in tenant `default`");
+    }
     let s = store.clone();
     let mut server = HttpServer::new(move || {
-        let (store, tokens) = (s.clone(), tokens.clone());
+        let (store, auth) = (s.clone(), auth.clone());
         App::new()
-            .configure(|cfg| configure(cfg, &store, &tokens))
+            .configure(|cfg| configure(cfg, &store, &auth))
             .default_service(web::to(not_found))
             .wrap_fn(|req, srv| {
                 let method = req.method().clone();

@@ -253,6 +253,7 @@ const IMPLEMENTED: &[&str] = &[
     "get_workload_metrics_data",
     "append_job_metric",
     "get_job_latest_metrics",
+    "login_v2_1",
 ];
 
 fn unimplemented_routes_answer_natively(s: &Server) {

@@ -63,6 +63,8 @@ pub struct OperationVersion {
     pub response: Option<Schema>,
     /// The successful reply is sent as it is (a file, a text), not framed as JSON.
     pub raw_response: bool,
+    /// Callers must be authenticated (false for a login endpoint).
+    pub authorize: bool,
     /// Error replies the spec documents.
     pub errors: Vec<ErrorReply>,
 }

@@ -3,6 +3,8 @@
 
 //! ClearML
 //!
+//! auth: This service provides authentication management and authorization
+//! validation for the entire system.
 //! events: Provides an API for running tasks to report events collected by the system.
 pub mod server;
 pub mod types;

@@ -9,6 +9,78 @@ use ::specmill_runtime::protocol::RequestProblem;
 /// The highest version any endpoint of this API defines: the version of requests
 /// that name none, and the API version the server announces.
 pub const MAX_VERSION: &str = "2.12";
+pub const OP_LOGIN_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "login",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/auth.login",
+};
+/// The `auth` service of ClearML.
+///
+/// One method per operation version. Every method answers the API's native
+/// "not implemented" error until an implementation overrides it.
+#[allow(async_fn_in_trait)]
+pub trait AuthService: 'static {
+    /// Get a token based on supplied credentials (key/secret).
+    ///             Intended for use by users with key/secret credentials that wish to obtain a token
+    ///             for use with other services. Credentials are sent as HTTP Basic authentication.
+    ///
+    /// Version 2.1 of `auth.login`.
+    async fn login_v2_1(
+        &self,
+        ctx: &::specmill_runtime::protocol::RequestContext,
+        request: types::LoginV2_1Request,
+    ) -> ::std::result::Result<
+        types::LoginV2_1Response,
+        ::specmill_runtime::protocol::clearml::Error,
+    > {
+        let _ = (ctx, request);
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(&OP_LOGIN_V2_1),
+        )
+    }
+}
+/// `auth.login` (open to callers without credentials): resolves the requested version among ["2.1"] and runs it.
+pub async fn handle_login<S: AuthService>(
+    svc: ::actix_web::web::Data<S>,
+    req: ::actix_web::HttpRequest,
+    body: ::actix_web::web::Bytes,
+) -> ::actix_web::HttpResponse {
+    let call = match ::specmill_runtime::protocol::clearml::Call::parse(
+        &req,
+        &body,
+        "auth.login",
+        &["2.1"],
+        MAX_VERSION,
+        false,
+    ) {
+        ::std::result::Result::Ok(call) => call,
+        ::std::result::Result::Err(reply) => return reply,
+    };
+    let ctx = call.context();
+    match call.version() {
+        "2.1" => {
+            let result = match call.request() {
+                ::std::result::Result::Ok(request) => svc.login_v2_1(&ctx, request).await,
+                ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+            };
+            call.respond(&ctx, result)
+        }
+        _ => call.unresolved(&ctx),
+    }
+}
+/// Register every route of `AuthService` (the implementation is taken from `web::Data<S>`).
+pub fn configure_auth<S: AuthService>(cfg: &mut ::actix_web::web::ServiceConfig) {
+    for path in [
+        "/auth.login",
+        "/auth.login/",
+        "/v{version}/auth.login",
+        "/v{version}/auth.login/",
+    ] {
+        cfg.route(path, ::actix_web::web::route().to(handle_login::<S>));
+    }
+}
 pub const OP_ADD_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
     api: "clearml",
     operation: "add",
@@ -562,7 +634,7 @@ pub trait EventsService: 'static {
         )
     }
 }
-/// `events.add`: resolves the requested version among ["2.1"] and runs it.
+/// `events.add`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_add<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -574,11 +646,12 @@ pub async fn handle_add<S: EventsService>(
         "events.add",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -590,7 +663,7 @@ pub async fn handle_add<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.add_batch`: resolves the requested version among ["2.1"] and runs it.
+/// `events.add_batch`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_add_batch<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -602,11 +675,12 @@ pub async fn handle_add_batch<S: EventsService>(
         "events.add_batch",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.batch() {
@@ -620,7 +694,7 @@ pub async fn handle_add_batch<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.delete_for_task`: resolves the requested version among ["2.1"] and runs it.
+/// `events.delete_for_task`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_delete_for_task<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -632,11 +706,12 @@ pub async fn handle_delete_for_task<S: EventsService>(
         "events.delete_for_task",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -650,7 +725,7 @@ pub async fn handle_delete_for_task<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.debug_images`: resolves the requested version among ["2.1", "2.7"] and runs it.
+/// `events.debug_images`: authenticates the caller, resolves the requested version among ["2.1", "2.7"] and runs it.
 pub async fn handle_debug_images<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -662,11 +737,12 @@ pub async fn handle_debug_images<S: EventsService>(
         "events.debug_images",
         &["2.1", "2.7"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -689,7 +765,7 @@ pub async fn handle_debug_images<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_debug_image_sample`: resolves the requested version among ["2.12"] and runs it.
+/// `events.get_debug_image_sample`: authenticates the caller, resolves the requested version among ["2.12"] and runs it.
 pub async fn handle_get_debug_image_sample<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -701,11 +777,12 @@ pub async fn handle_get_debug_image_sample<S: EventsService>(
         "events.get_debug_image_sample",
         &["2.12"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.12" => {
             let result = match call.request() {
@@ -719,7 +796,7 @@ pub async fn handle_get_debug_image_sample<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.next_debug_image_sample`: resolves the requested version among ["2.12"] and runs it.
+/// `events.next_debug_image_sample`: authenticates the caller, resolves the requested version among ["2.12"] and runs it.
 pub async fn handle_next_debug_image_sample<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -731,11 +808,12 @@ pub async fn handle_next_debug_image_sample<S: EventsService>(
         "events.next_debug_image_sample",
         &["2.12"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.12" => {
             let result = match call.request() {
@@ -749,7 +827,7 @@ pub async fn handle_next_debug_image_sample<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_task_metrics`: resolves the requested version among ["2.7"] and runs it.
+/// `events.get_task_metrics`: authenticates the caller, resolves the requested version among ["2.7"] and runs it.
 pub async fn handle_get_task_metrics<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -761,11 +839,12 @@ pub async fn handle_get_task_metrics<S: EventsService>(
         "events.get_task_metrics",
         &["2.7"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.7" => {
             let result = match call.request() {
@@ -779,7 +858,7 @@ pub async fn handle_get_task_metrics<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_task_log`: resolves the requested version among ["1.5", "1.7", "2.9"] and runs it.
+/// `events.get_task_log`: authenticates the caller, resolves the requested version among ["1.5", "1.7", "2.9"] and runs it.
 pub async fn handle_get_task_log<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -791,11 +870,12 @@ pub async fn handle_get_task_log<S: EventsService>(
         "events.get_task_log",
         &["1.5", "1.7", "2.9"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "1.5" => {
             let result = match call.request() {
@@ -827,7 +907,7 @@ pub async fn handle_get_task_log<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_task_events`: resolves the requested version among ["2.1"] and runs it.
+/// `events.get_task_events`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_get_task_events<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -839,11 +919,12 @@ pub async fn handle_get_task_events<S: EventsService>(
         "events.get_task_events",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -857,7 +938,7 @@ pub async fn handle_get_task_events<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.download_task_log`: resolves the requested version among ["2.1"] and runs it.
+/// `events.download_task_log`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_download_task_log<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -869,11 +950,12 @@ pub async fn handle_download_task_log<S: EventsService>(
         "events.download_task_log",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -887,7 +969,7 @@ pub async fn handle_download_task_log<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_task_plots`: resolves the requested version among ["2.1"] and runs it.
+/// `events.get_task_plots`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_get_task_plots<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -899,11 +981,12 @@ pub async fn handle_get_task_plots<S: EventsService>(
         "events.get_task_plots",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -917,7 +1000,7 @@ pub async fn handle_get_task_plots<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_multi_task_plots`: resolves the requested version among ["2.1"] and runs it.
+/// `events.get_multi_task_plots`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_get_multi_task_plots<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -929,11 +1012,12 @@ pub async fn handle_get_multi_task_plots<S: EventsService>(
         "events.get_multi_task_plots",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -947,7 +1031,7 @@ pub async fn handle_get_multi_task_plots<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_vector_metrics_and_variants`: resolves the requested version among ["2.1"] and runs it.
+/// `events.get_vector_metrics_and_variants`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_get_vector_metrics_and_variants<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -959,11 +1043,12 @@ pub async fn handle_get_vector_metrics_and_variants<S: EventsService>(
         "events.get_vector_metrics_and_variants",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -977,7 +1062,7 @@ pub async fn handle_get_vector_metrics_and_variants<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.vector_metrics_iter_histogram`: resolves the requested version among ["2.1"] and runs it.
+/// `events.vector_metrics_iter_histogram`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_vector_metrics_iter_histogram<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -989,11 +1074,12 @@ pub async fn handle_vector_metrics_iter_histogram<S: EventsService>(
         "events.vector_metrics_iter_histogram",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -1007,7 +1093,7 @@ pub async fn handle_vector_metrics_iter_histogram<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.scalar_metrics_iter_histogram`: resolves the requested version among ["2.1"] and runs it.
+/// `events.scalar_metrics_iter_histogram`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_scalar_metrics_iter_histogram<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -1019,11 +1105,12 @@ pub async fn handle_scalar_metrics_iter_histogram<S: EventsService>(
         "events.scalar_metrics_iter_histogram",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -1037,7 +1124,7 @@ pub async fn handle_scalar_metrics_iter_histogram<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.multi_task_scalar_metrics_iter_histogram`: resolves the requested version among ["2.1"] and runs it.
+/// `events.multi_task_scalar_metrics_iter_histogram`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_multi_task_scalar_metrics_iter_histogram<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -1049,11 +1136,12 @@ pub async fn handle_multi_task_scalar_metrics_iter_histogram<S: EventsService>(
         "events.multi_task_scalar_metrics_iter_histogram",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -1068,7 +1156,7 @@ pub async fn handle_multi_task_scalar_metrics_iter_histogram<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_task_latest_scalar_values`: resolves the requested version among ["2.1"] and runs it.
+/// `events.get_task_latest_scalar_values`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_get_task_latest_scalar_values<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -1080,11 +1168,12 @@ pub async fn handle_get_task_latest_scalar_values<S: EventsService>(
         "events.get_task_latest_scalar_values",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -1098,7 +1187,7 @@ pub async fn handle_get_task_latest_scalar_values<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_scalar_metrics_and_variants`: resolves the requested version among ["2.1"] and runs it.
+/// `events.get_scalar_metrics_and_variants`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_get_scalar_metrics_and_variants<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -1110,11 +1199,12 @@ pub async fn handle_get_scalar_metrics_and_variants<S: EventsService>(
         "events.get_scalar_metrics_and_variants",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -1128,7 +1218,7 @@ pub async fn handle_get_scalar_metrics_and_variants<S: EventsService>(
         _ => call.unresolved(&ctx),
     }
 }
-/// `events.get_scalar_metric_data`: resolves the requested version among ["2.1"] and runs it.
+/// `events.get_scalar_metric_data`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
 pub async fn handle_get_scalar_metric_data<S: EventsService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
@@ -1140,11 +1230,12 @@ pub async fn handle_get_scalar_metric_data<S: EventsService>(
         "events.get_scalar_metric_data",
         &["2.1"],
         MAX_VERSION,
+        true,
     ) {
         ::std::result::Result::Ok(call) => call,
         ::std::result::Result::Err(reply) => return reply,
     };
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = call.context();
     match call.version() {
         "2.1" => {
             let result = match call.request() {
@@ -1343,6 +1434,19 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
 }
 /// Every route of this API, one row per operation version and mount.
 pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
+    ::specmill_runtime::protocol::RouteInfo {
+        api: "clearml",
+        service: "auth",
+        operation: "login",
+        version: ::std::option::Option::Some("2.1"),
+        method: ::std::option::Option::None,
+        path: "/v2.1/auth.login",
+        trait_method: "login_v2_1",
+        request_type: "LoginV2_1Request",
+        response_type: "LoginV2_1Response",
+        example_path: "/v2.1/auth.login",
+        example_body: "{}",
+    },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
         service: "events",

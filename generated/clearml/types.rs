@@ -1004,6 +1004,32 @@ impl ::specmill_runtime::validate::Validate for GetVectorMetricsAndVariantsV2_1R
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
+/// The identity a token was issued to
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct Identity {
+    /// Company (tenant) ID
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub company: ::std::option::Option<::std::string::String>,
+    /// Company (tenant) name
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub company_name: ::std::option::Option<::std::string::String>,
+    /// User ID (the access key)
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub user: ::std::option::Option<::std::string::String>,
+    /// User name
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub user_name: ::std::option::Option<::std::string::String>,
+    /// User role
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub role: ::std::option::Option<::std::string::String>,
+    /// Members the schema does not name, kept as sent.
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl ::specmill_runtime::validate::Validate for Identity {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
+}
 #[derive(
     Debug,
     Clone,
@@ -1061,6 +1087,48 @@ impl LogLevelEnum {
 }
 impl ::specmill_runtime::validate::Validate for LogLevelEnum {
     fn validate(&self, _: &mut ::specmill_runtime::validate::Validator) {}
+}
+/// Get a token based on supplied credentials (key/secret).
+///             Intended for use by users with key/secret credentials that wish to obtain a token
+///             for use with other services. Credentials are sent as HTTP Basic authentication.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct LoginV2_1Request {
+    /// Requested token expiration time in seconds. Not guaranteed, might be overridden by the service
+    ///
+    /// Constraints: minimum 1.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub expiration_sec: ::std::option::Option<i64>,
+    /// Members the schema does not name, kept as sent.
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl ::specmill_runtime::validate::Validate for LoginV2_1Request {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
+        if let ::std::option::Option::Some(value) = &self.expiration_sec {
+            v.enter("expiration_sec");
+            v.range(
+                *value as f64,
+                ::std::option::Option::Some(1f64),
+                ::std::option::Option::None,
+            );
+            v.leave();
+        }
+    }
+}
+/// Reply of `login`.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct LoginV2_1Response {
+    /// Token string (a signed JWT carrying api_version, exp and the identity)
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub token: ::std::option::Option<::std::string::String>,
+    /// Members the schema does not name, kept as sent.
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl ::specmill_runtime::validate::Validate for LoginV2_1Response {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// An image or video was dumped to storage for debugging
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]

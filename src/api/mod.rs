@@ -4,6 +4,7 @@
 //! the Lens workload uid and the Comet experiment key; its numeric id is the Dioptra job id.
 
 pub mod clearml;
+pub mod clearml_auth;
 pub mod dioptra;
 pub mod lens;
 pub mod sagemaker;

@@ -9,6 +9,7 @@ use specmill_runtime::store::{testdb, Store};
 
 pub struct Server {
     child: Child,
+    _config: Option<tempfile::TempDir>,
     pub base: String,
     pub database_url: String,
     cleanup: Option<(String, String)>,
@@ -48,16 +49,34 @@ impl Server {
 
     /// Start `bin` (a specmill binary) on a fresh store of `backend`.
     pub fn start_binary(bin: &std::path::Path, backend: Backend) -> Option<Server> {
+        Server::launch(bin, backend, None)
+    }
+
+    /// Start the server with `config` (TOML) as its config file.
+    pub fn start_with_config(backend: Backend, config: &str) -> Option<Server> {
+        Server::launch(std::path::Path::new(env!("CARGO_BIN_EXE_specmill")), backend, Some(config))
+    }
+
+    fn launch(bin: &std::path::Path, backend: Backend, config: Option<&str>) -> Option<Server> {
         let (database_url, cleanup) = fresh_store(backend)?;
+        let config_dir = config.map(|text| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            std::fs::write(dir.path().join("specmill.toml"), text).expect("write config");
+            dir
+        });
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(bin)
-            .args(["--database-url", &database_url, "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"])
+        let mut command = Command::new(bin);
+        command.args(["--database-url", &database_url, "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"]);
+        if let Some(dir) = &config_dir {
+            command.arg("--config").arg(dir.path().join("specmill.toml"));
+        }
+        let child = command
             .env("SPECMILL_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start specmill");
-        let server = Server { child, base: format!("http://127.0.0.1:{port}"), database_url, cleanup };
+        let server = Server { child, _config: config_dir, base: format!("http://127.0.0.1:{port}"), database_url, cleanup };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "specmill did not start listening");
@@ -79,15 +98,25 @@ impl Server {
             Err(ureq::Error::Status(_, r)) => r,
             Err(e) => panic!("{method} {path}: {e}"),
         };
-        let status = resp.status();
-        let headers: Vec<(String, String)> =
-            resp.headers_names().iter().map(|h| (h.to_ascii_lowercase(), resp.header(h).unwrap_or("").to_string())).collect();
-        let text = resp.into_string().unwrap_or_default();
-        Reply { status, headers, text }
+        Reply::from(resp)
     }
 
     pub fn json(&self, method: &str, path: &str, body: serde_json::Value) -> Reply {
         self.send(method, path, "application/json", &body.to_string())
+    }
+
+    /// Send a JSON request with extra headers.
+    pub fn json_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: serde_json::Value) -> Reply {
+        let mut req = ureq::request(method, &self.url(path)).set("Content-Type", "application/json");
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let resp = match req.send_string(&body.to_string()) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        Reply::from(resp)
     }
 
     /// The store the server uses, opened beside it.
@@ -110,6 +139,16 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub text: String,
+}
+
+impl From<ureq::Response> for Reply {
+    fn from(resp: ureq::Response) -> Reply {
+        let status = resp.status();
+        let headers: Vec<(String, String)> =
+            resp.headers_names().iter().map(|h| (h.to_ascii_lowercase(), resp.header(h).unwrap_or("").to_string())).collect();
+        let text = resp.into_string().unwrap_or_default();
+        Reply { status, headers, text }
+    }
 }
 
 impl Reply {

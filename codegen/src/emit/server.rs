@@ -313,7 +313,12 @@ fn clearml_handler(service: &Service, op: &Operation, tid: &proc_macro2::Ident) 
             }
         }
     });
-    let doc = format!(" `{endpoint}`: resolves the requested version among {versions:?} and runs it.");
+    let authorize = op.versions.iter().all(|v| v.authorize);
+    let doc = if authorize {
+        format!(" `{endpoint}`: authenticates the caller, resolves the requested version among {versions:?} and runs it.")
+    } else {
+        format!(" `{endpoint}` (open to callers without credentials): resolves the requested version among {versions:?} and runs it.")
+    };
     let handler = quote! {
         #[doc = #doc]
         pub async fn #hid<S: #tid>(
@@ -321,11 +326,11 @@ fn clearml_handler(service: &Service, op: &Operation, tid: &proc_macro2::Ident) 
             req: ::actix_web::HttpRequest,
             body: ::actix_web::web::Bytes,
         ) -> ::actix_web::HttpResponse {
-            let call = match ::specmill_runtime::protocol::clearml::Call::parse(&req, &body, #endpoint, &[#(#versions),*], MAX_VERSION) {
+            let call = match ::specmill_runtime::protocol::clearml::Call::parse(&req, &body, #endpoint, &[#(#versions),*], MAX_VERSION, #authorize) {
                 ::std::result::Result::Ok(call) => call,
                 ::std::result::Result::Err(reply) => return reply,
             };
-            let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+            let ctx = call.context();
             match call.version() {
                 #(#arms)*
                 _ => call.unresolved(&ctx),

@@ -175,6 +175,7 @@ fn operation(op_name: &str, op: &Value, shapes: &Map<String, Value>) -> Result<O
             body,
             response,
             raw_response: false,
+            authorize: true,
             errors: Vec::new(),
         }],
     })

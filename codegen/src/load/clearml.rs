@@ -112,13 +112,22 @@ pub fn load_service(text: &str, service: &str) -> Result<(Service, TypeSpace), S
         let versions_obj = body.as_object().ok_or_else(|| format!("{endpoint}: an endpoint must be an object"))?;
         let mut versions = Vec::new();
         let mut description = String::new();
+        // `authorize: false` on the endpoint (or in the service's `_default`) opens it to
+        // callers without credentials (auth.login).
+        let authorize = versions_obj
+            .get("authorize")
+            .or_else(|| root.get("_default").and_then(|d| d.get("authorize")))
+            .map(|a| a.as_bool().ok_or_else(|| format!("{endpoint}: `authorize` must be true or false")))
+            .transpose()?
+            .unwrap_or(true);
         for (key, def) in versions_obj {
             if GROUP_KEYS.contains(&key.as_str()) || key.starts_with('_') {
                 continue;
             }
             let version = Version::parse(key).ok_or_else(|| format!("{endpoint}: `{key}` is not a version"))?;
             let def = def.as_object().ok_or_else(|| format!("{endpoint}.{key}: a version must be an object"))?;
-            let v = load_version(service, endpoint, version, def)?;
+            let mut v = load_version(service, endpoint, version, def)?;
+            v.authorize = authorize;
             description = v.description.clone();
             versions.push(v);
         }
@@ -161,6 +170,7 @@ fn load_version(service: &str, endpoint: &str, version: Version, def: &Map<Strin
         body,
         response,
         raw_response,
+        authorize: true,
         errors: Vec::new(),
     })
 }

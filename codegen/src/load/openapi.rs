@@ -170,6 +170,7 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
             body,
             response,
             raw_response: false,
+            authorize: true,
             errors,
         }],
     })

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{NativeError, OpInfo, RequestContext, RequestProblem};
+use crate::auth::{Auth, Refusal};
 use crate::validate::{validate, Validate};
 
 /// A ClearML error: HTTP status (= `result_code`), subcode and message.
@@ -91,8 +92,10 @@ fn parse_version(s: &str) -> Option<(u32, u32)> {
     Some((a.parse().ok()?, b.parse().ok()?))
 }
 
-/// One resolved call: which endpoint, which version was asked for and which one runs.
+/// One resolved call: which endpoint, which version was asked for and which one runs,
+/// and who is calling.
 pub struct Call {
+    ctx: RequestContext,
     endpoint: &'static str,
     requested: String,
     actual: &'static str,
@@ -104,18 +107,21 @@ pub struct Call {
 
 impl Call {
     /// Resolve the request: the version from the path (none: `max_version`), then the
-    /// highest of `versions` not above it. Below the lowest → 404 in the envelope.
+    /// highest of `versions` not above it (below the lowest → 404 in the envelope); then,
+    /// when the endpoint is `authorize`d, the caller: a bearer token (header or the
+    /// `clearml_token_basic` cookie) or key/secret in HTTP Basic → the caller's tenant.
     pub fn parse(
         req: &HttpRequest,
         body: &actix_web::web::Bytes,
         endpoint: &'static str,
         versions: &'static [&'static str],
         max_version: &'static str,
+        authorize: bool,
     ) -> Result<Call, HttpResponse> {
         if req.method() == Method::OPTIONS {
             return Err(HttpResponse::Ok().finish());
         }
-        let ctx = RequestContext::from_request(req);
+        let mut ctx = RequestContext::from_request(req);
         let requested = match req.match_info().get("version") {
             Some(v) if PATH_VERSION.is_match(v) => v.to_string(),
             Some(_) => return Err(envelope(&ctx, None, endpoint, None, None, Err(Error::new(400, 2, "Request path has invalid version")))),
@@ -130,6 +136,9 @@ impl Call {
             let msg = format!("Unable to find endpoint for name {endpoint} and version {requested}");
             return Err(envelope(&ctx, None, endpoint, Some(&requested), None, Err(Error::new(404, 0, msg))));
         };
+        if authorize {
+            ctx.tenant = authenticate(req, &ctx).map_err(|e| envelope(&ctx, None, endpoint, Some(&requested), Some(actual), Err(e)))?;
+        }
         let trx = ["X-ClearML-Trx", "X-Trains-Trx"]
             .iter()
             .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_string));
@@ -139,7 +148,12 @@ impl Call {
             .and_then(|v| v.to_str().ok())
             .map(|ct| ct.starts_with("application/json-lines") || ct.starts_with("application/jsonlines"))
             .unwrap_or(false);
-        Ok(Call { endpoint, requested, actual, trx, body: body.clone(), json_lines, query: req.query_string().to_string() })
+        Ok(Call { ctx, endpoint, requested, actual, trx, body: body.clone(), json_lines, query: req.query_string().to_string() })
+    }
+
+    /// The caller, authenticated.
+    pub fn context(&self) -> RequestContext {
+        self.ctx.clone()
     }
 
     /// The version that runs.
@@ -252,6 +266,47 @@ fn item_error(e: &serde_json::Error) -> String {
         RequestProblem::MissingMember(m) if m == "type" => "Event must have a 'type' field".into(),
         RequestProblem::MissingMember(m) if m == "task" => "Event must have a 'task' field".into(),
         other => other.describe(),
+    }
+}
+
+/// The caller's tenant, from the server's [`Auth`] (an app without one is open).
+fn authenticate(req: &HttpRequest, ctx: &RequestContext) -> Result<String, Error> {
+    let Some(auth) = req.app_data::<actix_web::web::Data<Auth>>() else {
+        return Ok(ctx.tenant.clone());
+    };
+    if auth.is_open() {
+        return Ok(ctx.tenant.clone());
+    }
+    let header = req.headers().get("authorization").and_then(|h| h.to_str().ok());
+    let bearer = header
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .map(str::to_string)
+        .or_else(|| cookie(req, "clearml_token_basic"));
+    let result = match bearer {
+        Some(token) => auth.clearml_tenant_of_token(&token),
+        None => auth.clearml_identity(ctx.basic.as_ref()).map(|id| id.company),
+    };
+    result.map_err(refusal)
+}
+
+/// The value of cookie `name` (the `Cookie` header is `a=1; b=2`).
+fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all("cookie")
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_string())
+}
+
+/// A refused caller in ClearML's codes: 401/20 missing, 401/22 invalid credentials, 401/30 bad token.
+pub fn refusal(r: Refusal) -> Error {
+    match r {
+        Refusal::Missing => Error::new(401, 20, "Unauthorized (missing credentials)"),
+        Refusal::BadCredentials => Error::new(401, 22, "Unauthorized (invalid credentials)"),
+        Refusal::BadToken => Error::new(401, 30, "Unauthorized (invalid token)"),
     }
 }
 

@@ -56,6 +56,8 @@ pub struct RequestContext {
     pub method: String,
     /// Path and query as received (`/api/v1/jobs/1/metrics?`), as Dioptra reports it.
     pub full_path: String,
+    /// HTTP Basic credentials the caller sent (user, password), if any.
+    pub basic: Option<(String, String)>,
 }
 
 pub const DEFAULT_TENANT: &str = "default";
@@ -67,6 +69,11 @@ impl RequestContext {
             request_id: uuid::Uuid::new_v4().to_string(),
             method: req.method().to_string(),
             full_path: format!("{}?{}", req.path(), req.query_string()),
+            basic: req
+                .headers()
+                .get("authorization")
+                .and_then(|h| h.to_str().ok())
+                .and_then(crate::auth::basic_credentials),
         }
     }
 }

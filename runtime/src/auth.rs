@@ -1,0 +1,252 @@
+//! Who may call: tenants and their credentials, from the server's config file, and the
+//! checks each protocol makes. With no credentials configured the server is open: every
+//! caller is the default tenant (and the server only listens on loopback then).
+
+use std::path::Path;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::DEFAULT_TENANT;
+use crate::token::Tokens;
+
+/// The config file (TOML):
+///
+/// ```toml
+/// [[tenant]]
+/// name = "acme"
+/// [[tenant.clearml]]
+/// access_key = "AK1"
+/// secret_key = "SK1"
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default, rename = "tenant")]
+    pub tenants: Vec<TenantConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub name: String,
+    /// ClearML access/secret key pairs (HTTP Basic at `auth.login`).
+    #[serde(default)]
+    pub clearml: Vec<KeyPair>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPair {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut names = std::collections::BTreeSet::new();
+        let mut keys = std::collections::BTreeSet::new();
+        for t in &config.tenants {
+            if t.name.is_empty() || !names.insert(t.name.as_str()) {
+                return Err(format!("{}: tenant names must be unique and not empty (`{}`)", path.display(), t.name));
+            }
+            for k in &t.clearml {
+                if k.access_key.is_empty() || k.secret_key.is_empty() || !keys.insert(k.access_key.as_str()) {
+                    return Err(format!("{}: ClearML access keys must be unique and keys not empty (`{}`)", path.display(), k.access_key));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// True when no credentials are configured at all.
+    pub fn is_open(&self) -> bool {
+        self.tenants.iter().all(|t| t.clearml.is_empty())
+    }
+}
+
+/// Why a caller was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No credentials sent.
+    Missing,
+    /// Key or secret unknown or wrong.
+    BadCredentials,
+    /// A token that is forged, expired or for no configured tenant.
+    BadToken,
+}
+
+/// The identity inside a ClearML token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub company: String,
+    pub company_name: String,
+    pub user: String,
+    pub user_name: String,
+    pub role: String,
+}
+
+/// The claims of a ClearML token (what clearml-server puts there; the SDK reads
+/// `api_version`, `server_version`, `feature_set` and `exp`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClearmlClaims {
+    pub identity: Identity,
+    pub iat: i64,
+    pub exp: i64,
+    pub env: String,
+    pub api_version: String,
+    pub server_version: String,
+    pub server_build: String,
+    pub feature_set: String,
+}
+
+/// Default and longest token lifetime.
+pub const DEFAULT_TOKEN_SECONDS: i64 = 30 * 24 * 3600;
+
+#[derive(Debug, Clone)]
+pub struct Auth {
+    config: Config,
+    tokens: Tokens,
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// `Authorization: Basic …` decoded.
+pub fn basic_credentials(header: &str) -> Option<(String, String)> {
+    let b64 = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
+    let text = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+impl Auth {
+    pub fn new(config: Config, tokens: Tokens) -> Auth {
+        Auth { config, tokens }
+    }
+
+    /// No credentials configured: every caller is the default tenant.
+    pub fn open(tokens: Tokens) -> Auth {
+        Auth::new(Config::default(), tokens)
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.config.is_open()
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    /// The identity of ClearML key/secret credentials (in constant time per comparison).
+    pub fn clearml_identity(&self, basic: Option<&(String, String)>) -> Result<Identity, Refusal> {
+        if self.is_open() {
+            let user = basic.map(|b| b.0.clone()).unwrap_or_else(|| "anonymous".into());
+            return Ok(identity(DEFAULT_TENANT, &user));
+        }
+        let (key, secret) = basic.ok_or(Refusal::Missing)?;
+        for t in &self.config.tenants {
+            for k in &t.clearml {
+                if ct_eq(k.access_key.as_bytes(), key.as_bytes()) && ct_eq(k.secret_key.as_bytes(), secret.as_bytes()) {
+                    return Ok(identity(&t.name, key));
+                }
+            }
+        }
+        Err(Refusal::BadCredentials)
+    }
+
+    /// A signed ClearML token for `identity`.
+    pub fn clearml_token(&self, identity: Identity, expiration_sec: Option<i64>, api_version: &str) -> String {
+        let now = now_s();
+        let ttl = expiration_sec.unwrap_or(DEFAULT_TOKEN_SECONDS).clamp(1, DEFAULT_TOKEN_SECONDS);
+        self.tokens.jwt(&ClearmlClaims {
+            identity,
+            iat: now,
+            exp: now + ttl,
+            env: "specmill".into(),
+            api_version: api_version.into(),
+            server_version: env!("CARGO_PKG_VERSION").into(),
+            server_build: "specmill".into(),
+            feature_set: "basic".into(),
+        })
+    }
+
+    /// The tenant of a ClearML bearer token, checked: signature, expiry, a configured tenant.
+    pub fn clearml_tenant_of_token(&self, token: &str) -> Result<String, Refusal> {
+        let claims: ClearmlClaims = self.tokens.verify_jwt(token).ok_or(Refusal::BadToken)?;
+        if claims.exp < now_s() {
+            return Err(Refusal::BadToken);
+        }
+        let tenant = claims.identity.company;
+        if self.is_open() {
+            return Ok(DEFAULT_TENANT.into());
+        }
+        if self.config.tenants.iter().any(|t| t.name == tenant) {
+            Ok(tenant)
+        } else {
+            Err(Refusal::BadToken)
+        }
+    }
+}
+
+fn identity(tenant: &str, user: &str) -> Identity {
+    Identity { company: tenant.into(), company_name: tenant.into(), user: user.into(), user_name: user.into(), role: "user".into() }
+}
+
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        toml::from_str(
+            r#"
+            [[tenant]]
+            name = "acme"
+            [[tenant.clearml]]
+            access_key = "AK1"
+            secret_key = "SK1"
+            [[tenant]]
+            name = "globex"
+            [[tenant.clearml]]
+            access_key = "AK2"
+            secret_key = "SK2"
+            "#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn credentials_map_to_their_tenant() {
+        let auth = Auth::new(config(), Tokens::new(b"k"));
+        assert!(!auth.is_open());
+        let id = auth.clearml_identity(Some(&("AK2".into(), "SK2".into()))).unwrap();
+        assert_eq!(id.company, "globex");
+        assert_eq!(auth.clearml_identity(Some(&("AK2".into(), "SK1".into()))), Err(Refusal::BadCredentials));
+        assert_eq!(auth.clearml_identity(None), Err(Refusal::Missing));
+        let token = auth.clearml_token(id, None, "2.12");
+        assert_eq!(auth.clearml_tenant_of_token(&token), Ok("globex".into()));
+        assert_eq!(Auth::new(config(), Tokens::new(b"other")).clearml_tenant_of_token(&token), Err(Refusal::BadToken));
+        let expired = auth.clearml_token(auth.clearml_identity(Some(&("AK1".into(), "SK1".into()))).unwrap(), Some(1), "2.12");
+        let claims: ClearmlClaims = auth.tokens().verify_jwt(&expired).unwrap();
+        assert_eq!(claims.exp - claims.iat, 1);
+    }
+
+    #[test]
+    fn open_without_credentials_and_basic_parsing() {
+        let auth = Auth::open(Tokens::new(b"k"));
+        assert_eq!(auth.clearml_identity(None).unwrap().company, DEFAULT_TENANT);
+        assert_eq!(basic_credentials("Basic QUsxOlNLMQ=="), Some(("AK1".into(), "SK1".into())));
+        assert_eq!(basic_credentials("Bearer x"), None);
+    }
+}
