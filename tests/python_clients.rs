@@ -25,13 +25,30 @@ fn python() -> Option<PathBuf> {
     None
 }
 
+/// The server's credentials for the clients that log in (ClearML). The tenant is `default`,
+/// the one callers of the APIs that do not authenticate yet (SageMaker, Lens, Dioptra) get,
+/// so the clients' cross-API reads meet in one tenant.
+const CONFIG: &str = r#"
+[[tenant]]
+name = "default"
+[[tenant.clearml]]
+access_key = "AK-PYTHON"
+secret_key = "SK-PYTHON"
+"#;
+
 fn run_pytest(backend: Backend) {
     let Some(python) = python() else { return };
-    let Some(server) = Server::start(backend) else { return };
+    let Some(server) = Server::start_with_config(backend, CONFIG) else { return };
     let status = Command::new(python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SPECMILL_URL", &server.base)
+        .env("SPECMILL_CLEARML_KEY", "AK-PYTHON")
+        .env("SPECMILL_CLEARML_SECRET", "SK-PYTHON")
+        .env("SPECMILL_CLEARML_MAX_VERSION", specmill::generated::clearml::MAX_VERSION)
+        // The SDK must not find a user's clearml.conf or write into the home directory.
+        .env("CLEARML_CONFIG_FILE", "/dev/null")
+        .env("HOME", std::env::temp_dir())
         .status()
         .expect("run pytest");
     assert!(status.success(), "pytest failed against {backend:?}");

@@ -1,6 +1,8 @@
 """boto3's sagemaker-metrics client against specmill, read back through Lens and ClearML."""
 
+import base64
 import json
+import os
 import urllib.request
 from datetime import datetime, timezone
 
@@ -28,7 +30,10 @@ def get_json(url):
 
 
 def post_json(url, body):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    """A ClearML call with the key/secret the server is configured with (HTTP Basic)."""
+    auth = base64.b64encode(("%s:%s" % (os.environ["SPECMILL_CLEARML_KEY"], os.environ["SPECMILL_CLEARML_SECRET"])).encode()).decode()
+    headers = {"Content-Type": "application/json", "Authorization": "Basic " + auth}
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers)
     with urllib.request.urlopen(req) as r:
         return json.loads(r.read())
 
