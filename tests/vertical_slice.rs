@@ -40,6 +40,19 @@ fn clearml_events(s: &Server) {
     assert_eq!(data["added"], 4);
     assert_eq!(data["errors"], 1);
     assert_eq!(data["errors_info"]["Event must have a 'type' field"], 1);
+    // A batch of which nothing can be added is 400/131 with the reasons counted.
+    let bad = [json!({"task": "t1"}), json!({"task": "t1", "type": "nope"}), json!({"type": "log"})];
+    let body = bad.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n");
+    let r = s.send("POST", "/events.add_batch", "application/json-lines", &body);
+    assert_eq!((r.status, r.json()["meta"]["result_subcode"].clone()), (400, json!(131)), "{}", r.text);
+    let msg = r.json()["meta"]["result_msg"].as_str().unwrap().to_string();
+    assert!(msg.starts_with("Events not added: ") && msg.contains("Event must have a 'type' field=1") && msg.contains("Invalid event type nope=1"), "{msg}");
+    // The worker header names the worker of events that do not.
+    let resp = ureq::post(&s.url("/events.add")).set("X-ClearML-Worker", "gpu-7").send_string(&json!({"task": "t-worker", "type": "log", "msg": "w"}).to_string()).unwrap();
+    assert_eq!(resp.status(), 200);
+    // An empty body takes its fields from the query string.
+    let r = s.send("GET", "/events.get_task_log?task=t-worker&batch_size=5", "application/json", "");
+    assert_eq!(r.json()["data"]["events"][0]["worker"], "gpu-7", "{}", r.text);
     // An empty batch and a line that is not JSON are refused whole.
     let r = s.send("POST", "/events.add_batch", "application/json-lines", "");
     assert_eq!((r.status, r.json()["meta"]["result_subcode"].clone()), (400, json!(17)), "{}", r.text);
@@ -77,6 +90,8 @@ fn clearml_events(s: &Server) {
     assert_eq!(iters.len(), 3);
     let first_scalar = seen.iter().find(|e| e["iter"] == 1).unwrap();
     assert_eq!(first_scalar["method"], "get", "unknown fields are kept: {first_scalar}");
+    assert_eq!(first_scalar["worker"], "<unknown>", "the server sets the worker: {first_scalar}");
+    assert!(first_scalar["@timestamp"].as_str().unwrap().ends_with('Z'));
     assert_eq!(first_scalar["value"], 1.25);
     assert_eq!(first_scalar["timestamp"], 1700000001000i64);
 

@@ -74,10 +74,18 @@ impl NativeError for Error {
     }
 }
 
-/// A JSON-lines batch: each line decoded on its own, a bad line reported, not fatal.
+/// A JSON-lines batch: each line decoded on its own, a line that does not fit reported, not fatal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch<T> {
-    pub items: Vec<Result<T, String>>,
+    pub items: Vec<Result<T, ItemError>>,
+}
+
+/// A batch line that does not fit the request type: why, and the object as sent (so the
+/// service can word the error in its own terms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemError {
+    pub message: String,
+    pub raw: Value,
 }
 
 impl<T> Validate for Batch<T> {
@@ -232,9 +240,10 @@ impl Call {
         }
         let items = objects
             .into_iter()
-            .map(|v| {
-                let item: T = serde_json::from_value(v).map_err(|e| item_error(&e))?;
-                validate(&item).map_err(|v| RequestProblem::Invalid(v).describe())?;
+            .map(|raw| {
+                let item: T = serde_json::from_value(raw.clone())
+                    .map_err(|e| ItemError { message: RequestProblem::from_serde(&e).describe(), raw: raw.clone() })?;
+                validate(&item).map_err(|v| ItemError { message: RequestProblem::Invalid(v).describe(), raw })?;
                 Ok(item)
             })
             .collect();
@@ -261,13 +270,6 @@ impl Call {
     }
 }
 
-fn item_error(e: &serde_json::Error) -> String {
-    match RequestProblem::from_serde(e) {
-        RequestProblem::MissingMember(m) if m == "type" => "Event must have a 'type' field".into(),
-        RequestProblem::MissingMember(m) if m == "task" => "Event must have a 'task' field".into(),
-        other => other.describe(),
-    }
-}
 
 /// The caller's tenant, from the server's [`Auth`] (an app without one is open).
 fn authenticate(req: &HttpRequest, ctx: &RequestContext) -> Result<String, Error> {

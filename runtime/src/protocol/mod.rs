@@ -58,6 +58,8 @@ pub struct RequestContext {
     pub full_path: String,
     /// HTTP Basic credentials the caller sent (user, password), if any.
     pub basic: Option<(String, String)>,
+    /// The worker the caller names (ClearML's `X-ClearML-Worker` / `X-Trains-Worker`).
+    pub worker: Option<String>,
 }
 
 pub const DEFAULT_TENANT: &str = "default";
@@ -74,6 +76,9 @@ impl RequestContext {
                 .get("authorization")
                 .and_then(|h| h.to_str().ok())
                 .and_then(crate::auth::basic_credentials),
+            worker: ["x-clearml-worker", "x-trains-worker"]
+                .iter()
+                .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_string)),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
-use specmill_runtime::protocol::clearml::Error;
+use specmill_runtime::protocol::clearml::{Error, ItemError};
 use specmill_runtime::protocol::RequestContext;
 use specmill_runtime::store::{now_us, NewEvent, NewScalar, SCALAR_EVENT_TYPE};
 
@@ -28,12 +28,13 @@ impl ClearmlEvents {
 
     /// Store every event that is valid, in one transaction per task; count the others by
     /// message. Nothing stored at all is 400/131.
-    pub(super) async fn add_events(&self, ctx: &RequestContext, items: Vec<Result<AddV2_1Request, String>>) -> Result<AddBatchV2_1Response, Error> {
+    pub(super) async fn add_events(&self, ctx: &RequestContext, items: Vec<Result<AddV2_1Request, ItemError>>) -> Result<AddBatchV2_1Response, Error> {
         let mut errors_info: BTreeMap<String, i64> = BTreeMap::new();
         let mut by_task: BTreeMap<String, (Vec<NewScalar>, Vec<NewEvent>)> = BTreeMap::new();
         let received_us = now_us();
+        let worker = ctx.worker.as_deref().unwrap_or("<unknown>");
         for item in items {
-            match item.and_then(|ev| to_write(ev, received_us)) {
+            match item.map_err(|e| event_error(&e)).and_then(|ev| to_write(ev, received_us, worker)) {
                 Ok((task, Write::Scalar(s))) => by_task.entry(task).or_default().0.push(s),
                 Ok((task, Write::Event(e))) => by_task.entry(task).or_default().1.push(e),
                 Err(msg) => *errors_info.entry(msg).or_default() += 1,
@@ -66,13 +67,33 @@ impl ClearmlEvents {
     }
 }
 
+/// An event that does not decode, in clearml-server's words and order of checks.
+fn event_error(e: &ItemError) -> String {
+    let Some(m) = e.raw.as_object() else { return e.message.clone() };
+    let Some(t) = m.get("type") else { return "Event must have a 'type' field".into() };
+    let t = t.as_str().map(|t| t.replace(' ', "_")).unwrap_or_else(|| t.to_string());
+    if !EVENT_TYPES.contains(&t.as_str()) {
+        return format!("Invalid event type {t}");
+    }
+    if !m.contains_key("task") {
+        return "Event must have a 'task' field".into();
+    }
+    e.message.clone()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, as clearml-server writes `@timestamp`.
+fn iso_ms(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us).map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()).unwrap_or_default()
+}
+
 fn str_of(m: &Map<String, Value>, k: &str) -> String {
     m.get(k).and_then(Value::as_str).unwrap_or("").to_string()
 }
 
 /// Turn one `add` request into a store write, with the server-set fields of clearml-server:
-/// `timestamp` (ms, now if absent), `metric`/`variant` default `""`, `values` → `value`.
-fn to_write(ev: AddV2_1Request, received_us: i64) -> Result<(String, Write), String> {
+/// `timestamp` (ms, now if absent), `@timestamp` (the time received), `worker` (the caller's
+/// worker header, if absent), `metric`/`variant` default `""`, `values` → `value`.
+fn to_write(ev: AddV2_1Request, received_us: i64, worker: &str) -> Result<(String, Write), String> {
     let mut m = match serde_json::to_value(&ev).map_err(|e| e.to_string())? {
         Value::Object(m) => m,
         _ => return Err("Event must be an object".into()),
@@ -98,6 +119,8 @@ fn to_write(ev: AddV2_1Request, received_us: i64) -> Result<(String, Write), Str
     m.insert("metric".into(), json!(metric));
     m.insert("variant".into(), json!(variant));
     m.insert("timestamp".into(), json!(ts_ms as i64));
+    m.insert("@timestamp".into(), json!(iso_ms(received_us)));
+    m.entry("worker").or_insert_with(|| json!(worker));
     let key = format!("{}|{}|{metric}|{variant}", task, iter.map(|i| i.to_string()).unwrap_or_default());
     if event_type == SCALAR_EVENT_TYPE {
         let value = m.get("value").and_then(Value::as_f64).unwrap_or(f64::NAN);
