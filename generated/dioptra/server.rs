@@ -342,7 +342,15 @@ pub async fn handle_auth_login<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match ::specmill_runtime::protocol::body::json::<
         types::LoginRequest,
@@ -364,9 +372,17 @@ pub async fn handle_auth_login<S: DioptraService>(
 pub async fn handle_auth_logout<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::AuthLogoutRequest,
         RequestProblem,
@@ -401,7 +417,15 @@ pub async fn handle_create_experiment<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match ::specmill_runtime::protocol::body::json::<
         types::ExperimentCreate,
@@ -428,7 +452,15 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match (|| -> ::std::result::Result<
         types::CreateExperimentJobRequest,
@@ -468,9 +500,17 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
 pub async fn handle_get_job<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::GetJobRequest,
         RequestProblem,
@@ -505,9 +545,17 @@ pub async fn handle_get_job<S: DioptraService>(
 pub async fn handle_get_job_latest_metrics<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::GetJobLatestMetricsRequest,
         RequestProblem,
@@ -547,7 +595,15 @@ pub async fn handle_append_job_metric<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match (|| -> ::std::result::Result<
         types::AppendJobMetricRequest,
@@ -587,9 +643,17 @@ pub async fn handle_append_job_metric<S: DioptraService>(
 pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::GetJobMetricSnapshotsRequest,
         RequestProblem,
@@ -654,9 +718,17 @@ pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
 pub async fn handle_get_experiment_metrics<S: DioptraService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::GetExperimentMetricsRequest,
         RequestProblem,

@@ -320,9 +320,17 @@ pub trait LensService: 'static {
 pub async fn handle_get_workload_metrics_sources<S: LensService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::GetWorkloadMetricsSourcesRequest,
         RequestProblem,
@@ -367,9 +375,17 @@ pub async fn handle_get_workload_metrics_sources<S: LensService>(
 pub async fn handle_get_workload_available_metrics<S: LensService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::GetWorkloadAvailableMetricsRequest,
         RequestProblem,
@@ -420,9 +436,17 @@ pub async fn handle_get_workload_available_metrics<S: LensService>(
 pub async fn handle_get_workload_metrics_data<S: LensService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::GetWorkloadMetricsDataRequest,
         RequestProblem,
@@ -486,9 +510,17 @@ pub async fn handle_get_workload_metrics_data<S: LensService>(
 pub async fn handle_get_workload_iteration_times<S: LensService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
-    _body: ::actix_web::web::Bytes,
+    body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let request = match (|| -> ::std::result::Result<
         types::GetWorkloadIterationTimesRequest,
         RequestProblem,
@@ -548,7 +580,15 @@ pub async fn handle_post_wandb_metrics<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match ::specmill_runtime::protocol::body::json::<
         types::WandBMetricsRequest,
@@ -575,7 +615,15 @@ pub async fn handle_post_wandb_logs<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match ::specmill_runtime::protocol::body::json::<
         types::WandBLogsRequest,
@@ -599,7 +647,15 @@ pub async fn handle_post_wandb_batch<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match ::specmill_runtime::protocol::body::json::<
         types::WandBBatchRequest,

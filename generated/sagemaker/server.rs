@@ -42,6 +42,26 @@ pub trait SageMakerMetricsService: 'static {
             ),
         )
     }
+    /** Called instead of [`Self::batch_get_metrics`] when the request decodes but breaks constraints of the
+ model (AWS batch operations report per-item problems in their reply). By default the
+ whole request is refused with the API's native validation error.*/
+    async fn batch_get_metrics_invalid(
+        &self,
+        ctx: &::specmill_runtime::protocol::RequestContext,
+        request: types::BatchGetMetricsRequest,
+        violations: ::std::vec::Vec<::specmill_runtime::validate::Violation>,
+    ) -> ::std::result::Result<
+        types::BatchGetMetricsResponse,
+        ::specmill_runtime::protocol::sagemaker::Error,
+    > {
+        let _ = (ctx, request);
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_BATCH_GET_METRICS,
+                ::specmill_runtime::protocol::RequestProblem::Invalid(violations),
+            ),
+        )
+    }
     /// Used to ingest training metrics into SageMaker. These metrics can be visualized in SageMaker Studio.
     async fn batch_put_metrics(
         &self,
@@ -58,6 +78,26 @@ pub trait SageMakerMetricsService: 'static {
             ),
         )
     }
+    /** Called instead of [`Self::batch_put_metrics`] when the request decodes but breaks constraints of the
+ model (AWS batch operations report per-item problems in their reply). By default the
+ whole request is refused with the API's native validation error.*/
+    async fn batch_put_metrics_invalid(
+        &self,
+        ctx: &::specmill_runtime::protocol::RequestContext,
+        request: types::BatchPutMetricsRequest,
+        violations: ::std::vec::Vec<::specmill_runtime::validate::Violation>,
+    ) -> ::std::result::Result<
+        types::BatchPutMetricsResponse,
+        ::specmill_runtime::protocol::sagemaker::Error,
+    > {
+        let _ = (ctx, request);
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_BATCH_PUT_METRICS,
+                ::specmill_runtime::protocol::RequestProblem::Invalid(violations),
+            ),
+        )
+    }
 }
 /// `POST /BatchGetMetrics`: binds the request, validates it and runs `batch_get_metrics`.
 pub async fn handle_batch_get_metrics<S: SageMakerMetricsService>(
@@ -65,13 +105,19 @@ pub async fn handle_batch_get_metrics<S: SageMakerMetricsService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match ::specmill_runtime::protocol::body::json::<
         types::BatchGetMetricsRequest,
-    >(body)
-        .and_then(::specmill_runtime::validate::checked)
-    {
+    >(body) {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
             let e: ::specmill_runtime::protocol::sagemaker::Error = ::specmill_runtime::protocol::NativeError::bad_request(
@@ -81,10 +127,13 @@ pub async fn handle_batch_get_metrics<S: SageMakerMetricsService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.batch_get_metrics(&ctx, request).await,
-    )
+    let result = match ::specmill_runtime::validate::validate(&request) {
+        ::std::result::Result::Ok(()) => svc.batch_get_metrics(&ctx, request).await,
+        ::std::result::Result::Err(violations) => {
+            svc.batch_get_metrics_invalid(&ctx, request, violations).await
+        }
+    };
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `PUT /BatchPutMetrics`: binds the request, validates it and runs `batch_put_metrics`.
 pub async fn handle_batch_put_metrics<S: SageMakerMetricsService>(
@@ -92,13 +141,19 @@ pub async fn handle_batch_put_metrics<S: SageMakerMetricsService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
+    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
     let body: &[u8] = &body;
     let request = match ::specmill_runtime::protocol::body::json::<
         types::BatchPutMetricsRequest,
-    >(body)
-        .and_then(::specmill_runtime::validate::checked)
-    {
+    >(body) {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
             let e: ::specmill_runtime::protocol::sagemaker::Error = ::specmill_runtime::protocol::NativeError::bad_request(
@@ -108,10 +163,13 @@ pub async fn handle_batch_put_metrics<S: SageMakerMetricsService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.batch_put_metrics(&ctx, request).await,
-    )
+    let result = match ::specmill_runtime::validate::validate(&request) {
+        ::std::result::Result::Ok(()) => svc.batch_put_metrics(&ctx, request).await,
+        ::std::result::Result::Err(violations) => {
+            svc.batch_put_metrics_invalid(&ctx, request, violations).await
+        }
+    };
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// Register every route of `SageMakerMetricsService` (the implementation is taken from `web::Data<S>`).
 pub fn configure_sage_maker_metrics<S: SageMakerMetricsService>(

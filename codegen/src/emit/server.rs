@@ -159,6 +159,27 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                         ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(&#cid))
                     }
                 });
+                if has_invalid_hook(api) {
+                    let hid = ident(&format!("{m}_invalid"));
+                    let hdoc = format!(
+                        " Called instead of [`Self::{m}`] when the request decodes but breaks constraints of the\n model (AWS batch operations report per-item problems in their reply). By default the\n whole request is refused with the API's native validation error."
+                    );
+                    methods.push(quote! {
+                        #[doc = #hdoc]
+                        async fn #hid(
+                            &self,
+                            ctx: &::specmill_runtime::protocol::RequestContext,
+                            request: types::#req_ty,
+                            violations: ::std::vec::Vec<::specmill_runtime::validate::Violation>,
+                        ) -> ::std::result::Result<types::#resp_ty, #error> {
+                            let _ = (ctx, request);
+                            ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::bad_request(
+                                &#cid,
+                                ::specmill_runtime::protocol::RequestProblem::Invalid(violations),
+                            ))
+                        }
+                    });
+                }
                 let api_name = &api.name;
                 let op_name = &op.name;
                 let version = opt_tokens(v.version.map(|x| x.to_string()));
@@ -420,23 +441,29 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             })()
         }
     };
-    let (body_arg, bind_body) = if matches!(v.body, Body::None) {
-        (quote!(_body), quote!())
-    } else {
-        (quote!(body), quote!(let body: &[u8] = &body;))
+    let bind_body = if matches!(v.body, Body::None) { quote!() } else { quote!(let body: &[u8] = &body;) };
+    let protocol = {
+        let m = ident(&api.name);
+        quote!(::specmill_runtime::protocol::#m)
     };
-    let method = v.http.method.clone().unwrap_or_else(|| "GET".into());
-    let method_id = ident(&method.to_uppercase());
-    let doc = format!(" `{method} {}`: binds the request, validates it and runs `{m}`.", v.http.path);
-    let handler = quote! {
-        #[doc = #doc]
-        pub async fn #hid<S: #tid>(
-            svc: ::actix_web::web::Data<S>,
-            req: ::actix_web::HttpRequest,
-            #body_arg: ::actix_web::web::Bytes,
-        ) -> ::actix_web::HttpResponse {
-            let ctx = ::specmill_runtime::protocol::RequestContext::from_request(&req);
-            #bind_body
+    let run = if has_invalid_hook(api) {
+        let hid = ident(&format!("{m}_invalid"));
+        quote! {
+            let request = match #extract {
+                ::std::result::Result::Ok(request) => request,
+                ::std::result::Result::Err(problem) => {
+                    let e: #error = ::specmill_runtime::protocol::NativeError::bad_request(&#cid, problem);
+                    return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+                }
+            };
+            let result = match ::specmill_runtime::validate::validate(&request) {
+                ::std::result::Result::Ok(()) => svc.#mid(&ctx, request).await,
+                ::std::result::Result::Err(violations) => svc.#hid(&ctx, request, violations).await,
+            };
+            ::specmill_runtime::protocol::respond(&ctx, result)
+        }
+    } else {
+        quote! {
             let request = match #extract.and_then(::specmill_runtime::validate::checked) {
                 ::std::result::Result::Ok(request) => request,
                 ::std::result::Result::Err(problem) => {
@@ -447,6 +474,26 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             ::specmill_runtime::protocol::respond(&ctx, svc.#mid(&ctx, request).await)
         }
     };
+    let method = v.http.method.clone().unwrap_or_else(|| "GET".into());
+    let method_id = ident(&method.to_uppercase());
+    let doc = format!(" `{method} {}`: binds the request, validates it and runs `{m}`.", v.http.path);
+    let handler = quote! {
+        #[doc = #doc]
+        pub async fn #hid<S: #tid>(
+            svc: ::actix_web::web::Data<S>,
+            req: ::actix_web::HttpRequest,
+            body: ::actix_web::web::Bytes,
+        ) -> ::actix_web::HttpResponse {
+            let ctx = match #protocol::authenticate(&req, &body) {
+                ::std::result::Result::Ok(ctx) => ctx,
+                ::std::result::Result::Err(e) => {
+                    return ::specmill_runtime::protocol::NativeError::into_response(e, &::specmill_runtime::protocol::RequestContext::from_request(&req));
+                }
+            };
+            #bind_body
+            #run
+        }
+    };
     let paths = api.mounts.iter().map(|mnt| format!("{mnt}{}", v.http.path));
     let reg = quote! {
         for path in [#(#paths),*] {
@@ -454,6 +501,12 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
         }
     };
     (handler, reg)
+}
+
+/// AWS operations get a hook for requests that decode but break constraints, so batch
+/// operations can store the valid items and report the others (AWS's `Errors` lists).
+fn has_invalid_hook(api: &Api) -> bool {
+    api.protocol == Protocol::AwsRestJson
 }
 
 fn resolve<'a>(schema: &'a Schema, api: &'a Api) -> &'a Schema {

@@ -56,3 +56,8 @@ impl NativeError for Error {
         HttpResponse::Ok().content_type("application/json").insert_header(("x-amzn-RequestId", ctx.request_id.as_str())).body(json)
     }
 }
+
+/// Who is calling: every caller is the default tenant until this API authenticates.
+pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8]) -> Result<RequestContext, Error> {
+    Ok(RequestContext::from_request(req))
+}
