@@ -269,6 +269,21 @@ const IMPLEMENTED: &[&str] = &[
     "append_job_metric",
     "get_job_latest_metrics",
     "login_v2_1",
+    "delete_for_task_v2_1",
+    "debug_images_v2_1",
+    "debug_images_v2_7",
+    "get_debug_image_sample_v2_12",
+    "next_debug_image_sample_v2_12",
+    "get_task_metrics_v2_7",
+    "download_task_log_v2_1",
+    "get_task_plots_v2_1",
+    "get_multi_task_plots_v2_1",
+    "get_vector_metrics_and_variants_v2_1",
+    "vector_metrics_iter_histogram_v2_1",
+    "multi_task_scalar_metrics_iter_histogram_v2_1",
+    "get_task_latest_scalar_values_v2_1",
+    "get_scalar_metrics_and_variants_v2_1",
+    "get_scalar_metric_data_v2_1",
 ];
 
 fn unimplemented_routes_answer_natively(s: &Server) {
@@ -294,5 +309,5 @@ fn unimplemented_routes_answer_natively(s: &Server) {
         }
         checked += 1;
     }
-    assert!(checked > 20, "only {checked} routes checked");
+    assert!(checked > 10, "only {checked} routes checked");
 }

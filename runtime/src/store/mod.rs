@@ -39,6 +39,7 @@ macro_rules! write_tx {
 pub mod connection;
 pub mod events;
 pub mod model;
+pub mod queries;
 pub mod runs;
 pub mod scalars;
 pub mod settings;

@@ -5,10 +5,16 @@
 //! `mod.rs` holds the trait implementation, one line per endpoint version; the work is in
 //! the modules named after what they serve.
 
+mod delete;
+mod download;
+mod images;
 mod log;
+mod metrics;
+mod plots;
 mod render;
 mod scalars;
 mod scroll;
+mod vectors;
 mod write;
 
 pub use scalars::{group_intervals, histogram};
@@ -84,5 +90,113 @@ impl EventsService for ClearmlEvents {
         request: ScalarMetricsIterHistogramV2_1Request,
     ) -> Result<ScalarMetricsIterHistogramV2_1Response, Error> {
         self.scalar_histogram(ctx, request).await
+    }
+
+    async fn multi_task_scalar_metrics_iter_histogram_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: MultiTaskScalarMetricsIterHistogramV2_1Request,
+    ) -> Result<MultiTaskScalarMetricsIterHistogramV2_1Response, Error> {
+        self.multi_task_histogram(ctx, request).await
+    }
+
+    async fn get_scalar_metric_data_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: GetScalarMetricDataV2_1Request,
+    ) -> Result<GetScalarMetricDataV2_1Response, Error> {
+        self.scalar_metric_data(ctx, request).await
+    }
+
+    async fn get_task_latest_scalar_values_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: GetTaskLatestScalarValuesV2_1Request,
+    ) -> Result<GetTaskLatestScalarValuesV2_1Response, Error> {
+        self.latest_scalar_values(ctx, request).await
+    }
+
+    async fn get_task_metrics_v2_7(
+        &self,
+        ctx: &RequestContext,
+        request: GetTaskMetricsV2_7Request,
+    ) -> Result<GetTaskMetricsV2_7Response, Error> {
+        self.task_metrics(ctx, request).await
+    }
+
+    async fn get_scalar_metrics_and_variants_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: GetScalarMetricsAndVariantsV2_1Request,
+    ) -> Result<GetScalarMetricsAndVariantsV2_1Response, Error> {
+        self.scalar_metrics_and_variants(ctx, request).await
+    }
+
+    async fn get_vector_metrics_and_variants_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: GetVectorMetricsAndVariantsV2_1Request,
+    ) -> Result<GetVectorMetricsAndVariantsV2_1Response, Error> {
+        self.vector_metrics_and_variants(ctx, request).await
+    }
+
+    async fn vector_metrics_iter_histogram_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: VectorMetricsIterHistogramV2_1Request,
+    ) -> Result<VectorMetricsIterHistogramV2_1Response, Error> {
+        self.vector_histogram(ctx, request).await
+    }
+
+    async fn get_task_plots_v2_1(&self, ctx: &RequestContext, request: GetTaskPlotsV2_1Request) -> Result<GetTaskPlotsV2_1Response, Error> {
+        self.task_plots(ctx, request).await
+    }
+
+    async fn get_multi_task_plots_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: GetMultiTaskPlotsV2_1Request,
+    ) -> Result<GetMultiTaskPlotsV2_1Response, Error> {
+        self.multi_task_plots(ctx, request).await
+    }
+
+    async fn debug_images_v2_1(&self, ctx: &RequestContext, request: DebugImagesV2_1Request) -> Result<DebugImagesV2_1Response, Error> {
+        self.images_v2_1(ctx, request).await
+    }
+
+    async fn debug_images_v2_7(&self, ctx: &RequestContext, request: DebugImagesV2_7Request) -> Result<DebugImagesV2_7Response, Error> {
+        self.images_v2_7(ctx, request).await
+    }
+
+    async fn get_debug_image_sample_v2_12(
+        &self,
+        ctx: &RequestContext,
+        request: GetDebugImageSampleV2_12Request,
+    ) -> Result<GetDebugImageSampleV2_12Response, Error> {
+        self.debug_image_sample(ctx, request).await
+    }
+
+    async fn next_debug_image_sample_v2_12(
+        &self,
+        ctx: &RequestContext,
+        request: NextDebugImageSampleV2_12Request,
+    ) -> Result<NextDebugImageSampleV2_12Response, Error> {
+        self.next_debug_image_sample(ctx, request).await
+    }
+
+    async fn delete_for_task_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: DeleteForTaskV2_1Request,
+    ) -> Result<DeleteForTaskV2_1Response, Error> {
+        self.delete_for_task(ctx, request).await
+    }
+
+    async fn download_task_log_v2_1(
+        &self,
+        ctx: &RequestContext,
+        request: DownloadTaskLogV2_1Request,
+    ) -> Result<DownloadTaskLogV2_1Response, Error> {
+        self.download_task_log(ctx, request).await
     }
 }

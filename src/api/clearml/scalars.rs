@@ -1,13 +1,18 @@
-//! Scalar reads: `scalar_metrics_iter_histogram` with clearml-server's interval and
-//! variant-grouping downsampling.
+//! Scalar reads: `scalar_metrics_iter_histogram` and `multi_task_scalar_metrics_iter_histogram`
+//! with clearml-server's interval and variant-grouping downsampling, `get_scalar_metric_data`
+//! (a scroll by iteration) and `get_task_latest_scalar_values`.
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use specmill_runtime::protocol::clearml::Error;
 use specmill_runtime::protocol::RequestContext;
-use specmill_runtime::store::{ScalarOrder, ScalarQuery};
+use specmill_runtime::store::queries::{StepCursor, StepPage};
+use specmill_runtime::store::{Scalar, ScalarOrder, ScalarQuery};
 
+use super::render::scalar_json;
+use super::scroll::SCROLL_END;
 use super::ClearmlEvents;
 use crate::api::blocking;
 use crate::generated::clearml::types::*;
@@ -16,6 +21,13 @@ use crate::generated::clearml::types::*;
 const MAX_GROUP_POINTS: i64 = 6000;
 /// clearml-server's cap on the variants of one histogram group.
 const MAX_GROUP_VARIANTS: usize = 50;
+/// Events per page of `get_scalar_metric_data`.
+const METRIC_DATA_PAGE: i64 = 500;
+/// How many of the last values `last_100_value` averages.
+const LAST_VALUES_AVERAGED: i64 = 100;
+/// At most this many tasks in one multi-task histogram.
+const MAX_COMPARED_TASKS: usize = 10;
+const METRIC_DATA_TOKEN: &str = "clearml.scalar_metric_data";
 
 /// The bucket width of one series: 1 when it has fewer points than `samples`, else
 /// `ceil((max - min + 1) / samples)`; with the points that width is expected to give.
@@ -72,39 +84,43 @@ pub fn histogram(points: &[(i64, f64)], interval: i64) -> (Vec<i64>, Vec<f64>) {
     buckets.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).unzip()
 }
 
-impl ClearmlEvents {
-    /// `{metric: {variant: {name, x, y}}}`, each series downsampled to about `samples`
-    /// buckets (default 6000, 1..6000) with clearml-server's interval grouping.
-    pub(super) async fn scalar_histogram(
-        &self,
-        ctx: &RequestContext,
-        request: ScalarMetricsIterHistogramV2_1Request,
-    ) -> Result<ScalarMetricsIterHistogramV2_1Response, Error> {
-        let samples = request.samples.unwrap_or(6000);
-        if !(1..=6000).contains(&samples) {
-            return Err(Error::validation(format!("samples {samples} is out of range 1..6000")));
-        }
-        let key = request.key.unwrap_or(ScalarKeyEnum::Iter);
-        let run_id = self.run_id(ctx, &request.task).await?;
-        let store = self.store.clone();
-        let rows = blocking(move || store.scalars(&ScalarQuery { order: ScalarOrder::StepAsc, ..ScalarQuery::for_run(run_id) }))
-            .await
-            .map_err(Error::internal)?;
-        let mut series: BTreeMap<(String, String), Vec<(i64, f64)>> = BTreeMap::new();
-        for s in rows.iter().filter(|s| s.value.is_finite()) {
-            let x = match key {
-                ScalarKeyEnum::Iter => s.step.unwrap_or(0),
-                _ => s.ts_us.div_euclid(1000),
-            };
-            series.entry((s.metric.clone(), s.variant.clone())).or_default().push((x, s.value));
-        }
-        let slices: Vec<&[(i64, f64)]> = series.values().map(Vec::as_slice).collect();
-        let widths = group_intervals(&slices, samples);
-        let mut out = Map::new();
-        for (((metric, variant), points), width) in series.iter().zip(widths) {
-            let (metric, variant) = (metric.clone(), variant.clone());
+/// `samples`: default 6000, valid 1..6000 (clearml-server's request model; 0 is refused
+/// although the schema text allows it).
+fn check_samples(samples: Option<i64>) -> Result<i64, Error> {
+    let samples = samples.unwrap_or(6000);
+    if !(1..=6000).contains(&samples) {
+        return Err(Error::validation(format!("samples {samples} is out of range 1..6000")));
+    }
+    Ok(samples)
+}
+
+/// One downsampled series: its metric, variant and the bucketed x and y.
+struct Series {
+    metric: String,
+    variant: String,
+    x: Vec<Value>,
+    y: Vec<f64>,
+}
+
+/// Every (metric, variant) of one run's scalars (finite values only), downsampled to about
+/// `samples` buckets with the interval grouping of the run's series; in name order.
+fn downsample(rows: &[Scalar], key: ScalarKeyEnum, samples: i64) -> Vec<Series> {
+    let mut series: BTreeMap<(String, String), Vec<(i64, f64)>> = BTreeMap::new();
+    for s in rows.iter().filter(|s| s.value.is_finite()) {
+        let x = match key {
+            ScalarKeyEnum::Iter => s.step.unwrap_or(0),
+            _ => s.ts_us.div_euclid(1000),
+        };
+        series.entry((s.metric.clone(), s.variant.clone())).or_default().push((x, s.value));
+    }
+    let slices: Vec<&[(i64, f64)]> = series.values().map(Vec::as_slice).collect();
+    let widths = group_intervals(&slices, samples);
+    series
+        .iter()
+        .zip(widths)
+        .map(|(((metric, variant), points), width)| {
             let (x, y) = histogram(points, width);
-            let x: Vec<Value> = match key {
+            let x = match key {
                 ScalarKeyEnum::IsoTime => x
                     .iter()
                     .map(|ms| {
@@ -115,16 +131,244 @@ impl ClearmlEvents {
                     .collect(),
                 _ => x.into_iter().map(|v| json!(v)).collect(),
             };
-            let entry = out.entry(metric).or_insert_with(|| json!({}));
-            entry[variant.as_str()] = json!({ "name": variant, "x": x, "y": y });
+            Series { metric: metric.clone(), variant: variant.clone(), x, y }
+        })
+        .collect()
+}
+
+/// Where a `get_scalar_metric_data` scroll is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MetricDataScroll {
+    run: i64,
+    metric: Option<String>,
+    max_id: i64,
+    after: Option<StepCursor>,
+}
+
+impl ClearmlEvents {
+    /// All scalars of a run in step order.
+    async fn run_scalars(&self, run_id: i64) -> Result<Vec<Scalar>, Error> {
+        let store = self.store.clone();
+        blocking(move || store.scalars(&ScalarQuery { order: ScalarOrder::StepAsc, ..ScalarQuery::for_run(run_id) }))
+            .await
+            .map_err(Error::internal)
+    }
+
+    /// `{metric: {variant: {name, x, y}}}`, each series downsampled to about `samples`
+    /// buckets (default 6000, 1..6000) with clearml-server's interval grouping.
+    pub(super) async fn scalar_histogram(
+        &self,
+        ctx: &RequestContext,
+        request: ScalarMetricsIterHistogramV2_1Request,
+    ) -> Result<ScalarMetricsIterHistogramV2_1Response, Error> {
+        let samples = check_samples(request.samples)?;
+        let key = request.key.unwrap_or(ScalarKeyEnum::Iter);
+        let run_id = self.run_id(ctx, &request.task).await?;
+        let rows = self.run_scalars(run_id).await?;
+        let mut out = Map::new();
+        for s in downsample(&rows, key, samples) {
+            let entry = out.entry(s.metric).or_insert_with(|| json!({}));
+            entry[s.variant.as_str()] = json!({ "name": s.variant, "x": s.x, "y": s.y });
         }
         Ok(ScalarMetricsIterHistogramV2_1Response { images: None, extra: out })
     }
+
+    /// `{"metrics": {metric: {variant: {task: {name, x, y}}}}}` for 1..10 tasks, `name` the
+    /// task's name; each task's series are downsampled (and grouped) on their own, as
+    /// clearml-server does. Unknown tasks are 400/101, all of them listed.
+    pub(super) async fn multi_task_histogram(
+        &self,
+        ctx: &RequestContext,
+        request: MultiTaskScalarMetricsIterHistogramV2_1Request,
+    ) -> Result<MultiTaskScalarMetricsIterHistogramV2_1Response, Error> {
+        if request.tasks.is_empty() || request.tasks.len() > MAX_COMPARED_TASKS {
+            return Err(Error::validation(format!("tasks: {} given, 1..{MAX_COMPARED_TASKS} allowed", request.tasks.len())));
+        }
+        let samples = check_samples(request.samples)?;
+        let key = request.key.unwrap_or(ScalarKeyEnum::Iter);
+        let mut tasks: Vec<String> = Vec::new();
+        for t in request.tasks {
+            if !tasks.contains(&t) {
+                tasks.push(t);
+            }
+        }
+        let found = self.find_runs(ctx, &tasks).await?;
+        let missing = missing_tasks(&tasks, &found);
+        if !missing.is_empty() {
+            return Err(Error::new(400, 101, format!("Invalid task id: company={}, ids=({})", ctx.tenant, missing.join(", "))));
+        }
+        let mut out: BTreeMap<String, BTreeMap<String, Map<String, Value>>> = BTreeMap::new();
+        for (task, run) in tasks.iter().zip(found.into_iter().flatten()) {
+            let rows = self.run_scalars(run.id).await?;
+            for s in downsample(&rows, key, samples) {
+                let by_task = out.entry(s.metric).or_default().entry(s.variant).or_default();
+                by_task.insert(task.clone(), json!({ "name": run.name, "x": s.x, "y": s.y }));
+            }
+        }
+        let metrics: Map<String, Value> = out
+            .into_iter()
+            .map(|(metric, variants)| {
+                let variants: Map<String, Value> = variants.into_iter().map(|(v, by_task)| (v, Value::Object(by_task))).collect();
+                (metric, Value::Object(variants))
+            })
+            .collect();
+        let mut reply = Map::new();
+        reply.insert("metrics".into(), Value::Object(metrics));
+        Ok(reply)
+    }
+
+    /// The scalar events of one metric of a task, highest iteration first, in scroll pages
+    /// of 500. `task` and `metric` are required (400/11); an empty `metric` selects every
+    /// metric (clearml-server filters on the metric only when it is non-empty). The scroll
+    /// id (`scroll_id`, a member the schema does not name) carries the query and position.
+    pub(super) async fn scalar_metric_data(
+        &self,
+        ctx: &RequestContext,
+        request: GetScalarMetricDataV2_1Request,
+    ) -> Result<GetScalarMetricDataV2_1Response, Error> {
+        let (task, metric) = match (request.task, request.metric) {
+            (Some(task), Some(metric)) => (task, metric),
+            (task, metric) => {
+                let missing: Vec<&str> = [("task", task.is_none()), ("metric", metric.is_none())]
+                    .into_iter()
+                    .filter_map(|(name, absent)| absent.then_some(name))
+                    .collect();
+                return Err(Error::missing_fields(&missing));
+            }
+        };
+        let scroll_id = match request.extra.get("scroll_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => return Err(Error::validation(format!("scroll_id must be a string, not {other}"))),
+        };
+        let run_id = self.run_id(ctx, &task).await?;
+        let state = match scroll_id.as_deref() {
+            Some(SCROLL_END) => {
+                return Ok(GetScalarMetricDataV2_1Response {
+                    events: Some(Vec::new()),
+                    returned: Some(0),
+                    total: Some(0),
+                    scroll_id: Some(SCROLL_END.into()),
+                    extra: Map::new(),
+                })
+            }
+            Some(id) => self
+                .tokens
+                .open::<MetricDataScroll>(METRIC_DATA_TOKEN, &ctx.tenant, id)
+                .filter(|s| s.run == run_id)
+                .ok_or_else(|| Error::invalid_scroll_id(id))?,
+            None => {
+                let store = self.store.clone();
+                let max_id = blocking(move || store.max_scalar_id(run_id)).await.map_err(Error::internal)?;
+                MetricDataScroll { run: run_id, metric: Some(metric).filter(|m| !m.is_empty()), max_id, after: None }
+            }
+        };
+        let store = self.store.clone();
+        let page = StepPage { run_id, metric: state.metric.clone(), max_id: state.max_id, after: state.after, limit: METRIC_DATA_PAGE };
+        let (rows, total) = blocking(move || {
+            let rows = store.scalars_by_step_desc(&page)?;
+            let total = store.count_scalars_upto(page.run_id, page.metric.as_deref(), page.max_id)?;
+            Ok((rows, total))
+        })
+        .await
+        .map_err(Error::internal)?;
+        let scroll_id = match rows.last() {
+            Some(last) => {
+                self.tokens.seal(METRIC_DATA_TOKEN, &ctx.tenant, &MetricDataScroll { after: Some(StepCursor::of(last)), ..state })
+            }
+            None => SCROLL_END.into(),
+        };
+        let events: Vec<Map<String, Value>> = rows.iter().map(|s| scalar_json(&task, s)).collect();
+        Ok(GetScalarMetricDataV2_1Response {
+            returned: Some(events.len() as i64),
+            events: Some(events),
+            total: Some(total),
+            scroll_id: Some(scroll_id),
+            extra: Map::new(),
+        })
+    }
+
+    /// Per metric, per variant: `last_value` (the value at the highest iteration),
+    /// `last_100_value` (what the schema documents: the mean of the finite values among the
+    /// last 100 reported, by iteration; null when none is finite) and `last_10_value` (the
+    /// member clearml-server sends, where it repeats the last value); then `last_iter` (the
+    /// highest iteration over every event type), `name`, `status` and `last_timestamp` (the
+    /// latest scalar timestamp, epoch ms as a float; 0 without scalars).
+    ///
+    /// Every scalar counts: clearml-server only looks at values > 0 (`value:>0` in its
+    /// query), a filter its schema does not document, so it is not reproduced here.
+    pub(super) async fn latest_scalar_values(
+        &self,
+        ctx: &RequestContext,
+        request: GetTaskLatestScalarValuesV2_1Request,
+    ) -> Result<GetTaskLatestScalarValuesV2_1Response, Error> {
+        let run = self.find_run(ctx, &request.task).await?;
+        let store = self.store.clone();
+        let run_id = run.id;
+        let (recent, last_iter, last_ts) = blocking(move || {
+            Ok((store.recent_scalars(run_id, LAST_VALUES_AVERAGED)?, store.max_iteration(run_id)?, store.last_scalar_ts(run_id)?))
+        })
+        .await
+        .map_err(Error::internal)?;
+        // recent: by metric, variant, then highest step first
+        let mut series: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+        for s in &recent {
+            series.entry(&s.metric).or_default().entry(&s.variant).or_default().push(s.value);
+        }
+        let metrics = series
+            .into_iter()
+            .take(super::metrics::MAX_METRICS)
+            .map(|(metric, variants)| GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
+                name: Some(metric.to_string()),
+                variants: Some(
+                    variants
+                        .into_iter()
+                        .take(super::metrics::MAX_VARIANTS)
+                        .map(|(variant, values)| {
+                            let last = values.first().copied().unwrap_or(f64::NAN);
+                            let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+                            let mean = (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64);
+                            let mut extra = Map::new();
+                            extra.insert("last_10_value".into(), json!(last));
+                            if mean.is_none() {
+                                extra.insert("last_100_value".into(), Value::Null);
+                            }
+                            GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
+                                name: Some(variant.to_string()),
+                                last_value: Some(last),
+                                last_100_value: mean,
+                                extra,
+                            }
+                        })
+                        .collect(),
+                ),
+                extra: Map::new(),
+            })
+            .collect();
+        let mut extra = Map::new();
+        extra.insert("last_iter".into(), json!(last_iter.unwrap_or(0)));
+        extra.insert("name".into(), json!(run.name));
+        extra.insert("status".into(), json!("in_progress"));
+        extra.insert("last_timestamp".into(), json!(last_ts.map(|us| us as f64 / 1000.0).unwrap_or(0.0)));
+        Ok(GetTaskLatestScalarValuesV2_1Response { metrics: Some(metrics), extra })
+    }
+}
+
+/// The tasks of `tasks` that `found` (one entry per task) has no run for.
+pub(super) fn missing_tasks<T>(tasks: &[String], found: &[Option<T>]) -> Vec<String> {
+    let mut missing: Vec<String> = Vec::new();
+    for (t, r) in tasks.iter().zip(found) {
+        if r.is_none() && !missing.contains(t) {
+            missing.push(t.clone());
+        }
+    }
+    missing
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{group_intervals, histogram};
+    use super::{group_intervals, histogram, missing_tasks};
 
     #[test]
     fn histogram_buckets_like_clearml() {
@@ -145,5 +389,11 @@ mod tests {
         let c: Vec<(i64, f64)> = (0..5000).map(|i| (i, 1.0)).collect(); // width 500: a new group
         let short: Vec<(i64, f64)> = (0..5).map(|i| (i, 1.0)).collect(); // fewer points than samples: width 1
         assert_eq!(group_intervals(&[&a, &b, &c, &short], 10), vec![105, 105, 500, 1]);
+    }
+
+    #[test]
+    fn missing_tasks_are_listed_once_in_order() {
+        let tasks: Vec<String> = ["a", "b", "c", "b"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(missing_tasks(&tasks, &[Some(1), None, Some(2), None]), vec!["b".to_string()]);
     }
 }
