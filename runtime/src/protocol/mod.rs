@@ -140,13 +140,29 @@ impl From<ParamError> for RequestProblem {
     }
 }
 
+/// The bytes of a raw reply: whole, or produced as they are sent.
+pub enum RawBody {
+    Bytes(Vec<u8>),
+    /// Chunks sent as they come (a large file read from the store in pages).
+    Stream(std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<actix_web::web::Bytes, std::io::Error>>>>),
+}
+
+impl std::fmt::Debug for RawBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawBody::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            RawBody::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
 /// A reply sent as it is rather than as JSON: a downloaded file, a text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct RawReply {
     pub content_type: String,
     /// Offered as an attachment with this file name when set.
     pub filename: Option<String>,
-    pub body: Vec<u8>,
+    pub body: RawBody,
 }
 
 impl RawReply {
@@ -156,7 +172,10 @@ impl RawReply {
         if let Some(name) = self.filename {
             r.insert_header(("Content-Disposition", format!("attachment; filename={name}")));
         }
-        r.body(self.body)
+        match self.body {
+            RawBody::Bytes(b) => r.body(b),
+            RawBody::Stream(s) => r.streaming(s),
+        }
     }
 }
 

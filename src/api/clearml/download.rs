@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 use specmill_runtime::protocol::clearml::Error;
-use specmill_runtime::protocol::{RawReply, RequestContext};
+use specmill_runtime::protocol::{RawBody, RawReply, RequestContext};
 use specmill_runtime::store::{TimelineItem, TimelineQuery};
 
 use super::render::event_json;
@@ -15,6 +15,51 @@ use crate::generated::clearml::types::*;
 const LOG_PAGE: i64 = 1000;
 /// The placeholders a text line format may use.
 const LOG_FIELDS: &[&str] = &["asctime", "timestamp", "level", "worker", "msg"];
+
+/// The rest of a log download: where the next page starts.
+struct LogPages {
+    store: specmill_runtime::store::Store,
+    run_id: i64,
+    task: String,
+    pieces: Option<Vec<Piece>>,
+    after: Option<specmill_runtime::store::TimelineCursor>,
+    done: bool,
+}
+
+impl LogPages {
+    /// The next page rendered, or `None` when the log is done. A store failure ends the
+    /// stream with an error (the client sees a cut-off download, as with clearml-server).
+    async fn next_page(&mut self) -> Option<Result<actix_web::web::Bytes, std::io::Error>> {
+        if self.done {
+            return None;
+        }
+        let store = self.store.clone();
+        let query = TimelineQuery { run_id: self.run_id, types: Some(vec!["log".to_string()]), descending: false, after: self.after, limit: LOG_PAGE };
+        let items: Vec<TimelineItem> = match blocking(move || store.timeline(&query)).await {
+            Ok(items) => items,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(std::io::Error::other(e)));
+            }
+        };
+        let mut body = String::new();
+        for item in &items {
+            let event = event_json(&self.task, item);
+            match &self.pieces {
+                Some(pieces) => text_line(pieces, &event, &mut body),
+                None => json_line(event, &mut body),
+            }
+        }
+        match items.last() {
+            Some(last) if items.len() as i64 == LOG_PAGE => self.after = Some(last.cursor()),
+            _ => self.done = true,
+        }
+        if body.is_empty() && self.done {
+            return None;
+        }
+        Some(Ok(actix_web::web::Bytes::from(body)))
+    }
+}
 
 /// One piece of a parsed line format.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,25 +310,18 @@ impl ClearmlEvents {
             None
         };
         let run_id = self.run_id(ctx, &request.task).await?;
-        let mut body = String::new();
-        let mut after = None;
-        loop {
-            let store = self.store.clone();
-            let query = TimelineQuery { run_id, types: Some(vec!["log".to_string()]), descending: false, after, limit: LOG_PAGE };
-            let items: Vec<TimelineItem> = blocking(move || store.timeline(&query)).await.map_err(Error::internal)?;
-            for item in &items {
-                let event = event_json(&request.task, item);
-                match &pieces {
-                    Some(pieces) => text_line(pieces, &event, &mut body),
-                    None => json_line(event, &mut body),
-                }
-            }
-            match items.last() {
-                Some(last) if items.len() as i64 == LOG_PAGE => after = Some(last.cursor()),
-                _ => break,
-            }
-        }
-        Ok(RawReply { content_type: "text/plain".into(), filename: Some(format!("task_{}.log", request.task)), body: body.into_bytes() })
+        // The reply streams: each page of the log is read and rendered as the previous one
+        // is being sent, so a large log never sits in memory whole.
+        let pages = LogPages { store: self.store.clone(), run_id, task: request.task.clone(), pieces, after: None, done: false };
+        let stream = futures_util::stream::unfold(pages, |mut pages| async move {
+            let chunk = pages.next_page().await?;
+            Some((chunk, pages))
+        });
+        Ok(RawReply {
+            content_type: "text/plain".into(),
+            filename: Some(format!("task_{}.log", request.task)),
+            body: RawBody::Stream(Box::pin(stream)),
+        })
     }
 }
 
