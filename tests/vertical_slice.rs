@@ -293,7 +293,7 @@ fn unimplemented_routes_answer_natively(s: &Server) {
             continue;
         }
         let method = route.method.unwrap_or("POST");
-        let r = s.send(method, route.example_path, "application/json", route.example_body);
+        let r = s.send(method, route.example_path, route.example_content_type, route.example_body);
         let what = format!("{method} {} ({}.{}): {} {}", route.example_path, route.api, route.operation, r.status, r.text);
         assert_eq!(r.status, 501, "{what}");
         match route.api {

@@ -90,6 +90,8 @@ pub enum ParamLocation {
     Path,
     Query,
     Header,
+    /// A part of a `multipart/form-data` body.
+    Form,
 }
 
 #[derive(Debug, Clone, PartialEq)]

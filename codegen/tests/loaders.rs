@@ -18,8 +18,11 @@ fn clearml_events_conf() {
     let apis = load::load_dir(&specs()).unwrap();
     let api = apis.iter().find(|a| a.name == "clearml").unwrap();
     assert_eq!(api.protocol, Protocol::ClearMl);
-    let events = &api.services[0];
-    assert_eq!(events.name, "events");
+    assert_eq!(api.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["auth", "events"]);
+    let events = &api.services[1];
+    let login = &api.services[0].operations[0];
+    assert_eq!((login.name.as_str(), login.versions[0].authorize), ("login", false));
+    assert!(events.operations.iter().all(|o| o.versions.iter().all(|v| v.authorize)));
     assert_eq!(events.operations.len(), 19, "{:?}", events.operations.iter().map(|o| &o.name).collect::<Vec<_>>());
     let log = events.operations.iter().find(|o| o.name == "get_task_log").unwrap();
     assert_eq!(log.versions.iter().map(|x| x.version).collect::<Vec<_>>(), vec![v("1.5"), v("1.7"), v("2.9")]);
@@ -155,4 +158,44 @@ fn names() {
     assert_eq!(variant_name("-inf"), "NegInf");
     assert_eq!(variant_name("inf"), "Inf");
     assert_eq!(version_suffix(Version::parse("2.12")), "V2_12");
+}
+
+#[test]
+fn multipart_form_parts_become_form_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "openapi/up.yaml",
+        r#"openapi: 3.0.3
+info: {title: up, version: '1'}
+paths:
+  /upload:
+    post:
+      operationId: upload
+      requestBody:
+        required: true
+        content:
+          multipart/form-data:
+            schema: {$ref: '#/components/schemas/Upload'}
+      responses: {'200': {description: ok}}
+components:
+  schemas:
+    Upload:
+      type: object
+      required: [file]
+      properties:
+        file: {type: string, format: binary, description: the bytes}
+        metadata: {type: string, description: JSON text}
+"#,
+    );
+    let apis = load::load_dir(tmp.path()).unwrap();
+    let v = &apis[0].services[0].operations[0].versions[0];
+    assert_eq!(v.body, Body::None);
+    let parts: Vec<(&str, ParamLocation, bool)> = v.params.iter().map(|p| (p.name.as_str(), p.location, p.required)).collect();
+    assert_eq!(parts, vec![("file", ParamLocation::Form, true), ("metadata", ParamLocation::Form, false)]);
+    let files = specmill_codegen::emit::generate(&apis).unwrap();
+    let types = &files["up/types.rs"];
+    assert!(types.contains("pub file: ::specmill_runtime::protocol::body::FilePart"), "{types}");
+    let server = &files["up/server.rs"];
+    assert!(server.contains("Form::parse(&req, body)") && server.contains("form.file(\"file\")"), "{server}");
 }

@@ -1446,6 +1446,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "LoginV2_1Response",
         example_path: "/v2.1/auth.login",
         example_body: "{}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1459,6 +1460,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "AddV2_1Response",
         example_path: "/v2.1/events.add",
         example_body: "{\"type\":\"training_stats_scalar\",\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1472,6 +1474,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "AddBatchV2_1Response",
         example_path: "/v2.1/events.add_batch",
         example_body: "{\"type\":\"training_stats_scalar\",\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1485,6 +1488,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "DeleteForTaskV2_1Response",
         example_path: "/v2.1/events.delete_for_task",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1498,6 +1502,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "DebugImagesV2_1Response",
         example_path: "/v2.1/events.debug_images",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1511,6 +1516,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "DebugImagesV2_7Response",
         example_path: "/v2.7/events.debug_images",
         example_body: "{\"metrics\":[{\"task\":\"example\"}]}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1524,6 +1530,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetDebugImageSampleV2_12Response",
         example_path: "/v2.12/events.get_debug_image_sample",
         example_body: "{\"task\":\"example\",\"metric\":\"example\",\"variant\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1537,6 +1544,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "NextDebugImageSampleV2_12Response",
         example_path: "/v2.12/events.next_debug_image_sample",
         example_body: "{\"task\":\"example\",\"scroll_id\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1550,6 +1558,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetTaskMetricsV2_7Response",
         example_path: "/v2.7/events.get_task_metrics",
         example_body: "{\"tasks\":[\"example\"]}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1563,6 +1572,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetTaskLogV1_5Response",
         example_path: "/v1.5/events.get_task_log",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1576,6 +1586,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetTaskLogV1_7Response",
         example_path: "/v1.7/events.get_task_log",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1589,6 +1600,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetTaskLogV2_9Response",
         example_path: "/v2.9/events.get_task_log",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1602,6 +1614,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetTaskEventsV2_1Response",
         example_path: "/v2.1/events.get_task_events",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1615,6 +1628,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "DownloadTaskLogV2_1Response",
         example_path: "/v2.1/events.download_task_log",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1628,6 +1642,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetTaskPlotsV2_1Response",
         example_path: "/v2.1/events.get_task_plots",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1641,6 +1656,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetMultiTaskPlotsV2_1Response",
         example_path: "/v2.1/events.get_multi_task_plots",
         example_body: "{\"tasks\":[\"example\"]}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1654,6 +1670,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetVectorMetricsAndVariantsV2_1Response",
         example_path: "/v2.1/events.get_vector_metrics_and_variants",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1667,6 +1684,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "VectorMetricsIterHistogramV2_1Response",
         example_path: "/v2.1/events.vector_metrics_iter_histogram",
         example_body: "{\"task\":\"example\",\"metric\":\"example\",\"variant\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1680,6 +1698,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "ScalarMetricsIterHistogramV2_1Response",
         example_path: "/v2.1/events.scalar_metrics_iter_histogram",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1693,6 +1712,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "MultiTaskScalarMetricsIterHistogramV2_1Response",
         example_path: "/v2.1/events.multi_task_scalar_metrics_iter_histogram",
         example_body: "{\"tasks\":[\"example\"]}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1706,6 +1726,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetTaskLatestScalarValuesV2_1Response",
         example_path: "/v2.1/events.get_task_latest_scalar_values",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1719,6 +1740,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetScalarMetricsAndVariantsV2_1Response",
         example_path: "/v2.1/events.get_scalar_metrics_and_variants",
         example_body: "{\"task\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
@@ -1732,5 +1754,6 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetScalarMetricDataV2_1Response",
         example_path: "/v2.1/events.get_scalar_metric_data",
         example_body: "{}",
+        example_content_type: "application/json",
     },
 ];

@@ -886,6 +886,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "AuthLoginResponse",
         example_path: "/api/v1/auth/login",
         example_body: "{\"username\":\"example\",\"password\":\"example\"}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "dioptra",
@@ -899,6 +900,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "AuthLogoutResponse",
         example_path: "/api/v1/auth/logout",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "dioptra",
@@ -912,6 +914,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "CreateExperimentResponse",
         example_path: "/api/v1/experiments/",
         example_body: "{\"name\":\"example\",\"group\":0}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "dioptra",
@@ -925,6 +928,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "CreateExperimentJobResponse",
         example_path: "/api/v1/experiments/1/jobs",
         example_body: "{\"queue\":0,\"entrypoint\":0}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "dioptra",
@@ -938,6 +942,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetJobResponse",
         example_path: "/api/v1/jobs/1",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "dioptra",
@@ -951,6 +956,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetJobLatestMetricsResponse",
         example_path: "/api/v1/jobs/1/metrics",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "dioptra",
@@ -964,6 +970,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "AppendJobMetricResponse",
         example_path: "/api/v1/jobs/1/metrics",
         example_body: "{\"name\":\"example\",\"value\":1}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "dioptra",
@@ -977,6 +984,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetJobMetricSnapshotsResponse",
         example_path: "/api/v1/jobs/1/metrics/example/snapshots",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "dioptra",
@@ -990,5 +998,6 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetExperimentMetricsResponse",
         example_path: "/api/v1/experiments/1/metrics",
         example_body: "",
+        example_content_type: "application/json",
     },
 ];

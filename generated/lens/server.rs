@@ -754,6 +754,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetWorkloadMetricsSourcesResponse",
         example_path: "/v1/workloads/example/metrics/sources",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -767,6 +768,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetWorkloadMetricsSourcesResponse",
         example_path: "/lens/v1/workloads/example/metrics/sources",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -780,6 +782,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetWorkloadAvailableMetricsResponse",
         example_path: "/v1/workloads/example/metrics/available",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -793,6 +796,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetWorkloadAvailableMetricsResponse",
         example_path: "/lens/v1/workloads/example/metrics/available",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -806,6 +810,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetWorkloadMetricsDataResponse",
         example_path: "/v1/workloads/example/metrics/data",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -819,6 +824,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetWorkloadMetricsDataResponse",
         example_path: "/lens/v1/workloads/example/metrics/data",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -832,6 +838,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetWorkloadIterationTimesResponse",
         example_path: "/v1/workloads/example/metrics/iteration-times",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -845,6 +852,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "GetWorkloadIterationTimesResponse",
         example_path: "/lens/v1/workloads/example/metrics/iteration-times",
         example_body: "",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -858,6 +866,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "PostWandbMetricsResponse",
         example_path: "/v1/wandb/metrics",
         example_body: "{}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -871,6 +880,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "PostWandbMetricsResponse",
         example_path: "/lens/v1/wandb/metrics",
         example_body: "{}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -884,6 +894,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "PostWandbLogsResponse",
         example_path: "/v1/wandb/logs",
         example_body: "{}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -897,6 +908,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "PostWandbLogsResponse",
         example_path: "/lens/v1/wandb/logs",
         example_body: "{}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -910,6 +922,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "PostWandbBatchResponse",
         example_path: "/v1/wandb/batch",
         example_body: "{}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "lens",
@@ -923,5 +936,6 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "PostWandbBatchResponse",
         example_path: "/lens/v1/wandb/batch",
         example_body: "{}",
+        example_content_type: "application/json",
     },
 ];

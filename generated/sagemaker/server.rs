@@ -204,6 +204,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "BatchGetMetricsResponse",
         example_path: "/BatchGetMetrics",
         example_body: "{\"MetricQueries\":[{\"MetricName\":\"example\",\"ResourceArn\":\"arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/example\",\"MetricStat\":\"Min\",\"Period\":\"OneMinute\",\"XAxisType\":\"IterationNumber\"}]}",
+        example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
         api: "sagemaker",
@@ -217,5 +218,6 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "BatchPutMetricsResponse",
         example_path: "/BatchPutMetrics",
         example_body: "{\"TrialComponentName\":\"example\",\"MetricData\":[{\"MetricName\":\"example\",\"Timestamp\":1704164645,\"Value\":1}]}",
+        example_content_type: "application/json",
     },
 ];

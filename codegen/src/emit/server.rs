@@ -27,6 +27,7 @@ pub struct RouteRow {
     pub response_type: String,
     pub example_path: String,
     pub example_body: String,
+    pub example_content_type: String,
 }
 
 pub fn op_base(op: &Operation, v: &OperationVersion) -> String {
@@ -192,7 +193,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                 });
 
                 // Route rows.
-                let (example_path, example_body) = example_request(api, service, v);
+                let (example_path, example_body, example_content_type) = example_request(api, service, v);
                 let shown_paths: Vec<String> = match api.protocol {
                     Protocol::ClearMl => vec![format!("/v{}{}", v.version.map(|x| x.to_string()).unwrap_or_default(), v.http.path)],
                     _ => api.mounts.iter().map(|mnt| format!("{mnt}{}", v.http.path)).collect(),
@@ -215,6 +216,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                         response_type: resp_ty.to_string(),
                         example_path: ex_path,
                         example_body: example_body.clone(),
+                        example_content_type: example_content_type.clone(),
                     });
                 }
             }
@@ -252,14 +254,14 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
         });
     }
     let rows = routes.iter().map(|r| {
-        let RouteRow { api, service, operation, path, trait_method, request_type, response_type, example_path, example_body, .. } = r;
+        let RouteRow { api, service, operation, path, trait_method, request_type, response_type, example_path, example_body, example_content_type, .. } = r;
         let version = opt_tokens(r.version.as_deref());
         let method = opt_tokens(r.method.as_deref());
         quote! {
             ::specmill_runtime::protocol::RouteInfo {
                 api: #api, service: #service, operation: #operation, version: #version, method: #method, path: #path,
                 trait_method: #trait_method, request_type: #request_type, response_type: #response_type,
-                example_path: #example_path, example_body: #example_body,
+                example_path: #example_path, example_body: #example_body, example_content_type: #example_content_type,
             },
         }
     });
@@ -285,16 +287,29 @@ fn type_ident(name: &str, gen: &TypeGen, body: &Body, no_params: bool) -> proc_m
 }
 
 
-fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (String, String) {
+/// The boundary of example form bodies.
+const EXAMPLE_BOUNDARY: &str = "specmill-example-boundary";
+
+fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (String, String, String) {
     let mut path = v.http.path.clone();
     let mut query = Vec::new();
+    let mut form = String::new();
     for p in &v.params {
         let value = example::path_value(&p.schema, &api.types);
         match p.location {
             ParamLocation::Path => path = path.replace(&format!("{{{}}}", p.name), &value),
             ParamLocation::Query if p.required => query.push(format!("{}={}", p.name, value)),
+            ParamLocation::Form if p.required => {
+                let file = if is_file(&p.schema) { "; filename=\"example.txt\"" } else { "" };
+                let value = if is_file(&p.schema) { "example" } else { value.as_str() };
+                form.push_str(&format!("--{EXAMPLE_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"{file}\r\n\r\n{value}\r\n", p.name));
+            }
             _ => {}
         }
+    }
+    if v.params.iter().any(|p| p.location == ParamLocation::Form) {
+        form.push_str(&format!("--{EXAMPLE_BOUNDARY}--\r\n"));
+        return (path, form, format!("multipart/form-data; boundary={EXAMPLE_BOUNDARY}"));
     }
     if !query.is_empty() {
         path = format!("{path}?{}", query.join("&"));
@@ -309,7 +324,7 @@ fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (Strin
             })
             .unwrap_or_default(),
     };
-    (path, body)
+    (path, body, "application/json".to_string())
 }
 
 fn clearml_handler(service: &Service, op: &Operation, tid: &proc_macro2::Ident) -> (TokenStream, TokenStream) {
@@ -393,11 +408,14 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
         let obj = params_object(&v.params, &v.body);
         let fields = TypeGen::fields(&req_name, &obj);
         let has_query = v.params.iter().any(|p| p.location == ParamLocation::Query);
-        let query = if has_query {
+        let mut query = if has_query {
             quote!(let query = params::Query::parse(req.query_string())?;)
         } else {
             quote!()
         };
+        if v.params.iter().any(|p| p.location == ParamLocation::Form) {
+            query.extend(quote!(let form = ::specmill_runtime::protocol::body::Form::parse(&req, body)?;));
+        }
         let inits = fields.iter().enumerate().map(|(i, (info, _))| {
             let fid = ident(&info.rust);
             let wire = &info.wire;
@@ -416,11 +434,20 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
                 ParamLocation::Path => quote!(Location::Path),
                 ParamLocation::Query => quote!(Location::Query),
                 ParamLocation::Header => quote!(Location::Header),
+                ParamLocation::Form => quote!(Location::Form),
             };
+            if is_file(&param.schema) {
+                return if info.optional {
+                    quote!(#fid: form.file(#wire),)
+                } else {
+                    quote!(#fid: params::required(form.file(#wire), #wire, #loc)?,)
+                };
+            }
             let raw = match param.location {
                 ParamLocation::Path => quote!(req.match_info().get(#wire)),
                 ParamLocation::Query => quote!(query.get(#wire)),
                 ParamLocation::Header => quote!(req.headers().get(#wire).and_then(|h| h.to_str().ok())),
+                ParamLocation::Form => quote!(form.text(#wire)),
             };
             let parsed = quote! {
                 params::parse(#raw, #wire, #loc, Kind::#kind)?
@@ -441,7 +468,8 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             })()
         }
     };
-    let bind_body = if matches!(v.body, Body::None) { quote!() } else { quote!(let body: &[u8] = &body;) };
+    let uses_body = !matches!(v.body, Body::None) || v.params.iter().any(|p| p.location == ParamLocation::Form);
+    let bind_body = if uses_body { quote!(let body: &[u8] = &body;) } else { quote!() };
     let protocol = {
         let m = ident(&api.name);
         quote!(::specmill_runtime::protocol::#m)
@@ -507,6 +535,11 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
 /// operations can store the valid items and report the others (AWS's `Errors` lists).
 fn has_invalid_hook(api: &Api) -> bool {
     api.protocol == Protocol::AwsRestJson
+}
+
+/// A form part that carries a file.
+fn is_file(schema: &Schema) -> bool {
+    matches!(&schema.kind, Kind::String { format: Some(f), .. } if f == "binary")
 }
 
 fn resolve<'a>(schema: &'a Schema, api: &'a Api) -> &'a Schema {

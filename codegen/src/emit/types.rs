@@ -91,6 +91,7 @@ impl<'a> TypeGen<'a> {
             Kind::Integer { .. } => quote!(i64),
             Kind::Number { nonfinite_as_strings: true, .. } => quote!(::specmill_runtime::wire::Double),
             Kind::Number { .. } => quote!(f64),
+            Kind::String { format: Some(f), .. } if f == "binary" => quote!(::specmill_runtime::protocol::body::FilePart),
             Kind::String { .. } => quote!(::std::string::String),
             Kind::Timestamp(TimestampFormat::EpochSeconds) => quote!(::specmill_runtime::wire::EpochSeconds),
             Kind::Const(Value::String(_)) | Kind::Enum(_) | Kind::Object(_) | Kind::Union { .. } => {

@@ -60,7 +60,7 @@ pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
         for (method, op) in item.iter() {
             let mut params = item.parameters.clone();
             params.extend(op.parameters.iter().cloned());
-            operations.push(operation(path, method, op, &params).map_err(|e| format!("{} {path}: {e}", method.to_uppercase()))?);
+            operations.push(operation(path, method, op, &params, &types).map_err(|e| format!("{} {path}: {e}", method.to_uppercase()))?);
         }
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -86,7 +86,15 @@ fn schema_value<T: serde::Serialize>(s: &T, at: &str) -> Result<Schema, String> 
     jsonschema::convert(&v, &DIALECT, at)
 }
 
-fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<Parameter>]) -> Result<Operation, String> {
+/// A schema with a top-level `$ref` replaced by the named schema.
+fn resolve_ref(schema: Schema, types: &TypeSpace) -> Result<Schema, String> {
+    match &schema.kind {
+        crate::ir::Kind::Ref(r) => types.named.get(r).cloned().ok_or_else(|| format!("schema `{r}` is not defined")),
+        _ => Ok(schema),
+    }
+}
+
+fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<Parameter>], types: &TypeSpace) -> Result<Operation, String> {
     let name = op.operation_id.clone().ok_or("operationId is missing")?;
     let description = [op.summary.clone(), op.description.clone()]
         .into_iter()
@@ -128,9 +136,29 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
         None => Body::None,
         Some(ReferenceOr::Reference { reference }) => return Err(format!("request body references ({reference}) are not supported")),
         Some(ReferenceOr::Item(rb)) => {
-            let media = rb.content.get("application/json").ok_or("the request body must be application/json")?;
-            let schema = media.schema.as_ref().ok_or("the request body has no schema")?;
-            Body::Json { schema: schema_value(schema, "requestBody")?, required: rb.required }
+            if let Some(media) = rb.content.get("multipart/form-data") {
+                // The parts of a form become parameters of their own, each typed by its
+                // property (a `format: binary` string is a file).
+                let schema = media.schema.as_ref().ok_or("the form body has no schema")?;
+                let schema = resolve_ref(schema_value(schema, "requestBody")?, types)?;
+                let crate::ir::Kind::Object(obj) = schema.kind else {
+                    return Err("a multipart/form-data body must be an object".into());
+                };
+                for p in obj.properties {
+                    ir_params.push(Param {
+                        name: p.name,
+                        location: ParamLocation::Form,
+                        required: p.required,
+                        description: p.schema.description.clone(),
+                        schema: p.schema,
+                    });
+                }
+                Body::None
+            } else {
+                let media = rb.content.get("application/json").ok_or("the request body must be application/json or multipart/form-data")?;
+                let schema = media.schema.as_ref().ok_or("the request body has no schema")?;
+                Body::Json { schema: schema_value(schema, "requestBody")?, required: rb.required }
+            }
         }
     };
     let mut response = None;

@@ -43,8 +43,10 @@ pub struct RouteInfo {
     pub response_type: &'static str,
     /// A concrete path (placeholders filled, required query parameters set) for a minimal request.
     pub example_path: &'static str,
-    /// A minimal valid body (JSON), or empty.
+    /// A minimal valid body, or empty.
     pub example_body: &'static str,
+    /// The content type of `example_body`.
+    pub example_content_type: &'static str,
 }
 
 /// Who is asking and about what; handed to every service method.

@@ -10,6 +10,8 @@ pub enum Location {
     Path,
     Query,
     Header,
+    /// A part of a `multipart/form-data` body.
+    Form,
 }
 
 impl Location {
@@ -18,6 +20,7 @@ impl Location {
             Location::Path => "path",
             Location::Query => "query",
             Location::Header => "header",
+            Location::Form => "form",
         }
     }
 }
