@@ -25,15 +25,18 @@ fn python() -> Option<PathBuf> {
     None
 }
 
-/// The server's credentials for the clients that log in (ClearML). The tenant is `default`,
-/// the one callers of the APIs that do not authenticate yet (SageMaker, Lens, Dioptra) get,
-/// so the clients' cross-API reads meet in one tenant.
+/// The server's credentials for the clients that authenticate (ClearML's key/secret, boto3's
+/// AWS key pair for SigV4). The tenant is `default`, the one callers of the APIs that do not
+/// authenticate yet (Lens, Dioptra) get, so the clients' cross-API reads meet in one tenant.
 const CONFIG: &str = r#"
 [[tenant]]
 name = "default"
 [[tenant.clearml]]
 access_key = "AK-PYTHON"
 secret_key = "SK-PYTHON"
+[[tenant.aws]]
+access_key_id = "AKIDEXAMPLE"
+secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 "#;
 
 fn run_pytest(backend: Backend) {
@@ -45,6 +48,8 @@ fn run_pytest(backend: Backend) {
         .env("SPECMILL_URL", &server.base)
         .env("SPECMILL_CLEARML_KEY", "AK-PYTHON")
         .env("SPECMILL_CLEARML_SECRET", "SK-PYTHON")
+        .env("SPECMILL_AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("SPECMILL_AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
         .env("SPECMILL_CLEARML_MAX_VERSION", specmill::generated::clearml::MAX_VERSION)
         // The SDK must not find a user's clearml.conf or write into the home directory.
         .env("CLEARML_CONFIG_FILE", "/dev/null")

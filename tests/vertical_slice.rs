@@ -265,6 +265,7 @@ const IMPLEMENTED: &[&str] = &[
     "get_task_log_v2_9",
     "scalar_metrics_iter_histogram_v2_1",
     "batch_put_metrics",
+    "batch_get_metrics",
     "get_workload_metrics_data",
     "append_job_metric",
     "get_job_latest_metrics",

@@ -19,6 +19,9 @@ use crate::token::Tokens;
 /// [[tenant.clearml]]
 /// access_key = "AK1"
 /// secret_key = "SK1"
+/// [[tenant.aws]]
+/// access_key_id = "AKIDEXAMPLE"
+/// secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +37,23 @@ pub struct TenantConfig {
     /// ClearML access/secret key pairs (HTTP Basic at `auth.login`).
     #[serde(default)]
     pub clearml: Vec<KeyPair>,
+    /// AWS access key pairs (SigV4-signed SageMaker requests).
+    #[serde(default)]
+    pub aws: Vec<AwsKeyPair>,
+}
+
+/// An AWS access key id and its secret access key.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsKeyPair {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for AwsKeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsKeyPair").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -59,12 +79,31 @@ impl Config {
                 }
             }
         }
+        config.check_aws_keys().map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(config)
+    }
+
+    /// AWS access key ids are unique across tenants; ids and secrets are not empty.
+    fn check_aws_keys(&self) -> Result<(), String> {
+        let mut ids = std::collections::BTreeSet::new();
+        for k in self.tenants.iter().flat_map(|t| &t.aws) {
+            if k.access_key_id.is_empty() || k.secret_access_key.is_empty() || !ids.insert(k.access_key_id.as_str()) {
+                return Err(format!("AWS access key ids must be unique and keys not empty (`{}`)", k.access_key_id));
+            }
+        }
+        Ok(())
     }
 
     /// True when no credentials are configured at all.
     pub fn is_open(&self) -> bool {
-        self.tenants.iter().all(|t| t.clearml.is_empty())
+        self.tenants.iter().all(|t| t.clearml.is_empty() && t.aws.is_empty())
+    }
+
+    /// The tenant of AWS access key id `access_key_id` and the key's secret.
+    pub fn aws_key(&self, access_key_id: &str) -> Option<(String, String)> {
+        self.tenants
+            .iter()
+            .find_map(|t| t.aws.iter().find(|k| k.access_key_id == access_key_id).map(|k| (t.name.clone(), k.secret_access_key.clone())))
     }
 }
 
@@ -140,6 +179,11 @@ impl Auth {
 
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// The tenant and secret of an AWS access key id (for SigV4 verification).
+    pub fn aws_key(&self, access_key_id: &str) -> Option<(String, String)> {
+        self.config.aws_key(access_key_id)
     }
 
     /// The identity of ClearML key/secret credentials (in constant time per comparison).
@@ -240,6 +284,45 @@ mod tests {
         let expired = auth.clearml_token(auth.clearml_identity(Some(&("AK1".into(), "SK1".into()))).unwrap(), Some(1), "2.12");
         let claims: ClearmlClaims = auth.tokens().verify_jwt(&expired).unwrap();
         assert_eq!(claims.exp - claims.iat, 1);
+    }
+
+    #[test]
+    fn aws_keys_map_to_their_tenant_and_close_the_server() {
+        let config: Config = toml::from_str(
+            r#"
+            [[tenant]]
+            name = "acme"
+            [[tenant.aws]]
+            access_key_id = "AKIA1"
+            secret_access_key = "S1"
+            [[tenant]]
+            name = "globex"
+            [[tenant.aws]]
+            access_key_id = "AKIA2"
+            secret_access_key = "S2"
+            "#,
+        )
+        .unwrap();
+        assert!(!config.is_open(), "AWS keys alone are credentials");
+        let auth = Auth::new(config.clone(), Tokens::new(b"k"));
+        assert_eq!(auth.aws_key("AKIA2"), Some(("globex".into(), "S2".into())));
+        assert_eq!(auth.aws_key("AKIA3"), None);
+        assert!(!format!("{config:?}").contains("S1"), "secrets stay out of debug output");
+        // ClearML credentials keep working beside AWS ones
+        assert_eq!(auth.clearml_identity(None), Err(Refusal::Missing));
+
+        let dir = std::env::temp_dir().join(format!("specmill-auth-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dup.toml");
+        let dup = "[[tenant]]\nname = \"a\"\n[[tenant.aws]]\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\n\
+                   [[tenant]]\nname = \"b\"\n[[tenant.aws]]\naccess_key_id = \"K\"\nsecret_access_key = \"T\"\n";
+        std::fs::write(&path, dup).unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("AWS access key ids must be unique"));
+        std::fs::write(&path, "[[tenant]]\nname = \"a\"\n[[tenant.aws]]\naccess_key_id = \"K\"\nsecret_access_key = \"\"\n").unwrap();
+        assert!(Config::load(&path).is_err());
+        std::fs::write(&path, "[[tenant]]\nname = \"a\"\n[[tenant.aws]]\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\n").unwrap();
+        assert_eq!(Config::load(&path).unwrap().aws_key("K"), Some(("a".into(), "S".into())));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! AWS rest-json errors as botocore parses them: `x-amzn-ErrorType`, `x-amzn-RequestId`
-//! and a `{"__type","message"}` body.
+//! and a `{"__type","message"}` body; callers authenticated by AWS Signature V4.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde_json::json;
 
 use super::{NativeError, OpInfo, RequestContext, RequestProblem};
+use crate::auth::Auth;
+use crate::sigv4;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
@@ -29,17 +31,18 @@ impl Error {
 
 impl NativeError for Error {
     fn not_implemented(op: &OpInfo) -> Error {
-        Error::new(501, "NotImplemented", format!("The operation {} is defined by the service model but not implemented by this server.", op.operation))
+        Error::new(
+            501,
+            "NotImplemented",
+            format!("The operation {} is defined by the service model but not implemented by this server.", op.operation),
+        )
     }
     fn bad_request(_op: &OpInfo, problem: RequestProblem) -> Error {
         match problem {
             RequestProblem::Invalid(v) => {
                 let n = v.len();
-                let list = v
-                    .iter()
-                    .map(|x| format!("Value at '{}' failed to satisfy constraint: {}", x.path, x.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let list =
+                    v.iter().map(|x| format!("Value at '{}' failed to satisfy constraint: {}", x.path, x.message)).collect::<Vec<_>>().join("; ");
                 Error::validation(format!("{n} validation error{} detected: {list}", if n == 1 { "" } else { "s" }))
             }
             other => Error::validation(other.describe()),
@@ -57,7 +60,38 @@ impl NativeError for Error {
     }
 }
 
-/// Who is calling: every caller is the default tenant until this API authenticates.
-pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8]) -> Result<RequestContext, Error> {
-    Ok(RequestContext::from_request(req))
+/// Who is calling. With no credentials configured at all the server is open and every
+/// caller is the default tenant. Otherwise the request must carry a valid AWS Signature V4
+/// (service `sagemaker`, any region) made with a configured `[[tenant.aws]]` key pair; the
+/// key's tenant becomes the caller's. The body is hashed as received, before it is parsed.
+/// Refusals are 403 `MissingAuthenticationTokenException`, `UnrecognizedClientException`
+/// or `InvalidSignatureException`.
+pub fn authenticate(req: &actix_web::HttpRequest, body: &[u8]) -> Result<RequestContext, Error> {
+    let mut ctx = RequestContext::from_request(req);
+    let Some(auth) = req.app_data::<actix_web::web::Data<Auth>>() else {
+        return Ok(ctx);
+    };
+    if auth.is_open() {
+        return Ok(ctx);
+    }
+    let headers =
+        req.headers().iter().map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())).collect();
+    let request = sigv4::Request { method: req.method().as_str(), path: req.uri().path(), query: req.uri().query().unwrap_or(""), headers, body };
+    match sigv4::verify(&request, SIGNING_NAME, now_s(), |akid| auth.aws_key(akid)) {
+        Ok((_, tenant)) => {
+            ctx.tenant = tenant;
+            Ok(ctx)
+        }
+        Err(failure) => {
+            tracing::info!(code = failure.code(), message = %failure.message(), "SigV4 refused");
+            Err(Error::new(403, failure.code(), failure.message()))
+        }
+    }
+}
+
+/// The SigV4 service name of SageMaker Metrics (the model's `signingName`).
+pub const SIGNING_NAME: &str = "sagemaker";
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
