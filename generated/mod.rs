@@ -3,12 +3,14 @@
 
 //! Everything specmill-codegen generates from `specs/`: one module per API.
 pub mod clearml;
+pub mod comet;
 pub mod dioptra;
 pub mod lens;
 pub mod sagemaker;
 /// The route tables of every API.
 pub const ROUTES: &[&[::specmill_runtime::protocol::RouteInfo]] = &[
     clearml::ROUTES,
+    comet::ROUTES,
     dioptra::ROUTES,
     lens::ROUTES,
     sagemaker::ROUTES,

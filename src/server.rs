@@ -26,12 +26,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth) {
         .app_data(web::Data::new(SageMakerMetrics::new(store.clone())))
         .app_data(web::Data::new(Lens::new(store.clone())))
         .app_data(web::Data::new(Dioptra::new(store.clone())))
+        .app_data(web::Data::new(crate::api::comet::Comet::new(store.clone())))
         .app_data(web::PayloadConfig::new(MAX_BODY));
     generated::clearml::configure_auth::<ClearmlAuth>(cfg);
     generated::clearml::configure_events::<ClearmlEvents>(cfg);
     generated::sagemaker::configure_sage_maker_metrics::<SageMakerMetrics>(cfg);
     generated::lens::configure_lens::<Lens>(cfg);
     generated::dioptra::configure_dioptra::<Dioptra>(cfg);
+    generated::comet::configure_comet::<crate::api::comet::Comet>(cfg);
 }
 
 async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {

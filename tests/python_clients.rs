@@ -37,6 +37,8 @@ secret_key = "SK-PYTHON"
 [[tenant.aws]]
 access_key_id = "AKIDEXAMPLE"
 secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+[[tenant.comet]]
+api_key = "COMET-PYTHON-KEY"
 "#;
 
 fn run_pytest(backend: Backend) {
@@ -51,6 +53,9 @@ fn run_pytest(backend: Backend) {
         .env("SPECMILL_AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
         .env("SPECMILL_AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
         .env("SPECMILL_CLEARML_MAX_VERSION", specmill::generated::clearml::MAX_VERSION)
+        // comet_ml talks to this server only, never to comet.com.
+        .env("COMET_URL_OVERRIDE", format!("{}/clientlib/", server.base))
+        .env("SPECMILL_COMET_KEY", "COMET-PYTHON-KEY")
         // The SDK must not find a user's clearml.conf or write into the home directory.
         .env("CLEARML_CONFIG_FILE", "/dev/null")
         .env("HOME", std::env::temp_dir())

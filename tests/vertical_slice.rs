@@ -254,43 +254,76 @@ fn dioptra_job_metrics(s: &Server) {
     assert_eq!((r.status, r.json()), (200, json!([])));
 }
 
-/// Operation versions implemented by this issue; every other generated route must answer
+/// Operation versions implemented so far, by API; every other generated route must answer
 /// its API's native "not implemented" (never a router 404, never a panic).
-const IMPLEMENTED: &[&str] = &[
-    "add_v2_1",
-    "add_batch_v2_1",
-    "get_task_events_v2_1",
-    "get_task_log_v1_5",
-    "get_task_log_v1_7",
-    "get_task_log_v2_9",
-    "scalar_metrics_iter_histogram_v2_1",
-    "batch_put_metrics",
-    "batch_get_metrics",
-    "get_workload_metrics_data",
-    "append_job_metric",
-    "get_job_latest_metrics",
-    "login_v2_1",
-    "delete_for_task_v2_1",
-    "debug_images_v2_1",
-    "debug_images_v2_7",
-    "get_debug_image_sample_v2_12",
-    "next_debug_image_sample_v2_12",
-    "get_task_metrics_v2_7",
-    "download_task_log_v2_1",
-    "get_task_plots_v2_1",
-    "get_multi_task_plots_v2_1",
-    "get_vector_metrics_and_variants_v2_1",
-    "vector_metrics_iter_histogram_v2_1",
-    "multi_task_scalar_metrics_iter_histogram_v2_1",
-    "get_task_latest_scalar_values_v2_1",
-    "get_scalar_metrics_and_variants_v2_1",
-    "get_scalar_metric_data_v2_1",
+const IMPLEMENTED: &[(&str, &[&str])] = &[
+    (
+        "clearml",
+        &[
+            "add_v2_1",
+            "add_batch_v2_1",
+            "get_task_events_v2_1",
+            "get_task_log_v1_5",
+            "get_task_log_v1_7",
+            "get_task_log_v2_9",
+            "scalar_metrics_iter_histogram_v2_1",
+            "login_v2_1",
+            "delete_for_task_v2_1",
+            "debug_images_v2_1",
+            "debug_images_v2_7",
+            "get_debug_image_sample_v2_12",
+            "next_debug_image_sample_v2_12",
+            "get_task_metrics_v2_7",
+            "download_task_log_v2_1",
+            "get_task_plots_v2_1",
+            "get_multi_task_plots_v2_1",
+            "get_vector_metrics_and_variants_v2_1",
+            "vector_metrics_iter_histogram_v2_1",
+            "multi_task_scalar_metrics_iter_histogram_v2_1",
+            "get_task_latest_scalar_values_v2_1",
+            "get_scalar_metrics_and_variants_v2_1",
+            "get_scalar_metric_data_v2_1",
+        ],
+    ),
+    ("sagemaker", &["batch_put_metrics", "batch_get_metrics"]),
+    (
+        "lens",
+        &[
+            "get_workload_metrics_data",
+            "get_workload_metrics_sources",
+            "get_workload_available_metrics",
+            "get_workload_iteration_times",
+            "post_wandb_metrics",
+            "post_wandb_logs",
+            "post_wandb_batch",
+        ],
+    ),
+    (
+        "dioptra",
+        &[
+            "append_job_metric",
+            "get_job_latest_metrics",
+            "get_job_metric_snapshots",
+            "get_experiment_metrics",
+            "create_experiment",
+            "create_experiment_job",
+            "attach_experiment_run",
+            "get_job",
+        ],
+    ),
 ];
+
+/// APIs every operation of which is implemented.
+const FULLY_IMPLEMENTED: &[&str] = &["comet"];
+
+fn implemented(api: &str, method: &str) -> bool {
+    FULLY_IMPLEMENTED.contains(&api) || IMPLEMENTED.iter().any(|(a, ms)| *a == api && ms.contains(&method))
+}
 
 fn unimplemented_routes_answer_natively(s: &Server) {
     let mut checked = 0;
     for route in specmill::generated::ROUTES.iter().flat_map(|r| r.iter()) {
-        if IMPLEMENTED.contains(&route.trait_method) {
+        if implemented(route.api, route.trait_method) {
             continue;
         }
         let method = route.method.unwrap_or("POST");
@@ -306,9 +339,11 @@ fn unimplemented_routes_answer_natively(s: &Server) {
             "sagemaker" => assert_eq!(r.header("x-amzn-ErrorType"), Some("NotImplemented"), "{what}"),
             "lens" => assert!(r.json()["error"].as_str().unwrap().starts_with("not implemented"), "{what}"),
             "dioptra" => assert_eq!(r.json()["error"], "NotImplementedError", "{what}"),
+            "comet" => assert!(r.json()["msg"].as_str().unwrap().starts_with("not implemented"), "{what}"),
             other => panic!("no native format known for API {other}"),
         }
         checked += 1;
     }
-    assert!(checked > 10, "only {checked} routes checked");
+    // What is left: Dioptra's login and logout (optional; need credentials in the config).
+    assert!(checked >= 2, "only {checked} routes checked");
 }

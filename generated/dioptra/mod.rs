@@ -17,6 +17,17 @@
 //!
 //! Notable choices:
 //!
+//! - **Jobs are runs.** A Dioptra job is a specmill run and its job id is the run's
+//!   numeric id, so a run written through any API (a ClearML task, a SageMaker trial
+//!   component, a Lens workload, a Comet experiment) is reachable here as a job: its
+//!   metrics with `GET`/`POST /jobs/{id}/metrics` and `…/snapshots`, the job itself with
+//!   `GET /jobs/{id}`. A metric of another API shows under its display name: the metric
+//!   when its variant is empty (or repeats it), else `metric/variant`.
+//! - **Experiments, minimal.** `POST /experiments/` creates an experiment,
+//!   `POST /experiments/{id}/jobs` creates a new job (run) in it, and the specmill
+//!   extension `POST /experiments/{id}/runs` makes an existing run (by numeric id or by
+//!   its string `uid`) a job of it. Groups, queues, entrypoints, tags and artifacts are
+//!   not modelled: their ids are accepted and kept where a job has them, never checked.
 //! - **Metric values.** Values are `number | string`. Upstream's `openapi.yml` says
 //!   `number` only. On input, numeric strings and the special strings `nan`, `NaN`,
 //!   `inf`, `Infinity` and `-inf` are accepted. On output, special values are
@@ -24,24 +35,36 @@
 //! - **"Latest" metric.** The latest value of a metric is the one at its highest
 //!   `step`, not the newest timestamp. Posting the same `(name, step)` again
 //!   overwrites that value.
+//! - **Timestamps.** ISO 8601 with an offset, stored in UTC; a naive timestamp (no
+//!   offset) is taken as UTC, where upstream answers 500.
 //! - **Snapshot paging.** `index` is an element offset everywhere. Upstream's
 //!   snapshot endpoint slices as if `index` were a page number, while its
 //!   `next`/`prev`/`isComplete` treat it as an offset (a bug). specmill makes the
-//!   slice agree with the links. Snapshots are ordered by ascending `step`.
+//!   slice agree with the links. Snapshots are ordered by ascending `step` (then time).
+//!   `pageLength` must be at least 1 (upstream accepts 0 and negative values and
+//!   answers envelopes whose `next` never advances).
 //! - **Existence checks.** These follow the reference. `POST /jobs/{id}/metrics`
 //!   answers 404 for a missing job, but the metric GET endpoints answer 200 with an
 //!   empty result for unknown jobs or experiments.
+//! - **Search.** `search` is parsed into terms (grammar at `get_experiment_metrics`)
+//!   whose values are bound as parameters of a `LIKE … ESCAPE` comparison, never pasted
+//!   into SQL. Matching is ASCII case-insensitive on every database (as upstream on
+//!   SQLite). `tag:` terms match no job, since tags are not modelled.
 //! - **Errors.** Error bodies follow reference §A.8:
 //!   - `DioptraError` `{error, message, detail, originating_path}` for service
 //!     errors (404, 409, 422, and some 400s);
 //!   - `FieldErrors` `{errors, message?}` for validation errors (400);
-//!   - `Message` `{message}` for 401 and 500.
+//!   - `Message` `{message}` for 500 and for a body that is not JSON, or whose
+//!     members have the wrong JSON type (except `value`, which is a field error).
 //! - **Paging envelope.** `next` and `prev` are omitted, not null, when there is no
 //!   such page. `sortBy` and `descending` are never echoed in the envelope.
 //! - **Unknown keys.** Unknown keys in a request body are rejected with 400
 //!   (`additionalProperties: false`). Unknown query parameters are ignored.
-//! - **Authentication.** Authentication is a session cookie obtained from
-//!   `POST /auth/login`. Every other operation answers 401 without it.
+//! - **Authentication.** Upstream's session login (`POST /auth/login`) is described
+//!   but not implemented yet (501): specmill's Dioptra API acts for the tenant
+//!   `default`, open like the other APIs when no credentials are configured, and
+//!   the 401 answers listed below are what a logged-out client would get once login
+//!   is enforced.
 pub mod server;
 pub mod types;
 pub use server::*;

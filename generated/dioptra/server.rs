@@ -34,6 +34,13 @@ pub const OP_CREATE_EXPERIMENT_JOB: ::specmill_runtime::protocol::OpInfo = ::spe
     method: ::std::option::Option::Some("POST"),
     path: "/experiments/{id}/jobs",
 };
+pub const OP_ATTACH_EXPERIMENT_RUN: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "attach_experiment_run",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/experiments/{id}/runs",
+};
 pub const OP_GET_JOB: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
     api: "dioptra",
     operation: "get_job",
@@ -87,6 +94,9 @@ pub trait DioptraService: 'static {
     ///
     /// The body is `{"username","password"}`. The answer is
     /// `{"username":…,"status":"Login successful"}`; the password is never echoed.
+    ///
+    /// specmill does not implement Dioptra logins yet: this operation answers 501
+    /// `NotImplementedError`, and the other operations do not require a session.
     async fn auth_login(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -107,6 +117,8 @@ pub trait DioptraService: 'static {
     ///
     /// The answer is `{"username":…,"status":"Logout successful","everywhere":bool}`.
     /// The request has no body.
+    ///
+    /// Not implemented by specmill yet (501 `NotImplementedError`), like `auth_login`.
     async fn auth_logout(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -133,6 +145,12 @@ pub trait DioptraService: 'static {
     /// - `entrypoints` lists the ids of entrypoints to register to the experiment.
     ///
     /// The answer is the new experiment.
+    ///
+    /// **In specmill** the experiment belongs to the caller's tenant. Groups and
+    /// entrypoints are not modelled: any `group` id is accepted (it only scopes the
+    /// name's uniqueness) and `entrypoints` are accepted and ignored, so the answer has
+    /// no `group`, `user`, `tags` or `entrypoints`. A name that is not unique gives 409
+    /// `{"error":"EntityExistsError","message":"Conflict - The experiment name \"…\" is not available","detail":{"entity_type":"experiment","name":…,"group_id":…},…}`.
     async fn create_experiment(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -163,6 +181,15 @@ pub trait DioptraService: 'static {
     ///   answer is 400 `JobParameterMissingError`.
     ///
     /// The answer is the new job.
+    ///
+    /// **In specmill** the job is a new run of the caller's tenant, created by
+    /// `dioptra`, whose string key (`uid`, in the answer) is a fresh 32-digit hex id:
+    /// other APIs reach it by that key (the ClearML task id, the Lens workload uid).
+    /// Queues and entrypoints are not modelled: `queue`, `entrypoint`,
+    /// `entrypointSnapshot`, `values`, `description` and `timeout` are kept with the
+    /// job as given, never checked, and nothing is enqueued; `artifactValues` is
+    /// accepted and ignored. The only error besides validation is 404 for an unknown
+    /// experiment.
     async fn create_experiment_job(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -178,6 +205,41 @@ pub trait DioptraService: 'static {
             ),
         )
     }
+    /// Make an existing run a job of an experiment (specmill extension).
+    ///
+    /// **Not a Dioptra route.** Dioptra creates every job inside its experiment; in
+    /// specmill a run can also be written first through another API (a ClearML task,
+    /// a SageMaker trial component, a Lens workload) and grouped into an experiment
+    /// afterwards. This call does that, so `GET /experiments/{id}/metrics` lists the
+    /// run with its latest metrics.
+    ///
+    /// - The run is named by its numeric id (`id`, the job id) or by its string key
+    ///   (`uid`: the ClearML task id, the trial component name, the workload uid);
+    ///   exactly one of the two. An unknown run gives 404 `EntityDoesNotExistError`
+    ///   (entity `job`).
+    /// - A run is a job of at most one experiment, as in Dioptra: a run that already is
+    ///   a job of another experiment gives 409 `EntityExistsError`. Attaching it again
+    ///   to the same experiment is allowed and changes only the `description` and
+    ///   `status` given.
+    /// - A newly attached run gets the `description` given (default none) and the
+    ///   `status` given (default `started`: the run already exists and reports).
+    ///
+    /// The answer is the job, as `GET /jobs/{id}` returns it.
+    async fn attach_experiment_run(
+        &self,
+        ctx: &::specmill_runtime::protocol::RequestContext,
+        request: types::AttachExperimentRunRequest,
+    ) -> ::std::result::Result<
+        types::AttachExperimentRunResponse,
+        ::specmill_runtime::protocol::dioptra::Error,
+    > {
+        let _ = (ctx, request);
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_ATTACH_EXPERIMENT_RUN,
+            ),
+        )
+    }
     /// Get a job.
     ///
     /// Returns the latest snapshot of a job: its status, description, experiment and
@@ -186,6 +248,11 @@ pub trait DioptraService: 'static {
     ///
     /// The response schema is reduced: it lists the fields of Dioptra's `JobSchema`
     /// that specmill guarantees, and marks the rest optional (see `Job`).
+    ///
+    /// **In specmill** every run of the tenant is a job, whichever API created it. A
+    /// run that no experiment holds has no `experiment`, `timeout` or `values`, and
+    /// its `status` is `started`. `createdOn` is when the run was created and
+    /// `lastModifiedOn` when it last received a point or changed as a job.
     async fn get_job(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -204,9 +271,13 @@ pub trait DioptraService: 'static {
     /// Returns a bare JSON array with one `{name, value}` entry per metric name.
     ///
     /// **"Latest": follows the reference.** For each name, the value is the one at that
-    /// name's highest `step`, not the most recent timestamp. Entries are ordered by
+    /// name's highest `step`, not the most recent timestamp (a point without a step
+    /// counts lowest; at equal steps the newest wins). Entries are ordered by
     /// ascending name; upstream has no ORDER BY, and SQLite happens to return names in
     /// ascending order.
+    ///
+    /// Points of every API count: a ClearML scalar shows as its metric when its variant
+    /// is empty or repeats the metric, else as `metric/variant`.
     ///
     /// **No existence check** (reference). An unknown job gives `200 []`, not 404.
     async fn get_job_latest_metrics(
@@ -239,11 +310,12 @@ pub trait DioptraService: 'static {
     ///   strings `"nan"`, `"inf"` and `"-inf"`. The reference shows that any numeric
     ///   string is accepted too, in the forms Python `float()` accepts, so the input
     ///   is `number | string` (see `MetricValueIn`).
-    /// - **Timestamp: follows the reference.** The seed says "datetime or string".
-    ///   On the wire it must be an ISO 8601 / RFC 3339 string with a UTC offset
-    ///   (`Z` is accepted). It is stored in UTC. An epoch number gives 400
-    ///   `Not a valid datetime.`. A naive timestamp (no offset) makes upstream
-    ///   answer 500; specmill treats it as a validation error (400).
+    /// - **Timestamp: follows the reference, except naive times.** The seed says
+    ///   "datetime or string". On the wire it is an ISO 8601 / RFC 3339 string; an
+    ///   offset (or `Z`) is normalised to UTC. A naive timestamp (no offset) makes
+    ///   upstream answer 500; specmill takes it as UTC. A string that is no
+    ///   date-time gives 400 `{"errors":{"timestamp":["Not a valid datetime."]}}`;
+    ///   an epoch number (not a string) gives 400 `{"message":"Failed to decode JSON object: …"}`.
     /// - **Status: follows the reference.** Success is HTTP 200, not 201. The
     ///   response is `{name, value}` only: `step` and `timestamp` are load-only
     ///   and never echoed.
@@ -252,7 +324,10 @@ pub trait DioptraService: 'static {
     ///   the special value correctly.
     ///
     /// Unlike the GET endpoints, this checks that the job exists. A missing or deleted
-    /// job gives 404.
+    /// job gives 404. Any run of the tenant is a job (see the API description).
+    ///
+    /// The point is stored with data source `dioptra`, so Lens reports it under that
+    /// `data_source`, and ClearML as metric `name` with an empty variant.
     async fn append_job_metric(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -314,9 +389,11 @@ pub trait DioptraService: 'static {
     /// - **Search.** `search` filters jobs with Dioptra's query language.
     ///
     /// **Links: specmill's choice.** `first`, `next` and `prev` have the form
-    /// `/api/v1/experiments/{id}/metrics?index=N&pageLength=M`. Upstream emits a double
-    /// slash (`/api/v1//experiments/…`), which is a bug that specmill does not
-    /// reproduce.
+    /// `/api/v1/experiments/{id}/metrics?index=N&pageLength=M`, followed by
+    /// `&sortBy=…&descending=…` when `sortBy` was given and `&search=…` when `search`
+    /// was (percent-encoded), so following `next` keeps the query (Dioptra's `dev`
+    /// branch adds `sortBy`/`descending` too). Upstream emits a double slash
+    /// (`/api/v1//experiments/…`), which is a bug that specmill does not reproduce.
     ///
     /// **No existence check** (reference). An unknown experiment gives 200 with an
     /// empty page.
@@ -494,6 +571,56 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
     ::specmill_runtime::protocol::respond(
         &ctx,
         svc.create_experiment_job(&ctx, request).await,
+    )
+}
+/// `POST /experiments/{id}/runs`: binds the request, validates it and runs `attach_experiment_run`.
+pub async fn handle_attach_experiment_run<S: DioptraService>(
+    svc: ::actix_web::web::Data<S>,
+    req: ::actix_web::HttpRequest,
+    body: ::actix_web::web::Bytes,
+) -> ::actix_web::HttpResponse {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+        ::std::result::Result::Ok(ctx) => ctx,
+        ::std::result::Result::Err(e) => {
+            return ::specmill_runtime::protocol::NativeError::into_response(
+                e,
+                &::specmill_runtime::protocol::RequestContext::from_request(&req),
+            );
+        }
+    };
+    let body: &[u8] = &body;
+    let request = match (|| -> ::std::result::Result<
+        types::AttachExperimentRunRequest,
+        RequestProblem,
+    > {
+        ::std::result::Result::Ok(types::AttachExperimentRunRequest {
+            id: params::required(
+                params::parse(
+                    req.match_info().get("id"),
+                    "id",
+                    Location::Path,
+                    Kind::Integer,
+                )?,
+                "id",
+                Location::Path,
+            )?,
+            body: ::specmill_runtime::protocol::body::json(body)?,
+        })
+    })()
+        .and_then(::specmill_runtime::validate::checked)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_ATTACH_EXPERIMENT_RUN,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.attach_experiment_run(&ctx, request).await,
     )
 }
 /// `GET /jobs/{id}`: binds the request, validates it and runs `get_job`.
@@ -836,6 +963,13 @@ pub fn configure_dioptra<S: DioptraService>(cfg: &mut ::actix_web::web::ServiceC
                 .to(handle_create_experiment_job::<S>),
         );
     }
+    for path in ["/api/v1/experiments/{id}/runs"] {
+        cfg.route(
+            path,
+            ::actix_web::web::method(::actix_web::http::Method::POST)
+                .to(handle_attach_experiment_run::<S>),
+        );
+    }
     for path in ["/api/v1/jobs/{id}"] {
         cfg.route(
             path,
@@ -928,6 +1062,20 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         response_type: "CreateExperimentJobResponse",
         example_path: "/api/v1/experiments/1/jobs",
         example_body: "{\"queue\":0,\"entrypoint\":0}",
+        example_content_type: "application/json",
+    },
+    ::specmill_runtime::protocol::RouteInfo {
+        api: "dioptra",
+        service: "dioptra",
+        operation: "attach_experiment_run",
+        version: ::std::option::Option::None,
+        method: ::std::option::Option::Some("POST"),
+        path: "/api/v1/experiments/{id}/runs",
+        trait_method: "attach_experiment_run",
+        request_type: "AttachExperimentRunRequest",
+        response_type: "AttachExperimentRunResponse",
+        example_path: "/api/v1/experiments/1/runs",
+        example_body: "{}",
         example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {

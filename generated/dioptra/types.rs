@@ -47,6 +47,38 @@ impl ::specmill_runtime::validate::Validate for AppendJobMetricRequest {
 }
 /// Reply of `append_job_metric`.
 pub type AppendJobMetricResponse = Metric;
+/// Request of `attach_experiment_run`.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct AttachExperimentRunRequest {
+    /// The experiment id (an unsigned integer).
+    ///
+    /// Constraints: minimum 0.
+    pub id: i64,
+    pub body: RunAttach,
+}
+impl ::specmill_runtime::validate::Validate for AttachExperimentRunRequest {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
+        v.enter("id");
+        {
+            let value = &self.id;
+            v.range(
+                *value as f64,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::None,
+            );
+        }
+        v.leave();
+        v.enter("body");
+        {
+            let value = &self.body;
+            ::specmill_runtime::validate::Validate::validate(value, v);
+        }
+        v.leave();
+    }
+}
+/// Reply of `attach_experiment_run`.
+pub type AttachExperimentRunResponse = Job;
 /// Log in to a registered user account.
 ///
 /// Checks the username and password. On success it starts a session, and the
@@ -59,6 +91,9 @@ pub type AppendJobMetricResponse = Metric;
 ///
 /// The body is `{"username","password"}`. The answer is
 /// `{"username":…,"status":"Login successful"}`; the password is never echoed.
+///
+/// specmill does not implement Dioptra logins yet: this operation answers 501
+/// `NotImplementedError`, and the other operations do not require a session.
 pub type AuthLoginRequest = LoginRequest;
 /// Reply of `auth_login`.
 pub type AuthLoginResponse = LoginResponse;
@@ -127,6 +162,12 @@ pub type CreateExperimentJobResponse = Job;
 /// - `entrypoints` lists the ids of entrypoints to register to the experiment.
 ///
 /// The answer is the new experiment.
+///
+/// **In specmill** the experiment belongs to the caller's tenant. Groups and
+/// entrypoints are not modelled: any `group` id is accepted (it only scopes the
+/// name's uniqueness) and `entrypoints` are accepted and ignored, so the answer has
+/// no `group`, `user`, `tags` or `entrypoints`. A name that is not unique gives 409
+/// `{"error":"EntityExistsError","message":"Conflict - The experiment name \"…\" is not available","detail":{"entity_type":"experiment","name":…,"group_id":…},…}`.
 pub type CreateExperimentRequest = ExperimentCreate;
 /// Reply of `create_experiment`.
 pub type CreateExperimentResponse = Experiment;
@@ -347,10 +388,10 @@ pub struct GetExperimentMetricsRequest {
     /// Constraints: minimum 0, default `0`.
     #[serde(default = "default_get_experiment_metrics_request_index")]
     pub index: i64,
-    /// Maximum number of jobs to return. Must be at most 1000, the default
-    /// `DIOPTRA_MAX_PAGE_SIZE`. There is no lower bound, as upstream.
+    /// Maximum number of jobs to return, from 1 to 1000 (the default
+    /// `DIOPTRA_MAX_PAGE_SIZE`; upstream has no lower bound, see the snapshots).
     ///
-    /// Constraints: maximum 1000, default `10`.
+    /// Constraints: minimum 1, maximum 1000, default `10`.
     #[serde(
         rename = "pageLength",
         default = "default_get_experiment_metrics_request_page_length"
@@ -359,34 +400,67 @@ pub struct GetExperimentMetricsRequest {
     /// The job field to sort by: one of the job's `SORTABLE_FIELDS` in upstream
     /// `jobs/service.py`. Upstream answers any other value with 400
     /// `{"error":"SortParameterValidationError","message":"Bad Request - The sort parameter, bogus, for job is not sortable.","detail":{},"originating_path":…}`.
-    /// Absent means no explicit sort, that is, ascending job id.
+    /// Absent or empty means no explicit sort, that is, ascending job id.
+    ///
+    /// Sortable: `id`, `description`, `createdOn`, `lastModifiedOn`, `status`,
+    /// `experiment`, `entrypoint`, `queue`. specmill answers any other value with
+    /// the same 400 `SortParameterValidationError`, so the parameter is a free
+    /// string here. Jobs that lack the field (no description, queue or
+    /// entrypoint) come first in ascending order; ties are broken by job id.
     #[serde(
         rename = "sortBy",
         default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
-    pub sort_by: ::std::option::Option<GetExperimentMetricsRequestSortBy>,
-    /// Sort in descending order. Only meaningful together with `sortBy`.
+    pub sort_by: ::std::option::Option<::std::string::String>,
+    /// Sort in descending order (the whole order is reversed). Only meaningful together with `sortBy`, as upstream.
     ///
     /// Constraints: default `false`.
     #[serde(default = "default_get_experiment_metrics_request_descending")]
     pub descending: bool,
-    /// Filters jobs using Dioptra's search language.
+    /// Filters jobs using Dioptra's search language. Absent or blank means no
+    /// filter.
+    ///
     /// - **Terms.** `search` is a comma-separated list of terms, all of which must
-    ///   match (AND). A term is either `field:value` or free text.
+    ///   match (AND). Spaces around terms are ignored. A term is either
+    ///   `field:value` or free text.
     /// - **Fields.** The searchable fields are `description`, `status`,
-    ///   `timeout` and `tag`.
-    /// - **Matching.** `field:value` is a non-fuzzy LIKE on that field. Free text
-    ///   is a fuzzy LIKE (`%w1%w2%`), OR'd across all searchable fields.
-    /// - **Wildcards.** `*` matches any run of characters; `?` matches one
-    ///   character.
-    /// - **Quoting and escapes.** `'…'` or `"…"` quote values that contain spaces
-    ///   or punctuation. The backslash escapes are `\\ \? \* \" \' \n \: \,`.
+    ///   `timeout` and `tag` (case-sensitive names).
+    /// - **Matching.** `field:value` matches when the whole field matches the
+    ///   value. Free text matches when some field (`description`, `status` or
+    ///   `timeout`) contains it: unquoted, its words in this order with anything
+    ///   between them; quoted, the quoted text as it is. Letters compare ASCII
+    ///   case-insensitively. A job without a description never matches on it;
+    ///   `tag:` terms match no job (tags are not modelled).
+    /// - **Wildcards.** `*` matches any run of characters (also none); `?` matches
+    ///   exactly one. `%` and `_` are ordinary characters.
+    /// - **Quoting and escapes.** Unquoted values may only contain ASCII letters,
+    ///   digits and `_` (free text also spaces); `'…'` or `"…"` quote anything
+    ///   else. The backslash escapes `\\ \? \* \" \' \n \: \,` stand for the
+    ///   character itself (`\n` for a newline), also inside quotes.
     ///
-    /// Examples: `status:finished`, `description:"baseline run*"`, `resnet`.
+    /// Grammar:
+    /// ```text
+    /// query    = term ("," term)*
+    /// term     = field ":" value | text
+    /// field    = [A-Za-z_]+
+    /// value    = quoted | (word-char | escape | wildcard)+
+    /// text     = quoted | (word-char | escape | wildcard | " ")+
+    /// quoted   = "'" (char | escape | wildcard)+ "'" | '"' (char | escape | wildcard)+ '"'
+    /// word-char= [A-Za-z0-9_]
+    /// char     = any character but "\", "*", "?", a newline and the quote itself
+    /// escape   = "\" ("\" | "?" | "*" | '"' | "'" | "n" | ":" | ",")
+    /// wildcard = "*" | "?"
+    /// ```
     ///
-    /// An unknown field or an unparsable query gives 422 `SearchParseError`.
-    /// Absent or empty means no filter.
+    /// Examples: `status:finished`, `description:"baseline run*"`, `resnet`,
+    /// `res*net, status:fin*`, `description:'100%'`.
+    ///
+    /// At most 100 terms. An unknown field, an unparsable query or more terms give
+    /// 422 `SearchParseError` whose `detail` is
+    /// `{"query": <search>, "reason": <why>}`. The query is parsed into
+    /// terms and their values are bound as parameters, never pasted into SQL.
+    /// Upstream decodes the parameter a second time (`unquote`); specmill does not.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub search: ::std::option::Option<::std::string::String>,
     /// Sent by the official Python client (`experiments.get_metrics_by_id`),
@@ -435,70 +509,12 @@ impl ::specmill_runtime::validate::Validate for GetExperimentMetricsRequest {
             let value = &self.page_length;
             v.range(
                 *value as f64,
-                ::std::option::Option::None,
+                ::std::option::Option::Some(1f64),
                 ::std::option::Option::Some(1000f64),
             );
         }
         v.leave();
     }
-}
-/// The job field to sort by: one of the job's `SORTABLE_FIELDS` in upstream
-/// `jobs/service.py`. Upstream answers any other value with 400
-/// `{"error":"SortParameterValidationError","message":"Bad Request - The sort parameter, bogus, for job is not sortable.","detail":{},"originating_path":…}`.
-/// Absent means no explicit sort, that is, ascending job id.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
-pub enum GetExperimentMetricsRequestSortBy {
-    /// `id`
-    #[serde(rename = "id")]
-    Id,
-    /// `description`
-    #[serde(rename = "description")]
-    Description,
-    /// `createdOn`
-    #[serde(rename = "createdOn")]
-    CreatedOn,
-    /// `lastModifiedOn`
-    #[serde(rename = "lastModifiedOn")]
-    LastModifiedOn,
-    /// `status`
-    #[serde(rename = "status")]
-    Status,
-    /// `experiment`
-    #[serde(rename = "experiment")]
-    Experiment,
-    /// `entrypoint`
-    #[serde(rename = "entrypoint")]
-    Entrypoint,
-    /// `queue`
-    #[serde(rename = "queue")]
-    Queue,
-}
-impl GetExperimentMetricsRequestSortBy {
-    /// The value as it travels on the wire.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            GetExperimentMetricsRequestSortBy::Id => "id",
-            GetExperimentMetricsRequestSortBy::Description => "description",
-            GetExperimentMetricsRequestSortBy::CreatedOn => "createdOn",
-            GetExperimentMetricsRequestSortBy::LastModifiedOn => "lastModifiedOn",
-            GetExperimentMetricsRequestSortBy::Status => "status",
-            GetExperimentMetricsRequestSortBy::Experiment => "experiment",
-            GetExperimentMetricsRequestSortBy::Entrypoint => "entrypoint",
-            GetExperimentMetricsRequestSortBy::Queue => "queue",
-        }
-    }
-}
-impl ::specmill_runtime::validate::Validate for GetExperimentMetricsRequestSortBy {
-    fn validate(&self, _: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Reply of `get_experiment_metrics`.
 pub type GetExperimentMetricsResponse = ExperimentJobsMetricsPage;
@@ -534,8 +550,10 @@ pub struct GetJobMetricSnapshotsRequest {
     ///
     /// Constraints: minimum 0.
     pub id: i64,
-    /// The metric name. It cannot contain `/`, and it is not validated against the
-    /// metric-name pattern. A name that cannot exist simply gives an empty page.
+    /// The metric name, its display name for points of other APIs
+    /// (`metric/variant`, percent-encoded as `%2F`). It is not validated against
+    /// the metric-name pattern: a name that does not exist simply gives an empty
+    /// page. Upstream cannot address a name with `/` at all.
     pub name: ::std::string::String,
     /// Offset of the first snapshot to return. Must be 0 or more; `-1` gives
     /// 400 `{"errors":{"index":["Must be greater than or equal to 0."]}}`.
@@ -543,12 +561,14 @@ pub struct GetJobMetricSnapshotsRequest {
     /// Constraints: minimum 0, default `0`.
     #[serde(default = "default_get_job_metric_snapshots_request_index")]
     pub index: i64,
-    /// Maximum number of snapshots to return. Must be at most 1000, the default
-    /// `DIOPTRA_MAX_PAGE_SIZE`; larger values give
-    /// 400 `{"errors":{"pageLength":["Must be <= 1000"]}}`. There is no lower
-    /// bound, as upstream.
+    /// Maximum number of snapshots to return, from 1 to 1000 (the default
+    /// `DIOPTRA_MAX_PAGE_SIZE`); larger values give
+    /// 400 `{"errors":{"pageLength":["Must be <= 1000"]}}`. specmill's choice:
+    /// upstream has no lower bound, and answers 0 or less with a page whose `next`
+    /// never advances; here they give
+    /// 400 `{"errors":{"pageLength":["Must be greater than or equal to 1."]}}`.
     ///
-    /// Constraints: maximum 1000, default `10`.
+    /// Constraints: minimum 1, maximum 1000, default `10`.
     #[serde(
         rename = "pageLength",
         default = "default_get_job_metric_snapshots_request_page_length"
@@ -591,7 +611,7 @@ impl ::specmill_runtime::validate::Validate for GetJobMetricSnapshotsRequest {
             let value = &self.page_length;
             v.range(
                 *value as f64,
-                ::std::option::Option::None,
+                ::std::option::Option::Some(1f64),
                 ::std::option::Option::Some(1000f64),
             );
         }
@@ -640,14 +660,20 @@ impl ::specmill_runtime::validate::Validate for GroupRef {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// A job (Dioptra `JobSchema`, dump side, reduced). Upstream always sends every
-/// field listed here, plus `artifactValues` and `artifacts`. specmill guarantees
-/// the required ones; `group`, `user`, `tags`, `queue` and `entrypoint` may be
-/// omitted by a server that does not model those resources. A job's experiment is
-/// the `experiment.id`.
+/// field listed here but `uid`, plus `artifactValues` and `artifacts`. specmill
+/// guarantees the required ones; `group`, `user`, `tags`, `queue` and
+/// `entrypoint` may be omitted by a server that does not model those resources,
+/// and `experiment`, `timeout` and `values` are omitted for a run that no
+/// experiment holds. A job's experiment is the `experiment.id`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct Job {
     /// The job id; the `{id}` of `/jobs/{id}/metrics`.
     pub id: i64,
+    /// specmill extension: the run's string key, by which the other APIs address
+    /// it (the ClearML task id, the SageMaker trial component name, the Lens
+    /// workload uid).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub uid: ::std::option::Option<::std::string::String>,
     /// Id of this snapshot (version) of the job.
     pub snapshot: i64,
     /// Description of the job, or null.
@@ -655,8 +681,9 @@ pub struct Job {
     pub description: ::std::option::Option<::std::string::String>,
     /// The job's current status. New jobs are `queued`.
     pub status: JobStatus,
-    /// The experiment the job belongs to, for example `{"id":18,"snapshotId":21,"name":"exp","url":"/api/v1/experiments/18/snapshots/21",…}`.
-    pub experiment: ResourceSnapshotRef,
+    /// The experiment the job belongs to, for example `{"id":18,"snapshotId":21,"name":"exp","url":"/api/v1/experiments/18/snapshots/21",…}`. specmill keeps no experiment snapshots, so `snapshotId` is the experiment id.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub experiment: ::std::option::Option<ResourceSnapshotRef>,
     /// The queue the job runs on.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub queue: ::std::option::Option<ResourceSnapshotRef>,
@@ -678,7 +705,8 @@ pub struct Job {
         ::std::collections::BTreeMap<::std::string::String, ::std::string::String>,
     >,
     /// Maximum run time of the job, for example `24h`.
-    pub timeout: ::std::string::String,
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub timeout: ::std::option::Option<::std::string::String>,
     /// When the job was created.
     ///
     /// Constraints: format `date-time`.
@@ -704,12 +732,11 @@ pub struct Job {
 impl ::specmill_runtime::validate::Validate for Job {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
-        v.enter("experiment");
-        {
-            let value = &self.experiment;
+        if let ::std::option::Option::Some(value) = &self.experiment {
+            v.enter("experiment");
             ::specmill_runtime::validate::Validate::validate(value, v);
+            v.leave();
         }
-        v.leave();
         if let ::std::option::Option::Some(value) = &self.queue {
             v.enter("queue");
             ::specmill_runtime::validate::Validate::validate(value, v);
@@ -1219,6 +1246,87 @@ impl ::specmill_runtime::validate::Validate for ResourceSnapshotRef {
             v.leave();
         }
     }
+}
+/// Body of the specmill extension `POST /experiments/{id}/runs`: the run, by exactly
+/// one of `id` and `uid`, and optionally its job description and status.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunAttach {
+    /// The run's numeric id (its job id).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub id: ::std::option::Option<i64>,
+    /// The run's string key (ClearML task id, SageMaker trial component name, Lens workload uid).
+    ///
+    /// Constraints: min length 1.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub uid: ::std::option::Option<::std::string::String>,
+    /// Description of the job. Absent keeps the current one (none for a newly attached run).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub description: ::std::option::Option<::std::string::String>,
+    /// Status of the job. Absent keeps the current one (`started` for a newly attached run).
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<RunAttachStatus>,
+}
+impl ::specmill_runtime::validate::Validate for RunAttach {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
+        if let ::std::option::Option::Some(value) = &self.uid {
+            v.enter("uid");
+            v.length(
+                value.chars().count() as u64,
+                ::std::option::Option::Some(1u64),
+                ::std::option::Option::None,
+            );
+            v.leave();
+        }
+    }
+}
+/// Status of the job. Absent keeps the current one (`started` for a newly attached run).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
+pub enum RunAttachStatus {
+    /// `queued`
+    #[serde(rename = "queued")]
+    Queued,
+    /// `started`
+    #[serde(rename = "started")]
+    Started,
+    /// `deferred`
+    #[serde(rename = "deferred")]
+    Deferred,
+    /// `finished`
+    #[serde(rename = "finished")]
+    Finished,
+    /// `failed`
+    #[serde(rename = "failed")]
+    Failed,
+    /// `reset`
+    #[serde(rename = "reset")]
+    Reset,
+}
+impl RunAttachStatus {
+    /// The value as it travels on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RunAttachStatus::Queued => "queued",
+            RunAttachStatus::Started => "started",
+            RunAttachStatus::Deferred => "deferred",
+            RunAttachStatus::Finished => "finished",
+            RunAttachStatus::Failed => "failed",
+            RunAttachStatus::Reset => "reset",
+        }
+    }
+}
+impl ::specmill_runtime::validate::Validate for RunAttachStatus {
+    fn validate(&self, _: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Reference to a tag.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]

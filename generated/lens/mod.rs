@@ -14,6 +14,11 @@
 //!
 //! Notable choices:
 //!
+//! - **Workloads are runs.** A workload uid is the string key of a specmill run: the
+//!   ClearML task id, the SageMaker trial component name, the uid of a Dioptra job, or
+//!   a uid the W&B routes below wrote to. A Lens "row" (one JSON object of values for
+//!   one iteration) is, in specmill, the points of one step from one source; each
+//!   metric value is one point.
 //! - **Prefixes.** The Lens code mounts the API at `/v1`, which is also what the Grafana
 //!   dashboards call. The published docs show `/lens/v1`, the SaFE apiserver proxy prefix.
 //!   specmill serves both. `/api/v1`, used by the robust-analyzer rewrite and an old
@@ -27,24 +32,35 @@
 //! - **Legacy errors.** Errors use the legacy status codes 400 and 500 with the body
 //!   `{"error": "<message>"}`. The unified generation answers HTTP 200 with `meta.code`;
 //!   specmill does not.
-//! - **Free `data_source`.** `data_source` is a free string, not an enum. In specmill a
-//!   data source is the API family that wrote the point (for example `clearml`,
-//!   `sagemaker`, `comet`, `dioptra`), or one of the Lens names `log`, `wandb` and
-//!   `tensorflow`. An unknown value simply matches nothing. The real Lens server stores
-//!   the value in a Postgres enum, so an unknown value gives a 500 there.
-//! - **Lone `start`/`end`.** A lone `start` or `end` is ignored, as the reference
-//!   says, and is not an error, although the seed says the two "must be used together".
-//! - **Metadata filtering.** Key filtering follows the source, not the seed. Tensorflow
-//!   metadata keys are dropped, and `iteration` and `target_iteration` are always
-//!   dropped from the `available` and `data` endpoints.
+//! - **`data_source` is the writing API.** A point's data source is the API family
+//!   that wrote it: `clearml` (ClearML events), `sagemaker` (SageMaker
+//!   BatchPutMetrics), `dioptra` (Dioptra job metrics), `comet` (Comet), and `wandb`
+//!   (the W&B routes below, as in Lens). `log` and `tensorflow`, Lens's other sources,
+//!   have no writer in specmill; they are valid filter values that match nothing.
+//!   `data_source` is therefore a free string, not an enum: an unknown value matches
+//!   nothing (the real Lens server stores it in a Postgres enum and answers 500).
+//! - **Lone `start`/`end`.** The time range applies only when both `start` and `end`
+//!   are given (both inclusive, Unix milliseconds). A lone `start` or `end` is ignored,
+//!   as the reference says, and is not an error, although the seed says the two "must
+//!   be used together". A bound that is not an integer is a 400 either way.
+//! - **NaN filtered.** The store keeps NaN and ±infinity (other APIs write them);
+//!   `data` leaves every non-finite value out, as the seed says, and `available`
+//!   counts only finite values.
+//! - **Metadata filtering.** Key filtering follows the source, not the seed:
+//!   `iteration` and `target_iteration` are always dropped from `available` and
+//!   `data`; for `wandb` the metadata keys `step`, `run_id`, `source`, `history`,
+//!   `created_at`, `updated_at`; for `tensorflow` `step`, `wall_time`, `file`,
+//!   `scalars`, `texts` and keys containing `" vs samples"` or `" vs steps"`.
+//! - **Tensorflow deduplication** of `data` and the anomalous-iteration filter of
+//!   `iteration-times` are not applied: no specmill API writes tensorflow data.
 //! - **Ingestion routes.** The write routes of the Lens telemetry-processor
-//!   (`POST /wandb/metrics`, `/wandb/logs`, `/wandb/batch`) are described here as
-//!   well, so that the Lens read API has a native way to receive data. Their answers
-//!   use the same legacy conventions: an unwrapped body, and errors as
+//!   (`POST /wandb/metrics`, `/wandb/logs`, `/wandb/batch`) are served, so the Lens
+//!   W&B exporter can feed specmill directly; what they store is read by every API.
+//!   Their answers use the same legacy conventions: an unwrapped body, and errors as
 //!   `{"error": …}`.
 //! - **Not modelled.** The optional cookie authentication middleware (`HandleAuth`,
 //!   which answers 401 `{"code":401,"message":…}`) is not modelled. The endpoints are
-//!   open.
+//!   open and act for the tenant `default`.
 pub mod server;
 pub mod types;
 pub use server::*;

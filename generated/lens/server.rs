@@ -63,17 +63,16 @@ pub const OP_POST_WANDB_BATCH: ::specmill_runtime::protocol::OpInfo = ::specmill
 pub trait LensService: 'static {
     /// List the data sources that hold training data for a workload.
     ///
-    /// Returns every data source that has stored training-performance points for the
-    /// workload, with the number of stored rows per source.
+    /// Returns every data source that has stored points for the workload, with the
+    /// number of data points per source.
     ///
-    /// In Lens a row is one `training_performance` record, that is, one JSON object of
-    /// metric values for one iteration. In specmill a row is one stored point group
-    /// for one step.
-    ///
-    /// - `total_count` is the number of sources, not the number of rows.
+    /// - **Count: follows the seed.** `count` is the number of data points the source
+    ///   stored for the workload (every point, whatever its value), as the seed says.
+    ///   In Lens it is the number of rows (one per iteration) of the source.
+    /// - `total_count` is the number of sources.
     /// - An unknown workload gives HTTP 200 with `data_sources: []` and
     ///   `total_count: 0`. This follows the legacy handler.
-    /// - Sources are listed in no particular order.
+    /// - Sources are listed by name.
     async fn get_workload_metrics_sources(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -92,8 +91,12 @@ pub trait LensService: 'static {
     /// List the metric names available for a workload.
     ///
     /// Returns every metric name that appears in the workload's stored points. Each name
-    /// comes with the data sources that contain it and the number of rows that contain
-    /// it, summed over those sources.
+    /// comes with the data sources that contain it and its number of data points,
+    /// summed over those sources (seed: "Total number of data points for this
+    /// metric"). Only finite values count, as `data` returns only those; a metric
+    /// whose values are all NaN or infinite is not listed. A metric of an API with
+    /// variants (ClearML) is named `metric/variant`, or `metric` when the variant is
+    /// empty or repeats the metric.
     ///
     /// `total_count` is the number of metrics.
     ///
@@ -107,8 +110,8 @@ pub trait LensService: 'static {
     ///   key containing `" vs samples"` or `" vs steps"` are dropped.
     /// - For `log` and every other source, all keys are kept.
     ///
-    /// An unknown workload gives HTTP 200 with `metrics: []`. Metric order and the order
-    /// inside each `data_source` list are unspecified.
+    /// An unknown workload gives HTTP 200 with `metrics: []`. Metrics are ordered by
+    /// name and each `data_source` list by source name (Lens leaves both unordered).
     async fn get_workload_available_metrics(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -126,12 +129,14 @@ pub trait LensService: 'static {
     }
     /// Get the data points of selected metrics for a workload.
     ///
-    /// Returns one data point per (stored row, metric key). Rows come in ascending order
-    /// of creation time, and points within a row come in no particular order. Each
-    /// point carries:
-    /// - `timestamp`: the row's creation time, in Unix milliseconds;
-    /// - `iteration`: the row's training step;
-    /// - `data_source`: the source that wrote the row.
+    /// Returns the workload's data points, ordered by time (then by the order they were
+    /// stored). Each point carries:
+    /// - `metric_name`: the metric (`metric/variant` for a ClearML scalar whose
+    ///   variant is neither empty nor the metric);
+    /// - `timestamp`: the point's time, in Unix milliseconds (rounded down);
+    /// - `iteration`: the point's step (0 for a point without one, such as a
+    ///   SageMaker value sent without `Step`);
+    /// - `data_source`: the API that wrote it.
     ///
     /// Grafana reads this body with the JSONPath `$.data[*].value`, which is why the
     /// body is served unwrapped (legacy generation).
@@ -140,18 +145,15 @@ pub trait LensService: 'static {
     /// - **Time range: follows the reference.** The range is applied only when both
     ///   `start` and `end` are given, and both bounds are inclusive. A lone bound is
     ///   ignored silently, whereas the seed says the two "must be used together".
-    /// - **Values: follows the reference.** The seed says "NaN values are
-    ///   filtered out". In the source, non-numeric stored values (strings, booleans,
-    ///   null, objects) are reported as `0` and kept. NaN cannot be stored in
-    ///   JSON at all, so no NaN is ever returned.
+    /// - **NaN: follows the seed.** NaN and infinite values are left out ("NaN values
+    ///   are automatically filtered out"). specmill stores only numbers, so the
+    ///   reference's non-numeric values reported as `0` do not arise.
     /// - **Key filtering: follows the reference**, as described for
     ///   `get_workload_available_metrics`. `iteration` and `target_iteration` are
     ///   always dropped, along with the per-source metadata keys.
-    /// - **Tensorflow dedup: follows the reference.** It applies when
-    ///   `data_source=tensorflow`, or when no filter is given and the first point is
-    ///   from tensorflow. For each metric, points within a 10-second window whose
-    ///   iterations differ by a factor of 10 or more (ignoring iteration 0) are
-    ///   collapsed by dropping the larger iteration.
+    /// - **Tensorflow dedup: not applied.** Lens drops some tensorflow points whose
+    ///   iterations jump tenfold within 10 seconds; no specmill API writes tensorflow
+    ///   data.
     ///
     /// No pagination: every matching point is returned, and `total_count` is the
     /// length of `data`. An unknown workload gives HTTP 200 with `data: []`.
@@ -175,28 +177,28 @@ pub trait LensService: 'static {
     /// Returns training-progress points in the same format as
     /// `get_workload_metrics_data`.
     ///
-    /// For each distinct iteration (the row's step), the row with the earliest creation
-    /// time is kept; ties keep the first row. It yields one point with
-    /// `metric_name: "iteration"` and `value` equal to the iteration number. If that
-    /// row also contains a `target_iteration` key, a second point with
-    /// `metric_name: "target_iteration"` follows; a non-numeric target is reported as
-    /// 0. The `timestamp` of both points is the row's creation time, in Unix
-    /// milliseconds.
+    /// For each distinct iteration (a point's step), the point reported first (earliest
+    /// time, then the one stored first) stands for it, whatever its metric. It yields
+    /// one point with `metric_name: "iteration"` and `value` equal to the iteration
+    /// number, with that point's time and data source. If the same source stored a
+    /// finite `target_iteration` value at that step, a second point with
+    /// `metric_name: "target_iteration"` and that value follows. Points without a step
+    /// have no iteration and are skipped.
     ///
     /// **Seed vs reference:**
-    /// - **Dedup: follows the reference.** The seed only says that duplicate
-    ///   iterations are "deduplicated, keeping only the earliest timestamp". The
-    ///   reference adds two details, which specmill follows. Dedup is by the integer
-    ///   iteration. When no `data_source` filter is given, it runs across all data
-    ///   sources.
-    /// - **Tensorflow anomaly filter.** For tensorflow data, anomalous iterations
-    ///   are removed first. The iterations are sorted; if there are three or more, the
-    ///   list is cut at the first jump by a factor of 10 or more. The original list is
-    ///   kept if fewer than half would remain.
+    /// - **Dedup: follows both.** The seed: duplicate iterations are "deduplicated,
+    ///   keeping only the earliest timestamp". The reference adds that dedup is by the
+    ///   integer iteration and, when no `data_source` filter is given, runs across all
+    ///   data sources; specmill does the same.
+    /// - **Order: follows the issue, not Lens.** Points are sorted by iteration
+    ///   (`iteration` before `target_iteration`); Lens returns them in map order.
+    /// - **Tensorflow anomaly filter: not applied** (no specmill API writes
+    ///   tensorflow data).
     /// - **Time range.** `start`/`end` behave as in `get_workload_metrics_data`: both
-    ///   are required for the range to apply, and a lone bound is ignored.
+    ///   are required for the range to apply, and a lone bound is ignored. The range
+    ///   selects the points before the earliest one per iteration is chosen.
     ///
-    /// Output order is unspecified. `total_count` is the length of `data`.
+    /// `total_count` is the length of `data`.
     async fn get_workload_iteration_times(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -224,17 +226,19 @@ pub trait LensService: 'static {
     /// versions did. If neither field is given, the answer is
     /// 400 `{"error":"either workload_uid or pod_name is required"}`.
     ///
-    /// **How metrics are stored.** Metrics are grouped by `step`. Each step becomes one
-    /// stored row with `data_source: "wandb"`, `iteration = step`, and the JSON
-    /// `{source:"wandb", run_id, step, <name>: <value>, …}`. If a wandb row for the
-    /// same workload and step already exists, the new keys are merged into it (new
-    /// values win), and the old version is kept in the row's `history`. The row keeps
-    /// its original creation time.
+    /// **How metrics are stored.** The workload's run is created if it does not exist.
+    /// Each metric value becomes one point of that run: metric `name` (no variant),
+    /// step `step`, data source `wandb`, with `run_id` (and `tags`) kept beside it. The
+    /// point is then read by every API: Lens `data` (as `data_source: "wandb"`,
+    /// `iteration = step`), ClearML (metric `name`, empty variant), Dioptra (the run's
+    /// job id). A value at a `(name, step)` the workload already has from `wandb`
+    /// replaces it, keeping the time it was first reported; other names at that step
+    /// stay, as the Lens processor merges a step's row. Lens keeps replaced versions
+    /// in a `history`; specmill keeps none.
     ///
-    /// **Row time.** The row's creation time is the `timestamp` of the step's first
-    /// metric. When that is absent or 0, specmill uses the request-level `timestamp`,
-    /// and failing that the receive time; the Lens processor would use the Unix
-    /// epoch.
+    /// **Time.** A point's time is its metric's `timestamp` (Unix seconds); when that
+    /// is absent or 0, the request-level `timestamp`, and failing that the receive
+    /// time (the Lens processor would use the Unix epoch).
     ///
     /// **Response.** The Lens processor wraps its answers in
     /// `{"meta":…,"data":…}`. specmill answers with the small unwrapped
@@ -263,14 +267,17 @@ pub trait LensService: 'static {
     /// **Which workload.** Resolved as in `post_wandb_metrics`: `workload_uid`, else
     /// `pod_name`, else 400.
     ///
-    /// **How entries are stored.** Each entry becomes one stored row with
-    /// `data_source: "wandb"`, `iteration = step`, and the JSON
-    /// `{source:"wandb", run_id, step, <data keys>…}`. The row's creation time is the
-    /// entry's `timestamp` (Unix seconds). An existing wandb row for the same
-    /// workload and step is merged, as in `post_wandb_metrics`.
+    /// **How entries are stored.** Each numeric value of an entry's `data` becomes one
+    /// point, stored as in `post_wandb_metrics`: metric = the key, step = the entry's
+    /// `step`, data source `wandb`. Its time is the entry's `timestamp` (Unix seconds),
+    /// else the request-level `timestamp`, else the receive time. A `(key, step)` that
+    /// already has a `wandb` value is replaced, keeping its first time; other keys at
+    /// that step stay (the processor's merge).
     ///
-    /// Values in `data` are stored as given. Non-numeric values are later reported as
-    /// 0 by the read endpoints. An empty `logs` array is accepted and stores nothing.
+    /// **Non-numeric values** (strings, booleans, null, arrays, objects) are not
+    /// metrics and are skipped; Lens stores them and reports them as `0`. Metadata keys
+    /// (`step`, `run_id`, …) are stored like any numeric key and hidden from the Lens
+    /// reads, as in Lens. An empty `logs` array is accepted and stores nothing.
     async fn post_wandb_logs(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -294,8 +301,9 @@ pub trait LensService: 'static {
     /// `results`.
     ///
     /// A failure of one part does not fail the request: the answer is still 200,
-    /// with `success: false` and an `error` message for that part. This follows the
-    /// Lens processor.
+    /// with `success: false` and an `error` message for that part, for example
+    /// `{"success":false,"error":"either workload_uid or pod_name is required"}`. This
+    /// follows the Lens processor. A body that cannot be decoded at all is a 400.
     ///
     /// The Lens processor also accepts a `detection` part (framework detection). That
     /// part is out of scope for specmill: it is ignored like any other unknown key,

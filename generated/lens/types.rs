@@ -28,12 +28,12 @@ impl ::specmill_runtime::validate::Validate for AvailableMetricsResponse {
         v.leave();
     }
 }
-/// One data source of a workload and how many rows it holds.
+/// One data source of a workload and how many data points it holds.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct DataSourceInfo {
-    /// Data source name, for example `log`, `wandb`, `tensorflow`, or an API family name such as `clearml`.
+    /// Data source name, for example `wandb`, or the API family that wrote the points (`clearml`, `sagemaker`, `dioptra`, `comet`).
     pub name: ::std::string::String,
-    /// Number of stored rows (iterations or steps) for this data source.
+    /// Number of data points this data source stored for the workload.
     pub count: i64,
 }
 impl ::specmill_runtime::validate::Validate for DataSourceInfo {
@@ -45,7 +45,7 @@ impl ::specmill_runtime::validate::Validate for DataSourceInfo {
 pub struct DataSourcesResponse {
     /// The workload's unique identifier, echoed from the path.
     pub workload_uid: ::std::string::String,
-    /// The data sources that hold rows for the workload; `[]` (never null) when there are none.
+    /// The data sources that hold points for the workload, by name; `[]` (never null) when there are none.
     pub data_sources: ::std::vec::Vec<DataSourceInfo>,
     /// Number of data sources, that is, the length of `data_sources`.
     pub total_count: i64,
@@ -68,8 +68,9 @@ impl ::specmill_runtime::validate::Validate for DataSourcesResponse {
 /// Request of `get_workload_available_metrics`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetWorkloadAvailableMetricsRequest {
-    /// The workload's unique identifier (`workload_uid`). An empty uid gives
-    /// 400 `{"error":"workload_uid is required"}`.
+    /// The workload's unique identifier (`workload_uid`). A blank uid gives
+    /// 400 `{"error":"workload_uid is required"}`; an empty path segment matches
+    /// no route (404 `{"error":"endpoint not found: …"}`).
     ///
     /// Constraints: min length 1.
     pub uid: ::std::string::String,
@@ -105,8 +106,9 @@ pub type GetWorkloadAvailableMetricsResponse = AvailableMetricsResponse;
 /// Request of `get_workload_iteration_times`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetWorkloadIterationTimesRequest {
-    /// The workload's unique identifier (`workload_uid`). An empty uid gives
-    /// 400 `{"error":"workload_uid is required"}`.
+    /// The workload's unique identifier (`workload_uid`). A blank uid gives
+    /// 400 `{"error":"workload_uid is required"}`; an empty path segment matches
+    /// no route (404 `{"error":"endpoint not found: …"}`).
     ///
     /// Constraints: min length 1.
     pub uid: ::std::string::String,
@@ -115,7 +117,7 @@ pub struct GetWorkloadIterationTimesRequest {
     /// specmill, which serves a single store.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub cluster: ::std::option::Option<::std::string::String>,
-    /// Only consider rows from this data source, for example `log`, `wandb`,
+    /// Only consider points from this data source, for example `log`, `wandb`,
     /// `tensorflow`, or an API family name. The value is a free string. When given,
     /// it is echoed back in the response's `data_source`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
@@ -151,8 +153,9 @@ pub type GetWorkloadIterationTimesResponse = MetricsDataResponse;
 /// Request of `get_workload_metrics_data`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetWorkloadMetricsDataRequest {
-    /// The workload's unique identifier (`workload_uid`). An empty uid gives
-    /// 400 `{"error":"workload_uid is required"}`.
+    /// The workload's unique identifier (`workload_uid`). A blank uid gives
+    /// 400 `{"error":"workload_uid is required"}`; an empty path segment matches
+    /// no route (404 `{"error":"endpoint not found: …"}`).
     ///
     /// Constraints: min length 1.
     pub uid: ::std::string::String,
@@ -212,8 +215,11 @@ pub type GetWorkloadMetricsDataResponse = MetricsDataResponse;
 /// Request of `get_workload_metrics_sources`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetWorkloadMetricsSourcesRequest {
-    /// The workload's unique identifier (`workload_uid`). Any non-empty string is
-    /// accepted. An empty uid gives 400 `{"error":"workload_uid is required"}`.
+    /// The workload's unique identifier (`workload_uid`). Any non-blank string is
+    /// accepted. A blank uid (only spaces) gives 400
+    /// `{"error":"workload_uid is required"}`; an empty path segment
+    /// (`/workloads//metrics/…`) matches no route and gives 404
+    /// `{"error":"endpoint not found: …"}`.
     ///
     /// Constraints: min length 1.
     pub uid: ::std::string::String,
@@ -257,14 +263,14 @@ impl ::specmill_runtime::validate::Validate for LensError {
 pub struct MetricDataPoint {
     /// Name of the metric. For iteration-times it is `iteration` or `target_iteration`.
     pub metric_name: ::std::string::String,
-    /// The metric value as a float64. Non-numeric stored values are reported as
-    /// `0` (reference behaviour). The value is never NaN or infinite.
+    /// The metric value as a float64. It is never NaN or infinite: such values are
+    /// left out.
     pub value: f64,
-    /// Creation time of the row that holds the value, in Unix milliseconds.
+    /// Time of the point, in Unix milliseconds.
     pub timestamp: i64,
-    /// Training step or iteration number of the row.
+    /// Training step or iteration number of the point (0 when it has none).
     pub iteration: i32,
-    /// Data source of the row that holds the value.
+    /// Data source of the point: the API that wrote it.
     pub data_source: ::std::string::String,
 }
 impl ::specmill_runtime::validate::Validate for MetricDataPoint {
@@ -276,9 +282,9 @@ impl ::specmill_runtime::validate::Validate for MetricDataPoint {
 pub struct MetricInfo {
     /// Metric name, for example `loss` or `learning_rate`.
     pub name: ::std::string::String,
-    /// The data sources that contain this metric, in no particular order.
+    /// The data sources that contain this metric, by name.
     pub data_source: ::std::vec::Vec<::std::string::String>,
-    /// Number of rows that contain this metric, summed over all its data sources.
+    /// Number of finite data points of this metric, summed over all its data sources.
     pub count: i64,
 }
 impl ::specmill_runtime::validate::Validate for MetricInfo {
@@ -323,8 +329,9 @@ impl ::specmill_runtime::validate::Validate for MetricsDataResponse {
 /// `results`.
 ///
 /// A failure of one part does not fail the request: the answer is still 200,
-/// with `success: false` and an `error` message for that part. This follows the
-/// Lens processor.
+/// with `success: false` and an `error` message for that part, for example
+/// `{"success":false,"error":"either workload_uid or pod_name is required"}`. This
+/// follows the Lens processor. A body that cannot be decoded at all is a 400.
 ///
 /// The Lens processor also accepts a `detection` part (framework detection). That
 /// part is out of scope for specmill: it is ignored like any other unknown key,
@@ -341,14 +348,17 @@ pub type PostWandbBatchResponse = WandBBatchResponse;
 /// **Which workload.** Resolved as in `post_wandb_metrics`: `workload_uid`, else
 /// `pod_name`, else 400.
 ///
-/// **How entries are stored.** Each entry becomes one stored row with
-/// `data_source: "wandb"`, `iteration = step`, and the JSON
-/// `{source:"wandb", run_id, step, <data keys>…}`. The row's creation time is the
-/// entry's `timestamp` (Unix seconds). An existing wandb row for the same
-/// workload and step is merged, as in `post_wandb_metrics`.
+/// **How entries are stored.** Each numeric value of an entry's `data` becomes one
+/// point, stored as in `post_wandb_metrics`: metric = the key, step = the entry's
+/// `step`, data source `wandb`. Its time is the entry's `timestamp` (Unix seconds),
+/// else the request-level `timestamp`, else the receive time. A `(key, step)` that
+/// already has a `wandb` value is replaced, keeping its first time; other keys at
+/// that step stay (the processor's merge).
 ///
-/// Values in `data` are stored as given. Non-numeric values are later reported as
-/// 0 by the read endpoints. An empty `logs` array is accepted and stores nothing.
+/// **Non-numeric values** (strings, booleans, null, arrays, objects) are not
+/// metrics and are skipped; Lens stores them and reports them as `0`. Metadata keys
+/// (`step`, `run_id`, …) are stored like any numeric key and hidden from the Lens
+/// reads, as in Lens. An empty `logs` array is accepted and stores nothing.
 pub type PostWandbLogsRequest = WandBLogsRequest;
 /// Reply of `post_wandb_logs`.
 pub type PostWandbLogsResponse = WandBIngestResponse;
@@ -364,17 +374,19 @@ pub type PostWandbLogsResponse = WandBIngestResponse;
 /// versions did. If neither field is given, the answer is
 /// 400 `{"error":"either workload_uid or pod_name is required"}`.
 ///
-/// **How metrics are stored.** Metrics are grouped by `step`. Each step becomes one
-/// stored row with `data_source: "wandb"`, `iteration = step`, and the JSON
-/// `{source:"wandb", run_id, step, <name>: <value>, …}`. If a wandb row for the
-/// same workload and step already exists, the new keys are merged into it (new
-/// values win), and the old version is kept in the row's `history`. The row keeps
-/// its original creation time.
+/// **How metrics are stored.** The workload's run is created if it does not exist.
+/// Each metric value becomes one point of that run: metric `name` (no variant),
+/// step `step`, data source `wandb`, with `run_id` (and `tags`) kept beside it. The
+/// point is then read by every API: Lens `data` (as `data_source: "wandb"`,
+/// `iteration = step`), ClearML (metric `name`, empty variant), Dioptra (the run's
+/// job id). A value at a `(name, step)` the workload already has from `wandb`
+/// replaces it, keeping the time it was first reported; other names at that step
+/// stay, as the Lens processor merges a step's row. Lens keeps replaced versions
+/// in a `history`; specmill keeps none.
 ///
-/// **Row time.** The row's creation time is the `timestamp` of the step's first
-/// metric. When that is absent or 0, specmill uses the request-level `timestamp`,
-/// and failing that the receive time; the Lens processor would use the Unix
-/// epoch.
+/// **Time.** A point's time is its metric's `timestamp` (Unix seconds); when that
+/// is absent or 0, the request-level `timestamp`, and failing that the receive
+/// time (the Lens processor would use the Unix epoch).
 ///
 /// **Response.** The Lens processor wraps its answers in
 /// `{"meta":…,"data":…}`. specmill answers with the small unwrapped
@@ -543,15 +555,16 @@ impl ::specmill_runtime::validate::Validate for WandBIngestResponseStatus {
 /// One `wandb.log()` call, that is, the values logged at one step.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WandBLogEntry {
-    /// Training step. It becomes the row's `iteration`.
+    /// Training step. It becomes the point's step (Lens `iteration`).
     pub step: i64,
-    /// Time of the call, in Unix seconds (fractional). It becomes the row's
-    /// creation time. When it is absent, specmill uses the request-level
+    /// Time of the call, in Unix seconds (fractional). It becomes the time of the
+    /// entry's points. When it is absent or 0, specmill uses the request-level
     /// `timestamp`, and failing that the receive time.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub timestamp: ::std::option::Option<f64>,
     /// Flat map from metric name to the logged value, for example
-    /// `{"loss": 0.53, "lr": 0.0001}`. Values are normally numbers.
+    /// `{"loss": 0.53, "lr": 0.0001}`. Numeric values are stored; others are
+    /// skipped.
     pub data: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 impl ::specmill_runtime::validate::Validate for WandBLogEntry {
@@ -564,19 +577,19 @@ impl ::specmill_runtime::validate::Validate for WandBLogEntry {
 /// ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WandBLogsRequest {
-    /// Reporting source, normally `wandb`. Informational only; the rows are always stored with data source `wandb`.
+    /// Reporting source, normally `wandb`. Informational only; the points are always stored with data source `wandb`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub source: ::std::option::Option<::std::string::String>,
     /// Workload to store the entries under. Takes precedence over `pod_name`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub workload_uid: ::std::option::Option<::std::string::String>,
-    /// UID of the reporting pod; stored with the rows for reference.
+    /// UID of the reporting pod; kept with the points for reference.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub pod_uid: ::std::option::Option<::std::string::String>,
     /// Name of the reporting pod. Used to find the workload when `workload_uid` is empty.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub pod_name: ::std::option::Option<::std::string::String>,
-    /// The W&B run id; stored in each row as `run_id`.
+    /// The W&B run id; kept with each point as `run_id`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub run_id: ::std::option::Option<::std::string::String>,
     /// The wandb.log() entries to store. Absent or empty means nothing is stored.
@@ -607,7 +620,7 @@ pub struct WandBMetric {
     pub name: ::std::string::String,
     /// Metric value. Must be a finite JSON number.
     pub value: f64,
-    /// Training step. It becomes the row's `iteration`.
+    /// Training step. It becomes the point's step (Lens `iteration`).
     ///
     /// Constraints: default `0`.
     #[serde(default = "default_wand_b_metric_step")]
@@ -635,19 +648,19 @@ impl ::specmill_runtime::validate::Validate for WandBMetric {
 /// top-level field is optional, as in the Go decoder. Unknown keys are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WandBMetricsRequest {
-    /// Reporting source, normally `wandb`. Informational only; the rows are always stored with data source `wandb`.
+    /// Reporting source, normally `wandb`. Informational only; the points are always stored with data source `wandb`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub source: ::std::option::Option<::std::string::String>,
     /// Workload to store the metrics under. Takes precedence over `pod_name`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub workload_uid: ::std::option::Option<::std::string::String>,
-    /// UID of the reporting pod; stored with the rows for reference.
+    /// UID of the reporting pod; kept with the points for reference.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub pod_uid: ::std::option::Option<::std::string::String>,
     /// Name of the reporting pod. Used to find the workload when `workload_uid` is empty.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub pod_name: ::std::option::Option<::std::string::String>,
-    /// The W&B run id; stored in each row as `run_id`.
+    /// The W&B run id; kept with each point as `run_id`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub run_id: ::std::option::Option<::std::string::String>,
     /// The metric values to store. Absent or empty means nothing is stored.

@@ -40,6 +40,22 @@ pub struct TenantConfig {
     /// AWS access key pairs (SigV4-signed SageMaker requests).
     #[serde(default)]
     pub aws: Vec<AwsKeyPair>,
+    /// Comet API keys (sent raw in `Authorization` by comet_ml).
+    #[serde(default)]
+    pub comet: Vec<CometKey>,
+}
+
+/// A Comet API key.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CometKey {
+    pub api_key: String,
+}
+
+impl std::fmt::Debug for CometKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CometKey(..)")
+    }
 }
 
 /// An AWS access key id and its secret access key.
@@ -80,6 +96,12 @@ impl Config {
             }
         }
         config.check_aws_keys().map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut comet = std::collections::BTreeSet::new();
+        for k in config.tenants.iter().flat_map(|t| &t.comet) {
+            if k.api_key.is_empty() || !comet.insert(k.api_key.as_str()) {
+                return Err(format!("{}: Comet API keys must be unique and not empty", path.display()));
+            }
+        }
         Ok(config)
     }
 
@@ -96,7 +118,7 @@ impl Config {
 
     /// True when no credentials are configured at all.
     pub fn is_open(&self) -> bool {
-        self.tenants.iter().all(|t| t.clearml.is_empty() && t.aws.is_empty())
+        self.tenants.iter().all(|t| t.clearml.is_empty() && t.aws.is_empty() && t.comet.is_empty())
     }
 
     /// The tenant of AWS access key id `access_key_id` and the key's secret.
@@ -179,6 +201,15 @@ impl Auth {
 
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// The tenant of a Comet API key (compared in constant time).
+    pub fn comet_tenant(&self, api_key: &str) -> Option<String> {
+        self.config
+            .tenants
+            .iter()
+            .find(|t| t.comet.iter().any(|k| ct_eq(k.api_key.as_bytes(), api_key.as_bytes())))
+            .map(|t| t.name.clone())
     }
 
     /// The tenant and secret of an AWS access key id (for SigV4 verification).
@@ -331,5 +362,23 @@ mod tests {
         assert_eq!(auth.clearml_identity(None).unwrap().company, DEFAULT_TENANT);
         assert_eq!(basic_credentials("Basic QUsxOlNLMQ=="), Some(("AK1".into(), "SK1".into())));
         assert_eq!(basic_credentials("Bearer x"), None);
+    }
+
+    #[test]
+    fn comet_keys_map_to_their_tenant() {
+        let config: Config = toml::from_str(
+            r#"
+            [[tenant]]
+            name = "acme"
+            [[tenant.comet]]
+            api_key = "CK-1"
+            "#,
+        )
+        .unwrap();
+        let auth = Auth::new(config, Tokens::new(b"k"));
+        assert!(!auth.is_open(), "a Comet key alone closes the server");
+        assert_eq!(auth.comet_tenant("CK-1"), Some("acme".into()));
+        assert_eq!(auth.comet_tenant("CK-2"), None);
+        assert_eq!(auth.comet_tenant(""), None);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod protocol;
+pub mod search;
 pub mod sigv4;
 pub mod store;
 pub mod token;

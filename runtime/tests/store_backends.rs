@@ -176,7 +176,12 @@ fn raw_migration_versions(db: &Db) -> Vec<String> {
 
 fn migrations_are_applied_and_idempotent(db: &Db) {
     // open() applied every migration
-    let all = vec!["20250101000000".to_string(), "20250102000000".to_string()];
+    let all = vec![
+        "20250101000000".to_string(),
+        "20250102000000".to_string(),
+        "20250103000000".to_string(),
+        "20250104000000".to_string(),
+    ];
     assert_eq!(raw_migration_versions(db), all);
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
@@ -193,12 +198,18 @@ fn migrations_are_applied_and_idempotent(db: &Db) {
     drop(again);
     raw_exec(
         db,
-        "DROP TABLE settings; DROP TABLE run_meta; DROP TABLE events; DROP TABLE scalars; DROP TABLE runs; \
+        "DROP TABLE assets; DROP TABLE experiment_jobs; DROP TABLE experiments; DROP TABLE settings; DROP TABLE run_meta; \
+         DROP TABLE events; DROP TABLE scalars; DROP TABLE runs; \
          DELETE FROM __diesel_schema_migrations;",
     );
     assert_eq!(
         db.store.migrate().unwrap(),
-        vec!["2025-01-01-000000_create_store".to_string(), "2025-01-02-000000_settings".to_string()]
+        vec![
+            "2025-01-01-000000_create_store".to_string(),
+            "2025-01-02-000000_settings".to_string(),
+            "2025-01-03-000000_experiments".to_string(),
+            "2025-01-04-000000_assets".to_string()
+        ]
     );
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
     assert_eq!(db.store.run_by_uid("t", "persist").unwrap(), None);

@@ -5,6 +5,7 @@
 
 pub mod clearml;
 pub mod clearml_auth;
+pub mod comet;
 pub mod dioptra;
 pub mod lens;
 pub mod sagemaker;

@@ -47,6 +47,53 @@ impl Error {
     pub fn internal() -> Error {
         Error::Message { status: 500, message: "Internal Server Error".into() }
     }
+    /// 409 `EntityExistsError`.
+    pub fn exists(message: impl std::fmt::Display, detail: Value) -> Error {
+        Error::service(409, "EntityExistsError", message, detail)
+    }
+    /// 422 `SearchParseError` for the `search` text `query`.
+    pub fn search_parse(query: &str, reason: &str) -> Error {
+        Error::service(
+            422,
+            "SearchParseError",
+            "The provided search query could not be parsed.",
+            json!({ "query": query, "reason": reason }),
+        )
+    }
+    /// 400 `SortParameterValidationError` for a `sortBy` value of `entity_type` that is not sortable.
+    pub fn not_sortable(entity_type: &str, sort_by: &str) -> Error {
+        Error::service(
+            400,
+            "SortParameterValidationError",
+            format!("The sort parameter, {sort_by}, for {entity_type} is not sortable."),
+            json!({}),
+        )
+    }
+}
+
+/// The message marshmallow (Dioptra's validator) gives for a broken constraint, from the
+/// generic one of the generated validation.
+fn marshmallow_message(field: &str, message: &str) -> String {
+    let bound = |prefix: &str| message.split_once(prefix).map(|(_, b)| b.trim().to_string());
+    if message.starts_with("length ") {
+        match (bound("less than the minimum"), bound("more than the maximum")) {
+            (Some(b), _) => format!("Shorter than minimum length {b}."),
+            (_, Some(b)) => format!("Longer than maximum length {b}."),
+            _ => message.to_string(),
+        }
+    } else if let Some(b) = bound("is less than the minimum") {
+        format!("Must be greater than or equal to {b}.")
+    } else if let Some(b) = bound("is more than the maximum") {
+        format!("Must be <= {b}")
+    } else if message.starts_with("value does not match the pattern") {
+        if field == "value" {
+            "Not a valid number.".into()
+        } else {
+            "String does not match expected pattern.".into()
+        }
+    } else {
+        message.to_string()
+    }
 }
 
 impl NativeError for Error {
@@ -60,6 +107,8 @@ impl NativeError for Error {
     }
     fn bad_request(_op: &OpInfo, problem: RequestProblem) -> Error {
         match problem {
+            // A metric value that is neither a number nor a string (`true`, `null`).
+            RequestProblem::Malformed(m) if m.contains("untagged enum MetricValueIn") => Error::field("value", "Not a valid number."),
             RequestProblem::Malformed(m) => Error::Message { status: 400, message: format!("Failed to decode JSON object: {m}") },
             RequestProblem::MissingMember(m) => Error::field(&m, "Missing data for required field."),
             RequestProblem::UnknownMember(m) => Error::field(&m, "Unknown field."),
@@ -77,9 +126,10 @@ impl NativeError for Error {
                 for v in violations {
                     let key = v.path.trim_start_matches("body.").trim_start_matches("body").to_string();
                     let key = if key.is_empty() { "_schema".to_string() } else { key };
+                    let message = marshmallow_message(&key, &v.message);
                     let entry = errors.entry(key).or_insert_with(|| json!([]));
                     if let Some(list) = entry.as_array_mut() {
-                        list.push(json!(v.message));
+                        list.push(json!(message));
                     }
                 }
                 Error::Fields { errors, message: None }
@@ -88,10 +138,9 @@ impl NativeError for Error {
     }
     fn into_response(self, ctx: &RequestContext) -> HttpResponse {
         match self {
-            Error::Service { status, error, message, detail } => json_reply(
-                status,
-                &json!({ "error": error, "message": message, "detail": detail, "originating_path": ctx.full_path }),
-            ),
+            Error::Service { status, error, message, detail } => {
+                json_reply(status, &json!({ "error": error, "message": message, "detail": detail, "originating_path": ctx.full_path }))
+            }
             Error::Fields { errors, message } => {
                 let mut body = json!({ "errors": errors });
                 if let Some(m) = message {

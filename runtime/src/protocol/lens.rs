@@ -19,19 +19,25 @@ impl Error {
     pub fn internal(message: impl Into<String>) -> Error {
         Error::new(500, message)
     }
+    pub fn bad_request(message: impl Into<String>) -> Error {
+        Error::new(400, message)
+    }
 }
 
 impl NativeError for Error {
     fn not_implemented(op: &OpInfo) -> Error {
         Error::new(501, format!("not implemented: {} {}", op.method.unwrap_or("GET"), op.path))
     }
-    fn bad_request(_op: &OpInfo, problem: RequestProblem) -> Error {
+    fn bad_request(op: &OpInfo, problem: RequestProblem) -> Error {
         match problem {
             // The messages Lens itself gives for these parameters.
             RequestProblem::Param(p) if p.location == Location::Query && (p.name == "start" || p.name == "end") => {
                 Error::new(400, format!("invalid {} time format", p.name))
             }
             RequestProblem::Param(p) if p.location == Location::Path && p.name == "uid" => Error::new(400, "workload_uid is required"),
+            RequestProblem::Invalid(v) if v.iter().any(|v| v.path == "uid") => Error::new(400, "workload_uid is required"),
+            // The ingest routes (the telemetry-processor's message for a body it cannot bind).
+            other if op.method == Some("POST") => Error::new(400, format!("invalid request format: {}", other.describe())),
             other => Error::new(400, other.describe()),
         }
     }

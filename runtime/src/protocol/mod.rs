@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod clearml;
+pub mod comet;
 pub mod dioptra;
 pub mod fallback;
 pub mod lens;

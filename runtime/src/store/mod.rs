@@ -36,14 +36,18 @@ macro_rules! write_tx {
     };
 }
 
+pub mod assets;
 pub mod connection;
 pub mod events;
+pub mod experiments;
+pub mod meta;
 pub mod model;
 pub mod queries;
 pub mod runs;
 pub mod scalars;
 pub mod settings;
 pub mod schema;
+pub mod series;
 pub mod testdb;
 
 pub use connection::{AnyConnection, Store};

@@ -65,3 +65,54 @@ diesel::table! {
         value -> Text,
     }
 }
+
+diesel::table! {
+    experiments (id) {
+        id -> BigInt,
+        tenant -> Text,
+        group_id -> BigInt,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_us -> BigInt,
+        updated_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    experiment_jobs (run_id) {
+        run_id -> BigInt,
+        experiment_id -> BigInt,
+        description -> Nullable<Text>,
+        status -> Text,
+        timeout -> Nullable<Text>,
+        queue_id -> Nullable<BigInt>,
+        entrypoint_id -> Nullable<BigInt>,
+        entrypoint_snapshot_id -> Nullable<BigInt>,
+        job_values -> Nullable<Text>,
+        created_us -> BigInt,
+        updated_us -> BigInt,
+    }
+}
+
+diesel::joinable!(experiment_jobs -> runs (run_id));
+diesel::joinable!(experiment_jobs -> experiments (experiment_id));
+
+diesel::allow_tables_to_appear_in_same_query!(experiments, experiment_jobs, runs);
+
+diesel::table! {
+    assets (id) {
+        id -> BigInt,
+        run_id -> BigInt,
+        asset_id -> Text,
+        file_name -> Text,
+        asset_type -> Text,
+        step -> Nullable<BigInt>,
+        epoch -> Nullable<BigInt>,
+        context -> Nullable<Text>,
+        metadata -> Nullable<Text>,
+        source -> Text,
+        file_size -> BigInt,
+        created_us -> BigInt,
+        content -> Binary,
+    }
+}

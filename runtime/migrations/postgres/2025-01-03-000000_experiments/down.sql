@@ -1,0 +1,2 @@
+DROP TABLE experiment_jobs;
+DROP TABLE experiments;

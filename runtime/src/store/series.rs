@@ -1,0 +1,198 @@
+//! Reads across every writer of a run's points, as Lens and Dioptra need them: points by
+//! source and time with their count, per-source and per-series counts, the first point of
+//! each step, and the latest point of each series of several runs at once.
+
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+
+use super::connection::Store;
+use super::model::{Backend, Scalar, ScalarOrder, StoreError};
+use super::scalars::ScalarRow;
+use super::schema::scalars;
+
+/// `special` codes of finite values (plain, and -0.0) in the private value encoding of
+/// `scalars.rs` (0 finite, 1 NaN, 2 +inf, 3 -inf, 4 -0.0).
+const FINITE_SPECIALS: [i16; 2] = [0, 4];
+
+/// A filtered read of one run's points (every source unless `source` is set).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PointQuery {
+    pub run_id: i64,
+    /// Only points written by this API family (`scalars.source`).
+    pub source: Option<String>,
+    /// Only these metric names (`Some(vec![])` matches nothing).
+    pub metrics: Option<Vec<String>>,
+    /// Only these variants (`Some(vec![])` matches nothing).
+    pub variants: Option<Vec<String>>,
+    /// Inclusive.
+    pub ts_from_us: Option<i64>,
+    /// Inclusive.
+    pub ts_to_us: Option<i64>,
+    /// Leave out NaN and infinite values.
+    pub finite_only: bool,
+    pub order: ScalarOrder,
+    pub offset: i64,
+    /// `None`: no limit.
+    pub limit: Option<i64>,
+}
+
+/// Number of finite points of one (metric, variant) from one source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesCount {
+    pub metric: String,
+    pub variant: String,
+    pub source: String,
+    pub finite_points: i64,
+}
+
+/// The filters of a [`PointQuery`] on a boxed query of `scalars`.
+macro_rules! point_filters {
+    ($query:expr, $q:expr) => {{
+        let q = $q;
+        let mut query = $query.filter(scalars::run_id.eq(q.run_id));
+        if let Some(source) = &q.source {
+            query = query.filter(scalars::source.eq(source.clone()));
+        }
+        if let Some(metrics) = &q.metrics {
+            query = query.filter(scalars::metric.eq_any(metrics.clone()));
+        }
+        if let Some(variants) = &q.variants {
+            query = query.filter(scalars::variant.eq_any(variants.clone()));
+        }
+        if let Some(from) = q.ts_from_us {
+            query = query.filter(scalars::ts_us.ge(from));
+        }
+        if let Some(to) = q.ts_to_us {
+            query = query.filter(scalars::ts_us.le(to));
+        }
+        if q.finite_only {
+            query = query.filter(scalars::special.eq_any(FINITE_SPECIALS));
+        }
+        query
+    }};
+}
+
+fn matches_nothing(q: &PointQuery) -> bool {
+    q.metrics.as_ref().is_some_and(Vec::is_empty) || q.variants.as_ref().is_some_and(Vec::is_empty)
+}
+
+/// The first point (lowest ts_us, then id) of each step; see [`Store::first_point_per_step`].
+/// Binds `$1` run, `$2` source, `$3` from, `$4` to.
+const FIRST_PER_STEP_SQL: &str = "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra \
+     FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.step ORDER BY s.ts_us ASC, s.id ASC) AS rn \
+     FROM scalars s WHERE s.run_id = $1 AND s.step IS NOT NULL AND ($2 IS NULL OR s.source = $2) \
+     AND ($3 IS NULL OR s.ts_us >= $3) AND ($4 IS NULL OR s.ts_us <= $4)) ranked \
+     WHERE rn = 1 ORDER BY step ASC";
+
+impl Store {
+    /// Points of one run as `q` selects, orders and pages them.
+    pub fn points(&self, q: &PointQuery) -> Result<Vec<Scalar>, StoreError> {
+        if matches_nothing(q) {
+            return Ok(Vec::new());
+        }
+        let mut query = point_filters!(scalars::table.select(ScalarRow::as_select()).into_boxed(), q);
+        query = match q.order {
+            ScalarOrder::StepAsc => {
+                query.order((scalars::step.is_null().desc(), scalars::step.asc(), scalars::ts_us.asc(), scalars::id.asc()))
+            }
+            ScalarOrder::StepDesc => {
+                query.order((scalars::step.is_null().asc(), scalars::step.desc(), scalars::ts_us.desc(), scalars::id.desc()))
+            }
+            ScalarOrder::TsAsc => query.order((scalars::ts_us.asc(), scalars::id.asc())),
+            ScalarOrder::TsDesc => query.order((scalars::ts_us.desc(), scalars::id.desc())),
+        };
+        if q.offset > 0 {
+            query = query.offset(q.offset);
+        }
+        // always a LIMIT: SQLite rejects OFFSET without one
+        query = query.limit(q.limit.map_or(i64::MAX, |l| l.max(0)));
+        let rows: Vec<ScalarRow> = query.load(&mut *self.conn()?)?;
+        rows.into_iter().map(ScalarRow::into_scalar).collect()
+    }
+
+    /// How many points `q` selects, ignoring its order, offset and limit.
+    pub fn count_points(&self, q: &PointQuery) -> Result<i64, StoreError> {
+        if matches_nothing(q) {
+            return Ok(0);
+        }
+        let query = point_filters!(scalars::table.select(count_star()).into_boxed(), q);
+        Ok(query.get_result(&mut *self.conn()?)?)
+    }
+
+    /// Per source of a run's points, how many points it wrote (any value), by source name.
+    pub fn source_counts(&self, run_id: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(scalars::table
+            .filter(scalars::run_id.eq(run_id))
+            .group_by(scalars::source)
+            .select((scalars::source, count_star()))
+            .order(scalars::source.asc())
+            .load(&mut *self.conn()?)?)
+    }
+
+    /// Per (metric, variant, source) of a run (of one source), its number of finite points;
+    /// series with none are left out. Ordered by metric, variant and source.
+    pub fn series_counts(&self, run_id: i64, source: Option<&str>) -> Result<Vec<SeriesCount>, StoreError> {
+        let mut query = scalars::table
+            .filter(scalars::run_id.eq(run_id))
+            .filter(scalars::special.eq_any(FINITE_SPECIALS))
+            .group_by((scalars::metric, scalars::variant, scalars::source))
+            .select((scalars::metric, scalars::variant, scalars::source, count_star()))
+            .order((scalars::metric.asc(), scalars::variant.asc(), scalars::source.asc()))
+            .into_boxed();
+        if let Some(source) = source {
+            query = query.filter(scalars::source.eq(source.to_string()));
+        }
+        let rows: Vec<(String, String, String, i64)> = query.load(&mut *self.conn()?)?;
+        Ok(rows
+            .into_iter()
+            .map(|(metric, variant, source, finite_points)| SeriesCount { metric, variant, source, finite_points })
+            .collect())
+    }
+
+    /// For each step of a run's points (of one source, within a time range), the point that
+    /// came first (lowest ts_us, then lowest id), ordered by step. Points without a step are
+    /// left out.
+    pub fn first_point_per_step(
+        &self,
+        run_id: i64,
+        source: Option<&str>,
+        ts_from_us: Option<i64>,
+        ts_to_us: Option<i64>,
+    ) -> Result<Vec<Scalar>, StoreError> {
+        let sql = match self.backend() {
+            Backend::Postgres => FIRST_PER_STEP_SQL.to_string(),
+            Backend::Sqlite => FIRST_PER_STEP_SQL.replace('$', "?"),
+        };
+        let rows: Vec<ScalarRow> = diesel::sql_query(sql)
+            .bind::<BigInt, _>(run_id)
+            .bind::<Nullable<Text>, _>(source)
+            .bind::<Nullable<BigInt>, _>(ts_from_us)
+            .bind::<Nullable<BigInt>, _>(ts_to_us)
+            .load(&mut *self.conn()?)?;
+        rows.into_iter().map(ScalarRow::into_scalar).collect()
+    }
+
+    /// [`Store::latest_scalars`] of several runs in one statement: per (run, metric,
+    /// variant) the point with the highest step (NULL lowest; ties to the latest ts_us,
+    /// then the highest id), ordered by run, metric and variant.
+    pub fn latest_scalars_of_runs(&self, run_ids: &[i64]) -> Result<Vec<Scalar>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in run_ids.chunks(super::INSERT_CHUNK) {
+            // the ids are integers, rendered by us
+            let ids = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra \
+                 FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.run_id, s.metric, s.variant \
+                 ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn \
+                 FROM scalars s WHERE s.run_id IN ({ids})) ranked WHERE rn = 1"
+            );
+            let rows: Vec<ScalarRow> = diesel::sql_query(sql).load(&mut *self.conn()?)?;
+            for row in rows {
+                out.push(row.into_scalar()?);
+            }
+        }
+        out.sort_by(|a, b| (a.run_id, &a.metric, &a.variant).cmp(&(b.run_id, &b.metric, &b.variant)));
+        Ok(out)
+    }
+}

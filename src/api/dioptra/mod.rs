@@ -1,0 +1,201 @@
+//! Dioptra over the store: a job is a run (its job id is the run's numeric id), so runs of
+//! every API are jobs; experiments group runs (`store::experiments`).
+//!
+//! - `metrics`: POST/GET job metrics, snapshots, and the experiment's jobs with their
+//!   latest metrics (paging, sorting, the search language);
+//! - `experiments`: creating experiments and jobs, attaching runs, reading a job.
+
+mod experiments;
+mod metrics;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use specmill_runtime::protocol::dioptra::Error;
+use specmill_runtime::protocol::RequestContext;
+use specmill_runtime::store::Store;
+
+use crate::generated::dioptra::types::{
+    AppendJobMetricRequest, AttachExperimentRunRequest, CreateExperimentJobRequest, CreateExperimentRequest, Experiment,
+    ExperimentJobsMetricsPage, GetExperimentMetricsRequest, GetJobLatestMetricsRequest, GetJobMetricSnapshotsRequest, GetJobRequest, Job,
+    Metric, MetricValue, MetricValueIn, MetricValueNamed, MetricsSnapshotPage,
+};
+use crate::generated::dioptra::DioptraService;
+
+pub const SOURCE: &str = "dioptra";
+
+pub struct Dioptra {
+    store: Store,
+}
+
+impl Dioptra {
+    pub fn new(store: Store) -> Self {
+        Dioptra { store }
+    }
+}
+
+/// A metric value as Dioptra accepts it: a number, or a string Python's `float()` reads
+/// (`"1.5"`, `"nan"`, `"NaN"`, `"inf"`, `"Infinity"`, `"-inf"`, …).
+pub fn parse_value(v: &MetricValueIn) -> Option<f64> {
+    match v {
+        MetricValueIn::Number(n) => Some(*n),
+        MetricValueIn::String(s) => {
+            let t = s.trim().replace('_', "");
+            match t.to_ascii_lowercase().as_str() {
+                "nan" | "+nan" | "-nan" => Some(f64::NAN),
+                "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
+                "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+                _ => t.parse::<f64>().ok(),
+            }
+        }
+    }
+}
+
+/// How Dioptra writes a value: finite values as numbers, the others as `"nan"`/`"inf"`/`"-inf"`.
+pub fn value_out(v: f64) -> MetricValue {
+    if v.is_nan() {
+        MetricValue::Named(MetricValueNamed::Nan)
+    } else if v == f64::INFINITY {
+        MetricValue::Named(MetricValueNamed::Inf)
+    } else if v == f64::NEG_INFINITY {
+        MetricValue::Named(MetricValueNamed::NegInf)
+    } else {
+        MetricValue::Number(v)
+    }
+}
+
+/// ISO 8601 with an offset (normalised to UTC); a naive timestamp is taken as UTC.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
+        return Some(t.with_timezone(&Utc).timestamp_micros());
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z"] {
+        if let Ok(t) = DateTime::parse_from_str(s.trim(), fmt) {
+            return Some(t.with_timezone(&Utc).timestamp_micros());
+        }
+    }
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s.trim(), fmt) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    None
+}
+
+/// A time as Dioptra writes it (Python's `isoformat()` of a UTC datetime): seconds, the
+/// microseconds when there are any, and `+00:00`.
+pub fn iso(us: i64) -> String {
+    let t = DateTime::<Utc>::from_timestamp_micros(us).unwrap_or_default();
+    if us.rem_euclid(1_000_000) == 0 {
+        t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+    }
+}
+
+/// Percent-encodes `s` for a URL path segment or query value (everything but RFC 3986's
+/// unreserved characters).
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A path segment as the client meant it: the router leaves `%2F`, `%25` and `%2B`
+/// encoded (they would change the path's meaning), so they are decoded here, in one pass.
+pub fn path_segment(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let code = rest.get(i + 1..i + 3).map(str::to_ascii_uppercase);
+        match code.as_deref() {
+            Some("2F") => out.push('/'),
+            Some("25") => out.push('%'),
+            Some("2B") => out.push('+'),
+            _ => {
+                out.push('%');
+                rest = &rest[i + 1..];
+                continue;
+            }
+        }
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl DioptraService for Dioptra {
+    async fn create_experiment(&self, ctx: &RequestContext, request: CreateExperimentRequest) -> Result<Experiment, Error> {
+        experiments::create_experiment(self, ctx, request).await
+    }
+
+    async fn create_experiment_job(&self, ctx: &RequestContext, request: CreateExperimentJobRequest) -> Result<Job, Error> {
+        experiments::create_experiment_job(self, ctx, request).await
+    }
+
+    async fn attach_experiment_run(&self, ctx: &RequestContext, request: AttachExperimentRunRequest) -> Result<Job, Error> {
+        experiments::attach_experiment_run(self, ctx, request).await
+    }
+
+    async fn get_job(&self, ctx: &RequestContext, request: GetJobRequest) -> Result<Job, Error> {
+        experiments::get_job(self, ctx, request).await
+    }
+
+    /// Upsert on (job, name, step); 404 when the job does not exist.
+    async fn append_job_metric(&self, ctx: &RequestContext, request: AppendJobMetricRequest) -> Result<Metric, Error> {
+        metrics::append_job_metric(self, ctx, request).await
+    }
+
+    /// The value at the highest step of each metric name (an unknown job: `[]`).
+    async fn get_job_latest_metrics(&self, ctx: &RequestContext, request: GetJobLatestMetricsRequest) -> Result<Vec<Metric>, Error> {
+        metrics::get_job_latest_metrics(self, ctx, request).await
+    }
+
+    async fn get_job_metric_snapshots(
+        &self,
+        ctx: &RequestContext,
+        request: GetJobMetricSnapshotsRequest,
+    ) -> Result<MetricsSnapshotPage, Error> {
+        metrics::get_job_metric_snapshots(self, ctx, request).await
+    }
+
+    async fn get_experiment_metrics(
+        &self,
+        ctx: &RequestContext,
+        request: GetExperimentMetricsRequest,
+    ) -> Result<ExperimentJobsMetricsPage, Error> {
+        metrics::get_experiment_metrics(self, ctx, request).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_and_timestamps() {
+        assert!(parse_value(&MetricValueIn::String("NaN".into())).unwrap().is_nan());
+        assert_eq!(parse_value(&MetricValueIn::String("-Infinity".into())), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_value(&MetricValueIn::String(" 1.5 ".into())), Some(1.5));
+        assert_eq!(parse_value(&MetricValueIn::String("1e400".into())), Some(f64::INFINITY));
+        assert_eq!(parse_value(&MetricValueIn::String("abc".into())), None);
+        assert_eq!(parse_timestamp("2024-01-15T10:30:00+02:00"), parse_timestamp("2024-01-15T08:30:00Z"));
+        assert_eq!(parse_timestamp("2024-01-15T08:30:00"), parse_timestamp("2024-01-15T08:30:00+00:00"));
+        assert_eq!(parse_timestamp("2024-01-15 10:30:00.5+02:00"), parse_timestamp("2024-01-15T08:30:00.5Z"));
+        assert_eq!(parse_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn times_and_urls_as_dioptra_writes_them() {
+        let t = parse_timestamp("2024-01-15T10:30:00+02:00").unwrap();
+        assert_eq!(iso(t), "2024-01-15T08:30:00+00:00");
+        assert_eq!(iso(t + 1500), "2024-01-15T08:30:00.001500+00:00");
+        assert_eq!(url_encode("loss/train a%"), "loss%2Ftrain%20a%25");
+        assert_eq!(path_segment("acc%2Fval%252F%2b%"), "acc/val%2F+%");
+    }
+}
