@@ -12,9 +12,10 @@ use super::scalars::{count_scalars, timeline_scalars, Keyset};
 use super::schema::{events, runs};
 use super::{json_from_text, json_to_text, last_occurrence_mask, now_us, INSERT_CHUNK};
 
-#[derive(Queryable, Selectable)]
+/// An `events` row as stored (shared by the event queries of this module and `queries.rs`).
+#[derive(Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = events)]
-struct EventRow {
+pub(super) struct EventRow {
     id: i64,
     run_id: i64,
     event_type: String,
@@ -27,7 +28,7 @@ struct EventRow {
 }
 
 impl EventRow {
-    fn into_event(self) -> Result<Event, StoreError> {
+    pub(super) fn into_event(self) -> Result<Event, StoreError> {
         Ok(Event {
             id: self.id,
             run_id: self.run_id,

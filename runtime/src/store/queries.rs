@@ -8,9 +8,10 @@ use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::connection::Store;
 use super::model::{Backend, Event, Scalar, StoreError, SCALAR_EVENT_TYPE};
+use super::events::EventRow;
 use super::scalars::ScalarRow;
 use super::schema::{events, runs, scalars};
-use super::{json_from_text, now_us};
+use super::now_us;
 
 /// Position in a page of scalars ordered by step descending (NULL steps last), then
 /// ts_us and id descending.
@@ -98,35 +99,6 @@ pub struct UrlRef {
     pub url: String,
 }
 
-#[derive(Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = events)]
-struct EventRow {
-    id: i64,
-    run_id: i64,
-    event_type: String,
-    metric: String,
-    variant: String,
-    iter: Option<i64>,
-    ts_us: i64,
-    point_key: Option<String>,
-    payload: String,
-}
-
-impl EventRow {
-    fn into_event(self) -> Result<Event, StoreError> {
-        Ok(Event {
-            id: self.id,
-            run_id: self.run_id,
-            event_type: self.event_type,
-            metric: self.metric,
-            variant: self.variant,
-            iter: self.iter,
-            ts_us: self.ts_us,
-            point_key: self.point_key,
-            payload: json_from_text(&self.payload)?,
-        })
-    }
-}
 
 #[derive(QueryableByName)]
 struct CountRow {
