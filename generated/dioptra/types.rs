@@ -229,7 +229,7 @@ pub struct Experiment {
     /// Name of the experiment.
     pub name: ::std::string::String,
     /// Description of the experiment, or null.
-    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    #[serde(default)]
     pub description: ::std::option::Option<::std::string::String>,
     /// The group that owns the experiment.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]

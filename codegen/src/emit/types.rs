@@ -160,8 +160,11 @@ impl<'a> TypeGen<'a> {
                     checks.push(quote! { v.enter(#wire); { let value = &self.#fid; #check } v.leave(); });
                 }
             } else if info.optional {
+                // A required member that may be null is always sent (as `null` when None);
+                // an optional one is left out when None.
+                let skip = if prop.required { quote!() } else { quote!(skip_serializing_if = "::std::option::Option::is_none") };
                 fields.push(quote! {
-                    #fdocs #[serde(#rename default, skip_serializing_if = "::std::option::Option::is_none")]
+                    #fdocs #[serde(#rename default, #skip)]
                     pub #fid: ::std::option::Option<#ty>,
                 });
                 if !check.is_empty() {
