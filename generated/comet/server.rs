@@ -2450,7 +2450,7 @@ pub async fn handle_get_experiment_asset<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
+    ::specmill_runtime::protocol::respond_raw(
         &ctx,
         svc.get_experiment_asset(&ctx, request).await,
     )

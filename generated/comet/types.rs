@@ -412,7 +412,9 @@ impl ::specmill_runtime::validate::Validate for GetExperimentAssetRequest {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Reply of `get_experiment_asset`.
-pub type GetExperimentAssetResponse = ::serde_json::Value;
+///
+/// Sent as it is, not as JSON.
+pub type GetExperimentAssetResponse = ::specmill_runtime::protocol::RawReply;
 /// Request of `get_experiment_code`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetExperimentCodeRequest {

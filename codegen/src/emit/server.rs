@@ -474,6 +474,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
         let m = ident(&api.name);
         quote!(::specmill_runtime::protocol::#m)
     };
+    let respond = if v.raw_response { quote!(respond_raw) } else { quote!(respond) };
     let run = if has_invalid_hook(api) {
         let hid = ident(&format!("{m}_invalid"));
         quote! {
@@ -488,7 +489,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
                 ::std::result::Result::Ok(()) => svc.#mid(&ctx, request).await,
                 ::std::result::Result::Err(violations) => svc.#hid(&ctx, request, violations).await,
             };
-            ::specmill_runtime::protocol::respond(&ctx, result)
+            ::specmill_runtime::protocol::#respond(&ctx, result)
         }
     } else {
         quote! {
@@ -499,7 +500,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
                     return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
                 }
             };
-            ::specmill_runtime::protocol::respond(&ctx, svc.#mid(&ctx, request).await)
+            ::specmill_runtime::protocol::#respond(&ctx, svc.#mid(&ctx, request).await)
         }
     };
     let method = v.http.method.clone().unwrap_or_else(|| "GET".into());

@@ -162,6 +162,7 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
         }
     };
     let mut response = None;
+    let mut raw_response = false;
     let mut errors = Vec::new();
     for (status, resp) in op.responses.responses.iter() {
         let code = match status {
@@ -182,6 +183,8 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
             if response.is_some() {
                 return Err("more than one success response".into());
             }
+            // A success that is not JSON (a file) is sent as it is.
+            raw_response = !resp.content.is_empty() && !resp.content.contains_key("application/json");
             response = Some(schema.unwrap_or_default());
         } else {
             errors.push(ErrorReply { status: code, description: resp.description.trim().to_string(), schema });
@@ -197,7 +200,7 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
             params: ir_params,
             body,
             response,
-            raw_response: false,
+            raw_response,
             authorize: true,
             errors,
         }],

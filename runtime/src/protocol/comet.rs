@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{json_reply, NativeError, OpInfo, RawReply, RequestContext, RequestProblem};
+use super::{json_reply, NativeError, OpInfo, RequestContext, RequestProblem};
 use crate::auth::Auth;
 
 /// `sdk_error_code` of a missing or refused API key (comet_ml's `API_KEY_NOT_REGISTERED`).
@@ -23,9 +23,6 @@ pub const VERSION_CHECK_PATH: &str = "/clientlib/isAlive/ver";
 pub enum Error {
     /// `{"msg","code","sdk_error_code"}` with HTTP status `code`.
     Api { code: u16, msg: String, sdk_error_code: i64 },
-    /// Not an error: a successful reply that is not JSON (a downloaded asset). Generated
-    /// handlers serialize every success as JSON, so a raw body travels on this path.
-    Raw(RawReply),
 }
 
 impl Error {
@@ -55,15 +52,10 @@ impl Error {
             sdk_error_code: API_KEY_NOT_REGISTERED,
         }
     }
-    /// A successful raw reply (see [`Error::Raw`]).
-    pub fn raw(reply: RawReply) -> Error {
-        Error::Raw(reply)
-    }
     /// The HTTP status this error is sent with.
     pub fn status(&self) -> u16 {
         match self {
             Error::Api { code, .. } => *code,
-            Error::Raw(_) => 200,
         }
     }
 }
@@ -80,7 +72,6 @@ impl NativeError for Error {
             Error::Api { code, msg, sdk_error_code } => {
                 json_reply(code, &json!({ "msg": msg, "code": code, "sdk_error_code": sdk_error_code }))
             }
-            Error::Raw(reply) => reply.into_response(),
         }
     }
 }

@@ -209,6 +209,14 @@ pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Resul
     }
 }
 
+/// Turn a service result whose success is sent as it is (a file) into the reply.
+pub fn respond_raw<E: NativeError>(ctx: &RequestContext, result: Result<RawReply, E>) -> HttpResponse {
+    match result {
+        Ok(raw) => raw.into_response(),
+        Err(e) => e.into_response(ctx),
+    }
+}
+
 /// A JSON reply with `status`.
 pub(crate) fn json_reply(status: u16, body: &serde_json::Value) -> HttpResponse {
     HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))

@@ -112,9 +112,8 @@ impl Comet {
         })
     }
 
-    /// The asset's bytes, sent raw (the success travels as [`Error::raw`]); 404 for an asset
-    /// of another experiment or tenant.
-    pub(super) async fn download_asset(&self, ctx: &RequestContext, r: GetExperimentAssetRequest) -> Result<Value, Error> {
+    /// The asset's bytes, sent raw; 404 for an asset of another experiment or tenant.
+    pub(super) async fn download_asset(&self, ctx: &RequestContext, r: GetExperimentAssetRequest) -> Result<RawReply, Error> {
         let run_ids = match &r.experiment_key {
             Some(key) => Some(vec![self.experiment(ctx, key).await?.id]),
             None => None,
@@ -130,11 +129,11 @@ impl Comet {
             })
             .await?;
         match found {
-            Some(content) => Err(Error::raw(RawReply {
+            Some(content) => Ok(RawReply {
                 content_type: "application/octet-stream".into(),
                 filename: None,
                 body: RawBody::Bytes(content),
-            })),
+            }),
             None => Err(Error::not_found(format!("Asset {} not found", r.asset_id))),
         }
     }

@@ -341,7 +341,7 @@ impl CometService for Comet {
         self.asset_list(ctx, r).await
     }
 
-    async fn get_experiment_asset(&self, ctx: &RequestContext, r: GetExperimentAssetRequest) -> Result<Value, Error> {
+    async fn get_experiment_asset(&self, ctx: &RequestContext, r: GetExperimentAssetRequest) -> Result<specmill_runtime::protocol::RawReply, Error> {
         self.download_asset(ctx, r).await
     }
 }
