@@ -199,3 +199,36 @@ components:
     let server = &files["up/server.rs"];
     assert!(server.contains("Form::parse(&req, body)") && server.contains("form.file(\"file\")"), "{server}");
 }
+
+#[test]
+fn parameter_references_resolve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let doc = |param: &str| {
+        format!(
+            r#"openapi: 3.0.3
+info: {{title: p, version: '1'}}
+paths:
+  /things/{{id}}:
+    parameters:
+      - $ref: '#/components/parameters/{param}'
+    get:
+      operationId: get_thing
+      parameters:
+        - {{name: verbose, in: query, schema: {{type: boolean}}}}
+      responses: {{'200': {{description: ok}}}}
+components:
+  parameters:
+    Id: {{name: id, in: path, required: true, description: The thing, schema: {{type: integer}}}}
+"#
+        )
+    };
+    write(tmp.path(), "openapi/p.yaml", &doc("Id"));
+    let apis = load::load_dir(tmp.path()).unwrap();
+    let v = &apis[0].services[0].operations[0].versions[0];
+    let names: Vec<(&str, ParamLocation)> = v.params.iter().map(|p| (p.name.as_str(), p.location)).collect();
+    assert_eq!(names, vec![("id", ParamLocation::Path), ("verbose", ParamLocation::Query)]);
+    assert_eq!(v.params[0].description, "The thing");
+    write(tmp.path(), "openapi/p.yaml", &doc("Nope"));
+    let err = load::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("parameter `Nope` is not defined"), "{err}");
+}

@@ -58,8 +58,12 @@ pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
             ReferenceOr::Reference { reference } => return Err(format!("{path}: path item references ({reference}) are not supported")),
         };
         for (method, op) in item.iter() {
-            let mut params = item.parameters.clone();
-            params.extend(op.parameters.iter().cloned());
+            // Parameters of the path item, then of the operation, `$ref`s to
+            // `#/components/parameters/…` resolved.
+            let mut params = Vec::new();
+            for p in item.parameters.iter().chain(op.parameters.iter()) {
+                params.push(ReferenceOr::Item(resolve_parameter(p, &doc).map_err(|e| format!("{} {path}: {e}", method.to_uppercase()))?));
+            }
             operations.push(operation(path, method, op, &params, &types).map_err(|e| format!("{} {path}: {e}", method.to_uppercase()))?);
         }
     }
@@ -84,6 +88,22 @@ pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
 fn schema_value<T: serde::Serialize>(s: &T, at: &str) -> Result<Schema, String> {
     let v = serde_json::to_value(s).map_err(|e| format!("{at}: {e}"))?;
     jsonschema::convert(&v, &DIALECT, at)
+}
+
+fn resolve_parameter(p: &ReferenceOr<Parameter>, doc: &OpenAPI) -> Result<Parameter, String> {
+    match p {
+        ReferenceOr::Item(p) => Ok(p.clone()),
+        ReferenceOr::Reference { reference } => {
+            let name = reference
+                .strip_prefix("#/components/parameters/")
+                .ok_or_else(|| format!("unsupported parameter reference `{reference}`"))?;
+            match doc.components.as_ref().and_then(|c| c.parameters.get(name)) {
+                Some(ReferenceOr::Item(p)) => Ok(p.clone()),
+                Some(ReferenceOr::Reference { reference: r }) => Err(format!("parameter `{name}` is itself a reference ({r})")),
+                None => Err(format!("parameter `{name}` is not defined in components.parameters")),
+            }
+        }
+    }
 }
 
 /// A schema with a top-level `$ref` replaced by the named schema.
