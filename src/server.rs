@@ -25,7 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth) {
         .app_data(web::Data::new(ClearmlEvents::new(store.clone(), tokens)))
         .app_data(web::Data::new(SageMakerMetrics::new(store.clone())))
         .app_data(web::Data::new(Lens::new(store.clone())))
-        .app_data(web::Data::new(Dioptra::new(store.clone())))
+        .app_data(web::Data::new(Dioptra::new(store.clone(), auth.clone())))
         .app_data(web::Data::new(crate::api::comet::Comet::new(store.clone())))
         .app_data(web::PayloadConfig::new(MAX_BODY));
     generated::clearml::configure_auth::<ClearmlAuth>(cfg);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Server;
+use common::{Backend, Server};
 use serde_json::{json, Value};
 
 both_backends! {
@@ -662,4 +662,65 @@ fn clearml_sagemaker_and_dioptra_points_of_one_run(s: &Server) {
         v["data"],
         json!([{"id": id, "metrics": [{"name": "acc/val", "value": 0.5}, {"name": "loss", "value": "nan"}, {"name": "lr", "value": 0.01}]}])
     );
+}
+
+/// Login with the config's Dioptra users: the session cookie opens the API for its tenant;
+/// without it, Flask-Login's 401; logout clears it.
+fn login_and_sessions(backend: Backend) {
+    const CONFIG: &str = r#"
+[[tenant]]
+name = "lab"
+[[tenant.dioptra]]
+username = "alice"
+password = "wonderland"
+[[tenant]]
+name = "other"
+[[tenant.dioptra]]
+username = "bob"
+password = "builder"
+"#;
+    let Some(s) = Server::start_with_config(backend, CONFIG) else { return };
+    let login = |user: &str, password: &str| s.json("POST", "/api/v1/auth/login", json!({"username": user, "password": password}));
+    // Refusals in Dioptra's shapes.
+    let r = login("alice", "nope");
+    assert_eq!((r.status, r.json()["error"].clone()), (401, json!("UserPasswordError")), "{}", r.text);
+    let r = login("carol", "x");
+    assert_eq!((r.status, r.json()["error"].clone()), (401, json!("UserDoesNotExistError")), "{}", r.text);
+    let r = s.send("GET", "/api/v1/jobs/1/metrics", "application/json", "");
+    assert_eq!(r.status, 401);
+    assert!(r.json()["message"].as_str().unwrap().starts_with("The server could not verify"), "{}", r.text);
+    // A login sets the session cookie, which opens the API for alice's tenant.
+    let r = login("alice", "wonderland");
+    assert_eq!((r.status, r.json()), (200, json!({"username": "alice", "status": "Login successful"})), "{}", r.text);
+    let set_cookie = r.header("set-cookie").expect("a session cookie").to_string();
+    let session = set_cookie.split(';').next().unwrap().to_string();
+    assert!(session.starts_with("session=") && session.len() > "session=".len(), "{set_cookie}");
+    let cookie = [("Cookie", session.as_str())];
+    let r = s.json_with("POST", "/api/v1/experiments/", &cookie, json!({"name": "exp", "group": 1}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let exp = r.json()["id"].as_i64().unwrap();
+    let r = s.json_with("POST", &format!("/api/v1/experiments/{exp}/jobs"), &cookie, json!({"queue": 1, "entrypoint": 1}));
+    let job = r.json()["id"].as_i64().unwrap();
+    let r = s.json_with("POST", &format!("/api/v1/jobs/{job}/metrics"), &cookie, json!({"name": "acc", "value": 0.9}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Bob's session is another tenant: alice's job does not exist for him.
+    let bob = login("bob", "builder").header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let r = s.json_with("POST", &format!("/api/v1/jobs/{job}/metrics"), &[("Cookie", bob.as_str())], json!({"name": "acc", "value": 0.1}));
+    assert_eq!((r.status, r.json()["error"].clone()), (404, json!("EntityDoesNotExistError")), "{}", r.text);
+    // A forged cookie is refused; logout clears the cookie.
+    let forged = format!("{}x", session);
+    assert_eq!(s.json_with("GET", "/api/v1/jobs/1/metrics", &[("Cookie", forged.as_str())], json!({})).status, 401);
+    let r = s.json_with("POST", "/api/v1/auth/logout", &cookie, json!({}));
+    assert_eq!(r.json(), json!({"username": "alice", "status": "Logout successful", "everywhere": false}), "{}", r.text);
+    assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
+}
+
+#[test]
+fn sqlite_login_and_sessions() {
+    login_and_sessions(Backend::Sqlite);
+}
+
+#[test]
+fn postgres_login_and_sessions() {
+    login_and_sessions(Backend::Postgres);
 }

@@ -925,7 +925,11 @@ pub async fn handle_get_backend_version<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -957,7 +961,11 @@ pub async fn handle_get_workspaces<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -986,7 +994,11 @@ pub async fn handle_get_account_details<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1018,7 +1030,11 @@ pub async fn handle_create_experiment<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1053,7 +1069,11 @@ pub async fn handle_get_experiment_metadata<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1102,7 +1122,11 @@ pub async fn handle_get_project_experiments<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1168,7 +1192,11 @@ pub async fn handle_set_experiment_start_end_time<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1203,7 +1231,11 @@ pub async fn handle_set_experiment_file_path<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1238,7 +1270,11 @@ pub async fn handle_log_experiment_metric<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1273,7 +1309,11 @@ pub async fn handle_get_experiment_metrics<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1322,7 +1362,11 @@ pub async fn handle_get_experiment_metric<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1381,7 +1425,11 @@ pub async fn handle_get_experiment_metrics_summary<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1430,7 +1478,11 @@ pub async fn handle_log_experiment_parameter<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1465,7 +1517,11 @@ pub async fn handle_get_experiment_parameters<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1514,7 +1570,11 @@ pub async fn handle_log_experiment_other<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1549,7 +1609,11 @@ pub async fn handle_get_experiment_others<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1598,7 +1662,11 @@ pub async fn handle_add_experiment_tags<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1633,7 +1701,11 @@ pub async fn handle_get_experiment_tags<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1682,7 +1754,11 @@ pub async fn handle_log_experiment_output<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1717,7 +1793,11 @@ pub async fn handle_get_experiment_output<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1766,7 +1846,11 @@ pub async fn handle_log_experiment_html<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1801,7 +1885,11 @@ pub async fn handle_get_experiment_html<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1850,7 +1938,11 @@ pub async fn handle_set_experiment_system_details<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1885,7 +1977,11 @@ pub async fn handle_get_experiment_system_details<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1934,7 +2030,11 @@ pub async fn handle_set_experiment_git_metadata<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1969,7 +2069,11 @@ pub async fn handle_get_experiment_git_metadata<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2018,7 +2122,11 @@ pub async fn handle_get_experiment_git_patch<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2067,7 +2175,11 @@ pub async fn handle_set_experiment_code<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2102,7 +2214,11 @@ pub async fn handle_get_experiment_code<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2151,7 +2267,11 @@ pub async fn handle_set_experiment_graph<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2186,7 +2306,11 @@ pub async fn handle_get_experiment_graph<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2235,7 +2359,11 @@ pub async fn handle_upload_experiment_asset<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2338,7 +2466,11 @@ pub async fn handle_get_experiment_asset_list<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2394,7 +2526,11 @@ pub async fn handle_get_experiment_asset<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(

@@ -60,11 +60,11 @@
 //!   such page. `sortBy` and `descending` are never echoed in the envelope.
 //! - **Unknown keys.** Unknown keys in a request body are rejected with 400
 //!   (`additionalProperties: false`). Unknown query parameters are ignored.
-//! - **Authentication.** Upstream's session login (`POST /auth/login`) is described
-//!   but not implemented yet (501): specmill's Dioptra API acts for the tenant
-//!   `default`, open like the other APIs when no credentials are configured, and
-//!   the 401 answers listed below are what a logged-out client would get once login
-//!   is enforced.
+//! - **Authentication.** With Dioptra users in the server's config
+//!   (`[[tenant.dioptra]] username/password`), `POST /auth/login` sets the `session`
+//!   cookie and every other operation needs it (Flask-Login's 401 otherwise); the
+//!   session's tenant is the caller's. With no credentials configured the API is open
+//!   and acts for the tenant `default`.
 pub mod server;
 pub mod types;
 pub use server::*;

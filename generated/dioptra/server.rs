@@ -95,8 +95,8 @@ pub trait DioptraService: 'static {
     /// The body is `{"username","password"}`. The answer is
     /// `{"username":…,"status":"Login successful"}`; the password is never echoed.
     ///
-    /// specmill does not implement Dioptra logins yet: this operation answers 501
-    /// `NotImplementedError`, and the other operations do not require a session.
+    /// The session is a signed token in the cookie (no server state); it lasts 30 days.
+    /// With no credentials configured every login succeeds and sets no cookie.
     async fn auth_login(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -118,7 +118,8 @@ pub trait DioptraService: 'static {
     /// The answer is `{"username":…,"status":"Logout successful","everywhere":bool}`.
     /// The request has no body.
     ///
-    /// Not implemented by specmill yet (501 `NotImplementedError`), like `auth_login`.
+    /// specmill clears the session cookies; since sessions live only in the client's
+    /// cookies, `everywhere` cannot end other sessions and is only echoed.
     async fn auth_logout(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -419,7 +420,11 @@ pub async fn handle_auth_login<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        false,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -451,7 +456,11 @@ pub async fn handle_auth_logout<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -494,7 +503,11 @@ pub async fn handle_create_experiment<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -529,7 +542,11 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -579,7 +596,11 @@ pub async fn handle_attach_experiment_run<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -629,7 +650,11 @@ pub async fn handle_get_job<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -674,7 +699,11 @@ pub async fn handle_get_job_latest_metrics<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -722,7 +751,11 @@ pub async fn handle_append_job_metric<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -772,7 +805,11 @@ pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -847,7 +884,11 @@ pub async fn handle_get_experiment_metrics<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(

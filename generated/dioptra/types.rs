@@ -92,8 +92,8 @@ pub type AttachExperimentRunResponse = Job;
 /// The body is `{"username","password"}`. The answer is
 /// `{"username":…,"status":"Login successful"}`; the password is never echoed.
 ///
-/// specmill does not implement Dioptra logins yet: this operation answers 501
-/// `NotImplementedError`, and the other operations do not require a session.
+/// The session is a signed token in the cookie (no server state); it lasts 30 days.
+/// With no credentials configured every login succeeds and sets no cookie.
 pub type AuthLoginRequest = LoginRequest;
 /// Reply of `auth_login`.
 pub type AuthLoginResponse = LoginResponse;

@@ -330,7 +330,7 @@ pub async fn handle_get_workload_metrics_sources<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -385,7 +385,7 @@ pub async fn handle_get_workload_available_metrics<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -446,7 +446,7 @@ pub async fn handle_get_workload_metrics_data<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -520,7 +520,7 @@ pub async fn handle_get_workload_iteration_times<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -588,7 +588,7 @@ pub async fn handle_post_wandb_metrics<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -623,7 +623,7 @@ pub async fn handle_post_wandb_logs<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -655,7 +655,7 @@ pub async fn handle_post_wandb_batch<S: LensService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::lens::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(

@@ -105,7 +105,11 @@ pub async fn handle_batch_get_metrics<S: SageMakerMetricsService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -141,7 +145,11 @@ pub async fn handle_batch_put_metrics<S: SageMakerMetricsService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(&req, &body) {
+    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(

@@ -43,7 +43,42 @@ pub struct TenantConfig {
     /// Comet API keys (sent raw in `Authorization` by comet_ml).
     #[serde(default)]
     pub comet: Vec<CometKey>,
+    /// Dioptra users (`POST /api/v1/auth/login`).
+    #[serde(default)]
+    pub dioptra: Vec<DioptraUser>,
 }
+
+/// A Dioptra user name and password.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DioptraUser {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for DioptraUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DioptraUser({}, ..)", self.username)
+    }
+}
+
+/// Why a Dioptra login failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DioptraRefusal {
+    UnknownUser,
+    WrongPassword,
+}
+
+/// What a Dioptra session cookie carries (sealed with the server's token key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DioptraSession {
+    pub tenant: String,
+    pub username: String,
+    pub exp: i64,
+}
+
+/// The token kind of Dioptra session cookies.
+pub const DIOPTRA_SESSION: &str = "dioptra.session";
 
 /// A Comet API key.
 #[derive(Clone, Deserialize)]
@@ -96,6 +131,12 @@ impl Config {
             }
         }
         config.check_aws_keys().map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut users = std::collections::BTreeSet::new();
+        for u in config.tenants.iter().flat_map(|t| &t.dioptra) {
+            if u.username.is_empty() || u.password.is_empty() || !users.insert(u.username.as_str()) {
+                return Err(format!("{}: Dioptra user names must be unique and users need a password (`{}`)", path.display(), u.username));
+            }
+        }
         let mut comet = std::collections::BTreeSet::new();
         for k in config.tenants.iter().flat_map(|t| &t.comet) {
             if k.api_key.is_empty() || !comet.insert(k.api_key.as_str()) {
@@ -118,7 +159,7 @@ impl Config {
 
     /// True when no credentials are configured at all.
     pub fn is_open(&self) -> bool {
-        self.tenants.iter().all(|t| t.clearml.is_empty() && t.aws.is_empty() && t.comet.is_empty())
+        self.tenants.iter().all(|t| t.clearml.is_empty() && t.aws.is_empty() && t.comet.is_empty() && t.dioptra.is_empty())
     }
 
     /// The tenant of AWS access key id `access_key_id` and the key's secret.
@@ -201,6 +242,29 @@ impl Auth {
 
     pub fn tokens(&self) -> &Tokens {
         &self.tokens
+    }
+
+    /// Check a Dioptra login; the session cookie value for it.
+    pub fn dioptra_login(&self, username: &str, password: &str) -> Result<String, DioptraRefusal> {
+        let (tenant, user) = self
+            .config
+            .tenants
+            .iter()
+            .find_map(|t| t.dioptra.iter().find(|u| u.username == username).map(|u| (t.name.clone(), u)))
+            .ok_or(DioptraRefusal::UnknownUser)?;
+        if !ct_eq(user.password.as_bytes(), password.as_bytes()) {
+            return Err(DioptraRefusal::WrongPassword);
+        }
+        let session = DioptraSession { tenant, username: username.to_string(), exp: now_s() + DEFAULT_TOKEN_SECONDS };
+        Ok(self.tokens.seal(DIOPTRA_SESSION, "", &session))
+    }
+
+    /// The session of a Dioptra session cookie: sealed by this server, not expired, for a
+    /// user that is still configured.
+    pub fn dioptra_session(&self, cookie: &str) -> Option<DioptraSession> {
+        let s: DioptraSession = self.tokens.open(DIOPTRA_SESSION, "", cookie)?;
+        let still_there = self.config.tenants.iter().any(|t| t.name == s.tenant && t.dioptra.iter().any(|u| u.username == s.username));
+        (s.exp >= now_s() && still_there).then_some(s)
     }
 
     /// The tenant of a Comet API key (compared in constant time).

@@ -475,6 +475,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
         quote!(::specmill_runtime::protocol::#m)
     };
     let respond = if v.raw_response { quote!(respond_raw) } else { quote!(respond) };
+    let authorize = v.authorize;
     let run = if has_invalid_hook(api) {
         let hid = ident(&format!("{m}_invalid"));
         quote! {
@@ -513,7 +514,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             req: ::actix_web::HttpRequest,
             body: ::actix_web::web::Bytes,
         ) -> ::actix_web::HttpResponse {
-            let ctx = match #protocol::authenticate(&req, &body) {
+            let ctx = match #protocol::authenticate(&req, &body, #authorize) {
                 ::std::result::Result::Ok(ctx) => ctx,
                 ::std::result::Result::Err(e) => {
                     return ::specmill_runtime::protocol::NativeError::into_response(e, &::specmill_runtime::protocol::RequestContext::from_request(&req));

@@ -221,7 +221,8 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
             body,
             response,
             raw_response,
-            authorize: true,
+            // `security: []` opens an operation to callers without credentials (a login).
+            authorize: !matches!(&op.security, Some(reqs) if reqs.is_empty()),
             errors,
         }],
     })

@@ -284,7 +284,7 @@ fn authenticate(req: &HttpRequest, ctx: &RequestContext) -> Result<String, Error
         .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .map(str::to_string)
-        .or_else(|| cookie(req, "clearml_token_basic"));
+        .or_else(|| super::cookie(req, "clearml_token_basic"));
     let result = match bearer {
         Some(token) => auth.clearml_tenant_of_token(&token),
         None => auth.clearml_identity(ctx.basic.as_ref()).map(|id| id.company),
@@ -292,16 +292,6 @@ fn authenticate(req: &HttpRequest, ctx: &RequestContext) -> Result<String, Error
     result.map_err(refusal)
 }
 
-/// The value of cookie `name` (the `Cookie` header is `a=1; b=2`).
-fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get_all("cookie")
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"').to_string())
-}
 
 /// A refused caller in ClearML's codes: 401/20 missing, 401/22 invalid credentials, 401/30 bad token.
 pub fn refusal(r: Refusal) -> Error {

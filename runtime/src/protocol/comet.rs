@@ -85,7 +85,7 @@ fn tenant_of_key(auth: &Auth, key: &str) -> Option<String> {
 /// is open and every caller is the default tenant; otherwise `Authorization` must carry an API
 /// key (raw, as comet_ml sends it), whose tenant becomes the caller's. A missing or unknown key
 /// is a 401 with `sdk_error_code` 90212.
-pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8]) -> Result<RequestContext, Error> {
+pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8], _authorize: bool) -> Result<RequestContext, Error> {
     let mut ctx = RequestContext::from_request(req);
     if req.path() == VERSION_CHECK_PATH {
         return Ok(ctx);

@@ -44,6 +44,13 @@ impl Error {
         errors.insert(field.into(), json!([message]));
         Error::Fields { errors, message: None }
     }
+    /// Flask-Login's 401 for a request without a valid session.
+    pub fn not_logged_in() -> Error {
+        Error::Message {
+            status: 401,
+            message: "The server could not verify that you are authorized to access the URL requested. You either supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the credentials required.".into(),
+        }
+    }
     pub fn internal() -> Error {
         Error::Message { status: 500, message: "Internal Server Error".into() }
     }
@@ -153,7 +160,26 @@ impl NativeError for Error {
     }
 }
 
-/// Who is calling: every caller is the default tenant until this API authenticates.
-pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8]) -> Result<RequestContext, Error> {
-    Ok(RequestContext::from_request(req))
+/// The session cookie Dioptra's Flask server sets at login.
+pub const SESSION_COOKIE: &str = "session";
+
+/// Who is calling. With no credentials configured the server is open (tenant `default`);
+/// otherwise every operation but login needs the session cookie `POST /auth/login` set, and
+/// its tenant becomes the caller's. A missing or bad session is Flask-Login's 401.
+pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8], authorize: bool) -> Result<RequestContext, Error> {
+    let mut ctx = RequestContext::from_request(req);
+    let Some(auth) = req.app_data::<actix_web::web::Data<crate::auth::Auth>>() else {
+        return Ok(ctx);
+    };
+    if auth.is_open() || !authorize {
+        return Ok(ctx);
+    }
+    match super::cookie(req, SESSION_COOKIE).and_then(|c| auth.dioptra_session(&c)) {
+        Some(session) => {
+            ctx.tenant = session.tenant;
+            ctx.user = Some(session.username);
+            Ok(ctx)
+        }
+        None => Err(Error::not_logged_in()),
+    }
 }

@@ -63,6 +63,10 @@ pub struct RequestContext {
     pub basic: Option<(String, String)>,
     /// The worker the caller names (ClearML's `X-ClearML-Worker` / `X-Trains-Worker`).
     pub worker: Option<String>,
+    /// The authenticated user, where the API names one (a Dioptra user name).
+    pub user: Option<String>,
+    /// Headers a service adds to its reply (e.g. a session cookie).
+    pub reply_headers: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 pub const DEFAULT_TENANT: &str = "default";
@@ -82,7 +86,26 @@ impl RequestContext {
             worker: ["x-clearml-worker", "x-trains-worker"]
                 .iter()
                 .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_string)),
+            user: None,
+            reply_headers: Default::default(),
         }
+    }
+
+    /// Add a header to the reply (every value of a repeated name is sent).
+    pub fn add_reply_header(&self, name: &str, value: String) {
+        self.reply_headers.borrow_mut().push((name.to_string(), value));
+    }
+
+    /// The reply with the headers services added.
+    pub fn finish(&self, mut reply: HttpResponse) -> HttpResponse {
+        for (k, v) in self.reply_headers.borrow().iter() {
+            if let (Ok(name), Ok(value)) =
+                (actix_web::http::header::HeaderName::try_from(k.as_str()), actix_web::http::header::HeaderValue::from_str(v))
+            {
+                reply.headers_mut().append(name, value);
+            }
+        }
+        reply
     }
 }
 
@@ -197,7 +220,7 @@ pub trait NativeError: Sized {
 
 /// Turn a service result into the reply: 200 with the JSON body, or the native error.
 pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Result<T, E>) -> HttpResponse {
-    match result {
+    let reply = match result {
         Ok(value) => match serde_json::to_vec(&value) {
             Ok(json) => E::ok_response(ctx, json),
             Err(e) => {
@@ -206,15 +229,27 @@ pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Resul
             }
         },
         Err(e) => e.into_response(ctx),
-    }
+    };
+    ctx.finish(reply)
 }
 
 /// Turn a service result whose success is sent as it is (a file) into the reply.
 pub fn respond_raw<E: NativeError>(ctx: &RequestContext, result: Result<RawReply, E>) -> HttpResponse {
-    match result {
+    ctx.finish(match result {
         Ok(raw) => raw.into_response(),
         Err(e) => e.into_response(ctx),
-    }
+    })
+}
+
+/// The value of cookie `name` (the `Cookie` header is `a=1; b=2`).
+pub fn cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get_all("cookie")
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"').to_string())
 }
 
 /// A JSON reply with `status`.

@@ -66,7 +66,7 @@ impl NativeError for Error {
 /// key's tenant becomes the caller's. The body is hashed as received, before it is parsed.
 /// Refusals are 403 `MissingAuthenticationTokenException`, `UnrecognizedClientException`
 /// or `InvalidSignatureException`.
-pub fn authenticate(req: &actix_web::HttpRequest, body: &[u8]) -> Result<RequestContext, Error> {
+pub fn authenticate(req: &actix_web::HttpRequest, body: &[u8], _authorize: bool) -> Result<RequestContext, Error> {
     let mut ctx = RequestContext::from_request(req);
     let Some(auth) = req.app_data::<actix_web::web::Data<Auth>>() else {
         return Ok(ctx);

@@ -9,14 +9,15 @@ mod experiments;
 mod metrics;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use specmill_runtime::protocol::dioptra::Error;
+use specmill_runtime::auth::{Auth, DioptraRefusal};
+use specmill_runtime::protocol::dioptra::{Error, SESSION_COOKIE};
 use specmill_runtime::protocol::RequestContext;
 use specmill_runtime::store::Store;
 
 use crate::generated::dioptra::types::{
     AppendJobMetricRequest, AttachExperimentRunRequest, CreateExperimentJobRequest, CreateExperimentRequest, Experiment,
     ExperimentJobsMetricsPage, GetExperimentMetricsRequest, GetJobLatestMetricsRequest, GetJobMetricSnapshotsRequest, GetJobRequest, Job,
-    Metric, MetricValue, MetricValueIn, MetricValueNamed, MetricsSnapshotPage,
+    Metric, MetricValue, MetricValueIn, MetricValueNamed, MetricsSnapshotPage, AuthLogoutRequest, LoginRequest, LoginResponse, LogoutResponse,
 };
 use crate::generated::dioptra::DioptraService;
 
@@ -24,12 +25,23 @@ pub const SOURCE: &str = "dioptra";
 
 pub struct Dioptra {
     store: Store,
+    auth: Auth,
 }
 
 impl Dioptra {
-    pub fn new(store: Store) -> Self {
-        Dioptra { store }
+    pub fn new(store: Store, auth: Auth) -> Self {
+        Dioptra { store, auth }
     }
+}
+
+/// `Set-Cookie` values: the session (and Flask-Login's remember cookie) for `token`, or
+/// their removal when `token` is None.
+fn session_cookies(token: Option<&str>) -> [String; 2] {
+    let (value, age) = match token {
+        Some(t) => (t, String::new()),
+        None => ("", "; Max-Age=0".to_string()),
+    };
+    [SESSION_COOKIE, "dioptra_remember_token"].map(|name| format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{age}"))
 }
 
 /// A metric value as Dioptra accepts it: a number, or a string Python's `float()` reads
@@ -130,6 +142,30 @@ pub fn path_segment(raw: &str) -> String {
 }
 
 impl DioptraService for Dioptra {
+    /// Checks the user name and password of the config's `[[tenant.dioptra]]` users and sets
+    /// the session cookies. Open server (no credentials configured): every login succeeds.
+    async fn auth_login(&self, ctx: &RequestContext, request: LoginRequest) -> Result<LoginResponse, Error> {
+        if !self.auth.is_open() {
+            let token = self.auth.dioptra_login(&request.username, &request.password).map_err(|r| match r {
+                DioptraRefusal::UnknownUser => Error::service(401, "UserDoesNotExistError", "A user with that name does not exist.", serde_json::json!({"username": request.username})),
+                DioptraRefusal::WrongPassword => Error::service(401, "UserPasswordError", "Password Verification Failed.", serde_json::json!({})),
+            })?;
+            for cookie in session_cookies(Some(&token)) {
+                ctx.add_reply_header("set-cookie", cookie);
+            }
+        }
+        Ok(LoginResponse { username: request.username, status: "Login successful".into() })
+    }
+
+    /// Clears the session cookies. Sessions are signed tokens kept by the client, so
+    /// `everywhere` cannot end the user's other sessions; it is echoed.
+    async fn auth_logout(&self, ctx: &RequestContext, request: AuthLogoutRequest) -> Result<LogoutResponse, Error> {
+        for cookie in session_cookies(None) {
+            ctx.add_reply_header("set-cookie", cookie);
+        }
+        Ok(LogoutResponse { username: ctx.user.clone().unwrap_or_default(), status: "Logout successful".into(), everywhere: request.everywhere })
+    }
+
     async fn create_experiment(&self, ctx: &RequestContext, request: CreateExperimentRequest) -> Result<Experiment, Error> {
         experiments::create_experiment(self, ctx, request).await
     }
