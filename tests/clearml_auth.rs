@@ -92,16 +92,6 @@ fn open_without_config(backend: Backend) {
 }
 
 #[test]
-fn sqlite_with_config() {
-    with_config(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_with_config() {
-    with_config(Backend::Postgres);
-}
-
-#[test]
 fn sqlite_open() {
     open_without_config(Backend::Sqlite);
 }
@@ -114,4 +104,8 @@ fn refuses_to_listen_openly_beyond_loopback() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to listen on 0.0.0.0:0 with no credentials"));
+}
+
+per_backend! {
+    with_config => with_config;
 }

@@ -774,12 +774,6 @@ fn scroll_ids_are_tenant_bound(backend: Backend) {
     assert_eq!((r.status, r.json()["meta"]["result_subcode"].clone()), (400, json!(1104)), "{}", r.text);
 }
 
-#[test]
-fn scroll_ids_are_tenant_bound_sqlite() {
-    scroll_ids_are_tenant_bound(Backend::Sqlite);
-}
-
-#[test]
-fn scroll_ids_are_tenant_bound_postgres() {
-    scroll_ids_are_tenant_bound(Backend::Postgres);
+per_backend! {
+    scroll_ids_are_tenant_bound => scroll_ids_are_tenant_bound;
 }

@@ -789,12 +789,6 @@ api_key = "CK-GLOBEX"
     assert_comet_error(&with_key("GET", &format!("{A}/experiment/metadata?experimentKey={key}"), Some("CK-GLOBEX"), json!({})), 404);
 }
 
-#[test]
-fn sqlite_api_keys_separate_tenants() {
-    api_keys_separate_tenants(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_api_keys_separate_tenants() {
-    api_keys_separate_tenants(Backend::Postgres);
+per_backend! {
+    api_keys_separate_tenants => api_keys_separate_tenants;
 }

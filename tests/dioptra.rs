@@ -715,12 +715,6 @@ password = "builder"
     assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
 }
 
-#[test]
-fn sqlite_login_and_sessions() {
-    login_and_sessions(Backend::Sqlite);
-}
-
-#[test]
-fn postgres_login_and_sessions() {
-    login_and_sessions(Backend::Postgres);
+per_backend! {
+    login_and_sessions => login_and_sessions;
 }

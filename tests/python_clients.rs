@@ -64,12 +64,6 @@ fn run_pytest(backend: Backend) {
     assert!(status.success(), "pytest failed against {backend:?}");
 }
 
-#[test]
-fn python_clients_on_sqlite() {
-    run_pytest(Backend::Sqlite);
-}
-
-#[test]
-fn python_clients_on_postgres() {
-    run_pytest(Backend::Postgres);
+per_backend! {
+    run_pytest => run_pytest;
 }

@@ -529,16 +529,6 @@ fn sigv4_on_a_configured_server(backend: Backend) {
     assert_refused(&r, "InvalidSignatureException", "does not match");
 }
 
-#[test]
-fn sigv4_on_a_configured_server_sqlite() {
-    sigv4_on_a_configured_server(Backend::Sqlite);
-}
-
-#[test]
-fn sigv4_on_a_configured_server_postgres() {
-    sigv4_on_a_configured_server(Backend::Postgres);
-}
-
 /// Credentials configured for ClearML only: SageMaker is closed too (no key can sign).
 #[test]
 fn sagemaker_is_closed_when_only_other_credentials_exist() {
@@ -559,4 +549,8 @@ fn open_server_takes_unsigned_requests() {
     // A signature is not checked then (any or none is accepted).
     let body = json!({"TrialComponentName": "open-tc", "MetricData": [{"MetricName": "m", "Timestamp": T + 1, "Value": 1}]}).to_string();
     assert_eq!(signed(&s, "PUT", "/BatchPutMetrics", &body, Some(("ANY", "x")), 0, None).status, 200);
+}
+
+per_backend! {
+    sigv4_on_a_configured_server => sigv4_on_a_configured_server;
 }

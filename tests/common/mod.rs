@@ -168,3 +168,13 @@ macro_rules! both_backends {
         mod postgres { $( #[test] fn $name() { if let Some(s) = $crate::common::Server::start($crate::common::Backend::Postgres) { super::$body(&s) } } )* }
     };
 }
+
+/// Run a test that starts its own server (a config, …) once per backend: `name => f;`
+/// calls `f(Backend)`.
+#[macro_export]
+macro_rules! per_backend {
+    ($($name:ident => $body:ident;)*) => {
+        mod on_sqlite { $( #[test] fn $name() { super::$body($crate::common::Backend::Sqlite) } )* }
+        mod on_postgres { $( #[test] fn $name() { super::$body($crate::common::Backend::Postgres) } )* }
+    };
+}
