@@ -7,19 +7,6 @@ use base64::Engine;
 use common::{Backend, Server};
 use serde_json::{json, Value};
 
-const CONFIG: &str = r#"
-[[tenant]]
-name = "acme"
-[[tenant.clearml]]
-access_key = "AK-ACME"
-secret_key = "secret-acme"
-
-[[tenant]]
-name = "globex"
-[[tenant.clearml]]
-access_key = "AK-GLOBEX"
-secret_key = "secret-globex"
-"#;
 
 fn basic(key: &str, secret: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}")))
@@ -37,7 +24,7 @@ fn claims(token: &str) -> Value {
 }
 
 fn with_config(backend: Backend) {
-    let Some(s) = Server::start_with_config(backend, CONFIG) else { return };
+    let Some(s) = Server::start_with_config(backend, common::CLEARML_TENANTS) else { return };
     // Login: a JWT whose claims the SDK reads.
     let acme = login(&s, "AK-ACME", "secret-acme");
     let c = claims(&acme);

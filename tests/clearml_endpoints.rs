@@ -736,25 +736,12 @@ fn download_task_log(s: &Server) {
     assert_eq!(r.status, 400, "{}", r.text);
 }
 
-const TENANTS: &str = r#"
-[[tenant]]
-name = "acme"
-[[tenant.clearml]]
-access_key = "AK-ACME"
-secret_key = "secret-acme"
-
-[[tenant]]
-name = "globex"
-[[tenant.clearml]]
-access_key = "AK-GLOBEX"
-secret_key = "secret-globex"
-"#;
 
 /// A scroll id issued to one tenant is refused (400/1104) to another, even for a task of
 /// the same id.
 fn scroll_ids_are_tenant_bound(backend: Backend) {
     use base64::Engine;
-    let Some(s) = Server::start_with_config(backend, TENANTS) else { return };
+    let Some(s) = Server::start_with_config(backend, common::CLEARML_TENANTS) else { return };
     let auth = |key: &str, secret: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}")));
     let (acme, globex) = (auth("AK-ACME", "secret-acme"), auth("AK-GLOBEX", "secret-globex"));
     let post = |who: &str, path: &str, body: Value| s.json_with("POST", path, &[("Authorization", who)], body);

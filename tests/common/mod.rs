@@ -7,6 +7,22 @@ use std::time::{Duration, Instant};
 
 use specmill_runtime::store::{testdb, Store};
 
+/// Two tenants with one ClearML key pair each (`acme`: AK-ACME/secret-acme, `globex`:
+/// AK-GLOBEX/secret-globex).
+pub const CLEARML_TENANTS: &str = r#"
+[[tenant]]
+name = "acme"
+[[tenant.clearml]]
+access_key = "AK-ACME"
+secret_key = "secret-acme"
+
+[[tenant]]
+name = "globex"
+[[tenant.clearml]]
+access_key = "AK-GLOBEX"
+secret_key = "secret-globex"
+"#;
+
 pub struct Server {
     child: Child,
     _config: Option<tempfile::TempDir>,
