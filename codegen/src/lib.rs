@@ -7,6 +7,7 @@
 pub mod emit;
 pub mod example;
 pub mod ir;
+pub mod json_schema;
 pub mod load;
 pub mod names;
 
@@ -74,7 +75,7 @@ pub fn check(out: &Path, files: &Files) -> Result<Vec<String>, Error> {
     Ok(diffs)
 }
 
-/// Generated files (`*.rs`, `*.md`) under `out`, relative, `/`-separated.
+/// Generated files (`*.rs`, `*.md`, `*.py`, `*.json`) under `out`, relative, `/`-separated.
 fn existing_files(out: &Path) -> Result<Vec<String>, Error> {
     let mut found = Vec::new();
     if out.is_dir() {
@@ -88,7 +89,7 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) -> Result<(), Error> {
         let path = entry.map_err(|e| Error::Io(dir.to_path_buf(), e))?.path();
         if path.is_dir() {
             walk(root, &path, found)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("rs" | "md")) {
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("rs" | "md" | "py" | "json")) {
             found.push(path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/"));
         }
     }
