@@ -34,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth) {
     generated::lens::configure_lens::<Lens>(cfg);
     generated::dioptra::configure_dioptra::<Dioptra>(cfg);
     generated::comet::configure_comet::<crate::api::comet::Comet>(cfg);
+    crate::docs::configure(cfg);
 }
 
 async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {

@@ -1,29 +1,11 @@
 //! The real Python client libraries (tests/python, run with pytest) against a running
-//! specmill, on SQLite and on PostgreSQL. The virtualenv is `.venv` (made by `.ci/run`;
-//! `SPECMILL_PYTHON` names another interpreter). Without it the test prints SKIP locally
-//! and fails in CI.
+//! specmill, on SQLite and on PostgreSQL, in the virtualenv [`common::python`] finds.
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Backend, Server};
-
-fn python() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SPECMILL_PYTHON") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    if venv.exists() {
-        return Some(venv);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("no Python client environment: .ci/run creates .venv with tests/python/requirements.txt");
-    }
-    eprintln!("SKIP python clients: no .venv (python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt)");
-    None
-}
+use common::{python, Backend, Server};
 
 /// The server's credentials for the clients that authenticate (ClearML's key/secret, boto3's
 /// AWS key pair for SigV4). The tenant is `default`, the one callers of the APIs that do not

@@ -116,6 +116,29 @@ impl ::specmill_runtime::validate::Validate for AuthLogoutRequest {
 }
 /// Reply of `auth_logout`.
 pub type AuthLogoutResponse = LogoutResponse;
+/// A 400 of an operation with a JSON body: `FieldErrors` when the body does not
+/// validate, `DecodeError` when it is not JSON at all.
+///
+/// On the wire: any of the variants below, tried in order.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[serde(untagged)]
+pub enum BodyErrors {
+    FieldErrors(FieldErrors),
+    DecodeError(DecodeError),
+}
+impl ::specmill_runtime::validate::Validate for BodyErrors {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
+        match self {
+            BodyErrors::FieldErrors(value) => {
+                ::specmill_runtime::validate::Validate::validate(value, v);
+            }
+            BodyErrors::DecodeError(value) => {
+                ::specmill_runtime::validate::Validate::validate(value, v);
+            }
+        }
+    }
+}
 /// Request of `create_experiment_job`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct CreateExperimentJobRequest {
@@ -171,6 +194,17 @@ pub type CreateExperimentJobResponse = Job;
 pub type CreateExperimentRequest = ExperimentCreate;
 /// Reply of `create_experiment`.
 pub type CreateExperimentResponse = Experiment;
+/// 400 body when the request body is not JSON at all (malformed or empty), for
+/// example `{"message":"Failed to decode JSON object: …"}`.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct DecodeError {
+    /// What the JSON decoder reported.
+    pub message: ::std::string::String,
+}
+impl ::specmill_runtime::validate::Validate for DecodeError {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
+}
 /// A 400 body from an operation that can fail either validation or a service check.
 /// It is either `FieldErrors` (validation) or `DioptraError` (for example
 /// `SortParameterValidationError`, `EntityNotRegisteredError` or
@@ -192,6 +226,29 @@ impl ::specmill_runtime::validate::Validate for DioptraBadRequest {
                 ::specmill_runtime::validate::Validate::validate(value, v);
             }
             DioptraBadRequest::DioptraError(value) => {
+                ::specmill_runtime::validate::Validate::validate(value, v);
+            }
+        }
+    }
+}
+/// A 400 of an operation with a JSON body that can also fail a service check: any
+/// shape of `DioptraBadRequest`, or `DecodeError` when the body is not JSON at all.
+///
+/// On the wire: any of the variants below, tried in order.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[serde(untagged)]
+pub enum DioptraBodyBadRequest {
+    DioptraBadRequest(DioptraBadRequest),
+    DecodeError(DecodeError),
+}
+impl ::specmill_runtime::validate::Validate for DioptraBodyBadRequest {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
+        match self {
+            DioptraBodyBadRequest::DioptraBadRequest(value) => {
+                ::specmill_runtime::validate::Validate::validate(value, v);
+            }
+            DioptraBodyBadRequest::DecodeError(value) => {
                 ::specmill_runtime::validate::Validate::validate(value, v);
             }
         }

@@ -194,3 +194,21 @@ macro_rules! per_backend {
         mod on_postgres { $( #[test] fn $name() { super::$body($crate::common::Backend::Postgres) } )* }
     };
 }
+
+/// The Python of the test virtualenv `.venv` (made by `.ci/run` from
+/// tests/python/requirements.txt; `SPECMILL_PYTHON` names another interpreter). Without it a
+/// test prints SKIP locally and fails in CI.
+pub fn python() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("SPECMILL_PYTHON") {
+        return Some(std::path::PathBuf::from(p));
+    }
+    let venv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    if venv.exists() {
+        return Some(venv);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("no Python client environment: .ci/run creates .venv with tests/python/requirements.txt");
+    }
+    eprintln!("SKIP python clients: no .venv (python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt)");
+    None
+}

@@ -2,6 +2,7 @@
 //! (with `askama`). Emitters know Rust and the IR, never a spec format.
 
 pub mod docs;
+pub mod openapi;
 pub mod server;
 pub mod types;
 
@@ -107,5 +108,6 @@ pub fn generate(apis: &[Api]) -> Result<Files, String> {
         )?,
     );
     files.insert("ROUTES.md".into(), docs::routes_markdown(apis, &rows)?);
+    files.insert("openapi.json".into(), openapi::document_json(apis, env!("CARGO_PKG_VERSION"))?);
     Ok(files)
 }
