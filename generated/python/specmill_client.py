@@ -4,7 +4,7 @@
 
 One dataclass per schema and per operation version; one attribute of `Client` per service,
 with one method per operation version (the version in the name: `get_task_log_v1_7`).
-Only the standard library and `requests` are needed.
+Needs Python 3.10 or later, the standard library and `requests`.
 
     from specmill_client import Client, RawMetricData
 
