@@ -20,6 +20,9 @@ pub struct Api {
     pub source: String,
     /// Path prefixes under which every route of the API is mounted (`""` for the root).
     pub mounts: Vec<String>,
+    /// The service name AWS Signature V4 scopes requests to (the model's `signingName`);
+    /// `None` for APIs that are not signed.
+    pub signing_name: Option<String>,
     pub services: Vec<Service>,
     pub types: TypeSpace,
 }

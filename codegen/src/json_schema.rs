@@ -202,6 +202,7 @@ mod tests {
             protocol: crate::ir::Protocol::OpenApi,
             source: String::new(),
             mounts: vec![],
+            signing_name: None,
             services: vec![],
             types,
         }

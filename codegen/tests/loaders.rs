@@ -47,6 +47,7 @@ fn sagemaker_model() {
     let apis = load::load_dir(&specs()).unwrap();
     let api = apis.iter().find(|a| a.name == "sagemaker").unwrap();
     assert_eq!(api.protocol, Protocol::AwsRestJson);
+    assert_eq!(api.signing_name.as_deref(), Some("sagemaker"));
     let put = api.services[0].operations.iter().find(|o| o.name == "BatchPutMetrics").unwrap();
     assert_eq!(put.versions[0].http.method.as_deref(), Some("PUT"));
     assert_eq!(put.versions[0].http.path, "/BatchPutMetrics");

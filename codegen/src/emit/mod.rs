@@ -1,8 +1,9 @@
-//! Emitters: IR → Rust (with `syn`/`quote`, formatted by `prettyplease`) and IR → Markdown
-//! (with `askama`). Emitters know Rust and the IR, never a spec format.
+//! Emitters: IR → Rust (with `syn`/`quote`, formatted by `prettyplease`) and IR → Markdown and
+//! a Python client (with `askama`). Emitters know Rust and the IR, never a spec format.
 
 pub mod docs;
 pub mod openapi;
+pub mod python;
 pub mod server;
 pub mod types;
 
@@ -109,5 +110,6 @@ pub fn generate(apis: &[Api]) -> Result<Files, String> {
     );
     files.insert("ROUTES.md".into(), docs::routes_markdown(apis, &rows)?);
     files.insert("openapi.json".into(), openapi::document_json(apis, env!("CARGO_PKG_VERSION"))?);
+    files.insert(python::PATH.into(), python::client_module(apis)?);
     Ok(files)
 }

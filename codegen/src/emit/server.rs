@@ -59,7 +59,7 @@ fn response_name(op: &Operation, v: &OperationVersion) -> String {
 
 /// The request struct of a REST operation that has parameters: one member per parameter
 /// plus `body`.
-fn params_object(params: &[Param], body: &Body) -> ObjectSchema {
+pub(crate) fn params_object(params: &[Param], body: &Body) -> ObjectSchema {
     let mut properties: Vec<Property> = params
         .iter()
         .map(|p| Property {
@@ -76,7 +76,7 @@ fn params_object(params: &[Param], body: &Body) -> ObjectSchema {
 
 /// Resolve the operation version a JSON-lines batch item belongs to: the highest version of
 /// `operation` not above `version`, else its lowest.
-fn batch_item<'a>(service: &'a Service, operation: &str, version: Option<crate::ir::Version>) -> Option<(&'a Operation, &'a OperationVersion)> {
+pub(crate) fn batch_item<'a>(service: &'a Service, operation: &str, version: Option<crate::ir::Version>) -> Option<(&'a Operation, &'a OperationVersion)> {
     let op = service.operations.iter().find(|o| o.name == operation)?;
     let v = version
         .and_then(|want| op.versions.iter().rev().find(|v| v.version.map(|x| x <= want).unwrap_or(true)))

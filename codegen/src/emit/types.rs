@@ -378,7 +378,7 @@ impl<'a> TypeGen<'a> {
     }
 }
 
-fn field_doc(schema: &Schema) -> String {
+pub(crate) fn field_doc(schema: &Schema) -> String {
     let mut d = schema.description.clone();
     let mut notes = Vec::new();
     match &schema.kind {

@@ -53,6 +53,8 @@ pub fn load_model(model: &Value, rel: &str, name: &str) -> Result<Api, String> {
         protocol: Protocol::AwsRestJson,
         source: rel.to_string(),
         mounts: vec![String::new()],
+        // botocore signs with `signingName`, else with `endpointPrefix`.
+        signing_name: meta.get("signingName").or_else(|| meta.get("endpointPrefix")).and_then(Value::as_str).map(str::to_string),
         services: vec![Service { name: service_id.to_string(), description: String::new(), operations }],
         types,
     })

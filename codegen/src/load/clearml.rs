@@ -38,6 +38,7 @@ pub fn load_dir(dir: &Path, rel: &str, name: &str) -> Result<Api, LoadError> {
         protocol: Protocol::ClearMl,
         source: rel.to_string(),
         mounts: vec![String::new()],
+        signing_name: None,
         services: Vec::new(),
         types: TypeSpace::default(),
     };

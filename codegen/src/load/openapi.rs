@@ -80,6 +80,7 @@ pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
         protocol: Protocol::OpenApi,
         source: rel.to_string(),
         mounts,
+        signing_name: None,
         services: vec![Service { name, description: String::new(), operations }],
         types,
     })
