@@ -7,4 +7,5 @@ pub mod generated;
 
 pub mod api;
 pub mod cli;
+pub mod contract;
 pub mod server;
