@@ -31,7 +31,21 @@ fn full_at(schema: &Schema, types: &TypeSpace, depth: usize) -> Value {
         }
         Kind::Map(values) => json!({ "example": full_at(values, types, depth + 1) }),
         Kind::Object(obj) => {
-            Value::Object(obj.properties.iter().map(|p| (p.name.clone(), full_at(&p.schema, types, depth + 1))).collect())
+            // With exclusive alternatives only the first set's members are given.
+            let left_out: Vec<&str> = match &obj.alternatives {
+                Some(alt) if alt.exclusive => {
+                    let first = alt.sets.first().cloned().unwrap_or_default();
+                    alt.members().into_iter().filter(|m| !first.iter().any(|f| f == m)).collect()
+                }
+                _ => Vec::new(),
+            };
+            Value::Object(
+                obj.properties
+                    .iter()
+                    .filter(|p| !left_out.contains(&p.name.as_str()))
+                    .map(|p| (p.name.clone(), full_at(&p.schema, types, depth + 1)))
+                    .collect(),
+            )
         }
         Kind::Union { variants, .. } => variants.first().map(|v| full_at(v, types, depth + 1)).unwrap_or(Value::Null),
         Kind::Ref(r) => types.named.get(r).map(|s| full_at(s, types, depth + 1)).unwrap_or(Value::Null),
@@ -54,6 +68,10 @@ pub enum Rule {
     ConstViolated,
     PatternViolated,
     UnknownMember,
+    /// None of the alternative sets of members is given.
+    NoAlternative,
+    /// Two sets of exclusive alternatives are given.
+    TwoAlternatives,
 }
 
 impl Rule {
@@ -71,6 +89,8 @@ impl Rule {
             Rule::ConstViolated => "const violated",
             Rule::PatternViolated => "pattern violated",
             Rule::UnknownMember => "member the schema forbids",
+            Rule::NoAlternative => "no alternative given",
+            Rule::TwoAlternatives => "two exclusive alternatives given",
         }
     }
 }
@@ -106,6 +126,10 @@ pub fn path_text(path: &[Seg]) -> String {
 pub enum Mutation {
     Remove,
     Set(Value),
+    /// Leave these members of the object out.
+    RemoveMembers(Vec<String>),
+    /// Add these members to the object.
+    AddMembers(Map<String, Value>),
 }
 
 /// A negative case on a JSON body: change the value at `path`.
@@ -299,6 +323,19 @@ fn walk(schema: &Schema, types: &TypeSpace, path: &mut Vec<Seg>, cases: &mut Vec
                 walk(&p.schema, types, path, cases, skips);
                 path.pop();
             }
+            if let Some(alt) = &obj.alternatives {
+                let all: Vec<String> = alt.members().into_iter().map(str::to_string).collect();
+                cases.push(BodyCase { path: path.clone(), rule: Rule::NoAlternative, mutation: Mutation::RemoveMembers(all) });
+                if alt.exclusive && alt.sets.len() > 1 {
+                    let second: Map<String, Value> = obj
+                        .properties
+                        .iter()
+                        .filter(|p| alt.sets[1].contains(&p.name))
+                        .map(|p| (p.name.clone(), full(&p.schema, types)))
+                        .collect();
+                    cases.push(BodyCase { path: path.clone(), rule: Rule::TwoAlternatives, mutation: Mutation::AddMembers(second) });
+                }
+            }
             match &obj.additional {
                 Additional::Forbid => {
                     let mut name = "specmill_unknown_member".to_string();
@@ -333,35 +370,28 @@ fn walk(schema: &Schema, types: &TypeSpace, path: &mut Vec<Seg>, cases: &mut Vec
 /// optional member has a valid context around it.
 pub fn apply(base: &Value, full: &Value, case: &BodyCase) -> Value {
     let mut out = base.clone();
+    if let Mutation::RemoveMembers(_) | Mutation::AddMembers(_) = &case.mutation {
+        let mut out = base.clone();
+        let target = graft_path(&mut out, full, &case.path);
+        if let Value::Object(m) = target {
+            match &case.mutation {
+                Mutation::RemoveMembers(names) => names.iter().for_each(|n| {
+                    m.shift_remove(n);
+                }),
+                Mutation::AddMembers(add) => m.extend(add.clone()),
+                _ => {}
+            }
+        }
+        return out;
+    }
     if case.path.is_empty() {
         return match &case.mutation {
             Mutation::Set(v) => v.clone(),
-            Mutation::Remove => Value::Null,
+            _ => Value::Null,
         };
     }
-    let mut cur = &mut out;
-    let mut model = Some(full);
     let (last, parents) = case.path.split_last().expect("not empty");
-    for seg in parents {
-        let next_model = model.and_then(|m| step(m, seg));
-        if step(cur, seg).is_none() {
-            let graft = next_model.cloned().unwrap_or(Value::Null);
-            match (seg, &mut *cur) {
-                (Seg::Key(k), Value::Object(m)) => {
-                    m.insert(k.clone(), graft);
-                }
-                (Seg::Index(_), Value::Array(a)) => a.push(graft),
-                (Seg::Key(k), other) => {
-                    let mut m = Map::new();
-                    m.insert(k.clone(), graft);
-                    *other = Value::Object(m);
-                }
-                (Seg::Index(_), other) => *other = Value::Array(vec![graft]),
-            }
-        }
-        cur = step_mut(cur, seg).expect("grafted");
-        model = next_model;
-    }
+    let cur = graft_path(&mut out, full, parents);
     match (last, &case.mutation, cur) {
         (Seg::Key(k), Mutation::Remove, Value::Object(m)) => {
             m.shift_remove(k);
@@ -382,6 +412,33 @@ pub fn apply(base: &Value, full: &Value, case: &BodyCase) -> Value {
         _ => {}
     }
     out
+}
+
+/// The value at `path` inside `out`, creating what is missing on the way from `full`.
+fn graft_path<'a>(out: &'a mut Value, full: &Value, path: &[Seg]) -> &'a mut Value {
+    let mut cur = out;
+    let mut model = Some(full);
+    for seg in path {
+        let next_model = model.and_then(|m| step(m, seg));
+        if step(cur, seg).is_none() {
+            let graft = next_model.cloned().unwrap_or(Value::Null);
+            match (seg, &mut *cur) {
+                (Seg::Key(k), Value::Object(m)) => {
+                    m.insert(k.clone(), graft);
+                }
+                (Seg::Index(_), Value::Array(a)) => a.push(graft),
+                (Seg::Key(k), other) => {
+                    let mut m = Map::new();
+                    m.insert(k.clone(), graft);
+                    *other = Value::Object(m);
+                }
+                (Seg::Index(_), other) => *other = Value::Array(vec![graft]),
+            }
+        }
+        cur = step_mut(cur, seg).expect("grafted");
+        model = next_model;
+    }
+    cur
 }
 
 fn step<'a>(v: &'a Value, seg: &Seg) -> Option<&'a Value> {
@@ -474,6 +531,7 @@ mod tests {
                         items: Box::new(Schema::new(Kind::Object(ObjectSchema {
                             properties: vec![prop("name", true, Kind::String { min_length: None, max_length: Some(3), pattern: None, format: None })],
                             additional: Additional::Forbid,
+                            alternatives: None,
                         }))),
                         min_items: None,
                         max_items: Some(2),
@@ -482,6 +540,7 @@ mod tests {
                 prop("anything", false, Kind::Any),
             ],
             additional: Additional::Ignore,
+            alternatives: None,
         }))
     }
 

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::ir::{Kind, Schema, TypeSpace};
 
-const STRING_CANDIDATES: &[&str] = &["example", "a", "a1", "x-1", "1", "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/example"];
+const STRING_CANDIDATES: &[&str] = &["example", "a", "a1", "x-1", "1", "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/example", "{}", ""];
 
 pub fn minimal(schema: &Schema, types: &TypeSpace) -> Value {
     minimal_at(schema, types, 0)
@@ -51,7 +51,8 @@ fn minimal_at(schema: &Schema, types: &TypeSpace, depth: usize) -> Value {
         Kind::Map(_) => json!({}),
         Kind::Object(obj) => {
             let mut out = Map::new();
-            for p in obj.properties.iter().filter(|p| p.required) {
+            let first: &[String] = obj.alternatives.as_ref().and_then(|a| a.sets.first()).map(Vec::as_slice).unwrap_or(&[]);
+            for p in obj.properties.iter().filter(|p| p.required || first.contains(&p.name)) {
                 out.insert(p.name.clone(), minimal_at(&p.schema, types, depth + 1));
             }
             Value::Object(out)

@@ -144,6 +144,10 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
             if !required.is_empty() {
                 m.insert("required".into(), json!(required));
             }
+            if let Some(alt) = &obj.alternatives {
+                let key = if alt.exclusive { "oneOf" } else { "anyOf" };
+                m.insert(key.into(), Value::Array(alt.sets.iter().map(|s| json!({ "required": s })).collect()));
+            }
             match &obj.additional {
                 Additional::Ignore => {}
                 Additional::Keep(values) => {
@@ -220,6 +224,7 @@ mod tests {
                 },
             ],
             additional: Additional::Forbid,
+            alternatives: None,
         }));
         let oa = schema(&api, &obj, Dialect::OpenApi30);
         assert_eq!(oa["properties"]["v"]["$ref"], "#/components/schemas/t.point_value");

@@ -68,6 +68,7 @@ mod tests {
         let schema = Schema::new(Kind::Object(ObjectSchema {
             properties: vec![Property { name: "n".into(), required: true, schema: Schema::new(Kind::Ref("Count".into())) }],
             additional: Additional::Forbid,
+            alternatives: None,
         }));
         let mut c = Checker::default();
         assert_eq!(c.check("k", &api, &schema, &json!({"n": 3})), Ok(()));
