@@ -585,6 +585,28 @@ mod tests {
     }
 
     #[test]
+    fn exclusive_alternatives_give_one_set_and_break_both_ways() {
+        let types = TypeSpace::default();
+        let s = Schema::new(Kind::Object(ObjectSchema {
+            properties: vec![
+                prop("id", false, Kind::Integer { minimum: None, maximum: None, bits: 64 }),
+                prop("uid", false, Kind::String { min_length: Some(1), max_length: None, pattern: None, format: None }),
+                prop("note", false, Kind::String { min_length: None, max_length: None, pattern: None, format: None }),
+            ],
+            additional: Additional::Forbid,
+            alternatives: Some(crate::ir::Alternatives { sets: vec![vec!["id".into()], vec!["uid".into()]], exclusive: true }),
+        }));
+        let (min, f) = (example::minimal(&s, &types), full(&s, &types));
+        assert_eq!(min, json!({"id": 0}));
+        assert_eq!(f, json!({"id": 0, "note": "example"}));
+        let (cases, _) = body_negatives(&s, &types);
+        let none = cases.iter().find(|c| c.rule == Rule::NoAlternative).unwrap();
+        assert_eq!(apply(&min, &f, none), json!({}));
+        let both = cases.iter().find(|c| c.rule == Rule::TwoAlternatives).unwrap();
+        assert_eq!(apply(&min, &f, both), json!({"id": 0, "uid": "example"}));
+    }
+
+    #[test]
     fn parameters_are_varied_as_text() {
         let types = TypeSpace::default();
         let p = Param {

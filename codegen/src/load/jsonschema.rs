@@ -175,3 +175,28 @@ fn object(obj: &serde_json::Map<String, Value>, d: &Dialect, at: &str) -> Result
 pub(crate) fn regex_check(p: &str) -> Result<(), String> {
     regex::Regex::new(p).map(|_| ()).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const D: Dialect = Dialect { ref_prefix: "#/components/schemas/", default_additional: || Additional::Ignore };
+
+    #[test]
+    fn required_alternatives_beside_properties_are_not_a_union() {
+        let s = convert(
+            &json!({"type": "object", "properties": {"id": {"type": "integer"}, "uid": {"type": "string"}}, "oneOf": [{"required": ["id"]}, {"required": ["uid"]}]}),
+            &D,
+            "t",
+        )
+        .unwrap();
+        let Kind::Object(obj) = s.kind else { panic!("{s:?}") };
+        assert_eq!(obj.alternatives, Some(Alternatives { sets: vec![vec!["id".into()], vec!["uid".into()]], exclusive: true }));
+        // A oneOf of schemas stays a union; an alternative naming no property is an error.
+        let u = convert(&json!({"oneOf": [{"type": "string"}, {"type": "integer"}]}), &D, "t").unwrap();
+        assert!(matches!(u.kind, Kind::Union { exclusive: true, .. }));
+        let bad = json!({"type": "object", "properties": {"id": {"type": "integer"}}, "anyOf": [{"required": ["x"]}]});
+        assert!(convert(&bad, &D, "t").unwrap_err().contains("alternative member `x`"));
+    }
+}
