@@ -236,4 +236,18 @@ mod tests {
         let doc = validation_document(&api, &obj);
         assert!(doc["components"]["schemas"]["t.point_value"]["anyOf"].is_array());
     }
+
+    #[test]
+    fn required_alternatives_become_one_of_required_lists() {
+        let obj = Schema::new(Kind::Object(ObjectSchema {
+            properties: vec![
+                Property { name: "id".into(), required: false, schema: Schema::new(Kind::Integer { minimum: None, maximum: None, bits: 64 }) },
+                Property { name: "uid".into(), required: false, schema: Schema::new(Kind::Any) },
+            ],
+            additional: Additional::Ignore,
+            alternatives: Some(crate::ir::Alternatives { sets: vec![vec!["id".into()], vec!["uid".into()]], exclusive: true }),
+        }));
+        let js = schema(&api(), &obj, Dialect::JsonSchema);
+        assert_eq!(js["oneOf"], json!([{"required": ["id"]}, {"required": ["uid"]}]));
+    }
 }
