@@ -1,4 +1,4 @@
-//! Command line: `serve`, `migrate`, `codegen --check`. Flags have environment variables.
+//! Command line: `serve`, `migrate`, `codegen --check`, `contract`. Flags have environment variables.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,9 +8,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "specmill", version, about = "One ML metrics store, five experiment-tracking APIs, generated from their spec files")]
 pub struct Cli {
-    /// Store URL: a SQLite file path (default) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "./specmill.db", global = true)]
-    pub database_url: String,
+    /// Store URL: a SQLite file path or `postgres://…` (default `./specmill.db`). For
+    /// `contract`: the server's store, checked to be unchanged by refused requests.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
     /// Config file (TOML) with the tenants and their credentials; none: open on loopback.
     #[arg(long, env = "SPECMILL_CONFIG", global = true)]
     pub config: Option<PathBuf>,
@@ -42,5 +43,21 @@ pub enum Command {
         /// Compare instead of writing; exit 1 when they differ.
         #[arg(long)]
         check: bool,
+    },
+    /// Run the contract tests generated from a spec directory against a running server;
+    /// exit 1 on any failure.
+    Contract {
+        /// Spec directory.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+        /// Base URL of the server.
+        #[arg(long, default_value = "http://127.0.0.1:8008")]
+        url: String,
+        /// Operation versions that may still answer "not implemented" (`api operation version` per line).
+        #[arg(long)]
+        allowlist: Option<PathBuf>,
+        /// Print every case with its outcome before the summary.
+        #[arg(long)]
+        verbose: bool,
     },
 }

@@ -7,5 +7,6 @@ pub mod generated;
 
 pub mod api;
 pub mod cli;
+pub mod contract;
 pub mod docs;
 pub mod server;

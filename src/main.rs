@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve { listen: ([127, 0, 0, 1], 8008).into(), workers: None });
-    match run(&cli.database_url, cli.config.as_deref(), command) {
+    match run(cli.database_url.as_deref(), cli.config.as_deref(), command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -22,7 +22,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(database_url: &str, config: Option<&Path>, command: Command) -> anyhow::Result<()> {
+/// The store of `serve` and `migrate` when none is given.
+const DEFAULT_DATABASE_URL: &str = "./specmill.db";
+
+fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) -> anyhow::Result<()> {
+    let database_url = database_url_arg.unwrap_or(DEFAULT_DATABASE_URL);
     match command {
         Command::Serve { listen, workers } => {
             let config = match config {
@@ -49,6 +53,17 @@ fn run(database_url: &str, config: Option<&Path>, command: Command) -> anyhow::R
                 for p in specmill_codegen::write_if_changed(&out, &files)? {
                     println!("wrote {}", p.display());
                 }
+            }
+        }
+        Command::Contract { specs, url, allowlist, verbose } => {
+            let opts = specmill::contract::Options { specs, url, allowlist, database_url: database_url_arg.map(str::to_string) };
+            let report = specmill::contract::run(&opts)?;
+            if verbose {
+                print!("{}", report.render_cases());
+            }
+            print!("{}", report.render());
+            if !report.passed() {
+                anyhow::bail!("{} contract failures", report.failures());
             }
         }
     }

@@ -2,6 +2,8 @@
 //! version "2.13" of `get_task_log` and a new endpoint `get_task_summary`; the codegen
 //! output gains their types, trait methods and routes, and a server rebuilt from the copy
 //! answers them with ClearML's "not implemented" envelope while old versions keep working.
+//! The contract tests (`specmill::contract`), run on the modified specs with no change to
+//! the harness, gain the new version's cases and list the new operations as not implemented.
 
 mod common;
 
@@ -160,4 +162,37 @@ fn rebuilt_server_serves_the_new_routes() {
     // The new version validates its constraints before the (missing) implementation.
     let r = s.json("POST", "/v2.13/events.get_task_log", json!({"task": "t", "batch_size": 0}));
     assert_eq!((r.status, r.json()["meta"]["result_subcode"].clone()), (400, json!(12)), "{}", r.text);
+
+    contract_follows_the_spec_change(&project.join("specs"), &s, tmp.path());
+}
+
+/// The same harness on the modified specs: the new version's constraint gives new negative
+/// cases, which the rebuilt server refuses; the two new operation versions are listed as
+/// not implemented, which an allowlist naming them accepts and an empty one does not.
+fn contract_follows_the_spec_change(specs: &Path, s: &common::Server, tmp: &Path) {
+    use specmill::contract::{run, Options, Outcome};
+    let allow = tmp.join("not_implemented.txt");
+    std::fs::write(&allow, "# written for the modified copy\nclearml get_task_log 2.13\nclearml get_task_summary 2.13\n").unwrap();
+    let opts = Options { specs: specs.to_path_buf(), url: s.base.clone(), allowlist: Some(allow), database_url: Some(s.database_url.clone()) };
+    let report = run(&opts).expect("the harness runs");
+    let printed = report.render();
+    println!("{printed}");
+    assert!(report.passed(), "{printed}");
+    let listed: Vec<String> = report.not_implemented.iter().map(|o| o.to_string()).collect();
+    assert_eq!(listed, ["clearml get_task_log 2.13", "clearml get_task_summary 2.13"], "{printed}");
+    assert!(printed.contains("not implemented (2):\n  clearml get_task_log 2.13\n  clearml get_task_summary 2.13\n"), "{printed}");
+    // The new member's bounds are new negative cases, refused by the generated validation.
+    let new_cases = report.cases_of("clearml get_task_log 2.13");
+    for label in ["above maximum at batch_size", "below minimum at batch_size", "wrong type at batch_size", "required member removed at task"] {
+        let case = new_cases.iter().find(|c| c.label == label).unwrap_or_else(|| panic!("no case `{label}`:\n{}", report.render_cases()));
+        assert!(matches!(case.outcome, Outcome::Refused(_)), "{label}: {:?}", case.outcome);
+    }
+    // The unmodified specs have no such cases: the change came from the spec alone.
+    let original = specmill_codegen::load::load_dir(&root().join("specs")).unwrap();
+    assert!(!original.iter().any(|a| a.operation_versions().any(|(_, o, v)| o.name == "get_task_summary" || (o.name == "get_task_log" && v.version.map(|x| x.to_string()).as_deref() == Some("2.13")))));
+    // Without the allowlist, the new not-implemented operations fail the run.
+    let strict = run(&Options { allowlist: None, ..opts }).expect("the harness runs");
+    let printed = strict.render();
+    assert_eq!(strict.failures(), 2, "{printed}");
+    assert!(printed.contains("clearml get_task_summary 2.13: answers \"not implemented\" but is not in the allowlist"), "{printed}");
 }

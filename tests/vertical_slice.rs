@@ -130,7 +130,10 @@ fn clearml_events(s: &Server) {
     let d = &r.json()["data"];
     assert_eq!(d["loss"]["train"]["x"], json!([0, 1, 2]), "{d}");
     assert_eq!(d["loss"]["train"]["y"], json!([1.5, 1.25, 1.0]));
+    // `samples` 0 returns all the points, as the spec says; a negative amount is refused.
     let r = s.json("POST", "/events.scalar_metrics_iter_histogram", json!({"task": "t1", "samples": 0}));
+    assert_eq!(r.json()["data"]["loss"]["train"]["x"], json!([0, 1, 2]), "{}", r.text);
+    let r = s.json("POST", "/events.scalar_metrics_iter_histogram", json!({"task": "t1", "samples": -1}));
     assert_eq!(r.status, 400);
 }
 

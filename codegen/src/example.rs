@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::ir::{Kind, Schema, TypeSpace};
 
-const STRING_CANDIDATES: &[&str] = &["example", "a", "a1", "x-1", "1", "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/example"];
+const STRING_CANDIDATES: &[&str] = &["example", "a", "a1", "x-1", "1", "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/example", "{}", ""];
 
 pub fn minimal(schema: &Schema, types: &TypeSpace) -> Value {
     minimal_at(schema, types, 0)
@@ -23,17 +23,23 @@ fn minimal_at(schema: &Schema, types: &TypeSpace, depth: usize) -> Value {
         Kind::Boolean => json!(false),
         Kind::Integer { minimum, maximum, .. } => json!(clamp(0, *minimum, *maximum)),
         Kind::Number { minimum, maximum, .. } => json!(clamp(1, minimum.map(|m| m.ceil() as i64), maximum.map(|m| m.floor() as i64))),
-        Kind::String { min_length, pattern, format, .. } => {
-            if format.as_deref() == Some("date-time") {
-                return json!("2024-01-15T08:30:00+00:00");
+        Kind::String { min_length, max_length, pattern, format } => {
+            match format.as_deref() {
+                Some("date-time") => return json!("2024-01-15T08:30:00+00:00"),
+                Some("date") => return json!("2024-01-15"),
+                Some("uuid") => return json!("00000000-0000-4000-8000-000000000000"),
+                Some("email") => return json!("user@example.com"),
+                Some("uri") => return json!("https://example.com/"),
+                _ => {}
             }
             let re = pattern.as_ref().and_then(|p| regex::Regex::new(p).ok());
             let min = min_length.unwrap_or(0) as usize;
+            let max = max_length.map(|m| m as usize).unwrap_or(usize::MAX);
             let pick = STRING_CANDIDATES
                 .iter()
                 .map(|s| s.to_string())
-                .find(|s| s.chars().count() >= min && re.as_ref().map(|r| r.is_match(s)).unwrap_or(true))
-                .unwrap_or_else(|| "a".repeat(min.max(1)));
+                .find(|s| (min..=max).contains(&s.chars().count()) && re.as_ref().map(|r| r.is_match(s)).unwrap_or(true))
+                .unwrap_or_else(|| "a".repeat(min.max(1).min(max)));
             json!(pick)
         }
         Kind::Timestamp(_) => json!(1704164645),
@@ -45,7 +51,8 @@ fn minimal_at(schema: &Schema, types: &TypeSpace, depth: usize) -> Value {
         Kind::Map(_) => json!({}),
         Kind::Object(obj) => {
             let mut out = Map::new();
-            for p in obj.properties.iter().filter(|p| p.required) {
+            let first: &[String] = obj.alternatives.as_ref().and_then(|a| a.sets.first()).map(Vec::as_slice).unwrap_or(&[]);
+            for p in obj.properties.iter().filter(|p| p.required || first.contains(&p.name)) {
                 out.insert(p.name.clone(), minimal_at(&p.schema, types, depth + 1));
             }
             Value::Object(out)

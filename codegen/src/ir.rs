@@ -198,6 +198,30 @@ pub enum TimestampFormat {
 pub struct ObjectSchema {
     pub properties: Vec<Property>,
     pub additional: Additional,
+    /// Sets of members of which at least one (or exactly one) must be present in full:
+    /// JSON Schema's `anyOf`/`oneOf` of `required` lists beside `properties`.
+    pub alternatives: Option<Alternatives>,
+}
+
+/// Alternative sets of required members: `{"oneOf": [{"required": ["id"]}, {"required": ["uid"]}]}`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Alternatives {
+    pub sets: Vec<Vec<String>>,
+    /// Exactly one set (`oneOf`) rather than at least one (`anyOf`).
+    pub exclusive: bool,
+}
+
+impl Alternatives {
+    /// Every member some set names, in order, once.
+    pub fn members(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for m in self.sets.iter().flatten() {
+            if !out.contains(&m.as_str()) {
+                out.push(m);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -144,6 +144,10 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
             if !required.is_empty() {
                 m.insert("required".into(), json!(required));
             }
+            if let Some(alt) = &obj.alternatives {
+                let key = if alt.exclusive { "oneOf" } else { "anyOf" };
+                m.insert(key.into(), Value::Array(alt.sets.iter().map(|s| json!({ "required": s })).collect()));
+            }
             match &obj.additional {
                 Additional::Ignore => {}
                 Additional::Keep(values) => {
@@ -221,6 +225,7 @@ mod tests {
                 },
             ],
             additional: Additional::Forbid,
+            alternatives: None,
         }));
         let oa = schema(&api, &obj, Dialect::OpenApi30);
         assert_eq!(oa["properties"]["v"]["$ref"], "#/components/schemas/t.point_value");
@@ -231,5 +236,19 @@ mod tests {
         assert_eq!(js["properties"]["n"]["anyOf"][1], json!({"type": "null"}));
         let doc = validation_document(&api, &obj);
         assert!(doc["components"]["schemas"]["t.point_value"]["anyOf"].is_array());
+    }
+
+    #[test]
+    fn required_alternatives_become_one_of_required_lists() {
+        let obj = Schema::new(Kind::Object(ObjectSchema {
+            properties: vec![
+                Property { name: "id".into(), required: false, schema: Schema::new(Kind::Integer { minimum: None, maximum: None, bits: 64 }) },
+                Property { name: "uid".into(), required: false, schema: Schema::new(Kind::Any) },
+            ],
+            additional: Additional::Ignore,
+            alternatives: Some(crate::ir::Alternatives { sets: vec![vec!["id".into()], vec!["uid".into()]], exclusive: true }),
+        }));
+        let js = schema(&api(), &obj, Dialect::JsonSchema);
+        assert_eq!(js["oneOf"], json!([{"required": ["id"]}, {"required": ["uid"]}]));
     }
 }

@@ -5,6 +5,7 @@
 //! [`write_if_changed`] and [`check`] put the result on disk or compare it with what is there.
 
 pub mod emit;
+pub mod cases;
 pub mod example;
 pub mod ir;
 pub mod json_schema;

@@ -2957,7 +2957,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         request_type: "LogExperimentMetricRequest",
         response_type: "LogExperimentMetricResponse",
         example_path: "/api/rest/v2/write/experiment/metric",
-        example_body: "{\"experimentKey\":\"example\",\"metricName\":\"example\",\"metricValue\":{}}",
+        example_body: "{\"experimentKey\":\"example\",\"metricName\":\"example\",\"metricValue\":1}",
         example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {

@@ -3,6 +3,18 @@
 
 //! Types of Comet REST API v2 (experiments, as comet_ml.API uses it) (`openapi/comet.yaml`): one per schema and per operation version.
 #![allow(non_camel_case_types, clippy::all)]
+static PATTERN_0: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_runtime::validate::Regex::new("^\\s*(\\{[\\s\\S]*\\})?\\s*$")
+        .expect("pattern checked by specmill-codegen")
+});
+static PATTERN_1: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_runtime::validate::Regex::new(
+            "^\\s*[-+]?(([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?|[Nn][Aa][Nn]|[Ii][Nn][Ff]([Ii][Nn][Ii][Tt][Yy])?)\\s*$",
+        )
+        .expect("pattern checked by specmill-codegen")
+});
 /// The caller's account.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AccountDetails {
@@ -110,13 +122,21 @@ pub struct AssetUploadForm {
     ///
     /// Constraints: format `binary`.
     pub file: ::specmill_runtime::protocol::body::FilePart,
-    /// The asset's metadata, a JSON object as text.
+    /// The asset's metadata, a JSON object as text (or empty).
+    ///
+    /// Constraints: pattern `^\s*(\{[\s\S]*\})?\s*$`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<::std::string::String>,
 }
 impl ::specmill_runtime::validate::Validate for AssetUploadForm {
     #[allow(unused_variables)]
-    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
+        if let ::std::option::Option::Some(value) = &self.metadata {
+            v.enter("metadata");
+            v.pattern(value, &PATTERN_0, "^\\s*(\\{[\\s\\S]*\\})?\\s*$");
+            v.leave();
+        }
+    }
 }
 /// The stored asset.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -874,9 +894,10 @@ pub struct MetricRequest {
     /// Constraints: min length 1.
     #[serde(rename = "metricName")]
     pub metric_name: ::std::string::String,
-    /// The value, JSON as the caller gave it; it must read as a number.
+    /// The value, JSON as the caller gave it: a number, a boolean (1/0) or a string
+    /// that reads as a number (`"0.5"`, `"NaN"`, `"Infinity"`, `"-inf"`).
     #[serde(rename = "metricValue")]
-    pub metric_value: ::serde_json::Value,
+    pub metric_value: MetricRequestMetricValue,
     /// The step.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub step: ::std::option::Option<i64>,
@@ -903,6 +924,39 @@ impl ::specmill_runtime::validate::Validate for MetricRequest {
             );
         }
         v.leave();
+        v.enter("metricValue");
+        {
+            let value = &self.metric_value;
+            ::specmill_runtime::validate::Validate::validate(value, v);
+        }
+        v.leave();
+    }
+}
+/// The value, JSON as the caller gave it: a number, a boolean (1/0) or a string
+/// that reads as a number (`"0.5"`, `"NaN"`, `"Infinity"`, `"-inf"`).
+///
+/// On the wire: any of the variants below, tried in order.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+#[serde(untagged)]
+pub enum MetricRequestMetricValue {
+    Number(f64),
+    Boolean(bool),
+    String(::std::string::String),
+}
+impl ::specmill_runtime::validate::Validate for MetricRequestMetricValue {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
+        match self {
+            MetricRequestMetricValue::Number(value) => {}
+            MetricRequestMetricValue::Boolean(value) => {}
+            MetricRequestMetricValue::String(value) => {
+                v.pattern(
+                    value,
+                    &PATTERN_1,
+                    "^\\s*[-+]?(([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?|[Nn][Aa][Nn]|[Ii][Nn][Ff]([Ii][Nn][Ii][Tt][Yy])?)\\s*$",
+                );
+            }
+        }
     }
 }
 /// The "no patch" reply of `git/patch` (the client checks that the body starts with `{"msg"`).
@@ -1418,7 +1472,9 @@ pub struct UploadExperimentAssetRequest {
     ///
     /// Constraints: format `binary`.
     pub file: ::specmill_runtime::protocol::body::FilePart,
-    /// The asset's metadata, a JSON object as text.
+    /// The asset's metadata, a JSON object as text (or empty).
+    ///
+    /// Constraints: pattern `^\s*(\{[\s\S]*\})?\s*$`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<::std::string::String>,
 }
@@ -1428,7 +1484,13 @@ pub fn default_upload_experiment_asset_request_overwrite() -> bool {
 }
 impl ::specmill_runtime::validate::Validate for UploadExperimentAssetRequest {
     #[allow(unused_variables)]
-    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
+        if let ::std::option::Option::Some(value) = &self.metadata {
+            v.enter("metadata");
+            v.pattern(value, &PATTERN_0, "^\\s*(\\{[\\s\\S]*\\})?\\s*$");
+            v.leave();
+        }
+    }
 }
 /// Reply of `upload_experiment_asset`.
 pub type UploadExperimentAssetResponse = AssetUploadResponse;

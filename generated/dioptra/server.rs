@@ -1116,7 +1116,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         request_type: "AttachExperimentRunRequest",
         response_type: "AttachExperimentRunResponse",
         example_path: "/api/v1/experiments/1/runs",
-        example_body: "{}",
+        example_body: "{\"id\":0}",
         example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {

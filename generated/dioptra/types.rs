@@ -15,6 +15,13 @@ static PATTERN_1: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> = :
         )
         .expect("pattern checked by specmill-codegen")
 });
+static PATTERN_2: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_runtime::validate::Regex::new(
+            "^(id|description|createdOn|lastModifiedOn|status|experiment|entrypoint|queue)?$",
+        )
+        .expect("pattern checked by specmill-codegen")
+});
 /// Request of `append_job_metric`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AppendJobMetricRequest {
@@ -460,10 +467,12 @@ pub struct GetExperimentMetricsRequest {
     /// Absent or empty means no explicit sort, that is, ascending job id.
     ///
     /// Sortable: `id`, `description`, `createdOn`, `lastModifiedOn`, `status`,
-    /// `experiment`, `entrypoint`, `queue`. specmill answers any other value with
-    /// the same 400 `SortParameterValidationError`, so the parameter is a free
-    /// string here. Jobs that lack the field (no description, queue or
-    /// entrypoint) come first in ascending order; ties are broken by job id.
+    /// `experiment`, `entrypoint`, `queue` (the pattern below, which also allows
+    /// the empty string). specmill answers any other value with the same 400
+    /// `SortParameterValidationError`. Jobs that lack the field (no description,
+    /// queue or entrypoint) come first in ascending order; ties are broken by job id.
+    ///
+    /// Constraints: pattern `^(id|description|createdOn|lastModifiedOn|status|experiment|entrypoint|queue)?$`.
     #[serde(
         rename = "sortBy",
         default,
@@ -571,6 +580,15 @@ impl ::specmill_runtime::validate::Validate for GetExperimentMetricsRequest {
             );
         }
         v.leave();
+        if let ::std::option::Option::Some(value) = &self.sort_by {
+            v.enter("sortBy");
+            v.pattern(
+                value,
+                &PATTERN_2,
+                "^(id|description|createdOn|lastModifiedOn|status|experiment|entrypoint|queue)?$",
+            );
+            v.leave();
+        }
     }
 }
 /// Reply of `get_experiment_metrics`.
@@ -1336,6 +1354,11 @@ impl ::specmill_runtime::validate::Validate for RunAttach {
             );
             v.leave();
         }
+        v.alternatives(
+            &[(true && self.id.is_some()), (true && self.uid.is_some())],
+            &["id", "uid"],
+            true,
+        );
     }
 }
 /// Status of the job. Absent keeps the current one (`started` for a newly attached run).

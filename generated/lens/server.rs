@@ -873,7 +873,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         request_type: "PostWandbMetricsRequest",
         response_type: "PostWandbMetricsResponse",
         example_path: "/v1/wandb/metrics",
-        example_body: "{}",
+        example_body: "{\"workload_uid\":\"example\"}",
         example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
@@ -887,7 +887,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         request_type: "PostWandbMetricsRequest",
         response_type: "PostWandbMetricsResponse",
         example_path: "/lens/v1/wandb/metrics",
-        example_body: "{}",
+        example_body: "{\"workload_uid\":\"example\"}",
         example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
@@ -901,7 +901,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         request_type: "PostWandbLogsRequest",
         response_type: "PostWandbLogsResponse",
         example_path: "/v1/wandb/logs",
-        example_body: "{}",
+        example_body: "{\"workload_uid\":\"example\"}",
         example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {
@@ -915,7 +915,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         request_type: "PostWandbLogsRequest",
         response_type: "PostWandbLogsResponse",
         example_path: "/lens/v1/wandb/logs",
-        example_body: "{}",
+        example_body: "{\"workload_uid\":\"example\"}",
         example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {

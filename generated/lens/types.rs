@@ -411,30 +411,25 @@ impl ::specmill_runtime::validate::Validate for WandBBatchPartResult {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Body of `POST /wandb/batch`: an optional metrics part and an optional logs part,
-/// each with the same shape as the body of the single-purpose route.
+/// each with the same shape as the body of the single-purpose route. Each part is
+/// decoded and checked on its own: a part that does not fit its schema fails that
+/// part (reported in `results`), not the request, as in Lens.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WandBBatchRequest {
-    /// Optional metrics part, processed like a `POST /wandb/metrics` body.
+    /// Optional metrics part, a `WandBMetricsRequest` processed like a `POST /wandb/metrics` body.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub metrics: ::std::option::Option<WandBMetricsRequest>,
-    /// Optional logs part, processed like a `POST /wandb/logs` body.
+    pub metrics: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
+    /// Optional logs part, a `WandBLogsRequest` processed like a `POST /wandb/logs` body.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub logs: ::std::option::Option<WandBLogsRequest>,
+    pub logs: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
 }
 impl ::specmill_runtime::validate::Validate for WandBBatchRequest {
     #[allow(unused_variables)]
-    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
-        if let ::std::option::Option::Some(value) = &self.metrics {
-            v.enter("metrics");
-            ::specmill_runtime::validate::Validate::validate(value, v);
-            v.leave();
-        }
-        if let ::std::option::Option::Some(value) = &self.logs {
-            v.enter("logs");
-            ::specmill_runtime::validate::Validate::validate(value, v);
-            v.leave();
-        }
-    }
+    fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Success body of `POST /wandb/batch`, with one result per part present in the request.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
@@ -572,8 +567,9 @@ impl ::specmill_runtime::validate::Validate for WandBLogEntry {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Body of `POST /wandb/logs`, following the Go struct `WandBLogsRequest` of the
-/// Lens telemetry-processor. Either `workload_uid` or `pod_name` must be
-/// non-empty; this is checked by the handler, which answers 400. Unknown keys are
+/// Lens telemetry-processor. Either `workload_uid` or `pod_name` must be given
+/// (`anyOf` below) and non-empty (checked by the handler); both answer 400
+/// `{"error":"either workload_uid or pod_name is required"}`. Unknown keys are
 /// ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WandBLogsRequest {
@@ -611,6 +607,11 @@ impl ::specmill_runtime::validate::Validate for WandBLogsRequest {
             }
             v.leave();
         }
+        v.alternatives(
+            &[(true && self.workload_uid.is_some()), (true && self.pod_name.is_some())],
+            &["workload_uid", "pod_name"],
+            false,
+        );
     }
 }
 /// One W&B metric value at one step.
@@ -643,8 +644,9 @@ impl ::specmill_runtime::validate::Validate for WandBMetric {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Body of `POST /wandb/metrics`, following the Go struct `WandBMetricsRequest` of
-/// the Lens telemetry-processor. Either `workload_uid` or `pod_name` must be
-/// non-empty; this is checked by the handler, which answers 400. Every other
+/// the Lens telemetry-processor. Either `workload_uid` or `pod_name` must be given
+/// (`anyOf` below) and non-empty (checked by the handler); both answer 400
+/// `{"error":"either workload_uid or pod_name is required"}`. Every other
 /// top-level field is optional, as in the Go decoder. Unknown keys are ignored.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct WandBMetricsRequest {
@@ -682,5 +684,10 @@ impl ::specmill_runtime::validate::Validate for WandBMetricsRequest {
             }
             v.leave();
         }
+        v.alternatives(
+            &[(true && self.workload_uid.is_some()), (true && self.pod_name.is_some())],
+            &["workload_uid", "pod_name"],
+            false,
+        );
     }
 }

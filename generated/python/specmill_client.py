@@ -2561,7 +2561,9 @@ class AssetUploadForm:
     #:
     #: Constraints: format `binary`.
     file: File
-    #: The asset's metadata, a JSON object as text.
+    #: The asset's metadata, a JSON object as text (or empty).
+    #:
+    #: Constraints: pattern `^\s*(\{[\s\S]*\})?\s*$`.
     metadata: Optional[str] = None
     #: Members the schema does not name, sent and received as they are.
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -3975,8 +3977,9 @@ class MetricRequest:
     #:
     #: Constraints: min length 1.
     metric_name: str
-    #: The value, JSON as the caller gave it; it must read as a number.
-    metric_value: Any
+    #: The value, JSON as the caller gave it: a number, a boolean (1/0) or a string
+    #: that reads as a number (`"0.5"`, `"NaN"`, `"Infinity"`, `"-inf"`).
+    metric_value: Union[float, bool, str]
     #: The step.
     step: Optional[int] = None
     #: The epoch.
@@ -4665,7 +4668,9 @@ class UploadExperimentAssetRequest:
     #:
     #: Constraints: format `binary`.
     file: File
-    #: The asset's metadata, a JSON object as text.
+    #: The asset's metadata, a JSON object as text (or empty).
+    #:
+    #: Constraints: pattern `^\s*(\{[\s\S]*\})?\s*$`.
     metadata: Optional[str] = None
     #: Members the schema does not name, sent and received as they are.
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -5013,10 +5018,12 @@ class DioptraGetExperimentMetricsRequest:
     #: Absent or empty means no explicit sort, that is, ascending job id.
     #:
     #: Sortable: `id`, `description`, `createdOn`, `lastModifiedOn`, `status`,
-    #: `experiment`, `entrypoint`, `queue`. specmill answers any other value with
-    #: the same 400 `SortParameterValidationError`, so the parameter is a free
-    #: string here. Jobs that lack the field (no description, queue or
-    #: entrypoint) come first in ascending order; ties are broken by job id.
+    #: `experiment`, `entrypoint`, `queue` (the pattern below, which also allows
+    #: the empty string). specmill answers any other value with the same 400
+    #: `SortParameterValidationError`. Jobs that lack the field (no description,
+    #: queue or entrypoint) come first in ascending order; ties are broken by job id.
+    #:
+    #: Constraints: pattern `^(id|description|createdOn|lastModifiedOn|status|experiment|entrypoint|queue)?$`.
     sort_by: Optional[str] = None
     #: Sort in descending order (the whole order is reversed). Only meaningful together with `sortBy`, as upstream.
     #:
@@ -6873,13 +6880,15 @@ class WandBBatchPartResult:
 @dataclass(kw_only=True)
 class WandBBatchRequest:
     """Body of `POST /wandb/batch`: an optional metrics part and an optional logs part,
-    each with the same shape as the body of the single-purpose route.
+    each with the same shape as the body of the single-purpose route. Each part is
+    decoded and checked on its own: a part that does not fit its schema fails that
+    part (reported in `results`), not the request, as in Lens.
     """
 
-    #: Optional metrics part, processed like a `POST /wandb/metrics` body.
-    metrics: Optional[WandBMetricsRequest] = None
-    #: Optional logs part, processed like a `POST /wandb/logs` body.
-    logs: Optional[WandBLogsRequest] = None
+    #: Optional metrics part, a `WandBMetricsRequest` processed like a `POST /wandb/metrics` body.
+    metrics: Optional[Dict[str, Any]] = None
+    #: Optional logs part, a `WandBLogsRequest` processed like a `POST /wandb/logs` body.
+    logs: Optional[Dict[str, Any]] = None
     #: Members the schema does not name, sent and received as they are.
     extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -6900,10 +6909,8 @@ class WandBBatchRequest:
         """From JSON; members the schema does not name go to `extra`."""
         rest = dict(data)
         fields: Dict[str, Any] = {}
-        v = rest.pop("metrics", None)
-        fields["metrics"] = None if v is None else WandBMetricsRequest.from_dict(v)
-        v = rest.pop("logs", None)
-        fields["logs"] = None if v is None else WandBLogsRequest.from_dict(v)
+        fields["metrics"] = rest.pop("metrics", None)
+        fields["logs"] = rest.pop("logs", None)
         return cls(**fields, extra=rest)
 
 
@@ -7067,8 +7074,9 @@ class WandBLogEntry:
 @dataclass(kw_only=True)
 class WandBLogsRequest:
     """Body of `POST /wandb/logs`, following the Go struct `WandBLogsRequest` of the
-    Lens telemetry-processor. Either `workload_uid` or `pod_name` must be
-    non-empty; this is checked by the handler, which answers 400. Unknown keys are
+    Lens telemetry-processor. Either `workload_uid` or `pod_name` must be given
+    (`anyOf` below) and non-empty (checked by the handler); both answer 400
+    `{"error":"either workload_uid or pod_name is required"}`. Unknown keys are
     ignored.
     """
 
@@ -7180,8 +7188,9 @@ class WandBMetric:
 @dataclass(kw_only=True)
 class WandBMetricsRequest:
     """Body of `POST /wandb/metrics`, following the Go struct `WandBMetricsRequest` of
-    the Lens telemetry-processor. Either `workload_uid` or `pod_name` must be
-    non-empty; this is checked by the handler, which answers 400. Every other
+    the Lens telemetry-processor. Either `workload_uid` or `pod_name` must be given
+    (`anyOf` below) and non-empty (checked by the handler); both answer 400
+    `{"error":"either workload_uid or pod_name is required"}`. Every other
     top-level field is optional, as in the Go decoder. Unknown keys are ignored.
     """
 

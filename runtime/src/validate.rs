@@ -52,6 +52,16 @@ impl Validator {
             self.fail(format!("value does not match the pattern {text}"));
         }
     }
+    /// Alternative sets of members (`present[i]`: every member of set `i` is there, named
+    /// `names[i]`): at least one set, or exactly one when `exclusive`.
+    pub fn alternatives(&mut self, present: &[bool], names: &[&str], exclusive: bool) {
+        let given = present.iter().filter(|p| **p).count();
+        if exclusive && given != 1 {
+            self.fail(format!("Give exactly one of {}.", join_alternatives(names, "and")));
+        } else if given == 0 {
+            self.fail(format!("either {} is required", join_alternatives(names, "or")));
+        }
+    }
     pub fn range(&mut self, value: f64, min: Option<f64>, max: Option<f64>) {
         if let Some(m) = min.filter(|m| value < *m) {
             self.fail(format!("{value} is less than the minimum {m}"));
@@ -114,3 +124,12 @@ macro_rules! unconstrained {
     ($($t:ty),*) => { $(impl Validate for $t { fn validate(&self, _: &mut Validator) {} })* };
 }
 unconstrained!(serde_json::Value, serde_json::Map<String, serde_json::Value>, String, bool, i32, i64, f64, crate::wire::Double, crate::wire::EpochSeconds);
+
+/// `a, b and c` / `a or b`.
+fn join_alternatives(names: &[&str], word: &str) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} {word} {last}", rest.join(", ")),
+    }
+}

@@ -71,7 +71,7 @@ pub(crate) fn params_object(params: &[Param], body: &Body) -> ObjectSchema {
     if let Body::Json { schema, required } = body {
         properties.push(Property { name: "body".into(), required: *required, schema: schema.clone() });
     }
-    ObjectSchema { properties, additional: crate::ir::Additional::Ignore }
+    ObjectSchema { properties, additional: crate::ir::Additional::Ignore, alternatives: None }
 }
 
 /// Resolve the operation version a JSON-lines batch item belongs to: the highest version of

@@ -179,6 +179,22 @@ impl<'a> TypeGen<'a> {
                 }
             }
         }
+        if let Some(alt) = &obj.alternatives {
+            let fields = Self::fields(name, obj);
+            let present = alt.sets.iter().map(|set| {
+                let each = set.iter().map(|m| match fields.iter().find(|(_, p)| &p.name == m) {
+                    Some((info, _)) if info.optional => {
+                        let fid = ident(&info.rust);
+                        quote!(self.#fid.is_some())
+                    }
+                    _ => quote!(true),
+                });
+                quote!((true #(&& #each)*))
+            });
+            let names: Vec<String> = alt.sets.iter().map(|s| s.join("+")).collect();
+            let exclusive = alt.exclusive;
+            checks.push(quote! { v.alternatives(&[#(#present),*], &[#(#names),*], #exclusive); });
+        }
         let mut container = quote!();
         match &obj.additional {
             Additional::Forbid => container = quote!(#[serde(deny_unknown_fields)]),

@@ -104,7 +104,7 @@ fn shape_schema(name: &str, shape: &Value, shapes: &Map<String, Value>) -> Resul
                 }
                 properties.push(Property { name: member.clone(), required: required.contains(&member.as_str()), schema });
             }
-            Kind::Object(ObjectSchema { properties, additional: Additional::Ignore })
+            Kind::Object(ObjectSchema { properties, additional: Additional::Ignore, alternatives: None })
         }
         "list" => Kind::Array { items: Box::new(use_of(target("member")?, shapes)?), min_items: uint("min"), max_items: uint("max") },
         "map" => Kind::Map(Box::new(use_of(target("value")?, shapes)?)),

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::ir::{Additional, Kind, ObjectSchema, Property, Schema};
+use crate::ir::{Additional, Alternatives, Kind, ObjectSchema, Property, Schema};
 
 /// How one spec dialect writes the things JSON Schema leaves open.
 pub struct Dialect {
@@ -35,7 +35,7 @@ fn kind_of(obj: &serde_json::Map<String, Value>, d: &Dialect, at: &str) -> Resul
         return Ok(Kind::Ref(name.to_string()));
     }
     for (key, exclusive) in [("oneOf", true), ("anyOf", false)] {
-        if let Some(list) = obj.get(key) {
+        if let Some(list) = obj.get(key).filter(|_| required_alternatives(obj).is_none()) {
             let list = list.as_array().ok_or_else(|| format!("{at}: {key} must be a list"))?;
             let variants = list
                 .iter()
@@ -98,6 +98,26 @@ fn kind_of(obj: &serde_json::Map<String, Value>, d: &Dialect, at: &str) -> Resul
     })
 }
 
+/// `oneOf`/`anyOf` beside `properties` whose every entry is only a `required` list: the sets
+/// of members of which exactly one / at least one must be present.
+fn required_alternatives(obj: &serde_json::Map<String, Value>) -> Option<(Vec<Vec<String>>, bool)> {
+    if !obj.contains_key("properties") {
+        return None;
+    }
+    for (key, exclusive) in [("oneOf", true), ("anyOf", false)] {
+        let Some(list) = obj.get(key).and_then(Value::as_array) else { continue };
+        let sets: Option<Vec<Vec<String>>> = list
+            .iter()
+            .map(|entry| {
+                let e = entry.as_object().filter(|e| e.len() == 1)?;
+                e.get("required")?.as_array()?.iter().map(|m| m.as_str().map(str::to_string)).collect()
+            })
+            .collect();
+        return sets.filter(|s| !s.is_empty()).map(|s| (s, exclusive));
+    }
+    None
+}
+
 fn object(obj: &serde_json::Map<String, Value>, d: &Dialect, at: &str) -> Result<Kind, String> {
     let required: Vec<&str> = obj
         .get("required")
@@ -118,7 +138,7 @@ fn object(obj: &serde_json::Map<String, Value>, d: &Dialect, at: &str) -> Result
             return Ok(match additional {
                 Additional::Keep(values) => Kind::Map(values),
                 Additional::Ignore => Kind::Map(Box::new(Schema::new(Kind::Any))),
-                Additional::Forbid => Kind::Object(ObjectSchema { properties: vec![], additional }),
+                Additional::Forbid => Kind::Object(ObjectSchema { properties: vec![], additional, alternatives: None }),
             });
         }
     };
@@ -137,10 +157,46 @@ fn object(obj: &serde_json::Map<String, Value>, d: &Dialect, at: &str) -> Result
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    Ok(Kind::Object(ObjectSchema { properties, additional }))
+    let alternatives = match required_alternatives(obj) {
+        Some((sets, exclusive)) => {
+            for m in sets.iter().flatten() {
+                if !props.contains_key(m) {
+                    return Err(format!("{at}: alternative member `{m}` is not among the properties"));
+                }
+            }
+            Some(Alternatives { sets, exclusive })
+        }
+        None => None,
+    };
+    Ok(Kind::Object(ObjectSchema { properties, additional, alternatives }))
 }
 
 /// Patterns are checked at generation time so generated code never meets a bad one.
 pub(crate) fn regex_check(p: &str) -> Result<(), String> {
     regex::Regex::new(p).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const D: Dialect = Dialect { ref_prefix: "#/components/schemas/", default_additional: || Additional::Ignore };
+
+    #[test]
+    fn required_alternatives_beside_properties_are_not_a_union() {
+        let s = convert(
+            &json!({"type": "object", "properties": {"id": {"type": "integer"}, "uid": {"type": "string"}}, "oneOf": [{"required": ["id"]}, {"required": ["uid"]}]}),
+            &D,
+            "t",
+        )
+        .unwrap();
+        let Kind::Object(obj) = s.kind else { panic!("{s:?}") };
+        assert_eq!(obj.alternatives, Some(Alternatives { sets: vec![vec!["id".into()], vec!["uid".into()]], exclusive: true }));
+        // A oneOf of schemas stays a union; an alternative naming no property is an error.
+        let u = convert(&json!({"oneOf": [{"type": "string"}, {"type": "integer"}]}), &D, "t").unwrap();
+        assert!(matches!(u.kind, Kind::Union { exclusive: true, .. }));
+        let bad = json!({"type": "object", "properties": {"id": {"type": "integer"}}, "anyOf": [{"required": ["x"]}]});
+        assert!(convert(&bad, &D, "t").unwrap_err().contains("alternative member `x`"));
+    }
 }

@@ -16,6 +16,9 @@ pub enum Error {
     Fields { errors: Map<String, Value>, message: Option<String> },
     /// `{"message": …}`.
     Message { status: u16, message: String },
+    /// A `sortBy` query value the spec's pattern refuses: 400 `SortParameterValidationError`
+    /// naming the value as sent (read from the request when the reply is made).
+    NotSortable { entity_type: String },
 }
 
 fn phrase(status: u16) -> &'static str {
@@ -128,6 +131,9 @@ impl NativeError for Error {
                 }
                 e
             }
+            RequestProblem::Invalid(violations) if violations.iter().any(|v| v.path == SORT_PARAMETER) => {
+                Error::NotSortable { entity_type: "job".into() }
+            }
             RequestProblem::Invalid(violations) => {
                 let mut errors = Map::new();
                 for v in violations {
@@ -156,9 +162,20 @@ impl NativeError for Error {
                 json_reply(400, &body)
             }
             Error::Message { status, message } => json_reply(status, &json!({ "message": message })),
+            Error::NotSortable { entity_type } => {
+                let query = ctx.full_path.split_once('?').map(|(_, q)| q).unwrap_or("");
+                let sort_by = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+                    .ok()
+                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == SORT_PARAMETER).map(|(_, v)| v))
+                    .unwrap_or_default();
+                Error::not_sortable(&entity_type, &sort_by).into_response(ctx)
+            }
         }
     }
 }
+
+/// The query parameter that names the sort field.
+const SORT_PARAMETER: &str = "sortBy";
 
 /// The session cookie Dioptra's Flask server sets at login.
 pub const SESSION_COOKIE: &str = "session";

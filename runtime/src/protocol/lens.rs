@@ -36,6 +36,11 @@ impl NativeError for Error {
             }
             RequestProblem::Param(p) if p.location == Location::Path && p.name == "uid" => Error::new(400, "workload_uid is required"),
             RequestProblem::Invalid(v) if v.iter().any(|v| v.path == "uid") => Error::new(400, "workload_uid is required"),
+            // The telemetry-processor's message for a body naming no workload (the schema's
+            // `anyOf` of `workload_uid` and `pod_name`).
+            RequestProblem::Invalid(v) if v.iter().any(|v| v.message.starts_with("either ")) => {
+                Error::new(400, v.iter().find(|v| v.message.starts_with("either ")).map(|v| v.message.clone()).unwrap_or_default())
+            }
             // The ingest routes (the telemetry-processor's message for a body it cannot bind).
             other if op.method == Some("POST") => Error::new(400, format!("invalid request format: {}", other.describe())),
             other => Error::new(400, other.describe()),

@@ -40,6 +40,7 @@ pub mod assets;
 pub mod connection;
 pub mod events;
 pub mod experiments;
+pub mod fingerprint;
 pub mod meta;
 pub mod model;
 pub mod queries;

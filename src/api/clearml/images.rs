@@ -252,24 +252,15 @@ fn next_sample<'a>(state: &SampleState, variant: &str, iteration: i64, refs: &'a
 
 /// A sample reply; members without a value are sent as null, as clearml-server does.
 fn sample_reply(scroll_id: Option<String>, event: Option<Map<String, Value>>, range: Option<&VariantRange>) -> DebugImageSampleReposnse {
-    let mut reply = DebugImageSampleReposnse {
+    // Members without a value are left out: the spec types them as an object and integers
+    // (clearml-server sends nulls there).
+    DebugImageSampleReposnse {
         scroll_id,
         event,
         min_iteration: range.map(|r| r.min_iteration),
         max_iteration: range.map(|r| r.max_iteration),
         extra: Map::new(),
-    };
-    for (name, absent) in [
-        ("scroll_id", reply.scroll_id.is_none()),
-        ("event", reply.event.is_none()),
-        ("min_iteration", reply.min_iteration.is_none()),
-        ("max_iteration", reply.max_iteration.is_none()),
-    ] {
-        if absent {
-            reply.extra.insert(name.into(), Value::Null);
-        }
     }
-    reply
 }
 
 impl ClearmlEvents {
@@ -408,7 +399,7 @@ impl ClearmlEvents {
     /// The image of `variant` at `iteration` or the latest one before it (the latest of all
     /// without `iteration`), among its valid iterations; with `min_iteration` and
     /// `max_iteration` of the variant. A scroll id of another task or metric is 400/1104;
-    /// `refresh` recomputes the variants' ranges. An unknown variant answers nulls.
+    /// `refresh` recomputes the variants' ranges. An unknown variant answers no event and no range.
     pub(super) async fn debug_image_sample(
         &self,
         ctx: &RequestContext,
@@ -459,7 +450,7 @@ impl ClearmlEvents {
 
     /// From the image a sample scroll id is at, the next one (`navigate_earlier`, default:
     /// the previous variant at that iteration, else the last variant of an earlier
-    /// iteration; otherwise the next variant or a later iteration). Nothing there: a null
+    /// iteration; otherwise the next variant or a later iteration). Nothing there: no
     /// event and the same scroll id. A scroll id that is not one of this task's is 400/1104.
     pub(super) async fn next_debug_image_sample(
         &self,

@@ -68,20 +68,28 @@ impl ClearmlEvents {
 
     /// `{"metrics": [{"task": id, "metrics": [name, …]}]}`: per task (in the order asked),
     /// the metrics it reported as `event_type` (scalars from the scalar points, the other
-    /// types from the events), sorted, at most 100. `event_type` is required (400/11).
+    /// types from the events), sorted, at most 100. Without `event_type` (optional in the
+    /// spec; clearml-server requires it) every event type counts.
     pub(super) async fn task_metrics(
         &self,
         ctx: &RequestContext,
         request: GetTaskMetricsV2_7Request,
     ) -> Result<GetTaskMetricsV2_7Response, Error> {
-        let event_type = request.event_type.ok_or_else(|| Error::missing_fields(&["event_type"]))?;
+        let event_types: Vec<&'static str> = match &request.event_type {
+            Some(t) => vec![t.as_str()],
+            None => super::EVENT_TYPES.to_vec(),
+        };
         if request.tasks.is_empty() {
             return Err(Error::validation("tasks: at least 1 task is required"));
         }
         let runs = self.require_runs(ctx, &request.tasks).await?;
         let mut out = Vec::with_capacity(runs.len());
         for (task, run) in request.tasks.iter().zip(&runs) {
-            let mut metrics: Vec<String> = self.metric_variants(run.id, event_type.as_str()).await?.into_iter().map(|(m, _)| m).collect();
+            let mut metrics = Vec::new();
+            for t in &event_types {
+                metrics.extend(self.metric_variants(run.id, t).await?.into_iter().map(|(m, _)| m));
+            }
+            metrics.sort();
             metrics.dedup();
             metrics.truncate(MAX_METRICS);
             let mut item = Map::new();
@@ -103,9 +111,9 @@ impl ClearmlEvents {
         Ok(GetScalarMetricsAndVariantsV2_1Response { metrics: Some(metric_variant_map(pairs)), extra: Map::new() })
     }
 
-    /// `{"metrics": {metric: [variant, …]}}` of a task's vector events. The schema types
-    /// `metrics` as an array, which is not what clearml-server sends, so it travels as an
-    /// undeclared member.
+    /// `{"metrics": [{"metric": name, "variants": [variant, …]}, …]}` of a task's vector
+    /// events, sorted: the spec types `metrics` as an array of objects (clearml-server sends
+    /// the `{metric: [variant, …]}` map that `get_scalar_metrics_and_variants` documents).
     pub(super) async fn vector_metrics_and_variants(
         &self,
         ctx: &RequestContext,
@@ -113,8 +121,15 @@ impl ClearmlEvents {
     ) -> Result<GetVectorMetricsAndVariantsV2_1Response, Error> {
         let run_id = self.run_id(ctx, &request.task).await?;
         let pairs = self.metric_variants(run_id, super::vectors::VECTOR_EVENT_TYPE).await?;
-        let mut extra = Map::new();
-        extra.insert("metrics".into(), Value::Object(metric_variant_map(pairs)));
-        Ok(GetVectorMetricsAndVariantsV2_1Response { metrics: None, extra })
+        let metrics = metric_variant_map(pairs)
+            .into_iter()
+            .map(|(metric, variants)| {
+                let mut item = Map::new();
+                item.insert("metric".into(), Value::String(metric));
+                item.insert("variants".into(), variants);
+                item
+            })
+            .collect();
+        Ok(GetVectorMetricsAndVariantsV2_1Response { metrics: Some(metrics), extra: Map::new() })
     }
 }

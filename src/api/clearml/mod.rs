@@ -50,10 +50,10 @@ impl ClearmlEvents {
     }
 }
 
-/// A page size: default 500, at most 10 000.
+/// A page size: default 500 (also for 0, which the spec's plain integer allows), at most 10 000.
 fn batch_size(requested: Option<i64>) -> Result<i64, Error> {
     match requested {
-        None => Ok(500),
+        None | Some(0) => Ok(500),
         Some(n) if (1..=10_000).contains(&n) => Ok(n),
         Some(n) => Err(Error::validation(format!("batch_size {n} is out of range 1..10000"))),
     }

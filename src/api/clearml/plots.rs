@@ -47,10 +47,11 @@ pub(super) struct IterPage {
     pub scroll_id: String,
 }
 
-/// The number of latest iterations asked for: default 1, at least 1.
+/// The number of latest iterations asked for: default 1 (also for 0, which the spec's
+/// plain integer allows and clearml-server treats as unset), else at least 1.
 pub(super) fn iterations(iters: Option<i64>) -> Result<i64, Error> {
     match iters {
-        None => Ok(1),
+        None | Some(0) => Ok(1),
         Some(n) if n >= 1 => Ok(n),
         Some(n) => Err(Error::validation(format!("iters {n} is lower than minimum 1"))),
     }

@@ -84,14 +84,14 @@ pub fn histogram(points: &[(i64, f64)], interval: i64) -> (Vec<i64>, Vec<f64>) {
     buckets.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).unzip()
 }
 
-/// `samples`: default 6000, valid 1..6000 (clearml-server's request model; 0 is refused
-/// although the schema text allows it).
+/// `samples`: default 6000; 0 returns all the points, as the spec documents
+/// (clearml-server's request model refuses 0); a negative amount is 400/12.
 fn check_samples(samples: Option<i64>) -> Result<i64, Error> {
-    let samples = samples.unwrap_or(6000);
-    if !(1..=6000).contains(&samples) {
-        return Err(Error::validation(format!("samples {samples} is out of range 1..6000")));
+    match samples.unwrap_or(6000) {
+        0 => Ok(i64::MAX),
+        n if n > 0 => Ok(n),
+        n => Err(Error::validation(format!("samples {n} is lower than minimum 0"))),
     }
-    Ok(samples)
 }
 
 /// One downsampled series: its metric, variant and the bucketed x and y.
@@ -218,24 +218,18 @@ impl ClearmlEvents {
     }
 
     /// The scalar events of one metric of a task, highest iteration first, in scroll pages
-    /// of 500. `task` and `metric` are required (400/11); an empty `metric` selects every
-    /// metric (clearml-server filters on the metric only when it is non-empty). The scroll
+    /// of 500. Without `task` there is no task to read (400/101); an empty or absent `metric`
+    /// selects every metric (clearml-server filters on the metric only when it is non-empty). The scroll
     /// id (`scroll_id`, a member the schema does not name) carries the query and position.
     pub(super) async fn scalar_metric_data(
         &self,
         ctx: &RequestContext,
         request: GetScalarMetricDataV2_1Request,
     ) -> Result<GetScalarMetricDataV2_1Response, Error> {
-        let (task, metric) = match (request.task, request.metric) {
-            (Some(task), Some(metric)) => (task, metric),
-            (task, metric) => {
-                let missing: Vec<&str> = [("task", task.is_none()), ("metric", metric.is_none())]
-                    .into_iter()
-                    .filter_map(|(name, absent)| absent.then_some(name))
-                    .collect();
-                return Err(Error::missing_fields(&missing));
-            }
-        };
+        // The spec makes both optional: no task names no task (400/101, as an unknown one),
+        // no metric selects every metric (as an empty one does).
+        let task = request.task.unwrap_or_default();
+        let metric = request.metric.unwrap_or_default();
         let scroll_id = match request.extra.get("scroll_id") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => None,
@@ -291,8 +285,9 @@ impl ClearmlEvents {
 
     /// Per metric, per variant: `last_value` (the value at the highest iteration),
     /// `last_100_value` (what the schema documents: the mean of the finite values among the
-    /// last 100 reported, by iteration; null when none is finite) and `last_10_value` (the
-    /// member clearml-server sends, where it repeats the last value); then `last_iter` (the
+    /// last 100 reported, by iteration; left out when none is finite) and `last_10_value` (the
+    /// member clearml-server sends, where it repeats the last value); a last value that is
+    /// NaN or infinite is left out (JSON has no number for it); then `last_iter` (the
     /// highest iteration over every event type), `name`, `status` and `last_timestamp` (the
     /// latest scalar timestamp, epoch ms as a float; 0 without scalars).
     ///
@@ -329,14 +324,16 @@ impl ClearmlEvents {
                             let last = values.first().copied().unwrap_or(f64::NAN);
                             let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
                             let mean = (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64);
+                            // The spec types the values as numbers: a NaN or infinite last
+                            // value, or no finite value to average, leaves the member out.
+                            let last = Some(last).filter(|v| v.is_finite());
                             let mut extra = Map::new();
-                            extra.insert("last_10_value".into(), json!(last));
-                            if mean.is_none() {
-                                extra.insert("last_100_value".into(), Value::Null);
+                            if let Some(last) = last {
+                                extra.insert("last_10_value".into(), json!(last));
                             }
                             GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
                                 name: Some(variant.to_string()),
-                                last_value: Some(last),
+                                last_value: last,
                                 last_100_value: mean,
                                 extra,
                             }

@@ -121,8 +121,8 @@ pub fn summaries(points: &[Scalar]) -> Vec<Summary> {
 impl Comet {
     /// Store one point; a write with the same (name, step, timestamp) overwrites it.
     pub(super) async fn log_metric(&self, ctx: &RequestContext, r: MetricRequest) -> Result<WriteResponse, Error> {
-        let value =
-            metric_value(&r.metric_value).ok_or_else(|| Error::bad_request(format!("metricValue `{}` is not a number", r.metric_value)))?;
+        let raw = serde_json::to_value(&r.metric_value).unwrap_or(Value::Null);
+        let value = metric_value(&raw).ok_or_else(|| Error::bad_request(format!("metricValue `{raw}` is not a number")))?;
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let ts_ms = r.timestamp.unwrap_or_else(now_ms);
         let mut extra = Map::new();

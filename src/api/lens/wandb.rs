@@ -148,13 +148,28 @@ fn part(result: Result<i64, Error>) -> WandBBatchPartResult {
     }
 }
 
+/// A batch part as its route's request: decoded and validated on its own, so a part that
+/// does not fit fails alone (with the message the route would give).
+fn decode_part<T: serde::de::DeserializeOwned + specmill_runtime::validate::Validate>(part: Map<String, Value>) -> Result<T, Error> {
+    let value: T = serde_json::from_value(Value::Object(part)).map_err(|e| Error::bad_request(format!("invalid request format: {e}")))?;
+    specmill_runtime::validate::validate(&value)
+        .map_err(|v| Error::bad_request(v.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; ")))?;
+    Ok(value)
+}
+
 pub(super) async fn batch(l: &Lens, ctx: &RequestContext, request: WandBBatchRequest) -> Result<WandBBatchResponse, Error> {
-    let metrics = match &request.metrics {
-        Some(m) => Some(part(ingest_metrics(&l.store, &ctx.tenant, m).await)),
+    let metrics = match request.metrics {
+        Some(m) => Some(part(match decode_part::<WandBMetricsRequest>(m.into_iter().collect()) {
+            Ok(m) => ingest_metrics(&l.store, &ctx.tenant, &m).await,
+            Err(e) => Err(e),
+        })),
         None => None,
     };
-    let logs = match &request.logs {
-        Some(m) => Some(part(ingest_logs(&l.store, &ctx.tenant, m).await)),
+    let logs = match request.logs {
+        Some(m) => Some(part(match decode_part::<WandBLogsRequest>(m.into_iter().collect()) {
+            Ok(m) => ingest_logs(&l.store, &ctx.tenant, &m).await,
+            Err(e) => Err(e),
+        })),
         None => None,
     };
     let success = metrics.iter().chain(logs.iter()).all(|p| p.success);
