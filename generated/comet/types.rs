@@ -109,7 +109,7 @@ pub struct AssetUploadForm {
     /// The asset's bytes (the client names the part's file `file`).
     ///
     /// Constraints: format `binary`.
-    pub file: ::specmill_runtime::protocol::body::FilePart,
+    pub file: ::specmill_runtime::wire::FilePart,
     /// The asset's metadata, a JSON object as text.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<::std::string::String>,
@@ -1417,7 +1417,7 @@ pub struct UploadExperimentAssetRequest {
     /// The asset's bytes (the client names the part's file `file`).
     ///
     /// Constraints: format `binary`.
-    pub file: ::specmill_runtime::protocol::body::FilePart,
+    pub file: ::specmill_runtime::wire::FilePart,
     /// The asset's metadata, a JSON object as text.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub metadata: ::std::option::Option<::std::string::String>,
