@@ -42,7 +42,7 @@ pub fn workspace_dirs(root: &Path) -> OutDirs {
     Tree::ALL.iter().map(|t| (*t, root.join(t.dir()))).collect()
 }
 
-fn dir_of<'d>(dirs: &'d OutDirs, tree: Tree) -> Result<&'d Path, Error> {
+fn dir_of(dirs: &OutDirs, tree: Tree) -> Result<&Path, Error> {
     dirs.get(&tree).map(PathBuf::as_path).ok_or_else(|| Error::Emit(format!("no output directory for the {tree:?} tree")))
 }
 
