@@ -12,6 +12,7 @@ per_backend! {
     clearml_login_and_tokens => clearml_login_and_tokens;
     openapi_calls_and_errors => openapi_calls_and_errors;
     comet_keys => comet_keys;
+    dioptra_session => dioptra_session;
     raw_layer => raw_layer;
 }
 
@@ -108,6 +109,30 @@ fn comet_keys(backend: Backend) {
         Err(Error::Comet(CometError { status: 404, .. })) => {}
         other => panic!("not a Comet 404: {other:?}"),
     }
+}
+
+fn dioptra_session(backend: Backend) {
+    let config = "[[tenant]]\nname = \"acme\"\n[[tenant.dioptra]]\nusername = \"alice\"\npassword = \"secret\"\n";
+    let Some(s) = Server::start_with_config(backend, config) else { return };
+    let create = typed(json!({"name": "typed-exp", "group": 1}));
+    // Without a session: Flask-Login's 401 `{"message"}`.
+    match block_on(s.client().dioptra().create_experiment(&create)) {
+        Err(Error::Dioptra(DioptraError { status: 401, message, error: None, .. })) => assert!(message.is_some()),
+        other => panic!("not a Dioptra 401: {other:?}"),
+    }
+    // A bad password: Dioptra's own error class.
+    match block_on(s.client().dioptra().auth_login(&typed(json!({"username": "alice", "password": "nope"})))) {
+        Err(Error::Dioptra(e)) => assert_eq!((e.status, e.error.as_deref()), (401, Some("UserPasswordError")), "{e}"),
+        other => panic!("a bad login: {other:?}"),
+    }
+    // The login's cookies (through the raw layer, which keeps headers) open the session.
+    let headers = [("content-type".to_string(), "application/json".to_string())];
+    let login = block_on(s.client().send_raw("dioptra", "POST", "/api/v1/auth/login", &headers, br#"{"username":"alice","password":"secret"}"#.to_vec()));
+    let login = login.unwrap();
+    assert_eq!(login.status, 200, "{}", String::from_utf8_lossy(&login.body));
+    let client = s.client().with_dioptra_cookie(login.cookie_header().expect("the login sets the session cookie"));
+    let created = untyped(&block_on(client.dioptra().create_experiment(&create)).unwrap());
+    assert_eq!(created["name"], "typed-exp", "{created}");
 }
 
 fn raw_layer(backend: Backend) {

@@ -229,6 +229,21 @@ impl RawResponse {
         serde_json::from_slice(&self.body).ok()
     }
 
+    /// The cookies the reply sets (`Set-Cookie`), as a `Cookie` header value
+    /// (`name=value; name2=value2`); a cookie set to an empty value (cleared) is left out.
+    /// A Dioptra login's reply gives [`Client::with_dioptra_cookie`] its session this way.
+    pub fn cookie_header(&self) -> Option<String> {
+        let pairs: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+            .filter_map(|(_, v)| v.split(';').next())
+            .map(str::trim)
+            .filter(|pair| pair.split_once('=').is_some_and(|(name, value)| !name.is_empty() && !value.is_empty()))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
@@ -430,6 +445,18 @@ mod tests {
         assert_eq!(base64(b"ab"), "YWI=");
         assert_eq!(base64(b"abc"), "YWJj");
         assert_eq!(base64(b""), "");
+    }
+
+    #[test]
+    fn cookies_of_a_reply() {
+        let header = |v: &str| ("Set-Cookie".to_string(), v.to_string());
+        let reply = RawResponse {
+            status: 200,
+            headers: vec![header("session=abc.def; HttpOnly; Path=/"), header("remember=r1; Expires=Thu, 01 Jan 2099 00:00:00 GMT"), header("old=; Max-Age=0")],
+            body: Vec::new(),
+        };
+        assert_eq!(reply.cookie_header().as_deref(), Some("session=abc.def; remember=r1"));
+        assert_eq!(RawResponse { status: 200, headers: Vec::new(), body: Vec::new() }.cookie_header(), None);
     }
 
     #[test]
