@@ -105,20 +105,21 @@ fn rest_call(api: &Api, v: &OperationVersion, req_name: &str, method: String, pa
         for (i, (info, _)) in TypeGen::fields(req_name, &obj).iter().enumerate() {
             let fid = ident(&info.rust);
             let wire = &info.wire;
+            let value = if info.optional { quote!(value) } else { quote!(&request.#fid) };
             let add = match v.params.get(i) {
-                None => quote!(call.json(value)?;),
+                None => quote!(call.json(#value)?;),
                 Some(p) => match p.location {
-                    ParamLocation::Path => quote!(call.path_param(#wire, value)?;),
-                    ParamLocation::Query => quote!(call.query(#wire, value)?;),
-                    ParamLocation::Header => quote!(call.header(#wire, value)?;),
-                    ParamLocation::Form if is_file(&p.schema) => quote!(call.form_file(#wire, value);),
-                    ParamLocation::Form => quote!(call.form_text(#wire, value)?;),
+                    ParamLocation::Path => quote!(call.path_param(#wire, #value)?;),
+                    ParamLocation::Query => quote!(call.query(#wire, #value)?;),
+                    ParamLocation::Header => quote!(call.header(#wire, #value)?;),
+                    ParamLocation::Form if is_file(&p.schema) => quote!(call.form_file(#wire, #value);),
+                    ParamLocation::Form => quote!(call.form_text(#wire, #value)?;),
                 },
             };
             bind.extend(if info.optional {
                 quote! { if let ::std::option::Option::Some(value) = &request.#fid { #add } }
             } else {
-                quote! { let value = &request.#fid; #add }
+                add
             });
         }
     }
@@ -128,9 +129,14 @@ fn rest_call(api: &Api, v: &OperationVersion, req_name: &str, method: String, pa
         _ => quote!(crate::protocol::rest),
     };
     let send = if v.raw_response { quote!(#protocol::call_raw(self.client, call)) } else { quote!(#protocol::call(self.client, call)) };
-    let unused = if v.params.is_empty() && !matches!(v.body, Body::Json { .. }) { quote!(let _ = request;) } else { quote!() };
+    if bind.is_empty() {
+        return quote! {
+            let _ = request;
+            let call = crate::transport::Request::new(#api_name, #method, #path);
+            #send.await
+        };
+    }
     quote! {
-        #unused
         let mut call = crate::transport::Request::new(#api_name, #method, #path);
         #bind
         #send.await

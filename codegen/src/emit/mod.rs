@@ -154,7 +154,7 @@ fn client_files(apis: &[Api]) -> Result<Files, String> {
             format(
                 quote! {
                     #doc
-                    #![allow(clippy::all, unused_mut)]
+                    #![allow(clippy::all)]
                     use super::types;
                     #services
                 },

@@ -2,7 +2,7 @@
 // and rebuild (`cargo build`), then commit the result.
 
 //! Client of ClearML (`clearml`): one handle per service, one method per operation version.
-#![allow(clippy::all, unused_mut)]
+#![allow(clippy::all)]
 use super::types;
 /// The `auth` service of ClearML.
 ///

@@ -2,7 +2,7 @@
 // and rebuild (`cargo build`), then commit the result.
 
 //! Client of Comet REST API v2 (experiments, as comet_ml.API uses it) (`openapi/comet.yaml`): one handle per service, one method per operation version.
-#![allow(clippy::all, unused_mut)]
+#![allow(clippy::all)]
 use super::types;
 /// The `comet` service of Comet REST API v2 (experiments, as comet_ml.API uses it).
 ///
@@ -27,7 +27,7 @@ impl<'c> Comet<'c> {
         request: &types::GetBackendVersionRequest,
     ) -> ::std::result::Result<types::GetBackendVersionResponse, crate::Error> {
         let _ = request;
-        let mut call = crate::transport::Request::new(
+        let call = crate::transport::Request::new(
             "comet",
             "GET",
             "/clientlib/isAlive/ver",
@@ -45,7 +45,7 @@ impl<'c> Comet<'c> {
         request: &types::GetWorkspacesRequest,
     ) -> ::std::result::Result<types::GetWorkspacesResponse, crate::Error> {
         let _ = request;
-        let mut call = crate::transport::Request::new(
+        let call = crate::transport::Request::new(
             "comet",
             "GET",
             "/api/rest/v2/workspaces",
@@ -62,7 +62,7 @@ impl<'c> Comet<'c> {
         request: &types::GetAccountDetailsRequest,
     ) -> ::std::result::Result<types::GetAccountDetailsResponse, crate::Error> {
         let _ = request;
-        let mut call = crate::transport::Request::new(
+        let call = crate::transport::Request::new(
             "comet",
             "GET",
             "/api/rest/v2/account-details",
@@ -110,8 +110,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/metadata",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// The experiments of a project.
@@ -132,12 +131,9 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiments",
         );
-        let value = &request.workspace_name;
-        call.query("workspaceName", value)?;
-        let value = &request.project_name;
-        call.query("projectName", value)?;
-        let value = &request.archived;
-        call.query("archived", value)?;
+        call.query("workspaceName", &request.workspace_name)?;
+        call.query("projectName", &request.project_name)?;
+        call.query("archived", &request.archived)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Set an experiment's start or end time.
@@ -217,8 +213,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/metrics/get-all",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// The points of one metric of an experiment.
@@ -235,10 +230,8 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/metrics/get-metric",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
-        let value = &request.metric_name;
-        call.query("metricName", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
+        call.query("metricName", &request.metric_name)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Per metric, its current, lowest and highest value.
@@ -261,8 +254,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/metrics/summary",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Log a parameter value.
@@ -299,8 +291,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/parameters",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Log an "other" key/value pair.
@@ -336,8 +327,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/log-other",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Add tags to an experiment.
@@ -369,8 +359,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/tags",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Append lines to an experiment's standard output.
@@ -410,8 +399,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/output",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Append to, or replace, an experiment's HTML.
@@ -445,8 +433,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/html",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Set some of an experiment's system details.
@@ -487,8 +474,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/system-details",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Set an experiment's git metadata.
@@ -520,8 +506,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/git/metadata",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// The git patch of an experiment (never stored here).
@@ -541,8 +526,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/git/patch",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Set the source code of an experiment.
@@ -574,8 +558,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/code",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Set the model graph of an experiment.
@@ -607,8 +590,7 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/graph",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Upload an asset (a file) to an experiment.
@@ -633,8 +615,7 @@ impl<'c> Comet<'c> {
             "POST",
             "/api/rest/v2/write/experiment/upload-asset",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
         if let ::std::option::Option::Some(value) = &request.file_name {
             call.query("fileName", value)?;
         }
@@ -644,8 +625,7 @@ impl<'c> Comet<'c> {
         if let ::std::option::Option::Some(value) = &request.epoch {
             call.query("epoch", value)?;
         }
-        let value = &request.overwrite;
-        call.query("overwrite", value)?;
+        call.query("overwrite", &request.overwrite)?;
         if let ::std::option::Option::Some(value) = &request.context {
             call.query("context", value)?;
         }
@@ -655,8 +635,7 @@ impl<'c> Comet<'c> {
         if let ::std::option::Option::Some(value) = &request.extension {
             call.query("extension", value)?;
         }
-        let value = &request.file;
-        call.form_file("file", value);
+        call.form_file("file", &request.file);
         if let ::std::option::Option::Some(value) = &request.metadata {
             call.form_text("metadata", value)?;
         }
@@ -676,10 +655,8 @@ impl<'c> Comet<'c> {
             "GET",
             "/api/rest/v2/experiment/asset/list",
         );
-        let value = &request.experiment_key;
-        call.query("experimentKey", value)?;
-        let value = &request.type_;
-        call.query("type", value)?;
+        call.query("experimentKey", &request.experiment_key)?;
+        call.query("type", &request.type_)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Download an asset.
@@ -702,8 +679,7 @@ impl<'c> Comet<'c> {
         if let ::std::option::Option::Some(value) = &request.experiment_key {
             call.query("experimentKey", value)?;
         }
-        let value = &request.asset_id;
-        call.query("assetId", value)?;
+        call.query("assetId", &request.asset_id)?;
         if let ::std::option::Option::Some(value) = &request.allow301 {
             call.query("allow301", value)?;
         }

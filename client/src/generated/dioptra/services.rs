@@ -2,7 +2,7 @@
 // and rebuild (`cargo build`), then commit the result.
 
 //! Client of NIST Dioptra job and experiment metrics API (REST v1) (`openapi/dioptra.yaml`): one handle per service, one method per operation version.
-#![allow(clippy::all, unused_mut)]
+#![allow(clippy::all)]
 use super::types;
 /// The `dioptra` service of NIST Dioptra job and experiment metrics API (REST v1).
 ///
@@ -65,8 +65,7 @@ impl<'c> Dioptra<'c> {
             "POST",
             "/api/v1/auth/logout",
         );
-        let value = &request.everywhere;
-        call.query("everywhere", value)?;
+        call.query("everywhere", &request.everywhere)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Create an experiment.
@@ -137,10 +136,8 @@ impl<'c> Dioptra<'c> {
             "POST",
             "/api/v1/experiments/{id}/jobs",
         );
-        let value = &request.id;
-        call.path_param("id", value)?;
-        let value = &request.body;
-        call.json(value)?;
+        call.path_param("id", &request.id)?;
+        call.json(&request.body)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Make an existing run a job of an experiment (specmill extension).
@@ -174,10 +171,8 @@ impl<'c> Dioptra<'c> {
             "POST",
             "/api/v1/experiments/{id}/runs",
         );
-        let value = &request.id;
-        call.path_param("id", value)?;
-        let value = &request.body;
-        call.json(value)?;
+        call.path_param("id", &request.id)?;
+        call.json(&request.body)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Get a job.
@@ -204,8 +199,7 @@ impl<'c> Dioptra<'c> {
             "GET",
             "/api/v1/jobs/{id}",
         );
-        let value = &request.id;
-        call.path_param("id", value)?;
+        call.path_param("id", &request.id)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Get the latest value of every metric of a job.
@@ -233,8 +227,7 @@ impl<'c> Dioptra<'c> {
             "GET",
             "/api/v1/jobs/{id}/metrics",
         );
-        let value = &request.id;
-        call.path_param("id", value)?;
+        call.path_param("id", &request.id)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Log (append or overwrite) a metric value for a job.
@@ -281,10 +274,8 @@ impl<'c> Dioptra<'c> {
             "POST",
             "/api/v1/jobs/{id}/metrics",
         );
-        let value = &request.id;
-        call.path_param("id", value)?;
-        let value = &request.body;
-        call.json(value)?;
+        call.path_param("id", &request.id)?;
+        call.json(&request.body)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Get the full history of one metric of a job, paged.
@@ -317,14 +308,10 @@ impl<'c> Dioptra<'c> {
             "GET",
             "/api/v1/jobs/{id}/metrics/{name}/snapshots",
         );
-        let value = &request.id;
-        call.path_param("id", value)?;
-        let value = &request.name;
-        call.path_param("name", value)?;
-        let value = &request.index;
-        call.query("index", value)?;
-        let value = &request.page_length;
-        call.query("pageLength", value)?;
+        call.path_param("id", &request.id)?;
+        call.path_param("name", &request.name)?;
+        call.query("index", &request.index)?;
+        call.query("pageLength", &request.page_length)?;
         crate::protocol::rest::call(self.client, call).await
     }
     /// Get the latest metrics of every job in an experiment, paged by job.
@@ -358,17 +345,13 @@ impl<'c> Dioptra<'c> {
             "GET",
             "/api/v1/experiments/{id}/metrics",
         );
-        let value = &request.id;
-        call.path_param("id", value)?;
-        let value = &request.index;
-        call.query("index", value)?;
-        let value = &request.page_length;
-        call.query("pageLength", value)?;
+        call.path_param("id", &request.id)?;
+        call.query("index", &request.index)?;
+        call.query("pageLength", &request.page_length)?;
         if let ::std::option::Option::Some(value) = &request.sort_by {
             call.query("sortBy", value)?;
         }
-        let value = &request.descending;
-        call.query("descending", value)?;
+        call.query("descending", &request.descending)?;
         if let ::std::option::Option::Some(value) = &request.search {
             call.query("search", value)?;
         }

@@ -2,7 +2,7 @@
 // and rebuild (`cargo build`), then commit the result.
 
 //! Client of Primus-SAFE Lens training performance API (`openapi/lens.yaml`): one handle per service, one method per operation version.
-#![allow(clippy::all, unused_mut)]
+#![allow(clippy::all)]
 use super::types;
 /// The `lens` service of Primus-SAFE Lens training performance API.
 ///
@@ -38,8 +38,7 @@ impl<'c> Lens<'c> {
             "GET",
             "/v1/workloads/{uid}/metrics/sources",
         );
-        let value = &request.uid;
-        call.path_param("uid", value)?;
+        call.path_param("uid", &request.uid)?;
         if let ::std::option::Option::Some(value) = &request.cluster {
             call.query("cluster", value)?;
         }
@@ -83,8 +82,7 @@ impl<'c> Lens<'c> {
             "GET",
             "/v1/workloads/{uid}/metrics/available",
         );
-        let value = &request.uid;
-        call.path_param("uid", value)?;
+        call.path_param("uid", &request.uid)?;
         if let ::std::option::Option::Some(value) = &request.cluster {
             call.query("cluster", value)?;
         }
@@ -134,8 +132,7 @@ impl<'c> Lens<'c> {
             "GET",
             "/v1/workloads/{uid}/metrics/data",
         );
-        let value = &request.uid;
-        call.path_param("uid", value)?;
+        call.path_param("uid", &request.uid)?;
         if let ::std::option::Option::Some(value) = &request.cluster {
             call.query("cluster", value)?;
         }
@@ -191,8 +188,7 @@ impl<'c> Lens<'c> {
             "GET",
             "/v1/workloads/{uid}/metrics/iteration-times",
         );
-        let value = &request.uid;
-        call.path_param("uid", value)?;
+        call.path_param("uid", &request.uid)?;
         if let ::std::option::Option::Some(value) = &request.cluster {
             call.query("cluster", value)?;
         }

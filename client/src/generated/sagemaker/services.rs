@@ -2,7 +2,7 @@
 // and rebuild (`cargo build`), then commit the result.
 
 //! Client of Amazon SageMaker Metrics Service (`sagemaker/sagemaker-metrics-2022-09-30.json`): one handle per service, one method per operation version.
-#![allow(clippy::all, unused_mut)]
+#![allow(clippy::all)]
 use super::types;
 /// The `SageMaker Metrics` service of Amazon SageMaker Metrics Service.
 ///
