@@ -76,8 +76,23 @@ fn openapi_calls_and_errors(backend: Backend) {
         Err(Error::Dioptra(DioptraError { status: 404, error, .. })) => assert_eq!(error.as_deref(), Some("EntityDoesNotExistError")),
         other => panic!("not a Dioptra 404: {other:?}"),
     }
-    // SageMaker: a request the model refuses.
+    // SageMaker: a request the model refuses, by the server, or before sending when the
+    // client validates requests.
     let bad = typed(json!({"TrialComponentName": "BAD_NAME", "MetricData": [{"MetricName": "m", "Timestamp": 1704164400, "Value": 1}]}));
+    let eleven: Vec<_> = (0..11).map(|i| json!({"MetricName": "m", "Timestamp": 1704164400, "Step": i, "Value": 1})).collect();
+    let too_many = typed(json!({"TrialComponentName": "local-check", "MetricData": eleven}));
+    match block_on(s.client().with_request_validation(true).sage_maker_metrics().batch_put_metrics(&too_many)) {
+        Err(Error::Invalid(violations)) => {
+            let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
+            assert_eq!(paths, vec!["MetricData"], "{violations:?}");
+        }
+        other => panic!("not refused before sending: {other:?}"),
+    }
+    assert!(s.store().run_by_uid("default", "local-check").unwrap().is_none());
+    match block_on(client.sage_maker_metrics().batch_put_metrics(&too_many)) {
+        Err(Error::Aws(e)) => assert_eq!((e.status, e.code.as_str()), (400, "ValidationException")),
+        other => panic!("not refused by the server: {other:?}"),
+    }
     match block_on(client.sage_maker_metrics().batch_put_metrics(&bad)) {
         Err(Error::Aws(AwsError { status: 400, code, message })) => {
             assert_eq!(code, "ValidationException");

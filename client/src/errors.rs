@@ -6,8 +6,13 @@
 //! is in.
 
 use serde_json::{Map, Value};
+use specmill_wire::validate::Violation;
 
 use crate::transport::RawResponse;
+
+fn violations(v: &[Violation]) -> String {
+    v.iter().map(|v| if v.path.is_empty() { v.message.clone() } else { format!("{}: {}", v.path, v.message) }).collect::<Vec<_>>().join("; ")
+}
 
 /// Everything a call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +35,10 @@ pub enum Error {
     /// A successful reply whose body does not decode as the generated response type.
     #[error("decoding the HTTP {status} reply: {message}")]
     Decode { status: u16, message: String, body: Vec<u8> },
+    /// The request breaks the spec's constraints (checked before sending when the client
+    /// validates requests, [`crate::Client::with_request_validation`]).
+    #[error("the request breaks the spec's constraints: {}", violations(.0))]
+    Invalid(Vec<Violation>),
     /// The request could not be encoded.
     #[error("encoding the request: {0}")]
     Encode(String),

@@ -62,6 +62,12 @@
 //! the session cookie its login sets. Without an entry the call goes without credentials
 //! (a server without a config file is open).
 //!
+//! # Validation
+//!
+//! The generated types carry the spec's constraints (the same checks the server runs).
+//! With [`Client::with_request_validation`] a request that breaks one fails with
+//! [`Error::Invalid`] (every violation, with its path) instead of being sent.
+//!
 //! # Errors
 //!
 //! [`Error`] has one variant per API's native error reply, decoded into its type —
@@ -69,7 +75,8 @@
 //! [`AwsError`] (`x-amzn-ErrorType`/`__type` and the message), [`LensError`],
 //! [`DioptraError`], [`CometError`] — plus [`Error::Status`] for an error reply that is not
 //! in the API's format, [`Error::Decode`] for a success that does not fit the response
-//! type, and transport and encoding errors.
+//! type, [`Error::Invalid`] for a request refused before sending, and transport and
+//! encoding errors.
 //!
 //! # Raw layer
 //!

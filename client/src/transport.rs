@@ -52,6 +52,7 @@ pub struct Client {
     base: reqwest::Url,
     http: reqwest::Client,
     credentials: Credentials,
+    validate: bool,
 }
 
 impl Client {
@@ -61,7 +62,7 @@ impl Client {
         if base.host_str().is_none() {
             return Err(Error::Url(format!("{base_url}: no host")));
         }
-        Ok(Client { base, http: reqwest::Client::new(), credentials: Credentials::default() })
+        Ok(Client { base, http: reqwest::Client::new(), credentials: Credentials::default(), validate: false })
     }
 
     /// The same client with another HTTP client (timeouts, proxies, TLS settings).
@@ -105,6 +106,23 @@ impl Client {
     pub fn with_dioptra_cookie(mut self, cookie: impl Into<String>) -> Client {
         self.credentials.dioptra_cookie = Some(cookie.into());
         self
+    }
+
+    /// Check every typed request against the spec's constraints (lengths, patterns, ranges,
+    /// item counts) before sending it; a request that breaks one fails with
+    /// [`Error::Invalid`] and is not sent. Off by default: the server checks anyway, and a
+    /// caller may want to see the server's own refusal.
+    pub fn with_request_validation(mut self, on: bool) -> Client {
+        self.validate = on;
+        self
+    }
+
+    /// [`Error::Invalid`] when request validation is on and `request` breaks a constraint.
+    pub fn check<T: specmill_wire::validate::Validate + ?Sized>(&self, request: &T) -> Result<(), Error> {
+        if self.validate {
+            specmill_wire::validate::validate(request).map_err(Error::Invalid)?;
+        }
+        Ok(())
     }
 
     pub fn base_url(&self) -> &reqwest::Url {

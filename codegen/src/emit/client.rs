@@ -47,6 +47,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<TokenStream, String> {
                 methods.push(quote! {
                     #docs
                     pub async fn #mid(&self, request: &types::#request) -> ::std::result::Result<types::#response, crate::Error> {
+                        self.client.check(request)?;
                         #body
                     }
                 });
@@ -131,7 +132,6 @@ fn rest_call(api: &Api, v: &OperationVersion, req_name: &str, method: String, pa
     let send = if v.raw_response { quote!(#protocol::call_raw(self.client, call)) } else { quote!(#protocol::call(self.client, call)) };
     if bind.is_empty() {
         return quote! {
-            let _ = request;
             let call = crate::transport::Request::new(#api_name, #method, #path);
             #send.await
         };

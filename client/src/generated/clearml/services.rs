@@ -29,6 +29,7 @@ impl<'c> Auth<'c> {
         &self,
         request: &types::LoginV2_1Request,
     ) -> ::std::result::Result<types::LoginV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -60,6 +61,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::AddV2_1Request,
     ) -> ::std::result::Result<types::AddV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -77,6 +79,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::AddBatchV2_1Request,
     ) -> ::std::result::Result<types::AddBatchV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -94,6 +97,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::DeleteForTaskV2_1Request,
     ) -> ::std::result::Result<types::DeleteForTaskV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -111,6 +115,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::DebugImagesV2_1Request,
     ) -> ::std::result::Result<types::DebugImagesV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -128,6 +133,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::DebugImagesV2_7Request,
     ) -> ::std::result::Result<types::DebugImagesV2_7Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -145,6 +151,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetDebugImageSampleV2_12Request,
     ) -> ::std::result::Result<types::GetDebugImageSampleV2_12Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -162,6 +169,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::NextDebugImageSampleV2_12Request,
     ) -> ::std::result::Result<types::NextDebugImageSampleV2_12Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -179,6 +187,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetTaskMetricsV2_7Request,
     ) -> ::std::result::Result<types::GetTaskMetricsV2_7Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -196,6 +205,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetTaskLogV1_5Request,
     ) -> ::std::result::Result<types::GetTaskLogV1_5Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -213,6 +223,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetTaskLogV1_7Request,
     ) -> ::std::result::Result<types::GetTaskLogV1_7Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -230,6 +241,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetTaskLogV2_9Request,
     ) -> ::std::result::Result<types::GetTaskLogV2_9Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -247,6 +259,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetTaskEventsV2_1Request,
     ) -> ::std::result::Result<types::GetTaskEventsV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -264,6 +277,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::DownloadTaskLogV2_1Request,
     ) -> ::std::result::Result<types::DownloadTaskLogV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -281,6 +295,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetTaskPlotsV2_1Request,
     ) -> ::std::result::Result<types::GetTaskPlotsV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -298,6 +313,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetMultiTaskPlotsV2_1Request,
     ) -> ::std::result::Result<types::GetMultiTaskPlotsV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -316,6 +332,7 @@ impl<'c> Events<'c> {
         types::GetVectorMetricsAndVariantsV2_1Response,
         crate::Error,
     > {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -336,6 +353,7 @@ impl<'c> Events<'c> {
         types::VectorMetricsIterHistogramV2_1Response,
         crate::Error,
     > {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -356,6 +374,7 @@ impl<'c> Events<'c> {
         types::ScalarMetricsIterHistogramV2_1Response,
         crate::Error,
     > {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -376,6 +395,7 @@ impl<'c> Events<'c> {
         types::MultiTaskScalarMetricsIterHistogramV2_1Response,
         crate::Error,
     > {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -396,6 +416,7 @@ impl<'c> Events<'c> {
         types::GetTaskLatestScalarValuesV2_1Response,
         crate::Error,
     > {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -416,6 +437,7 @@ impl<'c> Events<'c> {
         types::GetScalarMetricsAndVariantsV2_1Response,
         crate::Error,
     > {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",
@@ -433,6 +455,7 @@ impl<'c> Events<'c> {
         &self,
         request: &types::GetScalarMetricDataV2_1Request,
     ) -> ::std::result::Result<types::GetScalarMetricDataV2_1Response, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
             "POST",

@@ -26,7 +26,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetBackendVersionRequest,
     ) -> ::std::result::Result<types::GetBackendVersionResponse, crate::Error> {
-        let _ = request;
+        self.client.check(request)?;
         let call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -44,7 +44,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetWorkspacesRequest,
     ) -> ::std::result::Result<types::GetWorkspacesResponse, crate::Error> {
-        let _ = request;
+        self.client.check(request)?;
         let call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -61,7 +61,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetAccountDetailsRequest,
     ) -> ::std::result::Result<types::GetAccountDetailsResponse, crate::Error> {
-        let _ = request;
+        self.client.check(request)?;
         let call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -81,6 +81,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::CreateExperimentRequest,
     ) -> ::std::result::Result<types::CreateExperimentResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -105,6 +106,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentMetadataRequest,
     ) -> ::std::result::Result<types::GetExperimentMetadataResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -126,6 +128,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetProjectExperimentsRequest,
     ) -> ::std::result::Result<types::GetProjectExperimentsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -148,6 +151,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::SetExperimentStartEndTimeRequest,
     ) -> ::std::result::Result<types::SetExperimentStartEndTimeResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -165,6 +169,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::SetExperimentFilePathRequest,
     ) -> ::std::result::Result<types::SetExperimentFilePathResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -190,6 +195,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::LogExperimentMetricRequest,
     ) -> ::std::result::Result<types::LogExperimentMetricResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -208,6 +214,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentMetricsRequest,
     ) -> ::std::result::Result<types::GetExperimentMetricsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -225,6 +232,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentMetricRequest,
     ) -> ::std::result::Result<types::GetExperimentMetricResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -249,6 +257,7 @@ impl<'c> Comet<'c> {
         types::GetExperimentMetricsSummaryResponse,
         crate::Error,
     > {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -269,6 +278,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::LogExperimentParameterRequest,
     ) -> ::std::result::Result<types::LogExperimentParameterResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -286,6 +296,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentParametersRequest,
     ) -> ::std::result::Result<types::GetExperimentParametersResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -305,6 +316,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::LogExperimentOtherRequest,
     ) -> ::std::result::Result<types::LogExperimentOtherResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -322,6 +334,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentOthersRequest,
     ) -> ::std::result::Result<types::GetExperimentOthersResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -339,6 +352,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::AddExperimentTagsRequest,
     ) -> ::std::result::Result<types::AddExperimentTagsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -354,6 +368,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentTagsRequest,
     ) -> ::std::result::Result<types::GetExperimentTagsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -376,6 +391,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::LogExperimentOutputRequest,
     ) -> ::std::result::Result<types::LogExperimentOutputResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -394,6 +410,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentOutputRequest,
     ) -> ::std::result::Result<types::GetExperimentOutputResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -413,6 +430,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::LogExperimentHtmlRequest,
     ) -> ::std::result::Result<types::LogExperimentHtmlResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -428,6 +446,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentHtmlRequest,
     ) -> ::std::result::Result<types::GetExperimentHtmlResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -450,6 +469,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::SetExperimentSystemDetailsRequest,
     ) -> ::std::result::Result<types::SetExperimentSystemDetailsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -469,6 +489,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentSystemDetailsRequest,
     ) -> ::std::result::Result<types::GetExperimentSystemDetailsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -486,6 +507,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::SetExperimentGitMetadataRequest,
     ) -> ::std::result::Result<types::SetExperimentGitMetadataResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -501,6 +523,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentGitMetadataRequest,
     ) -> ::std::result::Result<types::GetExperimentGitMetadataResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -521,6 +544,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentGitPatchRequest,
     ) -> ::std::result::Result<types::GetExperimentGitPatchResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -538,6 +562,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::SetExperimentCodeRequest,
     ) -> ::std::result::Result<types::SetExperimentCodeResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -553,6 +578,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentCodeRequest,
     ) -> ::std::result::Result<types::GetExperimentCodeResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -570,6 +596,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::SetExperimentGraphRequest,
     ) -> ::std::result::Result<types::SetExperimentGraphResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -585,6 +612,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentGraphRequest,
     ) -> ::std::result::Result<types::GetExperimentGraphResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -610,6 +638,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::UploadExperimentAssetRequest,
     ) -> ::std::result::Result<types::UploadExperimentAssetResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "POST",
@@ -650,6 +679,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentAssetListRequest,
     ) -> ::std::result::Result<types::GetExperimentAssetListResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",
@@ -671,6 +701,7 @@ impl<'c> Comet<'c> {
         &self,
         request: &types::GetExperimentAssetRequest,
     ) -> ::std::result::Result<types::GetExperimentAssetResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
             "GET",

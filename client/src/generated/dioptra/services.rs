@@ -36,6 +36,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::AuthLoginRequest,
     ) -> ::std::result::Result<types::AuthLoginResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "POST",
@@ -60,6 +61,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::AuthLogoutRequest,
     ) -> ::std::result::Result<types::AuthLogoutResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "POST",
@@ -93,6 +95,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::CreateExperimentRequest,
     ) -> ::std::result::Result<types::CreateExperimentResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "POST",
@@ -131,6 +134,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::CreateExperimentJobRequest,
     ) -> ::std::result::Result<types::CreateExperimentJobResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "POST",
@@ -166,6 +170,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::AttachExperimentRunRequest,
     ) -> ::std::result::Result<types::AttachExperimentRunResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "POST",
@@ -194,6 +199,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::GetJobRequest,
     ) -> ::std::result::Result<types::GetJobResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "GET",
@@ -222,6 +228,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::GetJobLatestMetricsRequest,
     ) -> ::std::result::Result<types::GetJobLatestMetricsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "GET",
@@ -269,6 +276,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::AppendJobMetricRequest,
     ) -> ::std::result::Result<types::AppendJobMetricResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "POST",
@@ -303,6 +311,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::GetJobMetricSnapshotsRequest,
     ) -> ::std::result::Result<types::GetJobMetricSnapshotsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "GET",
@@ -340,6 +349,7 @@ impl<'c> Dioptra<'c> {
         &self,
         request: &types::GetExperimentMetricsRequest,
     ) -> ::std::result::Result<types::GetExperimentMetricsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "dioptra",
             "GET",

@@ -33,6 +33,7 @@ impl<'c> Lens<'c> {
         &self,
         request: &types::GetWorkloadMetricsSourcesRequest,
     ) -> ::std::result::Result<types::GetWorkloadMetricsSourcesResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "lens",
             "GET",
@@ -77,6 +78,7 @@ impl<'c> Lens<'c> {
         types::GetWorkloadAvailableMetricsResponse,
         crate::Error,
     > {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "lens",
             "GET",
@@ -127,6 +129,7 @@ impl<'c> Lens<'c> {
         &self,
         request: &types::GetWorkloadMetricsDataRequest,
     ) -> ::std::result::Result<types::GetWorkloadMetricsDataResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "lens",
             "GET",
@@ -183,6 +186,7 @@ impl<'c> Lens<'c> {
         &self,
         request: &types::GetWorkloadIterationTimesRequest,
     ) -> ::std::result::Result<types::GetWorkloadIterationTimesResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "lens",
             "GET",
@@ -238,6 +242,7 @@ impl<'c> Lens<'c> {
         &self,
         request: &types::PostWandbMetricsRequest,
     ) -> ::std::result::Result<types::PostWandbMetricsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "lens",
             "POST",
@@ -272,6 +277,7 @@ impl<'c> Lens<'c> {
         &self,
         request: &types::PostWandbLogsRequest,
     ) -> ::std::result::Result<types::PostWandbLogsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new("lens", "POST", "/v1/wandb/logs");
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
@@ -297,6 +303,7 @@ impl<'c> Lens<'c> {
         &self,
         request: &types::PostWandbBatchRequest,
     ) -> ::std::result::Result<types::PostWandbBatchResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new("lens", "POST", "/v1/wandb/batch");
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await

@@ -22,6 +22,7 @@ impl<'c> SageMakerMetrics<'c> {
         &self,
         request: &types::BatchGetMetricsRequest,
     ) -> ::std::result::Result<types::BatchGetMetricsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "sagemaker",
             "POST",
@@ -37,6 +38,7 @@ impl<'c> SageMakerMetrics<'c> {
         &self,
         request: &types::BatchPutMetricsRequest,
     ) -> ::std::result::Result<types::BatchPutMetricsResponse, crate::Error> {
+        self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "sagemaker",
             "PUT",
