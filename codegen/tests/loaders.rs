@@ -201,7 +201,7 @@ components:
     // The client's copy of the type takes the wire crate's FilePart and sends it as a file part.
     let client = &generated[&specmill_codegen::Tree::Client];
     assert!(client["up/types.rs"].contains("pub file: ::specmill_wire::wire::FilePart"), "{}", client["up/types.rs"]);
-    assert!(client["up/services.rs"].contains("call.form_file(\"file\", value);"), "{}", client["up/services.rs"]);
+    assert!(client["up/services.rs"].contains("call.form_file(\"file\", &request.file);"), "{}", client["up/services.rs"]);
     let server = &files["up/server.rs"];
     assert!(server.contains("Form::parse(&req, body)") && server.contains("form.file(\"file\")"), "{server}");
 }
