@@ -1,14 +1,15 @@
-//! Regenerate `generated/` from `specs/` with the codegen library. Files whose content is
+//! Regenerate `generated/` (the server's modules) and `client/src/generated/` (the
+//! `specmill-client` crate's) from `specs/` with the codegen library. Files whose content is
 //! unchanged are not rewritten, so a build never triggers another. With
-//! `SPECMILL_CODEGEN_CHECK=1` (CI) nothing is written and the build fails when the
-//! committed `generated/` differs from what the specs produce.
+//! `SPECMILL_CODEGEN_CHECK=1` (CI) nothing is written and the build fails when a committed
+//! tree differs from what the specs produce.
 
 use std::path::PathBuf;
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let specs = root.join("specs");
-    let out = root.join("generated");
+    let dirs = specmill_codegen::workspace_dirs(&root);
     println!("cargo:rerun-if-changed={}", specs.display());
     println!("cargo:rerun-if-env-changed=SPECMILL_CODEGEN_CHECK");
     match specmill_codegen::inputs(&specs, &root.join("codegen")) {
@@ -21,11 +22,11 @@ fn main() {
     }
     let files = specmill_codegen::generate_dir(&specs).unwrap_or_else(|e| fail(&e.to_string()));
     if std::env::var_os("SPECMILL_CODEGEN_CHECK").is_some_and(|v| v != "0") {
-        let diffs = specmill_codegen::check(&out, &files).unwrap_or_else(|e| fail(&e.to_string()));
+        let diffs = specmill_codegen::check_all(&dirs, &files).unwrap_or_else(|e| fail(&e.to_string()));
         if !diffs.is_empty() {
-            fail(&format!("generated/ is stale; rebuild without SPECMILL_CODEGEN_CHECK and commit:\n  {}", diffs.join("\n  ")));
+            fail(&format!("generated code is stale; rebuild without SPECMILL_CODEGEN_CHECK and commit:\n  {}", diffs.join("\n  ")));
         }
-    } else if let Err(e) = specmill_codegen::write_if_changed(&out, &files) {
+    } else if let Err(e) = specmill_codegen::write_all(&dirs, &files) {
         fail(&e.to_string());
     }
 }

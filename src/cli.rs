@@ -37,9 +37,12 @@ pub enum Command {
         /// Spec directory.
         #[arg(long, default_value = "specs")]
         specs: PathBuf,
-        /// Output directory.
+        /// Output directory of the server's modules.
         #[arg(long, default_value = "generated")]
         out: PathBuf,
+        /// Output directory of the client crate's modules.
+        #[arg(long, default_value = "client/src/generated")]
+        client_out: PathBuf,
         /// Compare instead of writing; exit 1 when they differ.
         #[arg(long)]
         check: bool,

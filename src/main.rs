@@ -41,16 +41,18 @@ fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) 
             let applied = store.migrate()?;
             println!("store at {database_url}: {} migrations applied now", applied.len());
         }
-        Command::Codegen { specs, out, check } => {
+        Command::Codegen { specs, out, client_out, check } => {
             let files = specmill_codegen::generate_dir(&specs)?;
+            let dirs = specmill_codegen::OutDirs::from([(specmill_codegen::Tree::Server, out), (specmill_codegen::Tree::Client, client_out)]);
             if check {
-                let diffs = specmill_codegen::check(&out, &files)?;
+                let diffs = specmill_codegen::check_all(&dirs, &files)?;
                 if !diffs.is_empty() {
-                    anyhow::bail!("{} is stale:\n  {}", out.display(), diffs.join("\n  "));
+                    anyhow::bail!("generated code is stale:\n  {}", diffs.join("\n  "));
                 }
-                println!("{} matches {} ({} files)", out.display(), specs.display(), files.len());
+                let count: usize = files.values().map(|f| f.len()).sum();
+                println!("{} match {} ({count} files)", dirs.values().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" and "), specs.display());
             } else {
-                for p in specmill_codegen::write_if_changed(&out, &files)? {
+                for p in specmill_codegen::write_all(&dirs, &files)? {
                     println!("wrote {}", p.display());
                 }
             }

@@ -2,14 +2,27 @@
 //! and PostgreSQL: scalar data and latest values, metric listings, the multi-task and
 //! vector histograms, plots, debug images (2.1, 2.7, samples), delete_for_task and
 //! download_task_log; their scroll ids (paging, tampering, other tasks, other tenants) and
-//! every error they answer.
+//! every error they answer. Well-formed requests go through the typed client
+//! (`specmill-client`); requests the types cannot express, and the error replies' exact
+//! bytes, go over raw HTTP.
 
 mod common;
 
 use std::collections::BTreeSet;
 
-use common::{Backend, Server};
+use common::{block_on, typed, untyped, Backend, Server};
 use serde_json::{json, Value};
+use specmill_client::{ClearMlError, Error};
+
+/// The reply of a ClearML call through the typed client, as JSON:
+/// `events!(s, get_task_metrics_v2_7, json!({…}))` sends to `/v2.7/events.get_task_metrics`.
+macro_rules! events {
+    ($s:expr, $method:ident, $body:expr) => {{
+        let client = $s.client();
+        let reply = block_on(client.events().$method(&typed($body)));
+        untyped(&reply.unwrap_or_else(|e| panic!("{}: {e}", stringify!($method))))
+    }};
+}
 
 both_backends! {
     get_scalar_metric_data => get_scalar_metric_data;
@@ -28,11 +41,11 @@ both_backends! {
 
 const T0: i64 = 1_700_000_000_000;
 
+/// `events.add_batch` through the typed client (a JSON-lines body of typed events).
 fn add(s: &Server, events: &[Value]) {
-    let body = events.iter().map(Value::to_string).collect::<Vec<_>>().join("\n");
-    let r = s.send("POST", "/events.add_batch", "application/json-lines", &body);
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.json()["data"]["added"], json!(events.len()), "{}", r.text);
+    let batch: Vec<specmill_client::clearml::types::AddV2_1Request> = events.iter().cloned().map(typed).collect();
+    let reply = block_on(s.client().events().add_batch_v2_1(&batch)).unwrap_or_else(|e| panic!("add_batch: {e}"));
+    assert_eq!(reply.added, Some(events.len() as i64), "{reply:?}");
 }
 
 fn scalar(task: &str, metric: &str, variant: &str, iter: i64, value: f64, ts: i64) -> Value {
@@ -227,7 +240,7 @@ fn get_task_metrics(s: &Server) {
         ],
     );
     let path = "/v2.7/events.get_task_metrics";
-    let d = call_v(s, path, json!({"tasks": ["tm1", "tm2"], "event_type": "training_stats_scalar"}), Some("2.7"));
+    let d = events!(s, get_task_metrics_v2_7, json!({"tasks": ["tm1", "tm2"], "event_type": "training_stats_scalar"}));
     assert_eq!(d, json!({"metrics": [{"task": "tm1", "metrics": ["acc", "loss"]}, {"task": "tm2", "metrics": []}]}));
     let d = call(s, path, json!({"tasks": ["tm2", "tm1"], "event_type": "plot"}));
     assert_eq!(d, json!({"metrics": [{"task": "tm2", "metrics": []}, {"task": "tm1", "metrics": ["conf"]}]}));
@@ -257,10 +270,12 @@ fn metrics_and_variants(s: &Server) {
     }
     add(s, &evs);
     add(s, &[scalar("mv-empty", "x", "y", 0, 1.0, T0)]);
-    let d = call_v(s, "/v2.1/events.get_scalar_metrics_and_variants", json!({"task": "mv"}), Some("2.1"));
+    let d = events!(s, get_scalar_metrics_and_variants_v2_1, json!({"task": "mv"}));
     assert_eq!(d, json!({"metrics": {"acc": ["x"], "loss": ["a", "b"]}}));
     let keys: Vec<&String> = d["metrics"].as_object().unwrap().keys().collect();
     assert_eq!(keys, vec!["acc", "loss"], "sorted");
+    // Raw: the spec types this reply's `metrics` as a list (a TODO upstream) while
+    // clearml-server, and this server, send a map, so the typed client cannot decode it.
     let d = call_v(s, "/v2.1/events.get_vector_metrics_and_variants", json!({"task": "mv"}), Some("2.1"));
     // The spec types `metrics` as an array of objects.
     assert_eq!(d, json!({"metrics": [{"metric": "hist", "variants": ["v1", "v2"]}, {"metric": "other", "variants": ["z"]}]}));
@@ -285,7 +300,7 @@ fn multi_task_scalar_metrics_iter_histogram(s: &Server) {
     add(s, &evs);
     let path = "/v2.1/events.multi_task_scalar_metrics_iter_histogram";
     // clearml-server's worked example: iterations 0..99, value = iter, samples=10.
-    let d = call_v(s, path, json!({"tasks": ["h1", "h2"], "samples": 10}), Some("2.1"));
+    let d = events!(s, multi_task_scalar_metrics_iter_histogram_v2_1, json!({"tasks": ["h1", "h2"], "samples": 10}));
     let tens: Vec<i64> = (0..10).map(|i| i * 10).collect();
     assert_eq!(
         d["metrics"]["m"]["v"]["h1"],
@@ -334,7 +349,7 @@ fn vector_metrics_iter_histogram(s: &Server) {
         ],
     );
     let path = "/v2.1/events.vector_metrics_iter_histogram";
-    let d = call_v(s, path, json!({"task": "vh", "metric": "hist", "variant": "a"}), Some("2.1"));
+    let d = events!(s, vector_metrics_iter_histogram_v2_1, json!({"task": "vh", "metric": "hist", "variant": "a"}));
     assert_eq!(d, json!({"metric": "hist", "variant": "a", "vectors": [[1.0], [2.0, 2.5, 2.75], [3.0, 3.5]], "iterations": [1, 2, 3]}));
     let d = call(s, path, json!({"task": "vh", "metric": "hist", "variant": "nope"}));
     assert_eq!(d, json!({"metric": "hist", "variant": "nope", "vectors": [], "iterations": []}));
@@ -355,7 +370,7 @@ fn get_task_plots(s: &Server) {
     let path = "/v2.1/events.get_task_plots";
     let key = |e: &Value| (str_of(&e["metric"]), str_of(&e["variant"]), e["iter"].as_i64().unwrap());
     // iters=1: the last iteration of each plot; cm/x's (7) is not a valid plot.
-    let d = call_v(s, path, json!({"task": "p1"}), Some("2.1"));
+    let d = events!(s, get_task_plots_v2_1, json!({"task": "p1"}));
     let plots = d["plots"].as_array().unwrap();
     assert_eq!(plots.iter().map(key).collect::<Vec<_>>(), vec![("roc".into(), "a".into(), 4), ("roc".into(), "b".into(), 2)]);
     assert_eq!((d["returned"].clone(), d["total"].clone()), (json!(2), json!(2.0)));
@@ -668,7 +683,7 @@ fn delete_for_task(s: &Server) {
         ],
     );
     let path = "/v2.1/events.delete_for_task";
-    let d = call_v(s, path, json!({"task": "dt"}), Some("2.1"));
+    let d = events!(s, delete_for_task_v2_1, json!({"task": "dt"}));
     assert_eq!(d, json!({"deleted": true, "deleted_count": 7}));
     // the task stays, empty; other tasks keep their events
     let d = call(s, "/events.get_task_events", json!({"task": "dt"}));
@@ -680,6 +695,14 @@ fn delete_for_task(s: &Server) {
     assert_eq!(fails(s, path, json!({}), 400, 11), "Missing required fields: missing=(task)");
     assert_eq!(fails(s, path, json!({"task": "nope"}), 400, 101), "Invalid task id (or task published): company=default, id=nope");
     assert_eq!(fails(s, path, json!({"task": "nope", "allow_locked": true}), 400, 101), "Invalid task id: company=default, id=nope");
+    // The typed client decodes the error envelope.
+    match block_on(s.client().events().delete_for_task_v2_1(&typed(json!({"task": "nope"})))) {
+        Err(Error::ClearMl(ClearMlError { status: 400, result_code: 400, result_subcode: 101, result_msg, endpoint, .. })) => {
+            assert_eq!(result_msg, "Invalid task id (or task published): company=default, id=nope");
+            assert_eq!(endpoint, "events.delete_for_task");
+        }
+        other => panic!("not a ClearML 400/101: {other:?}"),
+    }
 }
 
 fn download_task_log(s: &Server) {
@@ -720,6 +743,9 @@ fn download_task_log(s: &Server) {
     // text: "{asctime} {worker} {level} {msg}" by default; a missing field is empty.
     let r = s.json("POST", path, json!({"task": "dl", "line_type": "text"}));
     assert_eq!(r.status, 200, "{}", r.text);
+    // The typed client gets the same file (a raw reply: bytes).
+    let file = block_on(s.client().events().download_task_log_v2_1(&typed(json!({"task": "dl", "line_type": "text"})))).unwrap();
+    assert_eq!(String::from_utf8(file).unwrap(), r.text);
     let lines: Vec<&str> = r.text.lines().collect();
     assert_eq!(lines.len(), 2500);
     assert_eq!(lines[0], format!("{T0} w1 info line 0"));

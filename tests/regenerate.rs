@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
+use specmill_codegen::Tree;
 
 const ADDITION: &str = r#"
     get_task_log {
@@ -82,9 +83,14 @@ fn codegen_output_follows_the_spec_change() {
     modified_specs(tmp.path());
     let before = specmill_codegen::generate_dir(&root().join("specs")).unwrap();
     let after = specmill_codegen::generate_dir(tmp.path()).unwrap();
-    let (types, server, routes) = (&after["clearml/types.rs"], &after["clearml/server.rs"], &after["ROUTES.md"]);
-    let python = &after["python/specmill_client.py"];
+    let (server_tree, client_tree) = (&after[&Tree::Server], &after[&Tree::Client]);
+    let (types, server, routes) = (&server_tree["clearml/types.rs"], &server_tree["clearml/server.rs"], &server_tree["ROUTES.md"]);
+    let (client_types, client) = (&client_tree["clearml/types.rs"], &client_tree["clearml/services.rs"]);
+    let python = &server_tree["python/specmill_client.py"];
     for (text, needle) in [
+        (client_types, "pub struct GetTaskSummaryV2_13Request"),
+        (client, "pub async fn get_task_summary_v2_13("),
+        (client, "\"/v2.13/events.get_task_summary\""),
         (types, "pub struct GetTaskLogV2_13Request"),
         (types, "pub struct GetTaskSummaryV2_13Request"),
         (types, "/// A new endpoint (added by the regeneration test)"),
@@ -100,7 +106,7 @@ fn codegen_output_follows_the_spec_change() {
         (python, "        \"\"\"A new endpoint (added by the regeneration test)"),
     ] {
         assert!(text.contains(needle), "regenerated code lacks `{needle}`");
-        assert!(!before.values().any(|t| t.contains(needle)), "`{needle}` was there before the change");
+        assert!(!before.values().flat_map(|tree| tree.values()).any(|t| t.contains(needle)), "`{needle}` was there before the change");
     }
     // Constraints of the new version become validation.
     let validate = types.split("impl ::specmill_runtime::validate::Validate for GetTaskLogV2_13Request").nth(1).unwrap();
@@ -109,9 +115,12 @@ fn codegen_output_follows_the_spec_change() {
         assert!(validate.contains(needle), "validation of 2.13 lacks `{needle}`:\n{validate}");
     }
     // Nothing else changed: the other APIs are byte for byte the same.
-    for (path, text) in &before {
-        if !path.starts_with("clearml/") && path != "ROUTES.md" && path != "python/specmill_client.py" {
-            assert_eq!(&after[path], text, "{path} changed");
+    // (the Python client and the OpenAPI document describe every API in one file)
+    for (tree, files) in &before {
+        for (path, text) in files {
+            if !path.starts_with("clearml/") && !["ROUTES.md", "python/specmill_client.py", "openapi.json"].contains(&path.as_str()) {
+                assert_eq!(&after[tree][path], text, "{tree:?} {path} changed");
+            }
         }
     }
 }
@@ -126,7 +135,7 @@ fn rebuilt_server_serves_the_new_routes() {
         std::fs::create_dir_all(&project).unwrap();
         std::fs::copy(root().join(entry), project.join(entry)).unwrap();
     }
-    for dir in ["codegen", "runtime", "src", "generated"] {
+    for dir in ["codegen", "runtime", "wire", "client", "src", "generated"] {
         copy_tree(&root().join(dir), &project.join(dir));
     }
     modified_specs(&project.join("specs"));

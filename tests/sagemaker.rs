@@ -1,11 +1,15 @@
 //! SageMaker Metrics over HTTP, on SQLite and PostgreSQL: BatchPutMetrics' per-item and
 //! request-level errors, re-sends, BatchGetMetrics' statistics, periods, X axes, bounds and
-//! per-query statuses, and SigV4 authentication on a server with credentials.
+//! per-query statuses, and SigV4 authentication on a server with credentials. Well-formed
+//! requests go through the typed client (`specmill-client`); malformed bytes and hand-made
+//! signatures go over raw HTTP.
 
 mod common;
 
-use common::{Backend, Reply, Server};
+use common::{block_on, typed, untyped, Backend, Reply, Server};
 use serde_json::{json, Value};
+use specmill_client::sagemaker::types as sm;
+use specmill_client::{AwsError, Client, Error};
 use specmill_runtime::sigv4;
 use specmill_runtime::store::{NewScalar, ScalarQuery};
 
@@ -24,8 +28,23 @@ both_backends! {
 const T: i64 = 1_704_164_400;
 const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/";
 
+/// Raw HTTP, for the replies' headers and for bodies the model does not allow.
 fn put(s: &Server, tc: &str, items: Value) -> Reply {
     s.json("PUT", "/BatchPutMetrics", json!({"TrialComponentName": tc, "MetricData": items}))
+}
+
+fn put_request(tc: &str, items: Value) -> sm::BatchPutMetricsRequest {
+    typed(json!({"TrialComponentName": tc, "MetricData": items}))
+}
+
+/// BatchPutMetrics through the typed client.
+fn put_typed(client: &Client, tc: &str, items: Value) -> Result<sm::BatchPutMetricsResponse, Error> {
+    block_on(client.sage_maker_metrics().batch_put_metrics(&put_request(tc, items)))
+}
+
+/// A BatchPutMetrics the server takes (through the typed client).
+fn put_ok(s: &Server, tc: &str, items: Value) -> sm::BatchPutMetricsResponse {
+    put_typed(&s.client(), tc, items).unwrap_or_else(|e| panic!("BatchPutMetrics {tc}: {e}"))
 }
 
 fn get(s: &Server, queries: Value) -> Reply {
@@ -36,13 +55,17 @@ fn q(tc: &str, metric: &str, stat: &str, period: &str, axis: &str) -> Value {
     json!({"MetricName": metric, "ResourceArn": format!("{ARN}{tc}"), "MetricStat": stat, "Period": period, "XAxisType": axis})
 }
 
-/// The one result of a one-query request.
+/// BatchGetMetrics through the typed client.
+fn get_typed(client: &Client, queries: Value) -> Result<sm::BatchGetMetricsResponse, Error> {
+    block_on(client.sage_maker_metrics().batch_get_metrics(&typed(json!({ "MetricQueries": queries }))))
+}
+
+/// The one result of a one-query request (typed client), as JSON.
 fn one(s: &Server, query: Value) -> Value {
-    let r = get(s, json!([query]));
-    assert_eq!(r.status, 200, "{}", r.text);
-    let results = r.json()["MetricQueryResults"].clone();
-    assert_eq!(results.as_array().unwrap().len(), 1, "{results}");
-    results[0].clone()
+    let r = get_typed(&s.client(), json!([query])).unwrap_or_else(|e| panic!("BatchGetMetrics: {e}"));
+    let results = r.metric_query_results.unwrap_or_default();
+    assert_eq!(results.len(), 1, "{results:?}");
+    untyped(&results[0])
 }
 
 /// (X values, metric values) of a complete result.
@@ -93,12 +116,11 @@ fn put_reports_bad_items_and_stores_the_rest(s: &Server) {
         {"MetricName": "", "Timestamp": T, "Value": 1},
         {"MetricName": "ok", "Timestamp": T + 2, "Value": "Infinity"},
     ]);
-    let r = put(s, "items-tc", items);
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert!(r.header("x-amzn-RequestId").is_some());
-    let errors: Vec<(Value, Value)> = r.json()["Errors"].as_array().unwrap().iter().map(|e| (e["Code"].clone(), e["MetricIndex"].clone())).collect();
-    let want: Vec<(Value, Value)> = [1, 3, 4, 5, 6].iter().map(|i| (json!("VALIDATION_ERROR"), json!(i))).collect();
+    let r = put_ok(s, "items-tc", items.clone());
+    let errors: Vec<(Option<sm::PutMetricsErrorCode>, Option<i32>)> = r.errors.unwrap_or_default().into_iter().map(|e| (e.code, e.metric_index)).collect();
+    let want: Vec<(Option<sm::PutMetricsErrorCode>, Option<i32>)> = [1, 3, 4, 5, 6].iter().map(|i| (Some(sm::PutMetricsErrorCode::ValidationError), Some(*i))).collect();
     assert_eq!(errors, want);
+    assert!(put(s, "items-tc", items).header("x-amzn-RequestId").is_some());
     let store = s.store();
     let run = store.run_by_uid("default", "items-tc").unwrap().unwrap();
     let stored: Vec<(String, Option<i64>, f64)> =
@@ -106,12 +128,13 @@ fn put_reports_bad_items_and_stores_the_rest(s: &Server) {
     assert_eq!(stored, vec![("ok".into(), None, f64::INFINITY), ("ok".into(), Some(0), 1.0), ("ok".into(), Some(1), 2.0)]);
 
     // A batch whose every item is bad stores nothing and creates no run.
-    let r = put(s, "all-bad", json!([{"MetricName": "m", "Timestamp": T, "Step": -5, "Value": 1}]));
-    assert_eq!((r.status, r.json()), (200, json!({"Errors": [{"Code": "VALIDATION_ERROR", "MetricIndex": 0}]})));
+    let r = put_ok(s, "all-bad", json!([{"MetricName": "m", "Timestamp": T, "Step": -5, "Value": 1}]));
+    assert_eq!(untyped(&r), json!({"Errors": [{"Code": "VALIDATION_ERROR", "MetricIndex": 0}]}));
     assert!(s.store().run_by_uid("default", "all-bad").unwrap().is_none());
     // No errors: no Errors member.
     let r = put(s, "items-tc", json!([{"MetricName": "ok", "Timestamp": T + 3, "Value": 3}]));
     assert_eq!((r.status, r.json()), (200, json!({})));
+    assert_eq!(put_ok(s, "items-tc", json!([{"MetricName": "ok", "Timestamp": T + 3, "Value": 3}])).errors, None);
 }
 
 fn put_refuses_request_level_violations(s: &Server) {
@@ -121,6 +144,14 @@ fn put_refuses_request_level_violations(s: &Server) {
         &put(s, "tc-11", json!(eleven)),
         "Value at 'MetricData' failed to satisfy constraint: 11 items is more than the maximum 10",
     );
+    // The typed client sends what the model's types can hold and decodes the refusal.
+    match put_typed(&s.client(), "tc-11", json!(eleven)) {
+        Err(Error::Aws(AwsError { status: 400, code, message })) => {
+            assert_eq!(code, "ValidationException");
+            assert!(message.contains("11 items is more than the maximum 10"), "{message}");
+        }
+        other => panic!("not a ValidationException: {other:?}"),
+    }
     assert_validation_exception(&put(s, "tc-0", json!([])), "MetricData");
     // The model's pattern, matched in full: upper case anywhere, underscores, a trailing hyphen.
     for name in ["MY_TC", "my_TC", "my-tc-", "tc name", "Tc"] {
@@ -154,12 +185,12 @@ fn resending_never_duplicates(s: &Server) {
         {"MetricName": "acc", "Timestamp": T + 1, "Value": 0.9},
     ]);
     for _ in 0..3 {
-        assert_eq!(put(s, "retry-tc", batch.clone()).status, 200);
+        assert_eq!(put_ok(s, "retry-tc", batch.clone()).errors, None);
     }
     assert_eq!(count(s, "retry-tc"), 3);
     // The same (name, step, timestamp) with a new value overwrites; another timestamp is a new point.
-    put(s, "retry-tc", json!([{"MetricName": "loss", "Timestamp": T + 1, "Step": 1, "Value": 0.125}]));
-    put(s, "retry-tc", json!([{"MetricName": "loss", "Timestamp": T + 2, "Step": 1, "Value": 0.3}]));
+    put_ok(s, "retry-tc", json!([{"MetricName": "loss", "Timestamp": T + 1, "Step": 1, "Value": 0.125}]));
+    put_ok(s, "retry-tc", json!([{"MetricName": "loss", "Timestamp": T + 2, "Step": 1, "Value": 0.3}]));
     assert_eq!(count(s, "retry-tc"), 4);
     let r = one(s, q("retry-tc", "loss", "Count", "IterationNumber", "IterationNumber"));
     assert_eq!(series(&r), (vec![0, 1], vec![json!(1.0), json!(2.0)]));
@@ -172,7 +203,7 @@ const POINTS: &[(i64, i64, f64)] = &[(0, 0, 1.0), (0, 10, 3.0), (1, 30, 2.0), (1
 
 fn put_dataset(s: &Server, tc: &str) {
     let items: Vec<Value> = POINTS.iter().map(|(step, off, v)| json!({"MetricName": "m", "Timestamp": T + off, "Step": step, "Value": v})).collect();
-    assert_eq!(put(s, tc, json!(items)).status, 200);
+    assert_eq!(put_ok(s, tc, json!(items)).errors, None);
 }
 
 fn get_statistics_and_periods(s: &Server) {
@@ -216,8 +247,8 @@ fn get_statistics_and_periods(s: &Server) {
     check("StdDev", "OneHour", "Timestamp", &hours, &[(34.0f64 / 6.0).sqrt(), 0.0]);
     check("Last", "OneHour", "Timestamp", &hours, &[8.0, 10.0]);
     // Several queries in one request come back in request order.
-    let r = get(s, json!([q("stats-tc", "m", "Count", "OneHour", "Timestamp"), q("stats-tc", "m", "Max", "IterationNumber", "IterationNumber")]));
-    let results = r.json()["MetricQueryResults"].clone();
+    let r = get_typed(&s.client(), json!([q("stats-tc", "m", "Count", "OneHour", "Timestamp"), q("stats-tc", "m", "Max", "IterationNumber", "IterationNumber")]));
+    let results = untyped(&r.unwrap().metric_query_results);
     assert_eq!(series(&results[0]).0, hours);
     assert_eq!(series(&results[1]).0, steps);
 }
@@ -250,7 +281,7 @@ fn get_axes_bounds_and_steps(s: &Server) {
     bounded["Period"] = json!("IterationNumber");
     assert_eq!(series(&one(s, bounded)).0, vec![T + 70, T + 130, T + 400]);
     // Fractional timestamps count by their whole second.
-    put(s, "axes-tc", json!([{"MetricName": "frac", "Timestamp": T as f64 + 59.9, "Step": 7, "Value": 1}]));
+    put_ok(s, "axes-tc", json!([{"MetricName": "frac", "Timestamp": T as f64 + 59.9, "Step": 7, "Value": 1}]));
     let mut frac = q("axes-tc", "frac", "Last", "IterationNumber", "Timestamp");
     assert_eq!(series(&one(s, frac.clone())).0, vec![T + 59]);
     frac["Start"] = json!(T + 59);
@@ -261,7 +292,7 @@ fn get_axes_bounds_and_steps(s: &Server) {
     assert_eq!(series(&one(s, frac)).0, Vec::<i64>::new());
 
     // Points without a step count in time buckets on a time axis only.
-    put(s, "axes-tc", json!([{"MetricName": "m2", "Timestamp": T + 5, "Value": 7}, {"MetricName": "m2", "Timestamp": T + 6, "Step": 0, "Value": 1}]));
+    put_ok(s, "axes-tc", json!([{"MetricName": "m2", "Timestamp": T + 5, "Value": 7}, {"MetricName": "m2", "Timestamp": T + 6, "Step": 0, "Value": 1}]));
     assert_eq!(series(&one(s, q("axes-tc", "m2", "Count", "IterationNumber", "IterationNumber"))), (vec![0], vec![json!(1.0)]));
     assert_eq!(series(&one(s, q("axes-tc", "m2", "Count", "OneMinute", "Timestamp"))), (vec![T], vec![json!(2.0)]));
     assert_eq!(series(&one(s, q("axes-tc", "m2", "Count", "OneMinute", "IterationNumber"))), (vec![0], vec![json!(1.0)]));
@@ -328,7 +359,7 @@ fn get_reads_other_apis_and_non_finite_values(s: &Server) {
         {"MetricName": "special", "Timestamp": T + 3, "Step": 2, "Value": 5},
         {"MetricName": "special", "Timestamp": T + 4, "Step": 3, "Value": -0.0},
     ]);
-    assert_eq!(put(s, "nan-tc", items).status, 200);
+    assert_eq!(put_ok(s, "nan-tc", items).errors, None);
     let r = one(s, q("nan-tc", "special", "Last", "IterationNumber", "IterationNumber"));
     assert_eq!(series(&r), (vec![0, 1, 2, 3], vec![json!("NaN"), json!("Infinity"), json!(5.0), json!(-0.0)]));
     let r = one(s, q("nan-tc", "special", "Min", "IterationNumber", "IterationNumber"));
@@ -500,6 +531,24 @@ fn sigv4_on_a_configured_server(backend: Backend) {
     // Within the 15 minutes of skew.
     assert_eq!(put(Some(ACME), -14 * 60, None).status, 200);
     assert_eq!(put(Some(ACME), 14 * 60, None).status, 200);
+
+    // The typed client signs with its AWS keys (any region); its refusals decode as AWS errors.
+    let item = json!([{"MetricName": "loss", "Timestamp": T, "Step": 1, "Value": 0.25}]);
+    let client = s.client().with_aws_keys(ACME.0, ACME.1, "eu-west-1");
+    assert_eq!(put_typed(&client, "typed-tc", item.clone()).unwrap().errors, None);
+    assert!(s.store().run_by_uid("acme", "typed-tc").unwrap().is_some());
+    let read = get_typed(&client, json!([q("typed-tc", "loss", "Last", "IterationNumber", "IterationNumber")])).unwrap();
+    assert_eq!(series(&untyped(&read.metric_query_results.unwrap()[0])), (vec![1], vec![json!(0.25)]));
+    for (client, code) in [
+        (s.client().with_aws_keys(ACME.0, "wrong", "eu-west-1"), "InvalidSignatureException"),
+        (s.client().with_aws_keys("AKIAUNKNOWN", "x", "eu-west-1"), "UnrecognizedClientException"),
+        (s.client(), "MissingAuthenticationTokenException"),
+    ] {
+        match put_typed(&client, "typed-tc", item.clone()) {
+            Err(Error::Aws(e)) => assert_eq!((e.status, e.code.as_str()), (403, code), "{e}"),
+            other => panic!("not refused with {code}: {other:?}"),
+        }
+    }
 
     // Reads see only the caller's tenant.
     let get = json!({"MetricQueries": [q("signed-tc", "loss", "Last", "IterationNumber", "IterationNumber")]}).to_string();

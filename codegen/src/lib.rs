@@ -1,8 +1,10 @@
 //! specmill-codegen: spec files → one IR → generated Rust and reference docs.
 //!
 //! `load` reads ClearML HOCON schemas, AWS service models and OpenAPI 3.0 documents into
-//! [`ir::Api`]s; `emit` turns them into the `generated/` tree. [`generate_dir`] does both,
-//! [`write_if_changed`] and [`check`] put the result on disk or compare it with what is there.
+//! [`ir::Api`]s; `emit` turns them into two trees ([`Tree`]): the server's `generated/` and
+//! the client crate's `client/src/generated/`. [`generate_dir`] does both, [`write_all`] and
+//! [`check_all`] put the result on disk or compare it with what is there ([`write_if_changed`]
+//! and [`check`] do it for one tree).
 
 pub mod emit;
 pub mod cases;
@@ -12,9 +14,13 @@ pub mod json_schema;
 pub mod load;
 pub mod names;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use emit::Files;
+pub use emit::{Files, Generated, Tree};
+
+/// The directory each tree is written to.
+pub type OutDirs = BTreeMap<Tree, PathBuf>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -26,10 +32,38 @@ pub enum Error {
     Io(PathBuf, std::io::Error),
 }
 
-/// Load every spec under `specs` and generate the files of `generated/`.
-pub fn generate_dir(specs: &Path) -> Result<Files, Error> {
+/// Load every spec under `specs` and generate the files of every tree.
+pub fn generate_dir(specs: &Path) -> Result<Generated, Error> {
     let apis = load::load_dir(specs)?;
     emit::generate(&apis).map_err(Error::Emit)
+}
+
+/// Every tree at its place in the workspace rooted at `root` ([`Tree::dir`]).
+pub fn workspace_dirs(root: &Path) -> OutDirs {
+    Tree::ALL.iter().map(|t| (*t, root.join(t.dir()))).collect()
+}
+
+fn dir_of(dirs: &OutDirs, tree: Tree) -> Result<&Path, Error> {
+    dirs.get(&tree).map(PathBuf::as_path).ok_or_else(|| Error::Emit(format!("no output directory for the {tree:?} tree")))
+}
+
+/// [`write_if_changed`] for every tree of `generated`.
+pub fn write_all(dirs: &OutDirs, generated: &Generated) -> Result<Vec<PathBuf>, Error> {
+    let mut changed = Vec::new();
+    for (tree, files) in generated {
+        changed.extend(write_if_changed(dir_of(dirs, *tree)?, files)?);
+    }
+    Ok(changed)
+}
+
+/// [`check`] for every tree of `generated`; each line names the tree's directory.
+pub fn check_all(dirs: &OutDirs, generated: &Generated) -> Result<Vec<String>, Error> {
+    let mut diffs = Vec::new();
+    for (tree, files) in generated {
+        let dir = dir_of(dirs, *tree)?;
+        diffs.extend(check(dir, files)?.into_iter().map(|d| format!("{}/{d}", dir.display())));
+    }
+    Ok(diffs)
 }
 
 /// Write `files` under `out`, touching only files whose content changed, and removing

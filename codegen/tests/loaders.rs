@@ -129,23 +129,24 @@ fn a_broken_spec_names_file_and_reason() {
 
 #[test]
 fn writing_is_idempotent_and_check_sees_staleness() {
-    let files = specmill_codegen::generate_dir(&specs()).unwrap();
+    let generated = specmill_codegen::generate_dir(&specs()).unwrap();
+    let files = &generated[&specmill_codegen::Tree::Server];
     let out = tempfile::tempdir().unwrap();
-    let written = specmill_codegen::write_if_changed(out.path(), &files).unwrap();
+    let written = specmill_codegen::write_if_changed(out.path(), files).unwrap();
     assert_eq!(written.len(), files.len());
-    assert!(specmill_codegen::check(out.path(), &files).unwrap().is_empty());
+    assert!(specmill_codegen::check(out.path(), files).unwrap().is_empty());
     // A second run writes nothing (no rebuild loops).
-    assert!(specmill_codegen::write_if_changed(out.path(), &files).unwrap().is_empty());
+    assert!(specmill_codegen::write_if_changed(out.path(), files).unwrap().is_empty());
     // A hand edit and a leftover file are both reported, then repaired.
     std::fs::write(out.path().join("clearml/types.rs"), "// edited").unwrap();
     std::fs::write(out.path().join("old.rs"), "").unwrap();
-    let diffs = specmill_codegen::check(out.path(), &files).unwrap();
+    let diffs = specmill_codegen::check(out.path(), files).unwrap();
     assert_eq!(diffs.len(), 2, "{diffs:?}");
-    assert_eq!(specmill_codegen::write_if_changed(out.path(), &files).unwrap().len(), 2);
+    assert_eq!(specmill_codegen::write_if_changed(out.path(), files).unwrap().len(), 2);
     assert!(!out.path().join("old.rs").exists());
-    // The committed generated/ is exactly what the specs produce.
-    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../generated");
-    assert_eq!(specmill_codegen::check(&committed, &files).unwrap(), Vec::<String>::new());
+    // The committed trees (generated/, client/src/generated/) are exactly what the specs produce.
+    let dirs = specmill_codegen::workspace_dirs(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+    assert_eq!(specmill_codegen::check_all(&dirs, &generated).unwrap(), Vec::<String>::new());
 }
 
 #[test]
@@ -194,9 +195,14 @@ components:
     assert_eq!(v.body, Body::None);
     let parts: Vec<(&str, ParamLocation, bool)> = v.params.iter().map(|p| (p.name.as_str(), p.location, p.required)).collect();
     assert_eq!(parts, vec![("file", ParamLocation::Form, true), ("metadata", ParamLocation::Form, false)]);
-    let files = specmill_codegen::emit::generate(&apis).unwrap();
+    let generated = specmill_codegen::emit::generate(&apis).unwrap();
+    let files = &generated[&specmill_codegen::Tree::Server];
     let types = &files["up/types.rs"];
-    assert!(types.contains("pub file: ::specmill_runtime::protocol::body::FilePart"), "{types}");
+    assert!(types.contains("pub file: ::specmill_runtime::wire::FilePart"), "{types}");
+    // The client's copy of the type takes the wire crate's FilePart and sends it as a file part.
+    let client = &generated[&specmill_codegen::Tree::Client];
+    assert!(client["up/types.rs"].contains("pub file: ::specmill_wire::wire::FilePart"), "{}", client["up/types.rs"]);
+    assert!(client["up/services.rs"].contains("call.form_file(\"file\", &request.file);"), "{}", client["up/services.rs"]);
     let server = &files["up/server.rs"];
     assert!(server.contains("Form::parse(&req, body)") && server.contains("form.file(\"file\")"), "{server}");
 }

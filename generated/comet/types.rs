@@ -121,7 +121,7 @@ pub struct AssetUploadForm {
     /// The asset's bytes (the client names the part's file `file`).
     ///
     /// Constraints: format `binary`.
-    pub file: ::specmill_runtime::protocol::body::FilePart,
+    pub file: ::specmill_runtime::wire::FilePart,
     /// The asset's metadata, a JSON object as text (or empty).
     ///
     /// Constraints: pattern `^\s*(\{[\s\S]*\})?\s*$`.
@@ -1471,7 +1471,7 @@ pub struct UploadExperimentAssetRequest {
     /// The asset's bytes (the client names the part's file `file`).
     ///
     /// Constraints: format `binary`.
-    pub file: ::specmill_runtime::protocol::body::FilePart,
+    pub file: ::specmill_runtime::wire::FilePart,
     /// The asset's metadata, a JSON object as text (or empty).
     ///
     /// Constraints: pattern `^\s*(\{[\s\S]*\})?\s*$`.

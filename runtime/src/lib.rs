@@ -4,9 +4,9 @@
 pub mod auth;
 pub mod protocol;
 pub mod search;
-pub mod sigv4;
 pub mod store;
 pub mod token;
 pub mod validate;
-pub mod wire;
+
+pub use specmill_wire::{sigv4, wire};
 

@@ -63,6 +63,7 @@ mod tests {
             source: String::new(),
             mounts: vec![],
             services: vec![],
+            signing_name: None,
             types,
         };
         let schema = Schema::new(Kind::Object(ObjectSchema {

@@ -101,6 +101,11 @@ impl Server {
         Some(server)
     }
 
+    /// A typed client of this server, without credentials.
+    pub fn client(&self) -> specmill_client::Client {
+        specmill_client::Client::new(&self.base).expect("the server's URL")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -174,6 +179,21 @@ impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == &name.to_ascii_lowercase()).map(|(_, v)| v.as_str())
     }
+}
+
+/// Run a typed client's call to completion (one runtime per call: tests are synchronous).
+pub fn block_on<F: std::future::Future>(call: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime").block_on(call)
+}
+
+/// A generated type from a JSON literal (the way tests spell requests).
+pub fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{value} is not a {}: {e}", std::any::type_name::<T>()))
+}
+
+/// A generated value as JSON (the way tests compare replies).
+pub fn untyped<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("generated types serialize")
 }
 
 /// Run a test body once per backend.

@@ -18,7 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use askama::Template;
 use serde_json::Value;
 
-use super::server::{batch_item, op_base, params_object, trait_method};
+use super::server::trait_method;
+use super::types::{batch_item, op_base, params_object};
 use super::types::field_doc;
 use crate::ir::{Additional, Api, Body, Kind, ObjectSchema, Operation, OperationVersion, ParamLocation, Protocol, Schema, Service};
 use crate::names::{field_name, type_name, unique};

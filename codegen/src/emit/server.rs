@@ -6,11 +6,11 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::types::TypeGen;
+use super::types::{batch_item, params_object, request_name, OperationTypes, TypeGen};
 use super::{doc_attrs, opt_tokens};
 use crate::example;
-use crate::ir::{Api, Body, Kind, ObjectSchema, Operation, OperationVersion, Param, ParamLocation, Property, Protocol, Schema, Service};
-use crate::names::{field_name, ident, type_name, version_suffix};
+use crate::ir::{Api, Body, Kind, Operation, OperationVersion, ParamLocation, Protocol, Schema, Service};
+use crate::names::{field_name, ident, type_name};
 
 /// One row of the route reference: what a route is and which Rust items serve it.
 #[derive(Debug, Clone)]
@@ -30,10 +30,6 @@ pub struct RouteRow {
     pub example_content_type: String,
 }
 
-pub fn op_base(op: &Operation, v: &OperationVersion) -> String {
-    format!("{}{}", type_name(&op.name), version_suffix(v.version))
-}
-
 pub fn trait_method(op: &Operation, v: &OperationVersion) -> String {
     match v.version {
         Some(ver) => format!("{}_v{}_{}", field_name(&op.name), ver.major, ver.minor),
@@ -47,41 +43,6 @@ pub fn trait_name(s: &Service) -> String {
 
 fn op_const(op: &Operation, v: &OperationVersion) -> proc_macro2::Ident {
     ident(&format!("OP_{}", trait_method(op, v).to_uppercase()))
-}
-
-fn request_name(op: &Operation, v: &OperationVersion) -> String {
-    format!("{}Request", op_base(op, v))
-}
-
-fn response_name(op: &Operation, v: &OperationVersion) -> String {
-    format!("{}Response", op_base(op, v))
-}
-
-/// The request struct of a REST operation that has parameters: one member per parameter
-/// plus `body`.
-pub(crate) fn params_object(params: &[Param], body: &Body) -> ObjectSchema {
-    let mut properties: Vec<Property> = params
-        .iter()
-        .map(|p| Property {
-            name: p.name.clone(),
-            required: p.required,
-            schema: Schema { description: p.description.clone(), ..p.schema.clone() },
-        })
-        .collect();
-    if let Body::Json { schema, required } = body {
-        properties.push(Property { name: "body".into(), required: *required, schema: schema.clone() });
-    }
-    ObjectSchema { properties, additional: crate::ir::Additional::Ignore, alternatives: None }
-}
-
-/// Resolve the operation version a JSON-lines batch item belongs to: the highest version of
-/// `operation` not above `version`, else its lowest.
-pub(crate) fn batch_item<'a>(service: &'a Service, operation: &str, version: Option<crate::ir::Version>) -> Option<(&'a Operation, &'a OperationVersion)> {
-    let op = service.operations.iter().find(|o| o.name == operation)?;
-    let v = version
-        .and_then(|want| op.versions.iter().rev().find(|v| v.version.map(|x| x <= want).unwrap_or(true)))
-        .or_else(|| op.versions.first())?;
-    Some((op, v))
 }
 
 pub struct ServerOutput {
@@ -114,37 +75,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
         for op in &service.operations {
             for v in &op.versions {
                 // Types of this version.
-                let req_name = request_name(op, v);
-                let resp_name = response_name(op, v);
-                match (&v.body, v.params.is_empty()) {
-                    (Body::JsonLines { operation, version }, _) => {
-                        let (iop, iv) = batch_item(service, operation, *version)
-                            .ok_or_else(|| format!("{}: batch_request names unknown action `{operation}`", op.name))?;
-                        let item_id = ident(&request_name(iop, iv));
-                        let rid = ident(&req_name);
-                        let doc = format!(" `{}` requests, one JSON object per line.", iop.name);
-                        gen.define_raw(&req_name, quote! {
-                            #[doc = #doc]
-                            pub type #rid = ::specmill_runtime::protocol::clearml::Batch<#item_id>;
-                        });
-                    }
-                    (Body::Json { schema, .. }, true) => gen.alias(&req_name, &Schema { description: if schema.description.is_empty() { v.description.clone() } else { schema.description.clone() }, ..schema.clone() }),
-                    (body, _) => gen.define(
-                        &req_name,
-                        &Schema::new(Kind::Object(params_object(&v.params, body))).described(format!("Request of `{}`.", op.name)),
-                    ),
-                }
-                let response = v.response.clone().unwrap_or_else(|| Schema::new(Kind::Any));
-                let response_doc = if response.description.is_empty() { format!("Reply of `{}`.", op.name) } else { response.description.clone() };
-                if v.raw_response {
-                    let rid = ident(&resp_name);
-                    let docs = doc_attrs(&format!("{response_doc}\n\nSent as it is, not as JSON."));
-                    gen.define_raw(&resp_name, quote! { #docs pub type #rid = ::specmill_runtime::protocol::RawReply; });
-                } else {
-                    gen.alias(&resp_name, &Schema { description: response_doc, ..response });
-                }
-                let req_ty = type_ident(&req_name, gen, &v.body, v.params.is_empty());
-                let resp_ty = type_ident(&resp_name, gen, &Body::Json { schema: v.response.clone().unwrap_or_default(), required: true }, true);
+                let OperationTypes { request: req_ty, response: resp_ty } = gen.operation(service, op, v)?;
 
                 // Trait method.
                 let m = trait_method(op, v);
@@ -270,20 +201,6 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
         pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[#(#rows)*];
     });
     Ok(ServerOutput { tokens: out, routes })
-}
-
-
-/// The name of a generated request/response type, following aliases to the named type.
-fn type_ident(name: &str, gen: &TypeGen, body: &Body, no_params: bool) -> proc_macro2::Ident {
-    if gen.has(name) {
-        return ident(name);
-    }
-    if let (Body::Json { schema, .. }, true) = (body, no_params) {
-        if let Kind::Ref(r) = &schema.kind {
-            return ident(&type_name(r));
-        }
-    }
-    ident(name)
 }
 
 

@@ -1,5 +1,8 @@
 //! IR schemas → serde types with rustdoc from the spec, plus generated validation
-//! (`specmill_runtime::validate::Validate`) from the constraints.
+//! (`specmill_wire::validate::Validate`) from the constraints, and the request/response
+//! types of every operation version. One emitter for both ends: a [`Target`] says whether
+//! the types are the server's (`generated/`) or the client's (`client/src/generated/`),
+//! which differ only where the server has server-only types.
 
 use std::collections::BTreeMap;
 
@@ -7,16 +10,58 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::ir::{Additional, Api, Kind, ObjectSchema, Property, Schema, TimestampFormat};
+use crate::ir::{Additional, Api, Body, Kind, ObjectSchema, Operation, OperationVersion, Param, Property, Schema, Service, TimestampFormat, Version};
 use super::{doc_attrs, opt_tokens};
-use crate::names::{field_name, ident, type_name, unique, variant_name};
+use crate::names::{field_name, ident, type_name, unique, variant_name, version_suffix};
+
+/// Which end the types are generated for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    /// The server (`specmill-runtime` plumbing: raw replies, JSON-lines batches that keep bad lines).
+    Server,
+    /// The client crate (`specmill-wire` only: raw replies are bytes, batches are lists).
+    Client,
+}
+
+impl Target {
+    /// The crate that holds `validate` and `wire` for this end.
+    fn support(self) -> TokenStream {
+        match self {
+            Target::Server => quote!(::specmill_runtime),
+            Target::Client => quote!(::specmill_wire),
+        }
+    }
+
+    /// A reply sent as it is (a file, a text).
+    fn raw_reply(self) -> TokenStream {
+        match self {
+            Target::Server => quote!(::specmill_runtime::protocol::RawReply),
+            Target::Client => quote!(::std::vec::Vec<u8>),
+        }
+    }
+
+    /// A JSON-lines body of `item` requests.
+    fn batch(self, item: &proc_macro2::Ident) -> TokenStream {
+        match self {
+            Target::Server => quote!(::specmill_runtime::protocol::clearml::Batch<#item>),
+            Target::Client => quote!(::std::vec::Vec<#item>),
+        }
+    }
+}
 
 /// Collects the generated items of one API's `types` module, keyed by name so the output
 /// order is stable whatever order they were requested in.
 pub struct TypeGen<'a> {
     pub api: &'a Api,
+    pub target: Target,
     items: BTreeMap<String, TokenStream>,
     patterns: Vec<String>,
+}
+
+/// The generated request and response types of one operation version.
+pub struct OperationTypes {
+    pub request: proc_macro2::Ident,
+    pub response: proc_macro2::Ident,
 }
 
 /// One field of a generated struct, as the server emitter needs to fill it.
@@ -28,8 +73,8 @@ pub struct FieldInfo {
 }
 
 impl<'a> TypeGen<'a> {
-    pub fn new(api: &'a Api) -> TypeGen<'a> {
-        let mut gen = TypeGen { api, items: BTreeMap::new(), patterns: Vec::new() };
+    pub fn new(api: &'a Api, target: Target) -> TypeGen<'a> {
+        let mut gen = TypeGen { api, target, items: BTreeMap::new(), patterns: Vec::new() };
         for (name, schema) in &api.types.named {
             gen.define(&type_name(name), schema);
         }
@@ -89,11 +134,20 @@ impl<'a> TypeGen<'a> {
             Kind::Boolean => quote!(bool),
             Kind::Integer { bits: 32, .. } => quote!(i32),
             Kind::Integer { .. } => quote!(i64),
-            Kind::Number { nonfinite_as_strings: true, .. } => quote!(::specmill_runtime::wire::Double),
+            Kind::Number { nonfinite_as_strings: true, .. } => {
+                let support = self.target.support();
+                quote!(#support::wire::Double)
+            }
             Kind::Number { .. } => quote!(f64),
-            Kind::String { format: Some(f), .. } if f == "binary" => quote!(::specmill_runtime::protocol::body::FilePart),
+            Kind::String { format: Some(f), .. } if f == "binary" => {
+                let support = self.target.support();
+                quote!(#support::wire::FilePart)
+            }
             Kind::String { .. } => quote!(::std::string::String),
-            Kind::Timestamp(TimestampFormat::EpochSeconds) => quote!(::specmill_runtime::wire::EpochSeconds),
+            Kind::Timestamp(TimestampFormat::EpochSeconds) => {
+                let support = self.target.support();
+                quote!(#support::wire::EpochSeconds)
+            }
             Kind::Const(Value::String(_)) | Kind::Enum(_) | Kind::Object(_) | Kind::Union { .. } => {
                 self.define(ctx, schema);
                 let id = ident(ctx);
@@ -137,6 +191,7 @@ impl<'a> TypeGen<'a> {
     }
 
     fn object(&mut self, name: &str, description: &str, obj: &ObjectSchema) -> TokenStream {
+        let support = self.target.support();
         let docs = doc_attrs(description);
         let id = ident(name);
         let mut fields = Vec::new();
@@ -221,14 +276,15 @@ impl<'a> TypeGen<'a> {
             #container
             pub struct #id { #(#fields)* }
             #(#defaults)*
-            impl ::specmill_runtime::validate::Validate for #id {
+            impl #support::validate::Validate for #id {
                 #[allow(unused_variables)]
-                fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) { #(#checks)* }
+                fn validate(&self, v: &mut #support::validate::Validator) { #(#checks)* }
             }
         }
     }
 
     fn enumeration(&mut self, name: &str, description: &str, values: &[String]) -> TokenStream {
+        let support = self.target.support();
         let docs = doc_attrs(description);
         let id = ident(name);
         let mut taken = Vec::new();
@@ -257,13 +313,14 @@ impl<'a> TypeGen<'a> {
                 /// The value as it travels on the wire.
                 pub fn as_str(&self) -> &'static str { match self { #(#arms)* } }
             }
-            impl ::specmill_runtime::validate::Validate for #id {
-                fn validate(&self, _: &mut ::specmill_runtime::validate::Validator) {}
+            impl #support::validate::Validate for #id {
+                fn validate(&self, _: &mut #support::validate::Validator) {}
             }
         }
     }
 
     fn union(&mut self, name: &str, description: &str, variants: &[Schema], exclusive: bool) -> TokenStream {
+        let support = self.target.support();
         let kind = if exclusive { "one of" } else { "any of" };
         let docs = doc_attrs(&format!("{description}\n\nOn the wire: {kind} the variants below, tried in order."));
         let id = ident(name);
@@ -294,15 +351,16 @@ impl<'a> TypeGen<'a> {
             #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
             #[serde(untagged)]
             pub enum #id { #(#vs)* }
-            impl ::specmill_runtime::validate::Validate for #id {
+            impl #support::validate::Validate for #id {
                 #[allow(unused_variables)]
-                fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) { match self { #(#arms)* } }
+                fn validate(&self, v: &mut #support::validate::Validator) { match self { #(#arms)* } }
             }
         }
     }
 
     /// Checks of the constraints of `schema` on `expr` (a reference to the value).
     fn checks(&mut self, expr: &TokenStream, schema: &Schema) -> TokenStream {
+        let support = self.target.support();
         match &schema.kind {
             Kind::String { min_length, max_length, pattern, .. } => {
                 let mut out = quote!();
@@ -374,24 +432,116 @@ impl<'a> TypeGen<'a> {
                 self.checks(expr, &target)
             }
             Kind::Ref(_) | Kind::Object(_) | Kind::Union { .. } => {
-                quote! { ::specmill_runtime::validate::Validate::validate(#expr, v); }
+                quote! { #support::validate::Validate::validate(#expr, v); }
             }
             _ => quote!(),
         }
     }
 
+    /// Define the request and response types of one operation version (both ends share
+    /// them): a parameterless JSON body is its schema, a REST operation with parameters gets
+    /// a struct of its parameters plus `body`, a JSON-lines body is a batch of another
+    /// version's requests, a raw reply is the end's raw type.
+    pub fn operation(&mut self, service: &Service, op: &Operation, v: &OperationVersion) -> Result<OperationTypes, String> {
+        let req_name = request_name(op, v);
+        let resp_name = response_name(op, v);
+        match (&v.body, v.params.is_empty()) {
+            (Body::JsonLines { operation, version }, _) => {
+                let (iop, iv) = batch_item(service, operation, *version).ok_or_else(|| format!("{}: batch_request names unknown action `{operation}`", op.name))?;
+                let item_id = ident(&request_name(iop, iv));
+                let rid = ident(&req_name);
+                let doc = format!(" `{}` requests, one JSON object per line.", iop.name);
+                let batch = self.target.batch(&item_id);
+                self.define_raw(&req_name, quote! { #[doc = #doc] pub type #rid = #batch; });
+            }
+            (Body::Json { schema, .. }, true) => self.alias(
+                &req_name,
+                &Schema { description: if schema.description.is_empty() { v.description.clone() } else { schema.description.clone() }, ..schema.clone() },
+            ),
+            (body, _) => self.define(&req_name, &Schema::new(Kind::Object(params_object(&v.params, body))).described(format!("Request of `{}`.", op.name))),
+        }
+        let response = v.response.clone().unwrap_or_else(|| Schema::new(Kind::Any));
+        let response_doc = if response.description.is_empty() { format!("Reply of `{}`.", op.name) } else { response.description.clone() };
+        if v.raw_response {
+            let rid = ident(&resp_name);
+            let docs = doc_attrs(&format!("{response_doc}\n\nSent as it is, not as JSON."));
+            let raw = self.target.raw_reply();
+            self.define_raw(&resp_name, quote! { #docs pub type #rid = #raw; });
+        } else {
+            self.alias(&resp_name, &Schema { description: response_doc, ..response });
+        }
+        Ok(OperationTypes {
+            request: type_ident(&req_name, self, &v.body, v.params.is_empty()),
+            response: type_ident(&resp_name, self, &Body::Json { schema: v.response.clone().unwrap_or_default(), required: true }, true),
+        })
+    }
+
     /// The `types` module body.
     pub fn finish(self) -> TokenStream {
+        let support = self.target.support();
         let patterns = self.patterns.iter().enumerate().map(|(i, p)| {
             let stat = format_ident!("PATTERN_{}", i);
             quote! {
-                static #stat: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> =
-                    ::std::sync::LazyLock::new(|| ::specmill_runtime::validate::Regex::new(#p).expect("pattern checked by specmill-codegen"));
+                static #stat: ::std::sync::LazyLock<#support::validate::Regex> =
+                    ::std::sync::LazyLock::new(|| #support::validate::Regex::new(#p).expect("pattern checked by specmill-codegen"));
             }
         });
         let items = self.items.into_values();
         quote! { #(#patterns)* #(#items)* }
     }
+}
+
+/// `GetTaskLogV1_7`: the base of an operation version's type names.
+pub fn op_base(op: &Operation, v: &OperationVersion) -> String {
+    format!("{}{}", type_name(&op.name), version_suffix(v.version))
+}
+
+pub fn request_name(op: &Operation, v: &OperationVersion) -> String {
+    format!("{}Request", op_base(op, v))
+}
+
+pub fn response_name(op: &Operation, v: &OperationVersion) -> String {
+    format!("{}Response", op_base(op, v))
+}
+
+/// The request struct of a REST operation that has parameters: one member per parameter
+/// plus `body`.
+pub fn params_object(params: &[Param], body: &Body) -> ObjectSchema {
+    let mut properties: Vec<Property> = params
+        .iter()
+        .map(|p| Property {
+            name: p.name.clone(),
+            required: p.required,
+            schema: Schema { description: p.description.clone(), ..p.schema.clone() },
+        })
+        .collect();
+    if let Body::Json { schema, required } = body {
+        properties.push(Property { name: "body".into(), required: *required, schema: schema.clone() });
+    }
+    ObjectSchema { properties, additional: Additional::Ignore, alternatives: None }
+}
+
+/// Resolve the operation version a JSON-lines batch item belongs to: the highest version of
+/// `operation` not above `version`, else its lowest.
+pub fn batch_item<'a>(service: &'a Service, operation: &str, version: Option<Version>) -> Option<(&'a Operation, &'a OperationVersion)> {
+    let op = service.operations.iter().find(|o| o.name == operation)?;
+    let v = version
+        .and_then(|want| op.versions.iter().rev().find(|v| v.version.map(|x| x <= want).unwrap_or(true)))
+        .or_else(|| op.versions.first())?;
+    Some((op, v))
+}
+
+/// The name of a generated request/response type, following aliases to the named type.
+fn type_ident(name: &str, gen: &TypeGen, body: &Body, no_params: bool) -> proc_macro2::Ident {
+    if gen.has(name) {
+        return ident(name);
+    }
+    if let (Body::Json { schema, .. }, true) = (body, no_params) {
+        if let Kind::Ref(r) = &schema.kind {
+            return ident(&type_name(r));
+        }
+    }
+    ident(name)
 }
 
 pub(crate) fn field_doc(schema: &Schema) -> String {

@@ -11,14 +11,7 @@ pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, RequestProblem> {
     serde_json::from_slice(body).map_err(|e| RequestProblem::from_serde(&e))
 }
 
-/// A file sent as a part of a `multipart/form-data` body.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub struct FilePart {
-    /// The `filename` the client gave, if any.
-    pub filename: Option<String>,
-    pub content_type: Option<String>,
-    pub bytes: Vec<u8>,
-}
+pub use crate::wire::FilePart;
 
 /// One part of a form.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,10 +106,6 @@ impl Form {
     pub fn file(&self, name: &str) -> Option<FilePart> {
         self.part(name).map(|p| FilePart { filename: p.filename.clone(), content_type: p.content_type.clone(), bytes: p.data.clone() })
     }
-}
-
-impl crate::validate::Validate for FilePart {
-    fn validate(&self, _: &mut crate::validate::Validator) {}
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
-//! AWS Signature Version 4, checked on the server side (the header form boto3 sends:
-//! `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`).
+//! AWS Signature Version 4 in the header form boto3 sends
+//! (`Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`): verified
+//! by the server ([`verify`]) and made by specmill-client ([`sign`]), with the same
+//! canonical request and signing key code.
 //!
 //! [`verify`] follows the published algorithm step by step:
 //! 1. parse the `Authorization` header; the credential scope is
@@ -301,7 +303,7 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec
     key
 }
 
-/// Sign `req` as a client does (for tests and tools): sets nothing, returns the
+/// Sign `req` as a client does (specmill-client, tests): sets nothing, returns the
 /// `Authorization` header value for the headers named in `signed_headers` (which must
 /// already be in `req`, `x-amz-date` included).
 pub fn sign(req: &Request, access_key_id: &str, secret: &str, region: &str, service: &str, signed_headers: &str) -> String {

@@ -72,3 +72,12 @@ impl<'de> Deserialize<'de> for EpochSeconds {
         Ok(EpochSeconds(v))
     }
 }
+
+/// A file sent as a part of a `multipart/form-data` body.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FilePart {
+    /// The `filename` the client gave, if any.
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
