@@ -121,6 +121,8 @@ pub mod transport;
 #[allow(clippy::all)]
 pub mod generated;
 
+/// The HTTP client underneath, for [`Client::with_http_client`].
+pub use reqwest;
 pub use errors::{AwsError, ClearMlError, CometError, DioptraError, Error, LensError};
 pub use generated::*;
 pub use specmill_wire::wire::{Double, EpochSeconds, FilePart};

@@ -80,7 +80,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         None => Allowlist::default(),
     };
     let store = opts.database_url.as_deref().map(Store::open).transpose()?;
-    let sender = Sender::new(&opts.url);
+    let sender = Sender::new(&opts.url)?;
     run_apis(&apis, &allow, &sender, store.as_ref())
 }
 
@@ -192,7 +192,7 @@ fn judge_invalid(api: &Api, case: &Case, reply: &Reply, allow: &Allowlist) -> Ou
         if native::reports_item_errors(&api.name, reply) {
             return Outcome::ItemErrors;
         }
-        return Outcome::Failed(format!("{status}: an invalid request was accepted: {}", reply.excerpt()));
+        return Outcome::Failed(format!("{status}: an invalid request was accepted: {}", send::excerpt(reply)));
     }
     match native::recognise(&api.name, reply) {
         Native::Validation(why) | Native::Refusal(why) if (400..500).contains(&status) => Outcome::Refused(format!("{status} {why}")),

@@ -1,10 +1,13 @@
 //! Recognising each API's native error format in a reply: the one place the harness knows
-//! what ClearML, AWS, Lens, Dioptra and Comet errors look like (the formats of
-//! `specmill_runtime::protocol::{clearml,sagemaker,lens,dioptra,comet}`).
+//! what ClearML, AWS, Lens, Dioptra and Comet errors look like. The reading is the generated
+//! client's (its typed errors' `from_reply` decoders); on top, the harness asks for the
+//! format in full (the AWS code in both header and body, the ClearML and Comet codes equal
+//! to the HTTP status), which a lenient client does not need.
 
 use serde_json::Value;
+use specmill_client::{AwsError, ClearMlError, CometError, DioptraError, LensError};
 
-use super::send::Reply;
+use super::send::{excerpt, Reply};
 
 /// What an error reply says, in the API's own terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,19 +26,16 @@ pub enum Native {
 pub fn recognise(api: &str, reply: &Reply) -> Native {
     let body = reply.json().unwrap_or(Value::Null);
     let status = reply.status;
-    let foreign = |why: &str| Native::Foreign(format!("{why}: {}", reply.excerpt()));
+    let foreign = |why: &str| Native::Foreign(format!("{why}: {}", excerpt(reply)));
     match api {
         // {"meta": {"result_code": status, "result_subcode": n, "result_msg": …}, "data": …}
         "clearml" => {
-            let meta = &body["meta"];
-            let (Some(code), Some(sub)) = (meta["result_code"].as_u64(), meta["result_subcode"].as_u64()) else {
-                return foreign("no meta.result_code/result_subcode");
-            };
-            if code != u64::from(status) || !meta["result_msg"].is_string() {
-                return foreign("meta.result_code differs from the HTTP status");
+            let Some(e) = ClearMlError::from_reply(reply) else { return foreign("not a ClearML error envelope") };
+            if e.result_code != i64::from(status) || !body["meta"]["result_subcode"].is_i64() || !body["meta"]["result_msg"].is_string() {
+                return foreign("meta.result_code differs from the HTTP status, or no result_subcode/result_msg");
             }
-            let what = format!("{code}/{sub} {}", meta["result_msg"].as_str().unwrap_or_default());
-            match (code, sub) {
+            let what = format!("{}/{} {}", e.result_code, e.result_subcode, e.result_msg);
+            match (e.result_code, e.result_subcode) {
                 (501, _) => Native::NotImplemented,
                 // 0: undecodable body, 11: missing fields, 12: validation error.
                 (400, 0 | 11 | 12) => Native::Validation(what),
@@ -44,13 +44,13 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
         }
         // x-amzn-ErrorType header and {"__type", "message"}.
         "sagemaker" => {
-            let Some(kind) = reply.header("x-amzn-ErrorType") else { return foreign("no x-amzn-ErrorType header") };
-            let kind = kind.split(':').next().unwrap_or(kind);
-            if body["__type"].as_str() != Some(kind) || !body["message"].is_string() {
-                return foreign("body is not {\"__type\", \"message\"} of the error type");
+            let Some(e) = AwsError::from_reply(reply) else { return foreign("not an AWS error") };
+            let header = reply.header("x-amzn-ErrorType").map(|h| h.split(':').next().unwrap_or(h));
+            if header != Some(e.code.as_str()) || body["__type"].as_str() != Some(e.code.as_str()) || !body["message"].is_string() {
+                return foreign("the error code is not in both x-amzn-ErrorType and {\"__type\", \"message\"}");
             }
-            let what = format!("{kind}: {}", body["message"].as_str().unwrap_or_default());
-            match kind {
+            let what = format!("{}: {}", e.code, e.message);
+            match e.code.as_str() {
                 "NotImplemented" => Native::NotImplemented,
                 "ValidationException" | "SerializationException" => Native::Validation(what),
                 _ => Native::Refusal(what),
@@ -58,44 +58,43 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
         }
         // {"error": "…"}
         "lens" => {
-            let Some(msg) = body["error"].as_str() else { return foreign("no \"error\" string") };
+            let Some(e) = LensError::from_reply(reply) else { return foreign("no \"error\" string") };
             match status {
-                501 if msg.starts_with("not implemented") => Native::NotImplemented,
-                400 => Native::Validation(msg.to_string()),
-                _ => Native::Refusal(msg.to_string()),
+                501 if e.error.starts_with("not implemented") => Native::NotImplemented,
+                400 => Native::Validation(e.error),
+                _ => Native::Refusal(e.error),
             }
         }
         // {"error", "message", "detail", "originating_path"}, {"errors": {field: [msg]}}, {"message"}
         "dioptra" => {
-            if let Some(errors) = body["errors"].as_object() {
-                return Native::Validation(Value::Object(errors.clone()).to_string());
+            let Some(e) = DioptraError::from_reply(reply) else { return foreign("none of Dioptra's error bodies") };
+            if let Some(errors) = e.errors {
+                return Native::Validation(Value::Object(errors).to_string());
             }
-            if let (Some(error), Some(msg)) = (body["error"].as_str(), body["message"].as_str()) {
-                let what = format!("{error}: {msg}");
-                return match error {
-                    "NotImplementedError" => Native::NotImplemented,
-                    e if e.ends_with("ValidationError") || e == "SearchParseError" => Native::Validation(what),
-                    _ => Native::Refusal(what),
-                };
-            }
-            match body["message"].as_str() {
-                Some(m) if status == 400 => Native::Validation(m.to_string()),
-                Some(m) => Native::Refusal(m.to_string()),
-                None => foreign("none of Dioptra's error bodies"),
+            match (e.error, e.message) {
+                (Some(error), Some(msg)) => {
+                    let what = format!("{error}: {msg}");
+                    match error.as_str() {
+                        "NotImplementedError" => Native::NotImplemented,
+                        x if x.ends_with("ValidationError") || x == "SearchParseError" => Native::Validation(what),
+                        _ => Native::Refusal(what),
+                    }
+                }
+                (None, Some(m)) if status == 400 => Native::Validation(m),
+                (None, Some(m)) => Native::Refusal(m),
+                _ => foreign("an error class without a message"),
             }
         }
         // {"msg", "code", "sdk_error_code"}
         "comet" => {
-            let (Some(msg), Some(code)) = (body["msg"].as_str(), body["code"].as_u64()) else {
-                return foreign("no msg/code");
-            };
-            if code != u64::from(status) || !body["sdk_error_code"].is_i64() {
+            let Some(e) = CometError::from_reply(reply) else { return foreign("no msg") };
+            if e.code != Some(i64::from(status)) || e.sdk_error_code.is_none() {
                 return foreign("code differs from the HTTP status or no sdk_error_code");
             }
             match status {
                 501 => Native::NotImplemented,
-                400 => Native::Validation(msg.to_string()),
-                _ => Native::Refusal(msg.to_string()),
+                400 => Native::Validation(e.msg),
+                _ => Native::Refusal(e.msg),
             }
         }
         other => Native::Foreign(format!("no native error format known for API {other}")),
@@ -120,11 +119,11 @@ pub fn reports_item_errors(api: &str, reply: &Reply) -> bool {
 /// The part of a 2xx reply the response schema describes: ClearML's `data` (inside an
 /// envelope with result code 200), everything else's whole body.
 pub fn payload(api: &str, reply: &Reply) -> Result<Value, String> {
-    let body: Value = serde_json::from_slice(&reply.body).map_err(|e| format!("reply is not JSON ({e}): {}", reply.excerpt()))?;
+    let body: Value = serde_json::from_slice(&reply.body).map_err(|e| format!("reply is not JSON ({e}): {}", excerpt(reply)))?;
     match api {
         "clearml" => {
             if body["meta"]["result_code"] != 200 {
-                return Err(format!("envelope without meta.result_code 200: {}", reply.excerpt()));
+                return Err(format!("envelope without meta.result_code 200: {}", excerpt(reply)));
             }
             Ok(body.get("data").cloned().unwrap_or(Value::Null))
         }

@@ -274,7 +274,7 @@ fn prepare(api: &Api, v: &OperationVersion, r: &Request) -> Prepared {
             (_, None) => (None, Vec::new()),
         }
     };
-    Prepared { method, path: url, content_type, body }
+    Prepared { api: api.name.clone(), method, path: url, content_type, body }
 }
 
 /// Percent-encoding of a path segment or query component (everything but unreserved characters).
