@@ -40,8 +40,10 @@ pub struct Credentials {
     pub dioptra_cookie: Option<String>,
 }
 
-/// The signing name of the AWS APIs served (the SageMaker Metrics model's `signingName`).
-pub const AWS_SIGNING_NAME: &str = "sagemaker";
+/// The SigV4 service name of `api`, if its spec says its requests are signed.
+fn signing_name(api: &str) -> Option<&'static str> {
+    crate::generated::SIGNING_NAMES.iter().find(|(a, _)| *a == api).map(|(_, n)| *n)
+}
 
 /// A client of one specmill server (or any server speaking these APIs).
 ///
@@ -185,9 +187,9 @@ impl Client {
                 Some(ClearMlAuth::Token(t)) if !has(headers, "authorization") => headers.push(("authorization".into(), format!("Bearer {t}"))),
                 _ => {}
             },
-            "sagemaker" => {
-                if let Some(keys) = &c.aws {
-                    self.sign(keys, method, path_and_query, headers, body);
+            _ if signing_name(api).is_some() => {
+                if let (Some(keys), Some(service)) = (&c.aws, signing_name(api)) {
+                    self.sign(keys, service, method, path_and_query, headers, body);
                 }
             }
             "comet" => {
@@ -206,7 +208,7 @@ impl Client {
 
     /// Sign with AWS Signature Version 4 (the header form boto3 sends), over `host`,
     /// `x-amz-date`, `content-type` when present and the session token when set.
-    fn sign(&self, keys: &AwsKeys, method: &str, path_and_query: &str, headers: &mut Vec<(String, String)>, body: &[u8]) {
+    fn sign(&self, keys: &AwsKeys, service: &str, method: &str, path_and_query: &str, headers: &mut Vec<(String, String)>, body: &[u8]) {
         headers.retain(|(k, _)| !["host", "x-amz-date", "authorization", "x-amz-security-token"].iter().any(|n| k.eq_ignore_ascii_case(n)));
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
         headers.push(("host".into(), self.host()));
@@ -223,7 +225,7 @@ impl Client {
         let signed = signed.join(";");
         let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
         let req = sigv4::Request { method, path, query, headers: headers.clone(), body };
-        let auth = sigv4::sign(&req, &keys.access_key_id, &keys.secret_access_key, &keys.region, AWS_SIGNING_NAME, &signed);
+        let auth = sigv4::sign(&req, &keys.access_key_id, &keys.secret_access_key, &keys.region, service, &signed);
         headers.push(("authorization".into(), auth));
     }
 }

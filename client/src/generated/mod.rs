@@ -34,3 +34,6 @@ impl crate::Client {
         sagemaker::SageMakerMetrics::new(self)
     }
 }
+/// The APIs whose requests are signed with AWS Signature Version 4, each with the
+/// service name it signs for (the model's `signingName`).
+pub const SIGNING_NAMES: &[(&str, &str)] = &[("sagemaker", "sagemaker")];

@@ -171,5 +171,11 @@ pub fn accessors(apis: &[Api]) -> TokenStream {
             });
         }
     }
-    quote! { impl crate::Client { #(#methods)* } }
+    let signed = apis.iter().filter_map(|a| a.signing_name.as_ref().map(|n| (a.name.as_str(), n.as_str()))).map(|(a, n)| quote!((#a, #n),));
+    quote! {
+        impl crate::Client { #(#methods)* }
+        /// The APIs whose requests are signed with AWS Signature Version 4, each with the
+        /// service name it signs for (the model's `signingName`).
+        pub const SIGNING_NAMES: &[(&str, &str)] = &[#(#signed)*];
+    }
 }
