@@ -277,17 +277,10 @@ fn prepare(api: &Api, v: &OperationVersion, r: &Request) -> Prepared {
     Prepared { api: api.name.clone(), method, path: url, content_type, body }
 }
 
-/// Percent-encoding of a path segment or query component (everything but unreserved characters).
+/// Percent-encoding of a path segment or query component (everything but unreserved
+/// characters), as the client's transport encodes them.
 fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    specmill_client::sigv4::uri_encode(s, false)
 }
 
 #[cfg(test)]

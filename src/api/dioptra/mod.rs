@@ -106,15 +106,7 @@ pub fn iso(us: i64) -> String {
 /// Percent-encodes `s` for a URL path segment or query value (everything but RFC 3986's
 /// unreserved characters).
 pub fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    specmill_runtime::sigv4::uri_encode(s, false)
 }
 
 /// A path segment as the client meant it: the router leaves `%2F`, `%25` and `%2B`
