@@ -37,8 +37,7 @@ fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) 
             actix_web::rt::System::new().block_on(specmill::server::serve(listen, store, config, workers))?;
         }
         Command::Migrate => {
-            let store = Store::open(database_url)?;
-            let applied = store.migrate()?;
+            let (_store, applied) = Store::open_migrated(database_url)?;
             println!("store at {database_url}: {} migrations applied now", applied.len());
         }
         Command::Codegen { specs, out, check } => {
