@@ -56,11 +56,13 @@ fn two_replicas_share_one_postgres_database() {
     let r = a.json_with("GET", "/auth.login", &[("Authorization", &basic())], json!({}));
     assert_eq!(r.status, 200, "{}", r.text);
     let token = format!("Bearer {}", r.json()["data"]["token"].as_str().unwrap());
-    let r = b.json_with("POST", "/events.get_task_log", &[("Authorization", &token)], json!({"task": "none"}));
+    add_batch(&a, &token, "shared", "loss", 0..1200);
+    let r = b.json_with("POST", "/events.get_task_log", &[("Authorization", &token)], json!({"task": "shared"}));
     assert_eq!(r.status, 200, "a token of replica A on replica B: {}", r.text);
+    let r = b.json_with("POST", "/events.get_task_log", &[("Authorization", "Bearer not.a.token")], json!({"task": "shared"}));
+    assert_eq!(r.status, 401, "{}", r.text);
 
     // Writes through either are read through the other at once.
-    add_batch(&a, &token, "shared", "loss", 0..1200);
     let d = clearml(&b, &token, "/events.get_task_latest_scalar_values", json!({"task": "shared"}));
     assert_eq!(d["metrics"][0]["variants"][0]["last_value"], 1199.0, "{d}");
     add_batch(&b, &token, "shared", "acc", 0..5);
