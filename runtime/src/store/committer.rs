@@ -236,6 +236,7 @@ fn commit_group(conn: &mut AnyConnection, group: Vec<Box<dyn Job>>) -> Result<()
     };
     match finish {
         Ok(()) => {
+            tracing::trace!(writes = group.len(), "store write group committed");
             group.into_iter().for_each(|job| job.reply(Ok(())));
             Ok(())
         }
