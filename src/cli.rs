@@ -29,6 +29,9 @@ pub enum Command {
         /// HTTP worker threads (default: one per core).
         #[arg(long, env = "SPECMILL_WORKERS")]
         workers: Option<usize>,
+        /// Largest request body in bytes; a larger one gets a 413 in the API's own error format.
+        #[arg(long, env = "SPECMILL_MAX_BODY_BYTES", default_value_t = crate::server::MAX_BODY)]
+        max_body_bytes: usize,
     },
     /// Apply pending store migrations and exit.
     Migrate,

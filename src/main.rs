@@ -12,7 +12,11 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPECMILL_LOG").unwrap_or_else(|_| "info".into()))
         .init();
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Serve { listen: ([127, 0, 0, 1], 8008).into(), workers: None });
+    let command = cli.command.unwrap_or(Command::Serve {
+        listen: ([127, 0, 0, 1], 8008).into(),
+        workers: None,
+        max_body_bytes: specmill::server::MAX_BODY,
+    });
     match run(cli.database_url.as_deref(), cli.config.as_deref(), command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -28,17 +32,16 @@ const DEFAULT_DATABASE_URL: &str = "./specmill.db";
 fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) -> anyhow::Result<()> {
     let database_url = database_url_arg.unwrap_or(DEFAULT_DATABASE_URL);
     match command {
-        Command::Serve { listen, workers } => {
+        Command::Serve { listen, workers, max_body_bytes } => {
             let config = match config {
                 Some(path) => AuthConfig::load(path).map_err(anyhow::Error::msg)?,
                 None => AuthConfig::default(),
             };
             let store = Store::open(database_url)?;
-            actix_web::rt::System::new().block_on(specmill::server::serve(listen, store, config, workers))?;
+            actix_web::rt::System::new().block_on(specmill::server::serve_limited(listen, store, config, workers, max_body_bytes))?;
         }
         Command::Migrate => {
-            let store = Store::open(database_url)?;
-            let applied = store.migrate()?;
+            let (_store, applied) = Store::open_migrated(database_url)?;
             println!("store at {database_url}: {} migrations applied now", applied.len());
         }
         Command::Codegen { specs, out, client_out, check } => {

@@ -3,7 +3,8 @@
 
 use std::net::SocketAddr;
 
-use actix_web::dev::Service as _;
+use actix_web::dev::{Service as _, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpServer};
 use specmill_runtime::auth::{Auth, Config as AuthConfig};
 use specmill_runtime::store::Store;
@@ -14,11 +15,18 @@ use crate::api::clearml_auth::ClearmlAuth;
 use crate::api::{clearml::ClearmlEvents, dioptra::Dioptra, lens::Lens, sagemaker::SageMakerMetrics};
 use crate::generated;
 
-/// Largest request body accepted (ClearML's SDK splits batches at 15 MiB).
+/// Largest request body accepted by default (ClearML's SDK splits batches at 15 MiB);
+/// `serve --max-body-bytes` sets another.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
-/// Register every API on `cfg`, all over `store`.
+/// Register every API on `cfg`, all over `store`, with the default body limit.
 pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth) {
+    configure_limited(cfg, store, auth, MAX_BODY)
+}
+
+/// Register every API on `cfg`, all over `store`; bodies over `max_body` bytes are refused
+/// (with [`native_errors`], in each API's format).
+pub fn configure_limited(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth, max_body: usize) {
     let tokens = auth.tokens().clone();
     cfg.app_data(web::Data::new(auth.clone()))
         .app_data(web::Data::new(ClearmlAuth::new(auth.clone())))
@@ -27,7 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth) {
         .app_data(web::Data::new(Lens::new(store.clone())))
         .app_data(web::Data::new(Dioptra::new(store.clone(), auth.clone())))
         .app_data(web::Data::new(crate::api::comet::Comet::new(store.clone())))
-        .app_data(web::PayloadConfig::new(MAX_BODY));
+        .app_data(web::PayloadConfig::new(max_body));
     generated::clearml::configure_auth::<ClearmlAuth>(cfg);
     generated::clearml::configure_events::<ClearmlEvents>(cfg);
     generated::sagemaker::configure_sage_maker_metrics::<SageMakerMetrics>(cfg);
@@ -47,9 +55,26 @@ pub fn tokens_of(store: &Store) -> std::io::Result<Tokens> {
     Ok(Tokens::new(key.as_bytes()))
 }
 
-/// Serve until stopped. With no credentials configured the server is open, and then it
-/// only listens on a loopback address.
+/// Turns actix's own replies to a refused body (413, from the body extractor) into the
+/// native error of the API the path belongs to. Replies a handler made are left alone.
+pub fn native_errors(res: ServiceResponse, max_body: usize) -> ServiceResponse {
+    if res.status() != StatusCode::PAYLOAD_TOO_LARGE || res.response().error().is_none() {
+        return res;
+    }
+    let (req, _) = res.into_parts();
+    let reply = specmill_runtime::protocol::fallback::payload_too_large(&req, generated::ROUTES, generated::clearml::MAX_VERSION, max_body);
+    ServiceResponse::new(req, reply)
+}
+
+/// Serve until stopped, with the default body limit.
 pub async fn serve(addr: SocketAddr, store: Store, config: AuthConfig, workers: Option<usize>) -> std::io::Result<()> {
+    serve_limited(addr, store, config, workers, MAX_BODY).await
+}
+
+/// Serve until stopped; request bodies over `max_body` bytes get a 413 in the API's format.
+/// With no credentials configured the server is open, and then it only listens on a
+/// loopback address.
+pub async fn serve_limited(addr: SocketAddr, store: Store, config: AuthConfig, workers: Option<usize>, max_body: usize) -> std::io::Result<()> {
     let auth = Auth::new(config, tokens_of(&store)?);
     if auth.is_open() {
         if !addr.ip().is_loopback() {
@@ -63,15 +88,15 @@ pub async fn serve(addr: SocketAddr, store: Store, config: AuthConfig, workers: 
     let mut server = HttpServer::new(move || {
         let (store, auth) = (s.clone(), auth.clone());
         App::new()
-            .configure(|cfg| configure(cfg, &store, &auth))
+            .configure(|cfg| configure_limited(cfg, &store, &auth, max_body))
             .default_service(web::to(not_found))
-            .wrap_fn(|req, srv| {
+            .wrap_fn(move |req, srv| {
                 let method = req.method().clone();
                 let path = req.path().to_string();
                 let started = std::time::Instant::now();
                 let fut = srv.call(req);
                 async move {
-                    let res = fut.await?;
+                    let res = native_errors(fut.await?, max_body);
                     tracing::info!(target: "specmill::http", %method, %path, status = res.status().as_u16(), elapsed_us = started.elapsed().as_micros() as u64);
                     Ok(res)
                 }

@@ -26,6 +26,8 @@ secret_key = "secret-globex"
 pub struct Server {
     child: Child,
     _config: Option<tempfile::TempDir>,
+    config_text: Option<String>,
+    args: Vec<String>,
     pub base: String,
     pub database_url: String,
     cleanup: Option<(String, String)>,
@@ -58,23 +60,43 @@ pub fn fresh_store(backend: Backend) -> Option<(String, Option<(String, String)>
     }
 }
 
+fn binary() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_BIN_EXE_specmill"))
+}
+
 impl Server {
     pub fn start(backend: Backend) -> Option<Server> {
-        Server::start_binary(std::path::Path::new(env!("CARGO_BIN_EXE_specmill")), backend)
+        Server::start_binary(binary(), backend)
     }
 
     /// Start `bin` (a specmill binary) on a fresh store of `backend`.
     pub fn start_binary(bin: &std::path::Path, backend: Backend) -> Option<Server> {
-        Server::launch(bin, backend, None)
+        Server::launch(bin, backend, None, &[])
     }
 
     /// Start the server with `config` (TOML) as its config file.
     pub fn start_with_config(backend: Backend, config: &str) -> Option<Server> {
-        Server::launch(std::path::Path::new(env!("CARGO_BIN_EXE_specmill")), backend, Some(config))
+        Server::launch(binary(), backend, Some(config), &[])
     }
 
-    fn launch(bin: &std::path::Path, backend: Backend, config: Option<&str>) -> Option<Server> {
+    /// Start the server with extra `serve` arguments (and a config file when given).
+    pub fn start_with_args(backend: Backend, config: Option<&str>, args: &[&str]) -> Option<Server> {
+        Server::launch(binary(), backend, config, args)
+    }
+
+    fn launch(bin: &std::path::Path, backend: Backend, config: Option<&str>, args: &[&str]) -> Option<Server> {
         let (database_url, cleanup) = fresh_store(backend)?;
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        Some(Server::spawn(bin, database_url, cleanup, config, args))
+    }
+
+    /// Another server (a replica) on this server's database, with the same config and
+    /// arguments. It leaves the database to this server to drop: drop it first.
+    pub fn replica(&self) -> Server {
+        Server::spawn(binary(), self.database_url.clone(), None, self.config_text.as_deref(), self.args.clone())
+    }
+
+    fn spawn(bin: &std::path::Path, database_url: String, cleanup: Option<(String, String)>, config: Option<&str>, args: Vec<String>) -> Server {
         let config_dir = config.map(|text| {
             let dir = tempfile::tempdir().expect("temp dir");
             std::fs::write(dir.path().join("specmill.toml"), text).expect("write config");
@@ -83,6 +105,7 @@ impl Server {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut command = Command::new(bin);
         command.args(["--database-url", &database_url, "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"]);
+        command.args(&args);
         if let Some(dir) = &config_dir {
             command.arg("--config").arg(dir.path().join("specmill.toml"));
         }
@@ -92,13 +115,27 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start specmill");
-        let server = Server { child, _config: config_dir, base: format!("http://127.0.0.1:{port}"), database_url, cleanup };
+        let server = Server {
+            child,
+            _config: config_dir,
+            config_text: config.map(str::to_string),
+            args,
+            base: format!("http://127.0.0.1:{port}"),
+            database_url,
+            cleanup,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "specmill did not start listening");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Some(server)
+        server
+    }
+
+    /// Kill the server process at once (SIGKILL: no shutdown of any kind).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// A typed client of this server, without credentials.

@@ -359,3 +359,13 @@ pub fn unknown_endpoint(req: &HttpRequest, max_version: &str) -> Option<HttpResp
     let msg = format!("Unable to find endpoint for name {name} and version {version}");
     Some(envelope(&ctx, None, name, Some(version), None, Err(Error::new(404, 0, msg))))
 }
+
+/// A request to a ClearML-shaped path whose body is over the size limit: the envelope's 413.
+pub fn payload_too_large(req: &HttpRequest, max_version: &str, limit: usize) -> Option<HttpResponse> {
+    let caps = ENDPOINT_PATH.captures(req.path())?;
+    let name = caps.name("name")?.as_str();
+    let version = caps.name("v").map(|m| m.as_str()).unwrap_or(max_version);
+    let ctx = RequestContext::from_request(req);
+    let msg = format!("Request body too large: the limit is {limit} bytes");
+    Some(envelope(&ctx, None, name, Some(version), None, Err(Error::new(413, 0, msg))))
+}

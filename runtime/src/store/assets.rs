@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::connection::Store;
 use super::model::StoreError;
 use super::now_us;
-use super::schema::{assets, runs};
+use super::schema::assets;
 
 /// An asset to store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,58 +45,47 @@ pub struct AssetInfo {
 
 #[derive(Insertable)]
 #[diesel(table_name = assets, treat_none_as_default_value = false)]
-struct NewAssetRow<'a> {
+struct NewAssetRow {
     run_id: i64,
-    asset_id: &'a str,
-    file_name: &'a str,
-    asset_type: &'a str,
+    asset_id: String,
+    file_name: String,
+    asset_type: String,
     step: Option<i64>,
     epoch: Option<i64>,
-    context: Option<&'a str>,
-    metadata: Option<&'a str>,
-    source: &'a str,
+    context: Option<String>,
+    metadata: Option<String>,
+    source: String,
     file_size: i64,
     created_us: i64,
-    content: &'a [u8],
+    content: Vec<u8>,
 }
 
 impl Store {
     /// Stores `asset` for run `run_id`, in one transaction. With `replace_same_name`, the run's
     /// assets of the same file name are deleted first. Bumps the run's `updated_us`.
     pub fn put_asset(&self, run_id: i64, asset: &NewAsset, replace_same_name: bool) -> Result<AssetInfo, StoreError> {
-        let now = now_us();
         let row = NewAssetRow {
             run_id,
-            asset_id: &asset.asset_id,
-            file_name: &asset.file_name,
-            asset_type: &asset.asset_type,
+            asset_id: asset.asset_id.clone(),
+            file_name: asset.file_name.clone(),
+            asset_type: asset.asset_type.clone(),
             step: asset.step,
             epoch: asset.epoch,
-            context: asset.context.as_deref(),
-            metadata: asset.metadata.as_deref(),
-            source: &asset.source,
+            context: asset.context.clone(),
+            metadata: asset.metadata.clone(),
+            source: asset.source.clone(),
             file_size: asset.content.len() as i64,
-            created_us: now,
-            content: &asset.content,
+            created_us: now_us(),
+            content: asset.content.clone(),
         };
-        let mut conn = self.conn()?;
-        write_tx!(&mut *conn, |c| {
+        self.write(1, move |tx| {
             if replace_same_name {
-                diesel::delete(
-                    assets::table
-                        .filter(assets::run_id.eq(run_id))
-                        .filter(assets::file_name.eq(&asset.file_name)),
-                )
-                .execute(c)?;
+                diesel::delete(assets::table.filter(assets::run_id.eq(run_id)).filter(assets::file_name.eq(&row.file_name)))
+                    .execute(tx.conn)?;
             }
-            diesel::insert_into(assets::table).values(&row).execute(c)?;
-            diesel::update(runs::table.find(run_id)).set(runs::updated_us.eq(now)).execute(c)?;
-            Ok::<AssetInfo, StoreError>(
-                assets::table
-                    .filter(assets::asset_id.eq(&asset.asset_id))
-                    .select(AssetInfo::as_select())
-                    .first(c)?,
-            )
+            diesel::insert_into(assets::table).values(&row).execute(tx.conn)?;
+            tx.touch(run_id);
+            Ok(assets::table.filter(assets::asset_id.eq(&row.asset_id)).select(AssetInfo::as_select()).first(tx.conn)?)
         })
     }
 

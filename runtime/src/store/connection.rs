@@ -12,6 +12,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::committer::{Committer, Tx};
 use super::model::{Backend, StoreError};
 
 /// One connection to either backend. Queries that diesel can express on the
@@ -204,11 +205,13 @@ fn run_migrations(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
     Ok(applied)
 }
 
-/// The store: a pool of connections to one database. Cheap to clone.
+/// The store: a pool of connections to one database for reads, and one writer thread
+/// (group commit, see [`super::committer`]) for writes. Cheap to clone; clones share both.
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<AnyConnectionManager>,
     backend: Backend,
+    committer: Committer,
 }
 
 impl fmt::Debug for Store {
@@ -228,18 +231,31 @@ impl Store {
     /// `sqlite:path`, `file:path` (a SQLite URI) or a plain path select a SQLite file,
     /// created (with its directory) if missing. In-memory SQLite is refused.
     pub fn open(url: &str) -> Result<Store, StoreError> {
+        Ok(Store::open_migrated(url)?.0)
+    }
+
+    /// [`Store::open`], also returning the names of the migrations it applied (empty when
+    /// the schema was current). Concurrent openers of one database apply each migration
+    /// once: the run holds a lock (SQLite's write lock; a PostgreSQL advisory lock).
+    pub fn open_migrated(url: &str) -> Result<(Store, Vec<String>), StoreError> {
         let target = Target::parse(url)?;
         let backend = target.backend();
         // One direct connection first: a bad URL or a down server fails here at once
         // (a pool would retry until its timeout), and migrations run before any use.
         let mut conn = target.establish()?;
         setup_connection(&mut conn)?;
-        run_migrations(&mut conn)?;
+        let applied = run_migrations(&mut conn)?;
         drop(conn);
         let size = match backend {
             Backend::Sqlite => SQLITE_POOL_SIZE,
             Backend::Postgres => POSTGRES_POOL_SIZE,
         };
+        let writer_target = target.clone();
+        let committer = Committer::start(move || {
+            let mut conn = writer_target.establish()?;
+            setup_connection(&mut conn)?;
+            Ok(conn)
+        })?;
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
@@ -247,7 +263,7 @@ impl Store {
             .error_handler(Box::new(TracingErrorHandler))
             .build(AnyConnectionManager { target })?;
         tracing::debug!(?backend, "store opened");
-        Ok(Store { pool, backend })
+        Ok((Store { pool, backend, committer }, applied))
     }
 
     /// Applies pending migrations; returns the names of those applied (empty when the
@@ -263,5 +279,17 @@ impl Store {
     /// A pooled connection.
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
         Ok(self.pool.get()?)
+    }
+
+    /// Runs `body` as one write of the next group commit and returns its result once the
+    /// group's transaction has committed (see [`super::committer`]). `rows`: about how many
+    /// rows it writes. The body runs in its own savepoint inside a write transaction, so it
+    /// uses `with_conn!` (never `write_tx!`) and must not call the store.
+    pub(crate) fn write<T, F>(&self, rows: usize, body: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.committer.write(rows, body)
     }
 }

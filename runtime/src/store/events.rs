@@ -9,8 +9,8 @@ use super::model::{
     CURSOR_KIND_EVENT, SCALAR_EVENT_TYPE,
 };
 use super::scalars::{count_scalars, timeline_scalars, Keyset};
-use super::schema::{events, runs};
-use super::{json_from_text, json_to_text, last_occurrence_mask, now_us, INSERT_CHUNK};
+use super::schema::events;
+use super::{json_from_text, json_to_text, last_occurrence_mask, INSERT_CHUNK};
 
 /// An `events` row as stored (shared by the event queries of this module and `queries.rs`).
 #[derive(Queryable, Selectable, QueryableByName)]
@@ -43,29 +43,30 @@ impl EventRow {
     }
 }
 
+/// An event row to write, owned (built in the caller's thread).
 #[derive(Insertable)]
 #[diesel(table_name = events, treat_none_as_default_value = false)]
-struct NewEventRow<'a> {
+struct NewEventRow {
     run_id: i64,
-    event_type: &'a str,
-    metric: &'a str,
-    variant: &'a str,
+    event_type: String,
+    metric: String,
+    variant: String,
     iter: Option<i64>,
     ts_us: i64,
-    point_key: Option<&'a str>,
+    point_key: Option<String>,
     payload: String,
 }
 
-impl<'a> NewEventRow<'a> {
-    fn new(run_id: i64, e: &'a NewEvent) -> Result<Self, StoreError> {
+impl NewEventRow {
+    fn new(run_id: i64, e: &NewEvent) -> Result<Self, StoreError> {
         Ok(NewEventRow {
             run_id,
-            event_type: &e.event_type,
-            metric: &e.metric,
-            variant: &e.variant,
+            event_type: e.event_type.clone(),
+            metric: e.metric.clone(),
+            variant: e.variant.clone(),
             iter: e.iter,
             ts_us: e.ts_us,
-            point_key: e.point_key.as_deref(),
+            point_key: e.point_key.clone(),
             payload: json_to_text(&e.payload)?,
         })
     }
@@ -156,15 +157,13 @@ impl Store {
             .filter(|(_, keep)| *keep)
             .map(|(e, _)| NewEventRow::new(run_id, e))
             .collect::<Result<Vec<_>, _>>()?;
-        let now = now_us();
-        let mut conn = self.conn()?;
-        write_tx!(&mut *conn, |c| {
+        self.write(rows.len(), move |tx| {
             let mut written = 0;
             // consecutive runs of keyed / unkeyed rows, so ids follow the input order
             for segment in rows.chunk_by(|a, b| a.point_key.is_some() == b.point_key.is_some()) {
                 let keyed = segment[0].point_key.is_some();
                 for chunk in segment.chunks(INSERT_CHUNK) {
-                    written += if keyed {
+                    written += with_conn!(&mut *tx.conn, |c| if keyed {
                         diesel::insert_into(events::table)
                             .values(chunk)
                             .on_conflict((events::run_id, events::event_type, events::point_key))
@@ -176,18 +175,14 @@ impl Store {
                                 events::ts_us.eq(excluded(events::ts_us)),
                                 events::payload.eq(excluded(events::payload)),
                             ))
-                            .execute(c)?
+                            .execute(c)
                     } else {
-                        diesel::insert_into(events::table)
-                            .values(chunk)
-                            .execute(c)?
-                    };
+                        diesel::insert_into(events::table).values(chunk).execute(c)
+                    })?;
                 }
             }
-            diesel::update(runs::table.find(run_id))
-                .set(runs::updated_us.eq(now))
-                .execute(c)?;
-            Ok::<usize, StoreError>(written)
+            tx.touch(run_id);
+            Ok(written)
         })
     }
 

@@ -242,12 +242,12 @@ fn job_filter(q: &JobList) -> (String, Vec<Bind>) {
 
 #[derive(Insertable)]
 #[diesel(table_name = experiment_jobs)]
-struct NewJobRow<'a> {
+struct NewJobRow {
     run_id: i64,
     experiment_id: i64,
-    description: Option<&'a str>,
-    status: &'a str,
-    timeout: Option<&'a str>,
+    description: Option<String>,
+    status: String,
+    timeout: Option<String>,
     queue_id: Option<i64>,
     entrypoint_id: Option<i64>,
     entrypoint_snapshot_id: Option<i64>,
@@ -256,14 +256,14 @@ struct NewJobRow<'a> {
     updated_us: i64,
 }
 
-impl<'a> NewJobRow<'a> {
-    fn new(run_id: i64, experiment_id: i64, attrs: &'a JobAttrs, now: i64) -> Result<Self, StoreError> {
+impl NewJobRow {
+    fn new(run_id: i64, experiment_id: i64, attrs: &JobAttrs, now: i64) -> Result<Self, StoreError> {
         Ok(NewJobRow {
             run_id,
             experiment_id,
-            description: attrs.description.as_deref(),
-            status: &attrs.status,
-            timeout: attrs.timeout.as_deref(),
+            description: attrs.description.clone(),
+            status: attrs.status.clone(),
+            timeout: attrs.timeout.clone(),
             queue_id: attrs.queue_id,
             entrypoint_id: attrs.entrypoint_id,
             entrypoint_snapshot_id: attrs.entrypoint_snapshot_id,
@@ -272,6 +272,17 @@ impl<'a> NewJobRow<'a> {
             updated_us: now,
         })
     }
+}
+
+/// Whether experiment `id` exists for `tenant` (the check every job write starts with).
+fn experiment_exists(conn: &mut AnyConnection, tenant: &str, id: i64) -> QueryResult<bool> {
+    let found: Option<i64> = experiments::table
+        .filter(experiments::id.eq(id))
+        .filter(experiments::tenant.eq(tenant))
+        .select(experiments::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
 }
 
 fn find_experiment(conn: &mut AnyConnection, tenant: &str, id: i64) -> QueryResult<Option<Experiment>> {
@@ -314,30 +325,32 @@ impl Store {
         description: Option<&str>,
     ) -> Result<Option<Experiment>, StoreError> {
         let now = now_us();
-        let mut conn = self.conn()?;
-        let row = (
-            experiments::tenant.eq(tenant),
-            experiments::group_id.eq(group_id),
-            experiments::name.eq(name),
-            experiments::description.eq(description),
-            experiments::created_us.eq(now),
-            experiments::updated_us.eq(now),
-        );
-        let inserted = with_conn!(&mut *conn, |c| diesel::insert_into(experiments::table)
-            .values(row)
-            .on_conflict((experiments::tenant, experiments::group_id, experiments::name))
-            .do_nothing()
-            .execute(c))?;
-        if inserted == 0 {
-            return Ok(None);
-        }
-        Ok(experiments::table
-            .filter(experiments::tenant.eq(tenant))
-            .filter(experiments::group_id.eq(group_id))
-            .filter(experiments::name.eq(name))
-            .select(Experiment::as_select())
-            .first(&mut *conn)
-            .optional()?)
+        let (tenant, name, description) = (tenant.to_string(), name.to_string(), description.map(str::to_string));
+        self.write(1, move |tx| {
+            let row = (
+                experiments::tenant.eq(&tenant),
+                experiments::group_id.eq(group_id),
+                experiments::name.eq(&name),
+                experiments::description.eq(&description),
+                experiments::created_us.eq(now),
+                experiments::updated_us.eq(now),
+            );
+            let inserted = with_conn!(&mut *tx.conn, |c| diesel::insert_into(experiments::table)
+                .values(row)
+                .on_conflict((experiments::tenant, experiments::group_id, experiments::name))
+                .do_nothing()
+                .execute(c))?;
+            if inserted == 0 {
+                return Ok(None);
+            }
+            Ok(experiments::table
+                .filter(experiments::tenant.eq(&tenant))
+                .filter(experiments::group_id.eq(group_id))
+                .filter(experiments::name.eq(&name))
+                .select(Experiment::as_select())
+                .first(tx.conn)
+                .optional()?)
+        })
     }
 
     /// The experiment `id` of `tenant`.
@@ -356,32 +369,27 @@ impl Store {
         attrs: &JobAttrs,
     ) -> Result<Option<Job>, StoreError> {
         let now = now_us();
-        let mut conn = self.conn()?;
-        let created: Option<i64> = write_tx!(&mut *conn, |c| {
-            let experiment: Option<i64> = experiments::table
-                .filter(experiments::id.eq(experiment_id))
-                .filter(experiments::tenant.eq(tenant))
-                .select(experiments::id)
-                .first(c)
-                .optional()?;
-            if experiment.is_none() {
-                return Ok::<Option<i64>, StoreError>(None);
+        let (tenant, uid, created_by) = (tenant.to_string(), uid.to_string(), created_by.to_string());
+        let attrs = attrs.clone();
+        let created: Option<i64> = self.write(1, move |tx| {
+            if !experiment_exists(tx.conn, &tenant, experiment_id)? {
+                return Ok(None);
             }
-            let run_id: i64 = diesel::insert_into(runs::table)
+            let run_id: i64 = with_conn!(&mut *tx.conn, |c| diesel::insert_into(runs::table)
                 .values((
-                    runs::tenant.eq(tenant),
-                    runs::uid.eq(uid),
-                    runs::created_by.eq(created_by),
+                    runs::tenant.eq(&tenant),
+                    runs::uid.eq(&uid),
+                    runs::created_by.eq(&created_by),
                     runs::created_us.eq(now),
                     runs::updated_us.eq(now),
                 ))
                 .returning(runs::id)
-                .get_result(c)?;
-            diesel::insert_into(experiment_jobs::table).values(NewJobRow::new(run_id, experiment_id, attrs, now)?).execute(c)?;
+                .get_result(c))?;
+            diesel::insert_into(experiment_jobs::table).values(NewJobRow::new(run_id, experiment_id, &attrs, now)?).execute(tx.conn)?;
             Ok(Some(run_id))
         })?;
         match created {
-            Some(id) => Ok(jobs_by_ids(&mut conn, &[id])?.remove(&id)),
+            Some(id) => Ok(jobs_by_ids(&mut *self.conn()?, &[id])?.remove(&id)),
             None => Ok(None),
         }
     }
@@ -399,55 +407,48 @@ impl Store {
         default_status: &str,
     ) -> Result<Attach, StoreError> {
         let now = now_us();
-        let mut conn = self.conn()?;
+        let tenant = tenant.to_string();
+        let (description, status, default_status) =
+            (description.map(str::to_string), status.map(str::to_string), default_status.to_string());
         // None: attached
-        let refused: Option<Attach> = write_tx!(&mut *conn, |c| {
-            let experiment: Option<i64> = experiments::table
-                .filter(experiments::id.eq(experiment_id))
-                .filter(experiments::tenant.eq(tenant))
-                .select(experiments::id)
-                .first(c)
-                .optional()?;
-            if experiment.is_none() {
-                return Ok::<Option<Attach>, StoreError>(Some(Attach::NoExperiment));
+        let refused: Option<Attach> = self.write(1, move |tx| {
+            if !experiment_exists(tx.conn, &tenant, experiment_id)? {
+                return Ok(Some(Attach::NoExperiment));
             }
             let run: Option<i64> =
-                runs::table.filter(runs::id.eq(run_id)).filter(runs::tenant.eq(tenant)).select(runs::id).first(c).optional()?;
+                runs::table.filter(runs::id.eq(run_id)).filter(runs::tenant.eq(&tenant)).select(runs::id).first(tx.conn).optional()?;
             if run.is_none() {
                 return Ok(Some(Attach::NoRun));
             }
             let current: Option<i64> = experiment_jobs::table
                 .filter(experiment_jobs::run_id.eq(run_id))
                 .select(experiment_jobs::experiment_id)
-                .first(c)
+                .first(tx.conn)
                 .optional()?;
+            let c = &mut *tx.conn;
             match current {
                 Some(other) if other != experiment_id => return Ok(Some(Attach::InOtherExperiment(other))),
                 Some(_) => {
-                    if let Some(d) = description {
+                    if let Some(d) = &description {
                         diesel::update(experiment_jobs::table.find(run_id)).set(experiment_jobs::description.eq(d)).execute(c)?;
                     }
-                    if let Some(s) = status {
+                    if let Some(s) = &status {
                         diesel::update(experiment_jobs::table.find(run_id)).set(experiment_jobs::status.eq(s)).execute(c)?;
                     }
                     diesel::update(experiment_jobs::table.find(run_id)).set(experiment_jobs::updated_us.eq(now)).execute(c)?;
                 }
                 None => {
-                    let attrs = JobAttrs {
-                        description: description.map(str::to_string),
-                        status: status.unwrap_or(default_status).to_string(),
-                        ..Default::default()
-                    };
+                    let attrs = JobAttrs { description, status: status.unwrap_or(default_status), ..Default::default() };
                     diesel::insert_into(experiment_jobs::table).values(NewJobRow::new(run_id, experiment_id, &attrs, now)?).execute(c)?;
                 }
             }
-            diesel::update(runs::table.find(run_id)).set(runs::updated_us.eq(now)).execute(c)?;
+            tx.touch(run_id);
             Ok(None)
         })?;
         if let Some(refused) = refused {
             return Ok(refused);
         }
-        match jobs_by_ids(&mut conn, &[run_id])?.remove(&run_id) {
+        match jobs_by_ids(&mut *self.conn()?, &[run_id])?.remove(&run_id) {
             Some(job) => Ok(Attach::Attached(Box::new(job))),
             None => Ok(Attach::NoRun),
         }

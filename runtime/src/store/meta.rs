@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
-use super::connection::Store;
+use super::connection::{AnyConnection, Store};
 use super::model::{Run, StoreError};
 use super::now_us;
 use super::schema::{run_meta, runs};
@@ -24,14 +24,32 @@ pub struct MetaEntry {
     pub ts_us: i64,
 }
 
+/// A `run_meta` row to write, owned (built in the caller's thread).
 #[derive(Insertable)]
 #[diesel(table_name = run_meta, treat_none_as_default_value = false)]
-struct NewMetaRow<'a> {
+struct NewMetaRow {
     run_id: i64,
-    kind: &'a str,
-    key: &'a str,
-    value: &'a str,
+    kind: String,
+    key: String,
+    value: String,
     ts_us: i64,
+}
+
+/// Sets each row's `(run, kind, key)` to its value and time, inside the caller's write
+/// transaction (the one upsert of `run_meta`).
+fn upsert_meta(conn: &mut AnyConnection, rows: &[NewMetaRow]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(super::INSERT_CHUNK) {
+        with_conn!(&mut *conn, |c| diesel::insert_into(run_meta::table)
+            .values(chunk)
+            .on_conflict((run_meta::run_id, run_meta::kind, run_meta::key))
+            .do_update()
+            .set((
+                run_meta::value.eq(excluded(run_meta::value)),
+                run_meta::ts_us.eq(excluded(run_meta::ts_us)),
+            ))
+            .execute(c))?;
+    }
+    Ok(())
 }
 
 /// The values logged under one key: the current (last written) one and the lowest and
@@ -98,27 +116,16 @@ impl Store {
             .filter(|(_, keep)| *keep)
             .map(|((key, value), _)| NewMetaRow {
                 run_id,
-                kind,
-                key,
-                value,
+                kind: kind.to_string(),
+                key: key.clone(),
+                value: value.clone(),
                 ts_us: now,
             })
             .collect();
-        let mut conn = self.conn()?;
-        write_tx!(&mut *conn, |c| {
-            for chunk in rows.chunks(super::INSERT_CHUNK) {
-                diesel::insert_into(run_meta::table)
-                    .values(chunk)
-                    .on_conflict((run_meta::run_id, run_meta::kind, run_meta::key))
-                    .do_update()
-                    .set((
-                        run_meta::value.eq(excluded(run_meta::value)),
-                        run_meta::ts_us.eq(excluded(run_meta::ts_us)),
-                    ))
-                    .execute(c)?;
-            }
-            diesel::update(runs::table.find(run_id)).set(runs::updated_us.eq(now)).execute(c)?;
-            Ok::<(), StoreError>(())
+        self.write(rows.len(), move |tx| {
+            upsert_meta(tx.conn, &rows)?;
+            tx.touch(run_id);
+            Ok(())
         })
     }
 
@@ -134,23 +141,22 @@ impl Store {
             .enumerate()
             .map(|(i, key)| NewMetaRow {
                 run_id,
-                kind,
-                key,
-                value: "",
+                kind: kind.to_string(),
+                key: key.clone(),
+                value: String::new(),
                 ts_us: now + i as i64,
             })
             .collect();
-        let mut conn = self.conn()?;
-        write_tx!(&mut *conn, |c| {
+        self.write(rows.len(), move |tx| {
             for chunk in rows.chunks(super::INSERT_CHUNK) {
-                diesel::insert_into(run_meta::table)
+                with_conn!(&mut *tx.conn, |c| diesel::insert_into(run_meta::table)
                     .values(chunk)
                     .on_conflict((run_meta::run_id, run_meta::kind, run_meta::key))
                     .do_nothing()
-                    .execute(c)?;
+                    .execute(c))?;
             }
-            diesel::update(runs::table.find(run_id)).set(runs::updated_us.eq(now)).execute(c)?;
-            Ok::<(), StoreError>(())
+            tx.touch(run_id);
+            Ok(())
         })
     }
 
@@ -161,36 +167,22 @@ impl Store {
         run_id: i64,
         kind: &str,
         key: &str,
-        update: impl FnOnce(Option<&str>) -> Result<String, StoreError>,
+        update: impl FnOnce(Option<&str>) -> Result<String, StoreError> + Send + 'static,
     ) -> Result<String, StoreError> {
         let now = now_us();
-        let mut conn = self.conn()?;
-        write_tx!(&mut *conn, |c| {
+        let (kind, key) = (kind.to_string(), key.to_string());
+        self.write(1, move |tx| {
             let current: Option<String> = run_meta::table
                 .filter(run_meta::run_id.eq(run_id))
-                .filter(run_meta::kind.eq(kind))
-                .filter(run_meta::key.eq(key))
+                .filter(run_meta::kind.eq(&kind))
+                .filter(run_meta::key.eq(&key))
                 .select(run_meta::value)
-                .first(c)
+                .first(tx.conn)
                 .optional()?;
             let value = update(current.as_deref())?;
-            diesel::insert_into(run_meta::table)
-                .values(NewMetaRow {
-                    run_id,
-                    kind,
-                    key,
-                    value: &value,
-                    ts_us: now,
-                })
-                .on_conflict((run_meta::run_id, run_meta::kind, run_meta::key))
-                .do_update()
-                .set((
-                    run_meta::value.eq(excluded(run_meta::value)),
-                    run_meta::ts_us.eq(excluded(run_meta::ts_us)),
-                ))
-                .execute(c)?;
-            diesel::update(runs::table.find(run_id)).set(runs::updated_us.eq(now)).execute(c)?;
-            Ok::<String, StoreError>(value)
+            upsert_meta(tx.conn, &[NewMetaRow { run_id, kind, key, value: value.clone(), ts_us: now }])?;
+            tx.touch(run_id);
+            Ok(value)
         })
     }
 
@@ -204,13 +196,14 @@ impl Store {
         ts_ms: i64,
         step: Option<i64>,
     ) -> Result<ValueSummary, StoreError> {
-        let text = self.update_meta(run_id, kind, key, |current| {
+        let value = value.to_string();
+        let text = self.update_meta(run_id, kind, key, move |current| {
             let summary = match current.and_then(|c| serde_json::from_str::<ValueSummary>(c).ok()) {
                 Some(mut s) => {
-                    s.observe(value, ts_ms, step);
+                    s.observe(&value, ts_ms, step);
                     s
                 }
-                None => ValueSummary::first(value, ts_ms, step),
+                None => ValueSummary::first(&value, ts_ms, step),
             };
             serde_json::to_string(&summary).map_err(|e| StoreError::Query(diesel::result::Error::SerializationError(Box::new(e))))
         })?;
@@ -278,10 +271,12 @@ impl Store {
 
     /// Renames a run; bumps its `updated_us`.
     pub fn set_run_name(&self, run_id: i64, name: &str) -> Result<(), StoreError> {
-        diesel::update(runs::table.find(run_id))
-            .set((runs::name.eq(name), runs::updated_us.eq(now_us())))
-            .execute(&mut *self.conn()?)?;
-        Ok(())
+        let name = name.to_string();
+        self.write(1, move |tx| {
+            diesel::update(runs::table.find(run_id)).set(runs::name.eq(&name)).execute(tx.conn)?;
+            tx.touch(run_id);
+            Ok(())
+        })
     }
 }
 

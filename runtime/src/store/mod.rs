@@ -1,8 +1,10 @@
 //! The diesel store every API shares: runs, scalar points, non-scalar events and run
 //! metadata, on SQLite (default) or PostgreSQL.
 //!
-//! All calls are blocking; the HTTP layer calls them from a thread pool. Queries go
+//! All calls are blocking; the HTTP layer calls them from a thread pool. Reads go
 //! through one [`AnyConnection`] (a diesel `MultiConnection`) taken from an r2d2 pool;
+//! writes are queued to the store's writer thread, which commits concurrent writes
+//! together (group commit, [`committer`]) and answers each only after the commit;
 //! where diesel cannot express a statement on the multi-connection (upserts, the
 //! kind of write transaction), the code matches on the variant with [`with_conn!`] /
 //! [`write_tx!`] and runs the same DSL code on each backend.
@@ -19,10 +21,13 @@ macro_rules! with_conn {
     };
 }
 
-/// Like [`with_conn!`], inside a write transaction: a plain transaction on PostgreSQL,
-/// `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so a concurrent writer
-/// waits on `busy_timeout` instead of failing with SQLITE_BUSY mid-transaction).
-/// The body must evaluate to `Result<T, StoreError>`.
+/// Like [`with_conn!`], inside a write transaction of its own: a plain transaction on
+/// PostgreSQL, `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so a concurrent
+/// writer waits on `busy_timeout` instead of failing with SQLITE_BUSY mid-transaction).
+/// The body must evaluate to `Result<T, StoreError>`. The store's writes do not use it:
+/// they run inside the group commit's transaction (`committer.rs`, which begins it the same
+/// way); it stays for a write that must bypass the writer thread.
+#[allow(unused_macros)]
 macro_rules! write_tx {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
@@ -37,6 +42,7 @@ macro_rules! write_tx {
 }
 
 pub mod assets;
+pub(crate) mod committer;
 pub mod connection;
 pub mod events;
 pub mod experiments;

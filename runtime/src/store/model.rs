@@ -34,6 +34,10 @@ pub enum StoreError {
     /// No pooled connection could be had (pool exhausted or database down).
     #[error("database connection pool: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
+    /// A write was not committed: its group's transaction failed, or the store's writer
+    /// stopped.
+    #[error("write not committed: {0}")]
+    Write(String),
     /// The database URL is not one the store understands.
     #[error("invalid database url: {0}")]
     InvalidUrl(String),

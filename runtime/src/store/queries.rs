@@ -10,8 +10,7 @@ use super::connection::Store;
 use super::model::{Backend, Event, Scalar, StoreError, SCALAR_EVENT_TYPE};
 use super::events::EventRow;
 use super::scalars::ScalarRow;
-use super::schema::{events, runs, scalars};
-use super::now_us;
+use super::schema::{events, scalars};
 
 /// Position in a page of scalars ordered by step descending (NULL steps last), then
 /// ts_us and id descending.
@@ -371,13 +370,11 @@ impl Store {
     /// Deletes every scalar point and event of a run (the run stays), in one transaction;
     /// bumps the run's `updated_us`. Returns the number of rows deleted.
     pub fn delete_run_data(&self, run_id: i64) -> Result<usize, StoreError> {
-        let now = now_us();
-        let mut conn = self.conn()?;
-        write_tx!(&mut *conn, |c| {
-            let mut deleted = diesel::delete(scalars::table.filter(scalars::run_id.eq(run_id))).execute(c)?;
-            deleted += diesel::delete(events::table.filter(events::run_id.eq(run_id))).execute(c)?;
-            diesel::update(runs::table.find(run_id)).set(runs::updated_us.eq(now)).execute(c)?;
-            Ok::<usize, StoreError>(deleted)
+        self.write(1, move |tx| {
+            let mut deleted = diesel::delete(scalars::table.filter(scalars::run_id.eq(run_id))).execute(tx.conn)?;
+            deleted += diesel::delete(events::table.filter(events::run_id.eq(run_id))).execute(tx.conn)?;
+            tx.touch(run_id);
+            Ok(deleted)
         })
     }
 }

@@ -9,10 +9,10 @@ use super::schema::runs;
 
 #[derive(Insertable)]
 #[diesel(table_name = runs)]
-struct NewRunRow<'a> {
-    tenant: &'a str,
-    uid: &'a str,
-    created_by: &'a str,
+struct NewRunRow {
+    tenant: String,
+    uid: String,
+    created_by: String,
     created_us: i64,
     updated_us: i64,
 }
@@ -30,29 +30,29 @@ impl Store {
     /// Gets the run `uid` of `tenant`, creating it (by `created_by`, with an empty name)
     /// if missing. Safe under concurrent callers: all get the same run.
     pub fn ensure_run(&self, tenant: &str, uid: &str, created_by: &str) -> Result<Run, StoreError> {
-        let mut conn = self.conn()?;
-        // the common case reads only, so it takes no write lock
-        if let Some(run) = find_by_uid(&mut conn, tenant, uid)? {
+        // the common case reads only, so it waits for no write
+        if let Some(run) = find_by_uid(&mut *self.conn()?, tenant, uid)? {
             return Ok(run);
         }
         let now = now_us();
         let row = NewRunRow {
-            tenant,
-            uid,
-            created_by,
+            tenant: tenant.to_string(),
+            uid: uid.to_string(),
+            created_by: created_by.to_string(),
             created_us: now,
             updated_us: now,
         };
-        let inserted = with_conn!(&mut *conn, |c| diesel::insert_into(runs::table)
-            .values(&row)
-            .on_conflict((runs::tenant, runs::uid))
-            .do_nothing()
-            .execute(c))?;
-        if inserted > 0 {
-            tracing::debug!(tenant, uid, created_by, "created run");
-        }
-        find_by_uid(&mut conn, tenant, uid)?
-            .ok_or(StoreError::Query(diesel::result::Error::NotFound))
+        self.write(1, move |tx| {
+            let inserted = with_conn!(&mut *tx.conn, |c| diesel::insert_into(runs::table)
+                .values(&row)
+                .on_conflict((runs::tenant, runs::uid))
+                .do_nothing()
+                .execute(c))?;
+            if inserted > 0 {
+                tracing::debug!(tenant = %row.tenant, uid = %row.uid, created_by = %row.created_by, "created run");
+            }
+            find_by_uid(tx.conn, &row.tenant, &row.uid)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+        })
     }
 
     /// The run `uid` of `tenant`.

@@ -7,8 +7,8 @@ use super::connection::{AnyConnection, Store};
 use super::model::{
     NewScalar, Scalar, ScalarOrder, ScalarQuery, StoreError, TimelineCursor, CURSOR_KIND_SCALAR,
 };
-use super::schema::{runs, scalars};
-use super::{json_from_text, json_to_text, last_occurrence_mask, now_us, INSERT_CHUNK};
+use super::schema::scalars;
+use super::{json_from_text, json_to_text, last_occurrence_mask, INSERT_CHUNK};
 
 // Private encoding of values the column cannot hold as such: SQLite stores NaN as
 // NULL (refused by NOT NULL) and folds -0.0 into 0.0, so every non-plain value is
@@ -80,37 +80,64 @@ fn into_scalars(rows: Vec<ScalarRow>) -> Result<Vec<Scalar>, StoreError> {
     rows.into_iter().map(ScalarRow::into_scalar).collect()
 }
 
+/// A scalar row to write, owned (built in the caller's thread, written by the store's
+/// writer thread).
 #[derive(Insertable)]
 #[diesel(table_name = scalars, treat_none_as_default_value = false)]
-struct NewScalarRow<'a> {
-    run_id: i64,
-    metric: &'a str,
-    variant: &'a str,
-    step: Option<i64>,
-    ts_us: i64,
-    value: f64,
-    special: i16,
-    source: &'a str,
-    point_key: &'a str,
-    extra: Option<String>,
+pub(crate) struct NewScalarRow {
+    pub(crate) run_id: i64,
+    pub(crate) metric: String,
+    pub(crate) variant: String,
+    pub(crate) step: Option<i64>,
+    pub(crate) ts_us: i64,
+    pub(crate) value: f64,
+    pub(crate) special: i16,
+    pub(crate) source: String,
+    pub(crate) point_key: String,
+    pub(crate) extra: Option<String>,
 }
 
-impl<'a> NewScalarRow<'a> {
-    fn new(run_id: i64, p: &'a NewScalar) -> Result<Self, StoreError> {
+impl NewScalarRow {
+    pub(crate) fn new(run_id: i64, p: &NewScalar) -> Result<Self, StoreError> {
         let (value, special) = encode_value(p.value);
         Ok(NewScalarRow {
             run_id,
-            metric: &p.metric,
-            variant: &p.variant,
+            metric: p.metric.clone(),
+            variant: p.variant.clone(),
             step: p.step,
             ts_us: p.ts_us,
             value,
             special,
-            source: &p.source,
-            point_key: &p.point_key,
+            source: p.source.clone(),
+            point_key: p.point_key.clone(),
             extra: p.extra.as_ref().map(json_to_text).transpose()?,
         })
     }
+}
+
+/// Upserts `rows` (distinct point keys) inside the write transaction of the caller (the
+/// group commit): a row whose `(run_id, point_key)` is stored overwrites it. Returns the
+/// number of rows inserted or overwritten. Every scalar write of the store goes through here.
+pub(crate) fn insert_scalars(conn: &mut AnyConnection, rows: &[NewScalarRow]) -> Result<usize, StoreError> {
+    let mut written = 0;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        written += with_conn!(&mut *conn, |c| diesel::insert_into(scalars::table)
+            .values(chunk)
+            .on_conflict((scalars::run_id, scalars::point_key))
+            .do_update()
+            .set((
+                scalars::metric.eq(excluded(scalars::metric)),
+                scalars::variant.eq(excluded(scalars::variant)),
+                scalars::step.eq(excluded(scalars::step)),
+                scalars::ts_us.eq(excluded(scalars::ts_us)),
+                scalars::value.eq(excluded(scalars::value)),
+                scalars::special.eq(excluded(scalars::special)),
+                scalars::source.eq(excluded(scalars::source)),
+                scalars::extra.eq(excluded(scalars::extra)),
+            ))
+            .execute(c))?;
+    }
+    Ok(written)
 }
 
 /// Window query for [`Store::latest_scalars`]: per (metric, variant) the row with the
@@ -147,31 +174,10 @@ impl Store {
             .filter(|(_, keep)| *keep)
             .map(|(p, _)| NewScalarRow::new(run_id, p))
             .collect::<Result<Vec<_>, _>>()?;
-        let now = now_us();
-        let mut conn = self.conn()?;
-        write_tx!(&mut *conn, |c| {
-            let mut written = 0;
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                written += diesel::insert_into(scalars::table)
-                    .values(chunk)
-                    .on_conflict((scalars::run_id, scalars::point_key))
-                    .do_update()
-                    .set((
-                        scalars::metric.eq(excluded(scalars::metric)),
-                        scalars::variant.eq(excluded(scalars::variant)),
-                        scalars::step.eq(excluded(scalars::step)),
-                        scalars::ts_us.eq(excluded(scalars::ts_us)),
-                        scalars::value.eq(excluded(scalars::value)),
-                        scalars::special.eq(excluded(scalars::special)),
-                        scalars::source.eq(excluded(scalars::source)),
-                        scalars::extra.eq(excluded(scalars::extra)),
-                    ))
-                    .execute(c)?;
-            }
-            diesel::update(runs::table.find(run_id))
-                .set(runs::updated_us.eq(now))
-                .execute(c)?;
-            Ok::<usize, StoreError>(written)
+        self.write(rows.len(), move |tx| {
+            let written = insert_scalars(tx.conn, &rows)?;
+            tx.touch(run_id);
+            Ok(written)
         })
     }
 

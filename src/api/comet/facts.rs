@@ -173,7 +173,7 @@ impl Comet {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let id = run.id;
         self.call(move |s| {
-            s.update_meta(id, KIND_DOCUMENT, DOC_HTML, |current| {
+            s.update_meta(id, KIND_DOCUMENT, DOC_HTML, move |current| {
                 Ok(match current {
                     Some(old) if !r.override_ => format!("{old}{}", r.html),
                     _ => r.html,
