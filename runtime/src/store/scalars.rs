@@ -111,6 +111,17 @@ impl<'a> NewScalarRow<'a> {
             extra: p.extra.as_ref().map(json_to_text).transpose()?,
         })
     }
+
+    fn rollup_point(&self) -> super::rollup::RollupPoint<'a> {
+        super::rollup::RollupPoint {
+            key: self.point_key,
+            metric: self.metric,
+            variant: self.variant,
+            step: self.step,
+            value: self.value,
+            special: self.special,
+        }
+    }
 }
 
 /// Window query for [`Store::latest_scalars`]: per (metric, variant) the row with the
@@ -150,6 +161,7 @@ impl Store {
         let now = now_us();
         let mut conn = self.conn()?;
         write_tx!(&mut *conn, |c| {
+            super::rollup::record(c, run_id, &rows.iter().map(NewScalarRow::rollup_point).collect::<Vec<_>>())?;
             let mut written = 0;
             for chunk in rows.chunks(INSERT_CHUNK) {
                 written += diesel::insert_into(scalars::table)
