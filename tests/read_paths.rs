@@ -196,6 +196,25 @@ fn rollup_equals_the_points(s: &Server) {
     ];
     store.put_scalars(run.id, &moved).unwrap();
     check_rollup(&store, run.id);
+    // concurrent writers (two connections; on PostgreSQL they would race without the
+    // run's lock) overwriting the same keys and adding new ones
+    std::thread::scope(|scope| {
+        for w in 0..4i64 {
+            let store = s.store();
+            scope.spawn(move || {
+                for round in 0..15i64 {
+                    let batch: Vec<NewScalar> = (0..40i64)
+                        .map(|i| {
+                            let key = if i % 2 == 0 { format!("a{i}") } else { format!("w{w}-{round}-{i}") };
+                            point("m", ["a", "b"][(i % 4 / 2) as usize], Some(i * 11 + w), (w * 100 + round) as f64, &key)
+                        })
+                        .collect();
+                    store.put_scalars(run.id, &batch).unwrap();
+                }
+            });
+        }
+    });
+    check_rollup(&store, run.id);
     store.delete_run_data(run.id).unwrap();
     check_rollup(&store, run.id);
     assert!(store.series_bounds(run.id).unwrap().is_empty());

@@ -388,6 +388,7 @@ impl Store {
         let now = now_us();
         let mut conn = self.conn()?;
         write_tx!(&mut *conn, |c| {
+            super::rollup::RollupConn::lock_run(c, run_id)?;
             let mut deleted = diesel::delete(scalars::table.filter(scalars::run_id.eq(run_id))).execute(c)?;
             deleted += diesel::delete(events::table.filter(events::run_id.eq(run_id))).execute(c)?;
             diesel::delete(scalar_rollup::table.filter(scalar_rollup::run_id.eq(run_id))).execute(c)?;

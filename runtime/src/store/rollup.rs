@@ -74,6 +74,11 @@ pub(crate) struct RollupRow<'a> {
 
 /// What the rollup needs from a backend's connection inside the write transaction.
 pub(crate) trait RollupConn {
+    /// Serialises the rollup writes of one run until the transaction ends, so that what a
+    /// write reads as stored (to take it back) is what it overwrites: a no-op on SQLite,
+    /// where `BEGIN IMMEDIATE` already serialises writers; a transaction-scoped advisory
+    /// lock on PostgreSQL (two replicas, or two writers, on one run).
+    fn lock_run(&mut self, run_id: i64) -> QueryResult<()>;
     /// (metric, variant, step, value, special) of the stored points of `run_id` with these
     /// keys.
     fn stored_points(&mut self, run_id: i64, keys: &[&str]) -> QueryResult<Vec<StoredPoint>>;
@@ -83,9 +88,17 @@ pub(crate) trait RollupConn {
 
 type StoredPoint = (String, String, Option<i64>, f64, i16);
 
+/// First key of the advisory locks of [`RollupConn::lock_run`] ("ROLL"); the second is the run id.
+const ROLLUP_LOCK_CLASS: i32 = 0x524F_4C4C;
+
 macro_rules! rollup_conn {
-    ($conn:ty) => {
+    ($conn:ty, |$c:ident, $run:ident| $lock:expr) => {
         impl RollupConn for $conn {
+            fn lock_run(&mut self, run_id: i64) -> QueryResult<()> {
+                let ($c, $run) = (self, run_id);
+                $lock
+            }
+
             fn stored_points(&mut self, run_id: i64, keys: &[&str]) -> QueryResult<Vec<StoredPoint>> {
                 let mut out = Vec::new();
                 for chunk in keys.chunks(INSERT_CHUNK) {
@@ -124,8 +137,15 @@ macro_rules! rollup_conn {
         }
     };
 }
-rollup_conn!(diesel::sqlite::SqliteConnection);
-rollup_conn!(diesel::pg::PgConnection);
+rollup_conn!(diesel::sqlite::SqliteConnection, |_c, _run| Ok(()));
+rollup_conn!(diesel::pg::PgConnection, |c, run| {
+    // the run id folded into 32 bits: a collision only serialises two runs' writes
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind::<diesel::sql_types::Integer, _>(ROLLUP_LOCK_CLASS)
+        .bind::<diesel::sql_types::Integer, _>((run ^ (run >> 32)) as i32)
+        .execute(c)
+        .map(|_| ())
+});
 
 /// The largest maintained width that divides `interval` (None for 1, 2 and widths the
 /// ladder does not divide).
@@ -157,6 +177,7 @@ pub(crate) fn record<C: RollupConn>(c: &mut C, run_id: i64, points: &[RollupPoin
     if points.is_empty() {
         return Ok(());
     }
+    c.lock_run(run_id)?;
     let keys: Vec<&str> = points.iter().map(|p| p.key).collect();
     let stored = c.stored_points(run_id, &keys)?;
     let mut deltas: SeriesDeltas = HashMap::new();
