@@ -50,6 +50,7 @@ pub mod fingerprint;
 pub mod meta;
 pub mod model;
 pub mod queries;
+pub mod rollup;
 pub mod runs;
 pub mod scalars;
 pub mod settings;

@@ -10,7 +10,7 @@ use super::connection::Store;
 use super::model::{Backend, Event, Scalar, StoreError, SCALAR_EVENT_TYPE};
 use super::events::EventRow;
 use super::scalars::ScalarRow;
-use super::schema::{events, scalars};
+use super::schema::{events, scalar_rollup, scalars};
 
 /// Position in a page of scalars ordered by step descending (NULL steps last), then
 /// ts_us and id descending.
@@ -179,15 +179,12 @@ impl Store {
     /// The distinct (metric, variant) of a run's scalars (`event_type` =
     /// [`SCALAR_EVENT_TYPE`]) or of its events of `event_type`, sorted bytewise.
     pub fn metric_variants(&self, run_id: i64, event_type: &str) -> Result<Vec<(String, String)>, StoreError> {
+        if event_type == SCALAR_EVENT_TYPE {
+            // from the per-bucket aggregates: a few rows per series, not the run's points
+            return self.scalar_series(run_id);
+        }
         let mut conn = self.conn()?;
-        let rows = if event_type == SCALAR_EVENT_TYPE {
-            scalars::table
-                .filter(scalars::run_id.eq(run_id))
-                .select((scalars::metric, scalars::variant))
-                .distinct()
-                .order((scalars::metric.asc(), scalars::variant.asc()))
-                .load::<(String, String)>(&mut *conn)?
-        } else {
+        let rows = {
             events::table
                 .filter(events::run_id.eq(run_id))
                 .filter(events::event_type.eq(event_type))
@@ -216,29 +213,46 @@ impl Store {
     }
 
     /// One page of a run's scalars: step descending (NULL steps last), then ts_us and id
-    /// descending, strictly after `q.after`.
+    /// descending, strictly after `q.after`. Read in two keyset ranges, the stepped points
+    /// and then the unstepped ones, each in the order of the `(run_id, metric, step, ts_us,
+    /// id)` index, so a page costs its own rows whatever its position in the scroll.
     pub fn scalars_by_step_desc(&self, q: &StepPage) -> Result<Vec<Scalar>, StoreError> {
-        let mut query = scalars::table
-            .filter(scalars::run_id.eq(q.run_id))
-            .filter(scalars::id.le(q.max_id))
-            .select(ScalarRow::as_select())
-            .into_boxed();
-        if let Some(metric) = &q.metric {
-            query = query.filter(scalars::metric.eq(metric.clone()));
+        let limit = q.limit.max(0);
+        let mut conn = self.conn()?;
+        let base = || {
+            let mut query = scalars::table
+                .filter(scalars::run_id.eq(q.run_id))
+                .filter(scalars::id.le(q.max_id))
+                .select(ScalarRow::as_select())
+                .into_boxed();
+            if let Some(metric) = &q.metric {
+                query = query.filter(scalars::metric.eq(metric.clone()));
+            }
+            query
+        };
+        let mut rows: Vec<ScalarRow> = Vec::new();
+        // stepped points, unless the cursor is already among the unstepped ones
+        if q.after.is_none_or(|c| c.step.is_some()) {
+            let mut query = base().filter(scalars::step.is_not_null());
+            if let Some(StepCursor { step: Some(step), ts_us, id }) = q.after {
+                // `step <= s` bounds the index range; the rest breaks ties within step s
+                query = query.filter(scalars::step.le(step)).filter(
+                    scalars::step
+                        .lt(step)
+                        .or(scalars::ts_us.lt(ts_us))
+                        .or(scalars::ts_us.eq(ts_us).and(scalars::id.lt(id))),
+                );
+            }
+            rows = query.order((scalars::step.desc(), scalars::ts_us.desc(), scalars::id.desc())).limit(limit).load(&mut *conn)?;
         }
-        if let Some(c) = q.after {
-            let later_in_step = scalars::ts_us.lt(c.ts_us).or(scalars::ts_us.eq(c.ts_us).and(scalars::id.lt(c.id)));
-            query = match c.step {
-                Some(step) => {
-                    query.filter(scalars::step.lt(step).or(scalars::step.is_null()).or(scalars::step.eq(step).and(later_in_step)))
-                }
-                None => query.filter(scalars::step.is_null().and(later_in_step)),
-            };
+        let left = limit - rows.len() as i64;
+        if left > 0 {
+            let mut query = base().filter(scalars::step.is_null());
+            if let Some(StepCursor { step: None, ts_us, id }) = q.after {
+                query = query.filter(scalars::ts_us.le(ts_us)).filter(scalars::ts_us.lt(ts_us).or(scalars::id.lt(id)));
+            }
+            rows.extend(query.order((scalars::ts_us.desc(), scalars::id.desc())).limit(left).load::<ScalarRow>(&mut *conn)?);
         }
-        let rows: Vec<ScalarRow> = query
-            .order((scalars::step.is_null().asc(), scalars::step.desc(), scalars::ts_us.desc(), scalars::id.desc()))
-            .limit(q.limit.max(0))
-            .load(&mut *self.conn()?)?;
         rows.into_iter().map(ScalarRow::into_scalar).collect()
     }
 
@@ -371,8 +385,10 @@ impl Store {
     /// bumps the run's `updated_us`. Returns the number of rows deleted.
     pub fn delete_run_data(&self, run_id: i64) -> Result<usize, StoreError> {
         self.write(1, move |tx| {
+            with_conn!(&mut *tx.conn, |c| super::rollup::RollupConn::lock_run(c, run_id))?;
             let mut deleted = diesel::delete(scalars::table.filter(scalars::run_id.eq(run_id))).execute(tx.conn)?;
             deleted += diesel::delete(events::table.filter(events::run_id.eq(run_id))).execute(tx.conn)?;
+            diesel::delete(scalar_rollup::table.filter(scalar_rollup::run_id.eq(run_id))).execute(tx.conn)?;
             tx.touch(run_id);
             Ok(deleted)
         })

@@ -116,3 +116,19 @@ diesel::table! {
         content -> Binary,
     }
 }
+
+diesel::table! {
+    scalar_rollup (run_id, width, metric, variant, bucket) {
+        run_id -> BigInt,
+        metric -> Text,
+        variant -> Text,
+        width -> BigInt,
+        bucket -> BigInt,
+        n -> BigInt,
+        total -> Double,
+        points -> BigInt,
+    }
+}
+
+diesel::joinable!(scalar_rollup -> runs (run_id));
+diesel::allow_tables_to_appear_in_same_query!(scalar_rollup, runs);

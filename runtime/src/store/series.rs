@@ -111,6 +111,47 @@ impl Store {
         rows.into_iter().map(ScalarRow::into_scalar).collect()
     }
 
+    /// One page of one series (run, metric, variant) in step order (NULL steps first, then
+    /// ts_us and id), `offset` rows in, and the series' size: the unstepped points and then
+    /// the stepped ones, each read in the order of the `(run_id, metric, variant, step,
+    /// ts_us, id)` index (no sort).
+    pub fn series_page(&self, run_id: i64, metric: &str, variant: &str, offset: i64, limit: i64) -> Result<(Vec<Scalar>, i64), StoreError> {
+        let mut conn = self.conn()?;
+        let series = || {
+            scalars::table
+                .filter(scalars::run_id.eq(run_id))
+                .filter(scalars::metric.eq(metric.to_string()))
+                .filter(scalars::variant.eq(variant.to_string()))
+                .into_boxed()
+        };
+        let total: i64 = series().select(count_star()).get_result(&mut *conn)?;
+        let unstepped: i64 = series().filter(scalars::step.is_null()).select(count_star()).get_result(&mut *conn)?;
+        let (offset, limit) = (offset.max(0), limit.max(0));
+        let mut rows: Vec<ScalarRow> = Vec::new();
+        if offset < unstepped && limit > 0 {
+            rows = series()
+                .filter(scalars::step.is_null())
+                .select(ScalarRow::as_select())
+                .order((scalars::ts_us.asc(), scalars::id.asc()))
+                .offset(offset)
+                .limit(limit)
+                .load(&mut *conn)?;
+        }
+        let left = limit - rows.len() as i64;
+        if left > 0 {
+            rows.extend(
+                series()
+                    .filter(scalars::step.is_not_null())
+                    .select(ScalarRow::as_select())
+                    .order((scalars::step.asc(), scalars::ts_us.asc(), scalars::id.asc()))
+                    .offset((offset - unstepped).max(0))
+                    .limit(left)
+                    .load::<ScalarRow>(&mut *conn)?,
+            );
+        }
+        Ok((rows.into_iter().map(ScalarRow::into_scalar).collect::<Result<_, _>>()?, total))
+    }
+
     /// How many points `q` selects, ignoring its order, offset and limit.
     pub fn count_points(&self, q: &PointQuery) -> Result<i64, StoreError> {
         if matches_nothing(q) {

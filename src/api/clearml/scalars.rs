@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use specmill_runtime::protocol::clearml::Error;
 use specmill_runtime::protocol::RequestContext;
 use specmill_runtime::store::queries::{StepCursor, StepPage};
-use specmill_runtime::store::{Scalar, ScalarOrder, ScalarQuery};
+use specmill_runtime::store::{Scalar, ScalarOrder, ScalarQuery, Store, StoreError};
 
 use super::render::scalar_json;
 use super::scroll::SCROLL_END;
@@ -29,13 +29,51 @@ const LAST_VALUES_AVERAGED: i64 = 100;
 const MAX_COMPARED_TASKS: usize = 10;
 const METRIC_DATA_TOKEN: &str = "clearml.scalar_metric_data";
 
+/// The smallest value of the 1-2-5 ladder (1, 2, 5, 10, 20, 50, …) that is at least `n`.
+pub fn snap_interval(n: i64) -> i64 {
+    let mut decade: i64 = 1;
+    loop {
+        for m in [1, 2, 5] {
+            if let Some(v) = decade.checked_mul(m) {
+                if v >= n {
+                    return v;
+                }
+            } else {
+                return i64::MAX;
+            }
+        }
+        decade = match decade.checked_mul(10) {
+            Some(d) => d,
+            None => return i64::MAX,
+        };
+    }
+}
+
+/// The count, lowest and highest x of one series, which size its buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeriesStats {
+    pub count: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl SeriesStats {
+    pub fn of(points: &[(i64, f64)]) -> SeriesStats {
+        SeriesStats {
+            count: points.len() as i64,
+            min: points.iter().map(|p| p.0).min().unwrap_or(0),
+            max: points.iter().map(|p| p.0).max().unwrap_or(0),
+        }
+    }
+}
+
 /// The bucket width of one series: 1 when it has fewer points than `samples`, else
-/// `ceil((max - min + 1) / samples)`; with the points that width is expected to give.
-fn series_interval(points: &[(i64, f64)], samples: i64) -> (i64, i64) {
-    let min = points.iter().map(|p| p.0).min().unwrap_or(0);
-    let max = points.iter().map(|p| p.0).max().unwrap_or(0);
-    let range = max - min + 1;
-    let interval = if (points.len() as i64) < samples { 1 } else { ((range as f64 / samples as f64).ceil() as i64).max(1) };
+/// `ceil((max - min + 1) / samples)` rounded up to the 1-2-5 ladder (so that the
+/// per-bucket aggregates of the store can answer it); with the points that width is
+/// expected to give.
+fn series_interval(s: SeriesStats, samples: i64) -> (i64, i64) {
+    let range = s.max.saturating_sub(s.min).saturating_add(1);
+    let interval = if s.count < samples { 1 } else { snap_interval(((range as f64 / samples as f64).ceil() as i64).max(1)) };
     (interval, (range as f64 / interval as f64).ceil() as i64)
 }
 
@@ -43,8 +81,8 @@ fn series_interval(points: &[(i64, f64)], samples: i64) -> (i64, i64) {
 /// width; a group closes when a width exceeds the group's first width by more than 10 %,
 /// when it holds 50 series, or when its expected points would pass 6000; every series of a
 /// group uses the group's largest width. Returns one width per input series.
-pub fn group_intervals(series: &[&[(i64, f64)]], samples: i64) -> Vec<i64> {
-    let measured: Vec<(i64, i64)> = series.iter().map(|p| series_interval(p, samples)).collect();
+pub fn group_intervals(series: &[SeriesStats], samples: i64) -> Vec<i64> {
+    let measured: Vec<(i64, i64)> = series.iter().map(|s| series_interval(*s, samples)).collect();
     let mut order: Vec<usize> = (0..series.len()).collect();
     order.sort_by_key(|i| measured[*i].0);
     let mut widths = vec![1; series.len()];
@@ -113,8 +151,8 @@ fn downsample(rows: &[Scalar], key: ScalarKeyEnum, samples: i64) -> Vec<Series> 
         };
         series.entry((s.metric.clone(), s.variant.clone())).or_default().push((x, s.value));
     }
-    let slices: Vec<&[(i64, f64)]> = series.values().map(Vec::as_slice).collect();
-    let widths = group_intervals(&slices, samples);
+    let stats: Vec<SeriesStats> = series.values().map(|p| SeriesStats::of(p)).collect();
+    let widths = group_intervals(&stats, samples);
     series
         .iter()
         .zip(widths)
@@ -142,10 +180,38 @@ struct MetricDataScroll {
     run: i64,
     metric: Option<String>,
     max_id: i64,
+    /// The number of events of the scroll (fixed by `max_id`), counted when it starts.
+    total: i64,
     after: Option<StepCursor>,
 }
 
+/// Every (metric, variant) of one run's scalars (finite values only) keyed by iteration,
+/// downsampled as [`downsample`] does, from the store's per-bucket aggregates: the points
+/// are read only for series whose width is 1 or 2 (fewer than about 2 × `samples` of them).
+fn downsample_iterations(store: &Store, run_id: i64, samples: i64) -> Result<Vec<Series>, StoreError> {
+    let bounds = store.series_bounds(run_id)?;
+    let stats: Vec<SeriesStats> = bounds.iter().map(|b| SeriesStats { count: b.count, min: b.min_step, max: b.max_step }).collect();
+    let widths = group_intervals(&stats, samples);
+    let mut out = Vec::with_capacity(bounds.len());
+    for (b, width) in bounds.into_iter().zip(widths) {
+        let (x, y): (Vec<i64>, Vec<f64>) = store.series_buckets(run_id, &b.metric, &b.variant, width)?.into_iter().unzip();
+        out.push(Series { metric: b.metric, variant: b.variant, x: x.into_iter().map(|v| json!(v)).collect(), y });
+    }
+    Ok(out)
+}
+
 impl ClearmlEvents {
+    /// One run's series downsampled by `key`: by iteration from the per-bucket aggregates,
+    /// by time from the points.
+    async fn run_histogram(&self, run_id: i64, key: ScalarKeyEnum, samples: i64) -> Result<Vec<Series>, Error> {
+        if matches!(key, ScalarKeyEnum::Iter) {
+            let store = self.store.clone();
+            return blocking(move || downsample_iterations(&store, run_id, samples)).await.map_err(Error::internal);
+        }
+        let rows = self.run_scalars(run_id).await?;
+        Ok(downsample(&rows, key, samples))
+    }
+
     /// All scalars of a run in step order.
     async fn run_scalars(&self, run_id: i64) -> Result<Vec<Scalar>, Error> {
         let store = self.store.clone();
@@ -164,9 +230,8 @@ impl ClearmlEvents {
         let samples = check_samples(request.samples)?;
         let key = request.key.unwrap_or(ScalarKeyEnum::Iter);
         let run_id = self.run_id(ctx, &request.task).await?;
-        let rows = self.run_scalars(run_id).await?;
         let mut out = Map::new();
-        for s in downsample(&rows, key, samples) {
+        for s in self.run_histogram(run_id, key, samples).await? {
             let entry = out.entry(s.metric).or_insert_with(|| json!({}));
             entry[s.variant.as_str()] = json!({ "name": s.variant, "x": s.x, "y": s.y });
         }
@@ -199,8 +264,7 @@ impl ClearmlEvents {
         }
         let mut out: BTreeMap<String, BTreeMap<String, Map<String, Value>>> = BTreeMap::new();
         for (task, run) in tasks.iter().zip(found.into_iter().flatten()) {
-            let rows = self.run_scalars(run.id).await?;
-            for s in downsample(&rows, key, samples) {
+            for s in self.run_histogram(run.id, key, samples).await? {
                 let by_task = out.entry(s.metric).or_default().entry(s.variant).or_default();
                 by_task.insert(task.clone(), json!({ "name": run.name, "x": s.x, "y": s.y }));
             }
@@ -254,19 +318,21 @@ impl ClearmlEvents {
                 .ok_or_else(|| Error::invalid_scroll_id(id))?,
             None => {
                 let store = self.store.clone();
-                let max_id = blocking(move || store.max_scalar_id(run_id)).await.map_err(Error::internal)?;
-                MetricDataScroll { run: run_id, metric: Some(metric).filter(|m| !m.is_empty()), max_id, after: None }
+                let metric = Some(metric).filter(|m| !m.is_empty());
+                let m = metric.clone();
+                let (max_id, total) = blocking(move || {
+                    let max_id = store.max_scalar_id(run_id)?;
+                    Ok((max_id, store.count_scalars_upto(run_id, m.as_deref(), max_id)?))
+                })
+                .await
+                .map_err(Error::internal)?;
+                MetricDataScroll { run: run_id, metric, max_id, total, after: None }
             }
         };
         let store = self.store.clone();
+        let total = state.total;
         let page = StepPage { run_id, metric: state.metric.clone(), max_id: state.max_id, after: state.after, limit: METRIC_DATA_PAGE };
-        let (rows, total) = blocking(move || {
-            let rows = store.scalars_by_step_desc(&page)?;
-            let total = store.count_scalars_upto(page.run_id, page.metric.as_deref(), page.max_id)?;
-            Ok((rows, total))
-        })
-        .await
-        .map_err(Error::internal)?;
+        let rows = blocking(move || store.scalars_by_step_desc(&page)).await.map_err(Error::internal)?;
         let scroll_id = match rows.last() {
             Some(last) => {
                 self.tokens.seal(METRIC_DATA_TOKEN, &ctx.tenant, &MetricDataScroll { after: Some(StepCursor::of(last)), ..state })
@@ -365,27 +431,35 @@ pub(super) fn missing_tasks<T>(tasks: &[String], found: &[Option<T>]) -> Vec<Str
 
 #[cfg(test)]
 mod tests {
-    use super::{group_intervals, histogram, missing_tasks};
+    use super::{group_intervals, histogram, missing_tasks, snap_interval, SeriesStats};
 
     #[test]
     fn histogram_buckets_like_clearml() {
         // clearml-server's own test: iterations 0..99, value = iter, samples=10.
         let points: Vec<(i64, f64)> = (0..100).map(|i| (i, i as f64)).collect();
-        let widths = group_intervals(&[&points], 10);
+        let widths = group_intervals(&[SeriesStats::of(&points)], 10);
         assert_eq!(widths, vec![10]);
         let (x, y) = histogram(&points, widths[0]);
         assert_eq!(x, (0..10).map(|i| i * 10).collect::<Vec<_>>());
         assert_eq!(y, (0..10).map(|i| i as f64 * 10.0 + 4.5).collect::<Vec<_>>());
-        assert_eq!(group_intervals(&[&points], 6000), vec![1]);
+        assert_eq!(group_intervals(&[SeriesStats::of(&points)], 6000), vec![1]);
     }
 
     #[test]
     fn variants_share_the_largest_width_of_their_group() {
-        let a: Vec<(i64, f64)> = (0..1000).map(|i| (i, 1.0)).collect(); // width 100 at samples=10
-        let b: Vec<(i64, f64)> = (0..1050).map(|i| (i, 1.0)).collect(); // width 105: within 10 %
-        let c: Vec<(i64, f64)> = (0..5000).map(|i| (i, 1.0)).collect(); // width 500: a new group
-        let short: Vec<(i64, f64)> = (0..5).map(|i| (i, 1.0)).collect(); // fewer points than samples: width 1
-        assert_eq!(group_intervals(&[&a, &b, &c, &short], 10), vec![105, 105, 500, 1]);
+        let s = |n: i64| SeriesStats { count: n, min: 0, max: n - 1 };
+        // at samples=10: 1000 points → width 100; 1800 → 180 → 200 on the ladder (a new
+        // group, over 10 %); 2000 → 200 (same group); 5 points, fewer than samples → 1
+        assert_eq!(group_intervals(&[s(1000), s(1800), s(2000), s(5)], 10), vec![100, 200, 200, 1]);
+    }
+
+    #[test]
+    fn intervals_round_up_the_one_two_five_ladder() {
+        let snapped: Vec<i64> = [1, 2, 3, 5, 6, 10, 11, 17, 20, 21, 50, 51, 100].into_iter().map(snap_interval).collect();
+        assert_eq!(snapped, vec![1, 2, 5, 5, 10, 10, 20, 20, 20, 50, 50, 100, 100]);
+        assert_eq!(snap_interval(i64::MAX), i64::MAX);
+        // 100k iterations at samples=6000: ceil(100000 / 6000) = 17 → 20
+        assert_eq!(group_intervals(&[SeriesStats { count: 100_000, min: 0, max: 99_999 }], 6000), vec![20]);
     }
 
     #[test]

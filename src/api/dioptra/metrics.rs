@@ -127,6 +127,10 @@ pub(super) async fn get_job_metric_snapshots(
             order: ScalarOrder::StepAsc,
             ..Default::default()
         };
+        if let [(metric, variant)] = pairs.as_slice() {
+            // one series: a page of its index range
+            return store.series_page(run.id, metric, variant, index, page_length);
+        }
         if metrics.len() == 1 || variants.len() == 1 {
             // the metric × variant product is exactly the pairs: page in the database
             let total = store.count_points(&q)?;

@@ -1,0 +1,360 @@
+//! Per-bucket aggregates of scalar series (`scalar_rollup`), kept exact inside the scalar
+//! write transaction, and the reads built on them: the bounds of each series and its
+//! bucketed means, as the ClearML histogram needs them, without reading the points.
+//!
+//! For each width `w` of [`WIDTHS`] (the 1-2-5 ladder from 5 to 10^7) and each series
+//! (run, metric, variant), the row of bucket `floor(step / w) * w` (a NULL step counts as
+//! step 0) holds `n`, the number of finite values in it, `total`, their sum, and `points`,
+//! the number of points of any value. A write first subtracts what the rows it overwrites
+//! (same `point_key`) contributed, then adds the new points; the deltas of one write are
+//! summed per bucket and applied as one upsert per bucket.
+
+use std::collections::{BTreeMap, HashMap};
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use super::connection::Store;
+use super::model::StoreError;
+use super::schema::{scalar_rollup, scalars};
+use super::INSERT_CHUNK;
+
+/// Bucket widths with maintained aggregates; each divides every later width that is a
+/// multiple of it (5 | 10 | 20, 10 | 50 | 100, …). Keep in step with the migration
+/// `2025-01-05-000000_read_paths`, which fills the table for points stored before it.
+pub const WIDTHS: [i64; 20] = [
+    5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000,
+    2_000_000, 5_000_000, 10_000_000,
+];
+/// The widest maintained width: one or a few rows per series, read to list the series.
+const TOP_WIDTH: i64 = 10_000_000;
+
+/// `special` codes of finite values (plain and -0.0), as encoded in `scalars.rs`.
+const FINITE_SPECIALS: [i16; 2] = [0, 4];
+
+/// One point as written (or as stored before an overwrite), seen by the rollup.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RollupPoint<'a> {
+    pub key: &'a str,
+    pub metric: &'a str,
+    pub variant: &'a str,
+    pub step: Option<i64>,
+    /// The stored `value` column (0 for non-finite values).
+    pub value: f64,
+    pub special: i16,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Agg {
+    n: i64,
+    total: f64,
+    points: i64,
+}
+
+impl Agg {
+    fn add(&mut self, o: Agg) {
+        self.n += o.n;
+        self.total += o.total;
+        self.points += o.points;
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = scalar_rollup, treat_none_as_default_value = false)]
+pub(crate) struct RollupRow<'a> {
+    run_id: i64,
+    metric: &'a str,
+    variant: &'a str,
+    width: i64,
+    bucket: i64,
+    n: i64,
+    total: f64,
+    points: i64,
+}
+
+/// What the rollup needs from a backend's connection inside the write transaction.
+pub(crate) trait RollupConn {
+    /// Serialises the rollup writes of one run until the transaction ends, so that what a
+    /// write reads as stored (to take it back) is what it overwrites: a no-op on SQLite,
+    /// where `BEGIN IMMEDIATE` already serialises writers; a transaction-scoped advisory
+    /// lock on PostgreSQL (two replicas, or two writers, on one run).
+    fn lock_run(&mut self, run_id: i64) -> QueryResult<()>;
+    /// (metric, variant, step, value, special) of the stored points of `run_id` with these
+    /// keys.
+    fn stored_points(&mut self, run_id: i64, keys: &[&str]) -> QueryResult<Vec<StoredPoint>>;
+    /// Adds each row's n, total and points to its bucket (creating it).
+    fn add_rows(&mut self, rows: &[RollupRow<'_>]) -> QueryResult<()>;
+}
+
+type StoredPoint = (String, String, Option<i64>, f64, i16);
+
+/// First key of the advisory locks of [`RollupConn::lock_run`] ("ROLL"); the second is the run id.
+const ROLLUP_LOCK_CLASS: i32 = 0x524F_4C4C;
+
+macro_rules! rollup_conn {
+    ($conn:ty, |$c:ident, $run:ident| $lock:expr) => {
+        impl RollupConn for $conn {
+            fn lock_run(&mut self, run_id: i64) -> QueryResult<()> {
+                let ($c, $run) = (self, run_id);
+                $lock
+            }
+
+            fn stored_points(&mut self, run_id: i64, keys: &[&str]) -> QueryResult<Vec<StoredPoint>> {
+                let mut out = Vec::new();
+                for chunk in keys.chunks(INSERT_CHUNK) {
+                    out.extend(
+                        scalars::table
+                            .filter(scalars::run_id.eq(run_id))
+                            .filter(scalars::point_key.eq_any(chunk))
+                            .select((scalars::metric, scalars::variant, scalars::step, scalars::value, scalars::special))
+                            .load::<StoredPoint>(self)?,
+                    );
+                }
+                Ok(out)
+            }
+
+            fn add_rows(&mut self, rows: &[RollupRow<'_>]) -> QueryResult<()> {
+                for chunk in rows.chunks(INSERT_CHUNK) {
+                    diesel::insert_into(scalar_rollup::table)
+                        .values(chunk)
+                        .on_conflict((
+                            scalar_rollup::run_id,
+                            scalar_rollup::width,
+                            scalar_rollup::metric,
+                            scalar_rollup::variant,
+                            scalar_rollup::bucket,
+                        ))
+                        .do_update()
+                        .set((
+                            scalar_rollup::n.eq(scalar_rollup::n + excluded(scalar_rollup::n)),
+                            scalar_rollup::total.eq(scalar_rollup::total + excluded(scalar_rollup::total)),
+                            scalar_rollup::points.eq(scalar_rollup::points + excluded(scalar_rollup::points)),
+                        ))
+                        .execute(self)?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+rollup_conn!(diesel::sqlite::SqliteConnection, |_c, _run| Ok(()));
+rollup_conn!(diesel::pg::PgConnection, |c, run| {
+    // the run id folded into 32 bits: a collision only serialises two runs' writes
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+        .bind::<diesel::sql_types::Integer, _>(ROLLUP_LOCK_CLASS)
+        .bind::<diesel::sql_types::Integer, _>((run ^ (run >> 32)) as i32)
+        .execute(c)
+        .map(|_| ())
+});
+
+/// The largest maintained width that divides `interval` (None for 1, 2 and widths the
+/// ladder does not divide).
+pub fn rollup_width(interval: i64) -> Option<i64> {
+    WIDTHS.iter().rev().copied().find(|w| interval % w == 0)
+}
+
+/// Bucket start of `step` at `width`.
+fn bucket_of(step: i64, width: i64) -> i64 {
+    step.div_euclid(width) * width
+}
+
+/// Per (metric, variant), the delta of each bucket of the finest width.
+type SeriesDeltas<'a> = HashMap<(&'a str, &'a str), HashMap<i64, Agg>>;
+
+fn add_point<'a>(deltas: &mut SeriesDeltas<'a>, metric: &'a str, variant: &'a str, step: Option<i64>, value: f64, special: i16, sign: i64) {
+    let finite = FINITE_SPECIALS.contains(&special);
+    let d = Agg {
+        n: if finite { sign } else { 0 },
+        total: if finite { sign as f64 * value } else { 0.0 },
+        points: sign,
+    };
+    deltas.entry((metric, variant)).or_default().entry(bucket_of(step.unwrap_or(0), WIDTHS[0])).or_default().add(d);
+}
+
+/// The rollup part of a scalar write, called inside its transaction BEFORE the points are
+/// upserted: `points` are the rows about to be written (keys unique within them).
+pub(crate) fn record<C: RollupConn>(c: &mut C, run_id: i64, points: &[RollupPoint<'_>]) -> Result<(), StoreError> {
+    if points.is_empty() {
+        return Ok(());
+    }
+    c.lock_run(run_id)?;
+    let keys: Vec<&str> = points.iter().map(|p| p.key).collect();
+    let stored = c.stored_points(run_id, &keys)?;
+    let mut deltas: SeriesDeltas = HashMap::new();
+    for (metric, variant, step, value, special) in &stored {
+        add_point(&mut deltas, metric, variant, *step, *value, *special, -1);
+    }
+    for p in points {
+        add_point(&mut deltas, p.metric, p.variant, p.step, p.value, p.special, 1);
+    }
+    let mut rows = Vec::new();
+    for ((metric, variant), finest) in &deltas {
+        // each width from the widest earlier width that divides it
+        let mut levels: Vec<HashMap<i64, Agg>> = Vec::with_capacity(WIDTHS.len());
+        for (i, &width) in WIDTHS.iter().enumerate() {
+            let level = if i == 0 {
+                finest.clone()
+            } else {
+                let from = (0..i).rev().find(|j| width % WIDTHS[*j] == 0).unwrap_or(0);
+                let mut level: HashMap<i64, Agg> = HashMap::new();
+                for (bucket, agg) in &levels[from] {
+                    level.entry(bucket_of(*bucket, width)).or_default().add(*agg);
+                }
+                level
+            };
+            for (bucket, agg) in &level {
+                if *agg != Agg::default() {
+                    rows.push(RollupRow {
+                        run_id,
+                        metric,
+                        variant,
+                        width,
+                        bucket: *bucket,
+                        n: agg.n,
+                        total: agg.total,
+                        points: agg.points,
+                    });
+                }
+            }
+            levels.push(level);
+        }
+    }
+    c.add_rows(&rows)?;
+    Ok(())
+}
+
+/// One series of a run as the histogram sizes it: its finite values' count and the lowest
+/// and highest step among them (a NULL step counts as 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesBounds {
+    pub metric: String,
+    pub variant: String,
+    pub count: i64,
+    pub min_step: i64,
+    pub max_step: i64,
+}
+
+impl Store {
+    /// The (metric, variant) of a run's scalars that have at least one point, bytewise
+    /// sorted: read from the rollup, not from the points.
+    pub fn scalar_series(&self, run_id: i64) -> Result<Vec<(String, String)>, StoreError> {
+        let rows: Vec<(String, String, i64)> = scalar_rollup::table
+            .filter(scalar_rollup::run_id.eq(run_id))
+            .filter(scalar_rollup::width.eq(TOP_WIDTH))
+            .filter(scalar_rollup::points.gt(0))
+            .select((scalar_rollup::metric, scalar_rollup::variant, scalar_rollup::points))
+            .order((scalar_rollup::metric.asc(), scalar_rollup::variant.asc()))
+            .load(&mut *self.conn()?)?;
+        let mut out: Vec<(String, String)> = rows.into_iter().map(|(m, v, _)| (m, v)).collect();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Every series of a run with at least one finite value, with its bounds, bytewise
+    /// sorted by metric and variant. Reads the rollup and two or three index seeks per series.
+    pub fn series_bounds(&self, run_id: i64) -> Result<Vec<SeriesBounds>, StoreError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<(String, String, i64)> = scalar_rollup::table
+            .filter(scalar_rollup::run_id.eq(run_id))
+            .filter(scalar_rollup::width.eq(TOP_WIDTH))
+            .filter(scalar_rollup::n.gt(0))
+            .select((scalar_rollup::metric, scalar_rollup::variant, scalar_rollup::n))
+            .load(&mut *conn)?;
+        let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for (m, v, n) in rows {
+            *counts.entry((m, v)).or_default() += n;
+        }
+        let mut out = Vec::with_capacity(counts.len());
+        for ((metric, variant), count) in counts {
+            let series = || {
+                scalars::table
+                    .filter(scalars::run_id.eq(run_id))
+                    .filter(scalars::metric.eq(metric.clone()))
+                    .filter(scalars::variant.eq(variant.clone()))
+                    .filter(scalars::special.eq_any(FINITE_SPECIALS))
+                    .into_boxed()
+            };
+            let lowest: Option<Option<i64>> = series()
+                .filter(scalars::step.is_not_null())
+                .select(scalars::step)
+                .order(scalars::step.asc())
+                .first(&mut *conn)
+                .optional()?;
+            let highest: Option<Option<i64>> = series()
+                .filter(scalars::step.is_not_null())
+                .select(scalars::step)
+                .order(scalars::step.desc())
+                .first(&mut *conn)
+                .optional()?;
+            let unstepped: Option<i64> = series().filter(scalars::step.is_null()).select(scalars::id).first(&mut *conn).optional()?;
+            let mut steps: Vec<i64> = [lowest.flatten(), highest.flatten()].into_iter().flatten().collect();
+            if unstepped.is_some() {
+                steps.push(0);
+            }
+            let (Some(min_step), Some(max_step)) = (steps.iter().min().copied(), steps.iter().max().copied()) else { continue };
+            out.push(SeriesBounds { metric, variant, count, min_step, max_step });
+        }
+        Ok(out)
+    }
+
+    /// One series bucketed by `interval` (bucket key `floor(step / interval) * interval`, a
+    /// NULL step counting as 0): per non-empty bucket, in key order, the key and the mean of
+    /// the finite values in it. From the rollup when a maintained width divides `interval`,
+    /// else from the points (an index range scan of the series).
+    pub fn series_buckets(&self, run_id: i64, metric: &str, variant: &str, interval: i64) -> Result<Vec<(i64, f64)>, StoreError> {
+        let interval = interval.max(1);
+        let mut conn = self.conn()?;
+        let mut buckets: BTreeMap<i64, (f64, i64)> = BTreeMap::new();
+        match rollup_width(interval) {
+            Some(width) => {
+                let rows: Vec<(i64, i64, f64)> = scalar_rollup::table
+                    .filter(scalar_rollup::run_id.eq(run_id))
+                    .filter(scalar_rollup::width.eq(width))
+                    .filter(scalar_rollup::metric.eq(metric))
+                    .filter(scalar_rollup::variant.eq(variant))
+                    .filter(scalar_rollup::n.gt(0))
+                    .select((scalar_rollup::bucket, scalar_rollup::n, scalar_rollup::total))
+                    .order(scalar_rollup::bucket.asc())
+                    .load(&mut *conn)?;
+                for (bucket, n, total) in rows {
+                    let b = buckets.entry(bucket_of(bucket, interval)).or_default();
+                    b.0 += total;
+                    b.1 += n;
+                }
+            }
+            None => {
+                let rows: Vec<(Option<i64>, f64)> = scalars::table
+                    .filter(scalars::run_id.eq(run_id))
+                    .filter(scalars::metric.eq(metric))
+                    .filter(scalars::variant.eq(variant))
+                    .filter(scalars::special.eq_any(FINITE_SPECIALS))
+                    .select((scalars::step, scalars::value))
+                    .load(&mut *conn)?;
+                for (step, value) in rows {
+                    let b = buckets.entry(bucket_of(step.unwrap_or(0), interval)).or_default();
+                    b.0 += value;
+                    b.1 += 1;
+                }
+            }
+        }
+        Ok(buckets.into_iter().map(|(k, (total, n))| (k, total / n as f64)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_width_is_derived_from_an_earlier_one_that_divides_it() {
+        for (i, w) in WIDTHS.iter().enumerate().skip(1) {
+            assert!(WIDTHS[..i].iter().any(|v| w % v == 0), "{w}");
+        }
+        assert_eq!(rollup_width(20), Some(20));
+        assert_eq!(rollup_width(2), None);
+        assert_eq!(rollup_width(1), None);
+        assert_eq!(rollup_width(50_000_000), Some(10_000_000));
+        assert_eq!(bucket_of(-1, 5), -5);
+        assert_eq!(bucket_of(9, 5), 5);
+    }
+}
