@@ -64,6 +64,7 @@ mod tests {
             mounts: vec![],
             services: vec![],
             types,
+            signing_name: None,
         };
         let schema = Schema::new(Kind::Object(ObjectSchema {
             properties: vec![Property { name: "n".into(), required: true, schema: Schema::new(Kind::Ref("Count".into())) }],
