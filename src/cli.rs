@@ -1,4 +1,4 @@
-//! Command line: `serve`, `migrate`, `codegen --check`, `contract`. Flags have environment variables.
+//! Command line: `serve`, `migrate`, `codegen --check`, `contract`, `bench`. Flags have environment variables.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,4 +66,36 @@ pub enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Measure the server against the store's own bulk insert: starts `specmill serve` as a
+    /// child on a fresh store per backend and prints one table per backend.
+    Bench {
+        /// Which stores to measure.
+        #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+        backend: BenchBackend,
+        /// Points of the read set (10 metrics of points/10 steps, one run), which is also the
+        /// floor's bulk insert; also the most points one ingest phase writes.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: u64,
+        /// Concurrent HTTP clients per ingest phase (one run each).
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Time limit of each ingest phase, in seconds.
+        #[arg(long, default_value_t = 5.0)]
+        ingest_seconds: f64,
+        /// PostgreSQL server to create the fresh database on (default: env
+        /// `SPECMILL_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/test`).
+        #[arg(long)]
+        postgres_url: Option<String>,
+        /// Spec directory whose full codegen is timed.
+        #[arg(long, default_value = "specs")]
+        specs: PathBuf,
+    },
+}
+
+/// The stores `specmill bench` measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchBackend {
+    Sqlite,
+    Postgres,
+    Both,
 }

@@ -6,6 +6,7 @@
 pub mod generated;
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod contract;
 pub mod docs;

@@ -1,17 +1,19 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use specmill::cli::{Cli, Command};
+use specmill::cli::{BenchBackend, Cli, Command};
 use std::path::Path;
 
 use specmill_runtime::auth::Config as AuthConfig;
 use specmill_runtime::store::Store;
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPECMILL_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
     let cli = Cli::parse();
+    // the benchmark prints a table: its own store work (migrations) is not news
+    let default_filter = if matches!(cli.command, Some(Command::Bench { .. })) { "warn" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPECMILL_LOG").unwrap_or_else(|_| default_filter.into()))
+        .init();
     let command = cli.command.unwrap_or(Command::Serve {
         listen: ([127, 0, 0, 1], 8008).into(),
         workers: None,
@@ -59,6 +61,25 @@ fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) 
                     println!("wrote {}", p.display());
                 }
             }
+        }
+        Command::Bench { backend, points, clients, ingest_seconds, postgres_url, specs } => {
+            use specmill::bench::stores::Backend;
+            anyhow::ensure!(points > 0 && clients > 0, "--points and --clients must be at least 1");
+            anyhow::ensure!(ingest_seconds.is_finite() && ingest_seconds > 0.0, "--ingest-seconds must be positive");
+            let backends = match backend {
+                BenchBackend::Sqlite => vec![Backend::Sqlite],
+                BenchBackend::Postgres => vec![Backend::Postgres],
+                BenchBackend::Both => vec![Backend::Sqlite, Backend::Postgres],
+            };
+            let opts = specmill::bench::Options {
+                backends,
+                points,
+                clients,
+                ingest: std::time::Duration::from_secs_f64(ingest_seconds),
+                postgres_url: postgres_url.unwrap_or_else(specmill_runtime::store::testdb::postgres_admin_url_setting),
+                specs,
+            };
+            specmill::bench::run(&opts)?;
         }
         Command::Contract { specs, url, allowlist, verbose } => {
             let opts = specmill::contract::Options { specs, url, allowlist, database_url: database_url_arg.map(str::to_string) };

@@ -56,6 +56,7 @@ pub mod scalars;
 pub mod settings;
 pub mod schema;
 pub mod series;
+pub mod size;
 pub mod testdb;
 
 pub use connection::{AnyConnection, Store};

@@ -43,7 +43,12 @@ pub fn postgres_admin_url_setting() -> String {
 
 /// Tries to connect to the admin URL: `Ok(url)`, or `Err(reason)` to report a skip.
 pub fn probe_postgres() -> Result<String, String> {
-    let url = postgres_admin_url_setting();
+    probe_postgres_url(&postgres_admin_url_setting())
+}
+
+/// Tries to connect to `url` (waiting at most 5 s): `Ok(url)`, or `Err(reason)`.
+pub fn probe_postgres_url(url: &str) -> Result<String, String> {
+    let url = url.to_string();
     // bound the wait when the address does not answer at all
     let probe = if url.contains("connect_timeout=") {
         url.clone()
