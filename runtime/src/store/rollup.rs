@@ -155,7 +155,7 @@ pub fn rollup_width(interval: i64) -> Option<i64> {
 
 /// Bucket start of `step` at `width`.
 fn bucket_of(step: i64, width: i64) -> i64 {
-    step.div_euclid(width) * width
+    step.div_euclid(width).saturating_mul(width)
 }
 
 /// Per (metric, variant), the delta of each bucket of the finest width.
