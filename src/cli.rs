@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "specmill", version, about = "One ML metrics store, five experiment-tracking APIs, generated from their spec files")]
+#[command(
+    name = "specmill",
+    version,
+    about = "One ML metrics store, five experiment-tracking APIs, generated from their spec files"
+)]
 pub struct Cli {
     /// Store URL: a SQLite file path or `postgres://…` (default `./specmill.db`). For
     /// `contract`: the server's store, checked to be unchanged by refused requests.
@@ -76,9 +80,13 @@ pub enum Command {
         /// floor's bulk insert; also the most points one ingest phase writes.
         #[arg(long, default_value_t = 1_000_000)]
         points: u64,
-        /// Concurrent HTTP clients per ingest phase (one run each).
+        /// Concurrent HTTP clients per batched ingest phase (one run each).
         #[arg(long, default_value_t = 4)]
         clients: usize,
+        /// Concurrent HTTP clients per single-point ingest phase (Dioptra, Comet): many
+        /// small writers, as a fleet of training jobs is, which group commit batches.
+        #[arg(long, default_value_t = 64)]
+        single_point_clients: usize,
         /// Time limit of each ingest phase, in seconds.
         #[arg(long, default_value_t = 5.0)]
         ingest_seconds: f64,

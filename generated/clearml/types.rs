@@ -4,9 +4,7 @@
 //! Types of ClearML (`clearml`): one per schema and per operation version.
 #![allow(non_camel_case_types, clippy::all)]
 /// `add` requests, one JSON object per line.
-pub type AddBatchV2_1Request = ::specmill_runtime::protocol::clearml::Batch<
-    AddV2_1Request,
->;
+pub type AddBatchV2_1Request = ::specmill_runtime::protocol::clearml::Batch<AddV2_1Request>;
 /// Reply of `add_batch`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AddBatchV2_1Response {
@@ -15,9 +13,8 @@ pub struct AddBatchV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub errors: ::std::option::Option<i64>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub errors_info: ::std::option::Option<
-        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    >,
+    pub errors_info:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -69,9 +66,7 @@ pub struct DebugImageSampleReposnse {
     pub scroll_id: ::std::option::Option<::std::string::String>,
     /// Debug image event
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub event: ::std::option::Option<
-        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    >,
+    pub event: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     /// minimal valid iteration for the variant
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub min_iteration: ::std::option::Option<i64>,
@@ -250,16 +245,7 @@ impl ::specmill_runtime::validate::Validate for DownloadTaskLogV2_1Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Line format type
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum DownloadTaskLogV2_1RequestLineType {
     /// `json`
     #[serde(rename = "json")]
@@ -284,16 +270,7 @@ impl ::specmill_runtime::validate::Validate for DownloadTaskLogV2_1RequestLineTy
 ///
 /// Sent as it is, not as JSON.
 pub type DownloadTaskLogV2_1Response = ::specmill_runtime::protocol::RawReply;
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum EventTypeEnum {
     /// `training_stats_scalar`
     #[serde(rename = "training_stats_scalar")]
@@ -378,9 +355,7 @@ impl ::specmill_runtime::validate::Validate for GetMultiTaskPlotsV2_1Request {
 pub struct GetMultiTaskPlotsV2_1Response {
     /// Plots mapping (keyed by task name)
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub plots: ::std::option::Option<
-        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    >,
+    pub plots: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     /// Number of results returned
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub returned: ::std::option::Option<i64>,
@@ -457,9 +432,8 @@ impl ::specmill_runtime::validate::Validate for GetScalarMetricsAndVariantsV2_1R
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetScalarMetricsAndVariantsV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub metrics: ::std::option::Option<
-        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
-    >,
+    pub metrics:
+        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -494,16 +468,7 @@ impl ::specmill_runtime::validate::Validate for GetTaskEventsV2_1Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// 'asc' (default) or 'desc'.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum GetTaskEventsV2_1RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -566,9 +531,8 @@ impl ::specmill_runtime::validate::Validate for GetTaskLatestScalarValuesV2_1Req
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetTaskLatestScalarValuesV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub metrics: ::std::option::Option<
-        ::std::vec::Vec<GetTaskLatestScalarValuesV2_1ResponseMetricsItem>,
-    >,
+    pub metrics:
+        ::std::option::Option<::std::vec::Vec<GetTaskLatestScalarValuesV2_1ResponseMetricsItem>>,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -600,8 +564,7 @@ pub struct GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-impl ::specmill_runtime::validate::Validate
-for GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
+impl ::specmill_runtime::validate::Validate for GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.variants {
@@ -631,7 +594,8 @@ pub struct GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 impl ::specmill_runtime::validate::Validate
-for GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
+    for GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem
+{
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
@@ -656,16 +620,7 @@ impl ::specmill_runtime::validate::Validate for GetTaskLogV1_5Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Timestamp order in which log events will be returned (defaults to ascending)
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum GetTaskLogV1_5RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -731,16 +686,7 @@ impl ::specmill_runtime::validate::Validate for GetTaskLogV1_7Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Where will the log entries be taken from (default to the head of the log)
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum GetTaskLogV1_7RequestFrom {
     /// `head`
     #[serde(rename = "head")]
@@ -762,16 +708,7 @@ impl ::specmill_runtime::validate::Validate for GetTaskLogV1_7RequestFrom {
     fn validate(&self, _: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Timestamp order in which log events will be returned (defaults to ascending)
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum GetTaskLogV1_7RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -843,16 +780,7 @@ impl ::specmill_runtime::validate::Validate for GetTaskLogV2_9Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// If set, changes the order in which log events are returned based on the value of 'navigate_earlier'
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum GetTaskLogV2_9RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -1030,16 +958,7 @@ impl ::specmill_runtime::validate::Validate for Identity {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum LogLevelEnum {
     /// `notset`
     #[serde(rename = "notset")]
@@ -1164,16 +1083,7 @@ impl ::specmill_runtime::validate::Validate for MetricsImageEvent {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum MetricsImageEventType {
     /// `training_debug_image`
     #[serde(rename = "training_debug_image")]
@@ -1229,16 +1139,7 @@ impl ::specmill_runtime::validate::Validate for MetricsPlotEvent {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// 'plot'
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum MetricsPlotEventType {
     /// `plot`
     #[serde(rename = "plot")]
@@ -1288,16 +1189,7 @@ impl ::specmill_runtime::validate::Validate for MetricsScalarEvent {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// training_stats_vector
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum MetricsScalarEventType {
     /// `training_stats_scalar`
     #[serde(rename = "training_stats_scalar")]
@@ -1352,16 +1244,7 @@ impl ::specmill_runtime::validate::Validate for MetricsVectorEvent {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// training_stats_vector
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum MetricsVectorEventType {
     /// `training_stats_vector`
     #[serde(rename = "training_stats_vector")]
@@ -1396,8 +1279,7 @@ pub struct MultiTaskScalarMetricsIterHistogramV2_1Request {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-impl ::specmill_runtime::validate::Validate
-for MultiTaskScalarMetricsIterHistogramV2_1Request {
+impl ::specmill_runtime::validate::Validate for MultiTaskScalarMetricsIterHistogramV2_1Request {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.key {
@@ -1408,10 +1290,8 @@ for MultiTaskScalarMetricsIterHistogramV2_1Request {
     }
 }
 /// Reply of `multi_task_scalar_metrics_iter_histogram`.
-pub type MultiTaskScalarMetricsIterHistogramV2_1Response = ::serde_json::Map<
-    ::std::string::String,
-    ::serde_json::Value,
->;
+pub type MultiTaskScalarMetricsIterHistogramV2_1Response =
+    ::serde_json::Map<::std::string::String, ::serde_json::Value>;
 /// Get the image for the next variant for the same iteration or for the next iteration
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NextDebugImageSampleV2_12Request {
@@ -1433,16 +1313,7 @@ impl ::specmill_runtime::validate::Validate for NextDebugImageSampleV2_12Request
 }
 /// Reply of `next_debug_image_sample`.
 pub type NextDebugImageSampleV2_12Response = DebugImageSampleReposnse;
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum ScalarKeyEnum {
     /// `iter`
     #[serde(rename = "iter")]
@@ -1547,16 +1418,7 @@ impl ::specmill_runtime::validate::Validate for TaskLogEvent {
     }
 }
 /// 'log'
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    ::serde::Serialize,
-    ::serde::Deserialize
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
 pub enum TaskLogEventType {
     /// `log`
     #[serde(rename = "log")]

@@ -9,4 +9,3 @@ pub mod token;
 pub mod validate;
 
 pub use specmill_wire::{sigv4, wire};
-

@@ -22,26 +22,41 @@ pub struct ServerChild {
 
 impl ServerChild {
     /// Starts this executable as `serve` on a free loopback port over `database_url`, open
-    /// (no config: tenant `default`), logging warnings only, and waits until it answers.
+    /// (no config: tenant `default`), logging warnings only (or what `SPECMILL_BENCH_SERVER_LOG`
+    /// says, a `SPECMILL_LOG` filter), and waits until it answers.
     pub fn start(database_url: &str) -> anyhow::Result<ServerChild> {
         let exe = std::env::current_exe().context("locate the specmill executable")?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(exe)
-            .args(["--database-url", database_url, "serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--database-url",
+                database_url,
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
             .env_remove("SPECMILL_CONFIG")
-            .env("SPECMILL_LOG", "warn")
+            .env(
+                "SPECMILL_LOG",
+                std::env::var("SPECMILL_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .context("start specmill serve")?;
-        let mut server = ServerChild { child, base: format!("http://127.0.0.1:{port}") };
+        let mut server = ServerChild {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         server.wait_ready()?;
         Ok(server)
     }
 
     fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(2)).build();
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(2))
+            .build();
         let url = format!("{}/clientlib/isAlive/ver", self.base);
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -114,7 +129,11 @@ impl RssSampler {
                 std::thread::sleep(every);
             }
         });
-        RssSampler { stop, max, handle: Some(handle) }
+        RssSampler {
+            stop,
+            max,
+            handle: Some(handle),
+        }
     }
 
     /// Stops polling; the highest RSS seen, in bytes (0 when none could be read).

@@ -1,9 +1,15 @@
 //! Group commit: every write of a [`Store`](super::Store) goes through one writer thread
 //! that owns one connection. It waits for the first queued write, takes what else is
-//! queued (bounded), runs them all in ONE write transaction (each in its own savepoint
-//! when there are several, so a failing write rolls back alone and gets its own error),
-//! commits once (one fsync / one WAL flush for the whole group) and only then replies to
-//! each caller. A write is therefore acknowledged only after the commit that holds it.
+//! queued (bounded), runs them all in ONE write transaction, commits once (one fsync / one
+//! WAL flush for the whole group) and only then replies to each caller. A write is
+//! therefore acknowledged only after the commit that holds it.
+//!
+//! A group first runs its writes one after another with no savepoints (on PostgreSQL a
+//! savepoint and its release are two more round trips per write). Should one of them fail,
+//! the transaction is rolled back and the group runs again with each write in its own
+//! savepoint, so the failing write rolls back alone and gets its own error while the others
+//! commit. Write bodies are therefore `FnMut`: a body may run twice, and only the run that
+//! commits counts.
 //!
 //! Callers stay synchronous: [`Committer::write`] queues the write and blocks until its
 //! reply. Encoding (row structs, JSON text) happens in the caller's thread before queueing,
@@ -27,6 +33,11 @@ const QUEUE_CAPACITY: usize = 1024;
 const MAX_GROUP_WRITES: usize = 256;
 /// …and at most about this many rows (a group stops growing once it reaches it).
 const MAX_GROUP_ROWS: usize = 20_000;
+/// While writes arrive concurrently (the previous group held several), the writer waits this
+/// long past the first write of a group for more to join it, as PostgreSQL's
+/// `commit_delay` does: each commit costs an fsync and rewrites every page it touched, so
+/// fewer, larger groups are cheaper per write. A lone writer never waits.
+const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// The transaction a write runs in: its connection, and the runs whose `updated_us` the
 /// write bumps (done once per group, at commit time).
@@ -47,7 +58,8 @@ impl Tx<'_> {
 trait Job: Send {
     /// Rows it writes (bounds the size of a group).
     fn rows(&self) -> usize;
-    /// Runs the write; keeps its result for the reply. Ok = it may commit.
+    /// Runs the write (again, after a rolled-back attempt); keeps its result for the
+    /// reply. Ok = it may commit.
     fn run(&mut self, tx: &mut Tx<'_>) -> bool;
     /// Marks the write failed after it ran (its savepoint could not be released).
     fn fail(&mut self, msg: String);
@@ -65,16 +77,16 @@ struct Pending<T, F> {
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send,
+    F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send,
 {
     fn rows(&self) -> usize {
         self.rows
     }
 
     fn run(&mut self, tx: &mut Tx<'_>) -> bool {
-        let result = match self.body.take() {
+        let result = match self.body.as_mut() {
             Some(body) => body(tx),
-            None => Err(StoreError::Write("write ran twice".into())),
+            None => Err(StoreError::Write("write has no body".into())),
         };
         let ok = result.is_ok();
         self.result = Some(result);
@@ -119,15 +131,20 @@ impl Committer {
 
     /// Runs `body` in the next group's transaction and returns its result once that
     /// transaction has committed. `rows` is about how many rows it writes. `body` must not
-    /// call back into the store (the writer thread would wait on itself).
+    /// call back into the store (the writer thread would wait on itself), and may run more
+    /// than once (only its last run, the one that commits, counts).
     pub(crate) fn write<T, F>(&self, rows: usize, body: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (job, answer) = pending(rows, body);
-        self.queue.send(job).map_err(|_| StoreError::Write("the store writer has stopped".into()))?;
-        answer.recv().map_err(|_| StoreError::Write("the store writer dropped the write".into()))?
+        self.queue
+            .send(job)
+            .map_err(|_| StoreError::Write("the store writer has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| StoreError::Write("the store writer dropped the write".into()))?
     }
 }
 
@@ -135,27 +152,48 @@ impl Committer {
 fn pending<T, F>(rows: usize, body: F) -> (Box<dyn Job>, Receiver<Result<T, StoreError>>)
 where
     T: Send + 'static,
-    F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
 {
     let (reply, answer) = mpsc::sync_channel(1);
-    (Box::new(Pending { body: Some(body), rows: rows.max(1), result: None, reply }), answer)
+    (
+        Box::new(Pending {
+            body: Some(body),
+            rows: rows.max(1),
+            result: None,
+            reply,
+        }),
+        answer,
+    )
 }
 
-fn writer_loop(jobs: Receiver<Box<dyn Job>>, mut connect: impl FnMut() -> Result<AnyConnection, StoreError>) {
+fn writer_loop(
+    jobs: Receiver<Box<dyn Job>>,
+    mut connect: impl FnMut() -> Result<AnyConnection, StoreError>,
+) {
     let mut conn: Option<AnyConnection> = None;
+    let mut concurrent = false;
     // blocks for the first write of each group; ends when every Store handle is gone
     while let Ok(first) = jobs.recv() {
+        let deadline = std::time::Instant::now() + COMMIT_DELAY;
         let mut rows = first.rows();
         let mut group = vec![first];
         while group.len() < MAX_GROUP_WRITES && rows < MAX_GROUP_ROWS {
-            match jobs.try_recv() {
-                Ok(job) => {
+            let next = match jobs.try_recv() {
+                Ok(job) => Some(job),
+                Err(_) if concurrent => jobs
+                    .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+                    .ok(),
+                Err(_) => None,
+            };
+            match next {
+                Some(job) => {
                     rows += job.rows();
                     group.push(job);
                 }
-                Err(_) => break,
+                None => break,
             }
         }
+        concurrent = group.len() > 1;
         if conn.is_none() {
             match connect() {
                 Ok(c) => conn = Some(c),
@@ -190,17 +228,20 @@ fn r2d2_broken(c: &mut AnyConnection) -> bool {
 }
 
 /// Begins the group's write transaction: `BEGIN IMMEDIATE` on SQLite (the write lock up
-/// front, as [`write_tx!`] does), a plain `BEGIN` on PostgreSQL.
+/// front, so another process writing the file makes it wait on `busy_timeout` instead of
+/// failing mid-transaction), a plain `BEGIN` on PostgreSQL.
 fn begin(conn: &mut AnyConnection) -> QueryResult<()> {
     match conn {
-        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
         AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c),
     }
 }
 
 /// Runs one group in one transaction and replies to every write in it. Err(()) when the
 /// transaction itself failed (every write was told so).
-fn commit_group(conn: &mut AnyConnection, group: Vec<Box<dyn Job>>) -> Result<(), ()> {
+fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Result<(), ()> {
     let fail_all = |group: Vec<Box<dyn Job>>, e: &dyn std::fmt::Display| {
         let msg = e.to_string();
         tracing::error!(error = %msg, writes = group.len(), "store write group failed");
@@ -210,33 +251,56 @@ fn commit_group(conn: &mut AnyConnection, group: Vec<Box<dyn Job>>) -> Result<()
         fail_all(group, &e);
         return Err(());
     }
-    let single = group.len() == 1;
+    // first attempt: every write straight in the transaction
     let mut touched = BTreeSet::new();
-    let mut group = group;
-    let mut any_ok = false;
-    for job in group.iter_mut() {
-        let ok = if single {
-            // the transaction is the write's own: no savepoint needed
-            let mut tx = Tx { conn: &mut *conn, touched: Vec::new() };
-            let ok = job.run(&mut tx);
-            if ok {
-                touched.extend(tx.touched);
-            }
-            ok
-        } else {
-            run_in_savepoint(conn, job.as_mut(), &mut touched)
+    let all_ok = group.iter_mut().all(|job| {
+        let mut tx = Tx {
+            conn: &mut *conn,
+            touched: Vec::new(),
         };
-        any_ok |= ok;
+        let ok = job.run(&mut tx);
+        touched.extend(tx.touched);
+        ok
+    });
+    let mut any_ok = all_ok;
+    if !all_ok {
+        // a write failed (on PostgreSQL the transaction is now aborted): start over, each
+        // write in its own savepoint. A single write's failure is its own answer.
+        if let Err(e) =
+            <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)
+        {
+            fail_all(group, &e);
+            return Err(());
+        }
+        if group.len() == 1 {
+            group.into_iter().for_each(|job| job.reply(Ok(())));
+            return Ok(());
+        }
+        if let Err(e) = begin(conn) {
+            fail_all(group, &e);
+            return Err(());
+        }
+        touched.clear();
+        any_ok = false;
+        for job in group.iter_mut() {
+            any_ok |= run_in_savepoint(conn, job.as_mut(), &mut touched);
+        }
     }
     let finish = if any_ok {
-        bump_runs(conn, &touched).and_then(|()| <AnyConnection as Connection>::TransactionManager::commit_transaction(conn))
+        bump_runs(conn, &touched).and_then(|()| {
+            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)
+        })
     } else {
         // nothing to keep: every write failed on its own
         <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)
     };
     match finish {
         Ok(()) => {
-            tracing::trace!(writes = group.len(), "store write group committed");
+            tracing::trace!(
+                writes = group.len(),
+                rows = group.iter().map(|j| j.rows()).sum::<usize>(),
+                "store write group committed"
+            );
             group.into_iter().for_each(|job| job.reply(Ok(())));
             Ok(())
         }
@@ -250,9 +314,16 @@ fn commit_group(conn: &mut AnyConnection, group: Vec<Box<dyn Job>>) -> Result<()
 
 /// Runs one write of a group in its own savepoint: released when it succeeds, rolled back
 /// (alone) when it fails.
-fn run_in_savepoint(conn: &mut AnyConnection, job: &mut dyn Job, touched: &mut BTreeSet<i64>) -> bool {
+fn run_in_savepoint(
+    conn: &mut AnyConnection,
+    job: &mut dyn Job,
+    touched: &mut BTreeSet<i64>,
+) -> bool {
     let outcome = conn.transaction::<Vec<i64>, SavepointAbort, _>(|c| {
-        let mut tx = Tx { conn: c, touched: Vec::new() };
+        let mut tx = Tx {
+            conn: c,
+            touched: Vec::new(),
+        };
         if job.run(&mut tx) {
             Ok(tx.touched)
         } else {
@@ -293,7 +364,9 @@ fn bump_runs(conn: &mut AnyConnection, touched: &BTreeSet<i64>) -> QueryResult<(
     let now = now_us();
     let ids: Vec<i64> = touched.iter().copied().collect();
     for chunk in ids.chunks(super::INSERT_CHUNK) {
-        diesel::update(runs::table.filter(runs::id.eq_any(chunk))).set(runs::updated_us.eq(now)).execute(conn)?;
+        diesel::update(runs::table.filter(runs::id.eq_any(chunk)))
+            .set(runs::updated_us.eq(now))
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -324,7 +397,12 @@ mod tests {
     }
 
     fn keys(conn: &mut AnyConnection, run_id: i64) -> Vec<String> {
-        scalars::table.filter(scalars::run_id.eq(run_id)).select(scalars::point_key).order(scalars::point_key).load(conn).unwrap()
+        scalars::table
+            .filter(scalars::run_id.eq(run_id))
+            .select(scalars::point_key)
+            .order(scalars::point_key)
+            .load(conn)
+            .unwrap()
     }
 
     /// One group of four writes: the second writes a row and then fails, the third fails on
@@ -343,8 +421,12 @@ mod tests {
             crate::store::scalars::insert_scalars(tx.conn, &[row(id, "b")])?;
             Err::<usize, _>(StoreError::Write("refused by the write itself".into()))
         });
-        let (c, rc) = pending(1, move |tx: &mut Tx<'_>| crate::store::scalars::insert_scalars(tx.conn, &[row(id + 1000, "c")]));
-        let (d, rd) = pending(1, move |tx: &mut Tx<'_>| crate::store::scalars::insert_scalars(tx.conn, &[row(id, "d")]));
+        let (c, rc) = pending(1, move |tx: &mut Tx<'_>| {
+            crate::store::scalars::insert_scalars(tx.conn, &[row(id + 1000, "c")])
+        });
+        let (d, rd) = pending(1, move |tx: &mut Tx<'_>| {
+            crate::store::scalars::insert_scalars(tx.conn, &[row(id, "d")])
+        });
         assert_eq!(commit_group(&mut conn, vec![a, b, c, d]), Ok(()));
         assert_eq!(ra.recv().unwrap().unwrap(), 1);
         assert!(matches!(rb.recv().unwrap(), Err(StoreError::Write(m)) if m.contains("refused")));
@@ -363,6 +445,69 @@ mod tests {
         assert_eq!(keys(&mut conn, id), ["a", "d"]);
     }
 
+    /// A group with no failing write runs each body once; a group with one runs the others
+    /// again (each in a savepoint) and only their second run is kept.
+    fn bodies_rerun_only_when_a_write_fails(url: &str) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let store = Store::open(url).unwrap();
+        let id = store.ensure_run("t", "rerun", "test").unwrap().id;
+        let mut conn = store.conn().unwrap();
+        let counted = |key: &'static str, runs: Arc<AtomicUsize>| {
+            pending(1, move |tx: &mut Tx<'_>| {
+                let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+                crate::store::scalars::insert_scalars(tx.conn, &[row(id, key)])?;
+                Ok::<usize, StoreError>(n)
+            })
+        };
+        let (ra, rb) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let ((a, answer_a), (b, answer_b)) = (counted("a", ra.clone()), counted("b", rb.clone()));
+        assert_eq!(commit_group(&mut conn, vec![a, b]), Ok(()));
+        assert_eq!(
+            (
+                answer_a.recv().unwrap().unwrap(),
+                answer_b.recv().unwrap().unwrap()
+            ),
+            (1, 1)
+        );
+
+        let (rc, rd) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let ((c, answer_c), (d, answer_d)) = (counted("c", rc.clone()), counted("d", rd.clone()));
+        let (bad, answer_bad) = pending(1, move |tx: &mut Tx<'_>| {
+            crate::store::scalars::insert_scalars(tx.conn, &[row(id + 1000, "x")])
+        });
+        assert_eq!(commit_group(&mut conn, vec![c, bad, d]), Ok(()));
+        // c ran before the failure and again in its savepoint; d only in its savepoint
+        assert_eq!(answer_c.recv().unwrap().unwrap(), 2);
+        assert_eq!(answer_d.recv().unwrap().unwrap(), 1);
+        assert!(matches!(
+            answer_bad.recv().unwrap(),
+            Err(StoreError::Query(_))
+        ));
+        assert_eq!(keys(&mut conn, id), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn bodies_rerun_only_when_a_write_fails_sqlite() {
+        let path = testdb::fresh_sqlite_path();
+        bodies_rerun_only_when_a_write_fails(path.to_str().unwrap());
+    }
+
+    #[test]
+    fn bodies_rerun_only_when_a_write_fails_postgres() {
+        match testdb::probe_postgres() {
+            Ok(admin) => {
+                let url = testdb::fresh_postgres_database(&admin).unwrap();
+                bodies_rerun_only_when_a_write_fails(&url);
+                testdb::drop_postgres_database(&admin, &url).unwrap();
+            }
+            Err(reason) if std::env::var_os("CI").is_some() => {
+                panic!("PostgreSQL is required in CI: {reason}")
+            }
+            Err(reason) => eprintln!("SKIP postgres: {reason}"),
+        }
+    }
+
     #[test]
     fn a_failing_write_rolls_back_alone_sqlite() {
         let path = testdb::fresh_sqlite_path();
@@ -377,7 +522,9 @@ mod tests {
                 a_failing_write_rolls_back_alone(&url);
                 testdb::drop_postgres_database(&admin, &url).unwrap();
             }
-            Err(reason) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required in CI: {reason}"),
+            Err(reason) if std::env::var_os("CI").is_some() => {
+                panic!("PostgreSQL is required in CI: {reason}")
+            }
             Err(reason) => eprintln!("SKIP postgres: {reason}"),
         }
     }

@@ -263,7 +263,14 @@ impl Store {
             .error_handler(Box::new(TracingErrorHandler))
             .build(AnyConnectionManager { target })?;
         tracing::debug!(?backend, "store opened");
-        Ok((Store { pool, backend, committer }, applied))
+        Ok((
+            Store {
+                pool,
+                backend,
+                committer,
+            },
+            applied,
+        ))
     }
 
     /// Applies pending migrations; returns the names of those applied (empty when the
@@ -283,12 +290,13 @@ impl Store {
 
     /// Runs `body` as one write of the next group commit and returns its result once the
     /// group's transaction has committed (see [`super::committer`]). `rows`: about how many
-    /// rows it writes. The body runs in its own savepoint inside a write transaction, so it
-    /// uses `with_conn!` (never `write_tx!`) and must not call the store.
+    /// rows it writes. The body runs inside the group's write transaction (in its own
+    /// savepoint when a write of the group failed), so it uses `with_conn!` and must not
+    /// call the store; it may run twice, only the run that commits counts.
     pub(crate) fn write<T, F>(&self, rows: usize, body: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         self.committer.write(rows, body)
     }

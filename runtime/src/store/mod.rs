@@ -5,9 +5,8 @@
 //! through one [`AnyConnection`] (a diesel `MultiConnection`) taken from an r2d2 pool;
 //! writes are queued to the store's writer thread, which commits concurrent writes
 //! together (group commit, [`committer`]) and answers each only after the commit;
-//! where diesel cannot express a statement on the multi-connection (upserts, the
-//! kind of write transaction), the code matches on the variant with [`with_conn!`] /
-//! [`write_tx!`] and runs the same DSL code on each backend.
+//! where diesel cannot express a statement on the multi-connection (upserts), the code
+//! matches on the variant with [`with_conn!`] and runs the same DSL code on each backend.
 
 /// Runs `$body` with `$c` bound to the backend-specific connection (`&mut PgConnection`
 /// or `&mut SqliteConnection`) inside `$conn: &mut AnyConnection`. The body is compiled
@@ -21,26 +20,6 @@ macro_rules! with_conn {
     };
 }
 
-/// Like [`with_conn!`], inside a write transaction of its own: a plain transaction on
-/// PostgreSQL, `BEGIN IMMEDIATE` on SQLite (takes the write lock up front, so a concurrent
-/// writer waits on `busy_timeout` instead of failing with SQLITE_BUSY mid-transaction).
-/// The body must evaluate to `Result<T, StoreError>`. The store's writes do not use it:
-/// they run inside the group commit's transaction (`committer.rs`, which begins it the same
-/// way); it stays for a write that must bypass the writer thread.
-#[allow(unused_macros)]
-macro_rules! write_tx {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::store::connection::AnyConnection::Postgresql($c) => {
-                diesel::Connection::transaction($c, |$c| $body)
-            }
-            $crate::store::connection::AnyConnection::Sqlite($c) => {
-                $c.immediate_transaction(|$c| $body)
-            }
-        }
-    };
-}
-
 pub mod assets;
 pub(crate) mod committer;
 pub mod connection;
@@ -49,13 +28,14 @@ pub mod experiments;
 pub mod fingerprint;
 pub mod meta;
 pub mod model;
+mod prepared;
 pub mod queries;
 pub mod rollup;
 pub mod runs;
 pub mod scalars;
-pub mod settings;
 pub mod schema;
 pub mod series;
+pub mod settings;
 pub mod size;
 pub mod testdb;
 

@@ -12,19 +12,19 @@
 use std::collections::{BTreeMap, HashMap};
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
 use super::connection::Store;
 use super::model::StoreError;
+use super::prepared::HotWrites;
 use super::schema::{scalar_rollup, scalars};
-use super::INSERT_CHUNK;
 
 /// Bucket widths with maintained aggregates; each divides every later width that is a
 /// multiple of it (5 | 10 | 20, 10 | 50 | 100, …). Keep in step with the migration
-/// `2025-01-05-000000_read_paths`, which fills the table for points stored before it.
+/// `2025-01-05-000000_read_paths`, which fills the table for points stored before it
+/// (`2025-01-06-000000_rollup_clustered` makes it `WITHOUT ROWID` on SQLite).
 pub const WIDTHS: [i64; 20] = [
-    5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000,
-    2_000_000, 5_000_000, 10_000_000,
+    5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000,
+    500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000,
 ];
 /// The widest maintained width: one or a few rows per series, read to list the series.
 const TOP_WIDTH: i64 = 10_000_000;
@@ -59,93 +59,53 @@ impl Agg {
     }
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = scalar_rollup, treat_none_as_default_value = false)]
+/// One bucket's delta, as [`HotWrites::add_rollup_rows`] adds it.
 pub(crate) struct RollupRow<'a> {
-    run_id: i64,
-    metric: &'a str,
-    variant: &'a str,
-    width: i64,
-    bucket: i64,
-    n: i64,
-    total: f64,
-    points: i64,
+    pub(crate) run_id: i64,
+    pub(crate) metric: &'a str,
+    pub(crate) variant: &'a str,
+    pub(crate) width: i64,
+    pub(crate) bucket: i64,
+    pub(crate) n: i64,
+    pub(crate) total: f64,
+    pub(crate) points: i64,
 }
 
-/// What the rollup needs from a backend's connection inside the write transaction.
-pub(crate) trait RollupConn {
+/// What the rollup needs from a backend's connection inside the write transaction, beside
+/// the statements of [`HotWrites`] (reading the points a write overwrites, adding rows).
+pub(crate) trait RollupConn: HotWrites {
     /// Serialises the rollup writes of one run until the transaction ends, so that what a
     /// write reads as stored (to take it back) is what it overwrites: a no-op on SQLite,
     /// where `BEGIN IMMEDIATE` already serialises writers; a transaction-scoped advisory
     /// lock on PostgreSQL (two replicas, or two writers, on one run).
     fn lock_run(&mut self, run_id: i64) -> QueryResult<()>;
-    /// (metric, variant, step, value, special) of the stored points of `run_id` with these
-    /// keys.
-    fn stored_points(&mut self, run_id: i64, keys: &[&str]) -> QueryResult<Vec<StoredPoint>>;
-    /// Adds each row's n, total and points to its bucket (creating it).
-    fn add_rows(&mut self, rows: &[RollupRow<'_>]) -> QueryResult<()>;
 }
-
-type StoredPoint = (String, String, Option<i64>, f64, i16);
 
 /// First key of the advisory locks of [`RollupConn::lock_run`] ("ROLL"); the second is the run id.
 const ROLLUP_LOCK_CLASS: i32 = 0x524F_4C4C;
 
-macro_rules! rollup_conn {
-    ($conn:ty, |$c:ident, $run:ident| $lock:expr) => {
-        impl RollupConn for $conn {
-            fn lock_run(&mut self, run_id: i64) -> QueryResult<()> {
-                let ($c, $run) = (self, run_id);
-                $lock
-            }
-
-            fn stored_points(&mut self, run_id: i64, keys: &[&str]) -> QueryResult<Vec<StoredPoint>> {
-                let mut out = Vec::new();
-                for chunk in keys.chunks(INSERT_CHUNK) {
-                    out.extend(
-                        scalars::table
-                            .filter(scalars::run_id.eq(run_id))
-                            .filter(scalars::point_key.eq_any(chunk))
-                            .select((scalars::metric, scalars::variant, scalars::step, scalars::value, scalars::special))
-                            .load::<StoredPoint>(self)?,
-                    );
-                }
-                Ok(out)
-            }
-
-            fn add_rows(&mut self, rows: &[RollupRow<'_>]) -> QueryResult<()> {
-                for chunk in rows.chunks(INSERT_CHUNK) {
-                    diesel::insert_into(scalar_rollup::table)
-                        .values(chunk)
-                        .on_conflict((
-                            scalar_rollup::run_id,
-                            scalar_rollup::width,
-                            scalar_rollup::metric,
-                            scalar_rollup::variant,
-                            scalar_rollup::bucket,
-                        ))
-                        .do_update()
-                        .set((
-                            scalar_rollup::n.eq(scalar_rollup::n + excluded(scalar_rollup::n)),
-                            scalar_rollup::total.eq(scalar_rollup::total + excluded(scalar_rollup::total)),
-                            scalar_rollup::points.eq(scalar_rollup::points + excluded(scalar_rollup::points)),
-                        ))
-                        .execute(self)?;
-                }
-                Ok(())
-            }
-        }
-    };
+impl RollupConn for diesel::sqlite::SqliteConnection {
+    fn lock_run(&mut self, _run_id: i64) -> QueryResult<()> {
+        Ok(())
+    }
 }
-rollup_conn!(diesel::sqlite::SqliteConnection, |_c, _run| Ok(()));
-rollup_conn!(diesel::pg::PgConnection, |c, run| {
-    // the run id folded into 32 bits: a collision only serialises two runs' writes
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
-        .bind::<diesel::sql_types::Integer, _>(ROLLUP_LOCK_CLASS)
-        .bind::<diesel::sql_types::Integer, _>((run ^ (run >> 32)) as i32)
-        .execute(c)
+
+impl RollupConn for diesel::pg::PgConnection {
+    fn lock_run(&mut self, run: i64) -> QueryResult<()> {
+        // the run id folded into 32 bits: a collision only serialises two runs' writes
+        diesel::select(pg_advisory_xact_lock(
+            ROLLUP_LOCK_CLASS,
+            (run ^ (run >> 32)) as i32,
+        ))
+        .execute(self)
         .map(|_| ())
-});
+    }
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's transaction-scoped advisory lock on a pair of keys.
+    fn pg_advisory_xact_lock(class: diesel::sql_types::Integer, id: diesel::sql_types::Integer) -> diesel::sql_types::Untyped;
+}
 
 /// The largest maintained width that divides `interval` (None for 1, 2 and widths the
 /// ladder does not divide).
@@ -161,19 +121,36 @@ fn bucket_of(step: i64, width: i64) -> i64 {
 /// Per (metric, variant), the delta of each bucket of the finest width.
 type SeriesDeltas<'a> = HashMap<(&'a str, &'a str), HashMap<i64, Agg>>;
 
-fn add_point<'a>(deltas: &mut SeriesDeltas<'a>, metric: &'a str, variant: &'a str, step: Option<i64>, value: f64, special: i16, sign: i64) {
+fn add_point<'a>(
+    deltas: &mut SeriesDeltas<'a>,
+    metric: &'a str,
+    variant: &'a str,
+    step: Option<i64>,
+    value: f64,
+    special: i16,
+    sign: i64,
+) {
     let finite = FINITE_SPECIALS.contains(&special);
     let d = Agg {
         n: if finite { sign } else { 0 },
         total: if finite { sign as f64 * value } else { 0.0 },
         points: sign,
     };
-    deltas.entry((metric, variant)).or_default().entry(bucket_of(step.unwrap_or(0), WIDTHS[0])).or_default().add(d);
+    deltas
+        .entry((metric, variant))
+        .or_default()
+        .entry(bucket_of(step.unwrap_or(0), WIDTHS[0]))
+        .or_default()
+        .add(d);
 }
 
 /// The rollup part of a scalar write, called inside its transaction BEFORE the points are
 /// upserted: `points` are the rows about to be written (keys unique within them).
-pub(crate) fn record<C: RollupConn>(c: &mut C, run_id: i64, points: &[RollupPoint<'_>]) -> Result<(), StoreError> {
+pub(crate) fn record<C: RollupConn>(
+    c: &mut C,
+    run_id: i64,
+    points: &[RollupPoint<'_>],
+) -> Result<(), StoreError> {
     if points.is_empty() {
         return Ok(());
     }
@@ -185,7 +162,15 @@ pub(crate) fn record<C: RollupConn>(c: &mut C, run_id: i64, points: &[RollupPoin
         add_point(&mut deltas, metric, variant, *step, *value, *special, -1);
     }
     for p in points {
-        add_point(&mut deltas, p.metric, p.variant, p.step, p.value, p.special, 1);
+        add_point(
+            &mut deltas,
+            p.metric,
+            p.variant,
+            p.step,
+            p.value,
+            p.special,
+            1,
+        );
     }
     let mut rows = Vec::new();
     for ((metric, variant), finest) in &deltas {
@@ -198,7 +183,10 @@ pub(crate) fn record<C: RollupConn>(c: &mut C, run_id: i64, points: &[RollupPoin
                 let from = (0..i).rev().find(|j| width % WIDTHS[*j] == 0).unwrap_or(0);
                 let mut level: HashMap<i64, Agg> = HashMap::new();
                 for (bucket, agg) in &levels[from] {
-                    level.entry(bucket_of(*bucket, width)).or_default().add(*agg);
+                    level
+                        .entry(bucket_of(*bucket, width))
+                        .or_default()
+                        .add(*agg);
                 }
                 level
             };
@@ -219,7 +207,7 @@ pub(crate) fn record<C: RollupConn>(c: &mut C, run_id: i64, points: &[RollupPoin
             levels.push(level);
         }
     }
-    c.add_rows(&rows)?;
+    c.add_rollup_rows(&rows)?;
     Ok(())
 }
 
@@ -242,12 +230,31 @@ impl Store {
             .filter(scalar_rollup::run_id.eq(run_id))
             .filter(scalar_rollup::width.eq(TOP_WIDTH))
             .filter(scalar_rollup::points.gt(0))
-            .select((scalar_rollup::metric, scalar_rollup::variant, scalar_rollup::points))
+            .select((
+                scalar_rollup::metric,
+                scalar_rollup::variant,
+                scalar_rollup::points,
+            ))
             .order((scalar_rollup::metric.asc(), scalar_rollup::variant.asc()))
             .load(&mut *self.conn()?)?;
         let mut out: Vec<(String, String)> = rows.into_iter().map(|(m, v, _)| (m, v)).collect();
         out.dedup();
         Ok(out)
+    }
+
+    /// The number of points of a run (of one metric, when given), of any value: read from
+    /// the rollup's widest buckets, not counted from the points.
+    pub fn scalar_point_count(&self, run_id: i64, metric: Option<&str>) -> Result<i64, StoreError> {
+        let mut query = scalar_rollup::table
+            .filter(scalar_rollup::run_id.eq(run_id))
+            .filter(scalar_rollup::width.eq(TOP_WIDTH))
+            .select(scalar_rollup::points)
+            .into_boxed();
+        if let Some(metric) = metric {
+            query = query.filter(scalar_rollup::metric.eq(metric.to_string()));
+        }
+        // one row per series (per 10^7 steps)
+        Ok(query.load::<i64>(&mut *self.conn()?)?.into_iter().sum())
     }
 
     /// Every series of a run with at least one finite value, with its bounds, bytewise
@@ -258,7 +265,11 @@ impl Store {
             .filter(scalar_rollup::run_id.eq(run_id))
             .filter(scalar_rollup::width.eq(TOP_WIDTH))
             .filter(scalar_rollup::n.gt(0))
-            .select((scalar_rollup::metric, scalar_rollup::variant, scalar_rollup::n))
+            .select((
+                scalar_rollup::metric,
+                scalar_rollup::variant,
+                scalar_rollup::n,
+            ))
             .load(&mut *conn)?;
         let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
         for (m, v, n) in rows {
@@ -286,13 +297,30 @@ impl Store {
                 .order(scalars::step.desc())
                 .first(&mut *conn)
                 .optional()?;
-            let unstepped: Option<i64> = series().filter(scalars::step.is_null()).select(scalars::id).first(&mut *conn).optional()?;
-            let mut steps: Vec<i64> = [lowest.flatten(), highest.flatten()].into_iter().flatten().collect();
+            let unstepped: Option<i64> = series()
+                .filter(scalars::step.is_null())
+                .select(scalars::id)
+                .first(&mut *conn)
+                .optional()?;
+            let mut steps: Vec<i64> = [lowest.flatten(), highest.flatten()]
+                .into_iter()
+                .flatten()
+                .collect();
             if unstepped.is_some() {
                 steps.push(0);
             }
-            let (Some(min_step), Some(max_step)) = (steps.iter().min().copied(), steps.iter().max().copied()) else { continue };
-            out.push(SeriesBounds { metric, variant, count, min_step, max_step });
+            let (Some(min_step), Some(max_step)) =
+                (steps.iter().min().copied(), steps.iter().max().copied())
+            else {
+                continue;
+            };
+            out.push(SeriesBounds {
+                metric,
+                variant,
+                count,
+                min_step,
+                max_step,
+            });
         }
         Ok(out)
     }
@@ -301,7 +329,13 @@ impl Store {
     /// NULL step counting as 0): per non-empty bucket, in key order, the key and the mean of
     /// the finite values in it. From the rollup when a maintained width divides `interval`,
     /// else from the points (an index range scan of the series).
-    pub fn series_buckets(&self, run_id: i64, metric: &str, variant: &str, interval: i64) -> Result<Vec<(i64, f64)>, StoreError> {
+    pub fn series_buckets(
+        &self,
+        run_id: i64,
+        metric: &str,
+        variant: &str,
+        interval: i64,
+    ) -> Result<Vec<(i64, f64)>, StoreError> {
         let interval = interval.max(1);
         let mut conn = self.conn()?;
         let mut buckets: BTreeMap<i64, (f64, i64)> = BTreeMap::new();
@@ -313,9 +347,20 @@ impl Store {
                     .filter(scalar_rollup::metric.eq(metric))
                     .filter(scalar_rollup::variant.eq(variant))
                     .filter(scalar_rollup::n.gt(0))
-                    .select((scalar_rollup::bucket, scalar_rollup::n, scalar_rollup::total))
+                    .select((
+                        scalar_rollup::bucket,
+                        scalar_rollup::n,
+                        scalar_rollup::total,
+                    ))
                     .order(scalar_rollup::bucket.asc())
                     .load(&mut *conn)?;
+                if width == interval {
+                    // one stored bucket per bucket, already in key order
+                    return Ok(rows
+                        .into_iter()
+                        .map(|(bucket, n, total)| (bucket, total / n as f64))
+                        .collect());
+                }
                 for (bucket, n, total) in rows {
                     let b = buckets.entry(bucket_of(bucket, interval)).or_default();
                     b.0 += total;
@@ -331,13 +376,18 @@ impl Store {
                     .select((scalars::step, scalars::value))
                     .load(&mut *conn)?;
                 for (step, value) in rows {
-                    let b = buckets.entry(bucket_of(step.unwrap_or(0), interval)).or_default();
+                    let b = buckets
+                        .entry(bucket_of(step.unwrap_or(0), interval))
+                        .or_default();
                     b.0 += value;
                     b.1 += 1;
                 }
             }
         }
-        Ok(buckets.into_iter().map(|(k, (total, n))| (k, total / n as f64)).collect())
+        Ok(buckets
+            .into_iter()
+            .map(|(k, (total, n))| (k, total / n as f64))
+            .collect())
     }
 }
 

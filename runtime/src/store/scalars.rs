@@ -1,14 +1,13 @@
 //! Scalar points: batched upserts, filtered reads, latest value per series.
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 
 use super::connection::{AnyConnection, Store};
 use super::model::{
     NewScalar, Scalar, ScalarOrder, ScalarQuery, StoreError, TimelineCursor, CURSOR_KIND_SCALAR,
 };
 use super::schema::scalars;
-use super::{json_from_text, json_to_text, last_occurrence_mask, INSERT_CHUNK};
+use super::{json_from_text, json_to_text, last_occurrence_mask};
 
 // Private encoding of values the column cannot hold as such: SQLite stores NaN as
 // NULL (refused by NOT NULL) and folds -0.0 into 0.0, so every non-plain value is
@@ -129,33 +128,24 @@ impl NewScalarRow {
 /// Upserts `rows` (distinct point keys) inside the write transaction of the caller (the
 /// group commit): a row whose `(run_id, point_key)` is stored overwrites it. Returns the
 /// number of rows inserted or overwritten. Every scalar write of the store goes through here.
-pub(crate) fn insert_scalars(conn: &mut AnyConnection, rows: &[NewScalarRow]) -> Result<usize, StoreError> {
+pub(crate) fn insert_scalars(
+    conn: &mut AnyConnection,
+    rows: &[NewScalarRow],
+) -> Result<usize, StoreError> {
     // The per-bucket totals first: they take back what the overwritten rows added.
     let mut run_ids: Vec<i64> = rows.iter().map(|r| r.run_id).collect();
     run_ids.dedup();
     for run_id in run_ids {
-        let points: Vec<_> = rows.iter().filter(|r| r.run_id == run_id).map(NewScalarRow::rollup_point).collect();
+        let points: Vec<_> = rows
+            .iter()
+            .filter(|r| r.run_id == run_id)
+            .map(NewScalarRow::rollup_point)
+            .collect();
         with_conn!(&mut *conn, |c| super::rollup::record(c, run_id, &points))?;
     }
-    let mut written = 0;
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        written += with_conn!(&mut *conn, |c| diesel::insert_into(scalars::table)
-            .values(chunk)
-            .on_conflict((scalars::run_id, scalars::point_key))
-            .do_update()
-            .set((
-                scalars::metric.eq(excluded(scalars::metric)),
-                scalars::variant.eq(excluded(scalars::variant)),
-                scalars::step.eq(excluded(scalars::step)),
-                scalars::ts_us.eq(excluded(scalars::ts_us)),
-                scalars::value.eq(excluded(scalars::value)),
-                scalars::special.eq(excluded(scalars::special)),
-                scalars::source.eq(excluded(scalars::source)),
-                scalars::extra.eq(excluded(scalars::extra)),
-            ))
-            .execute(c))?;
-    }
-    Ok(written)
+    Ok(with_conn!(&mut *conn, |c| {
+        super::prepared::HotWrites::upsert_scalars(c, rows)
+    })?)
 }
 
 /// Window query for [`Store::latest_scalars`]: per (metric, variant) the row with the
