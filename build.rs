@@ -7,8 +7,7 @@
 use std::path::PathBuf;
 
 fn main() {
-    let root =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let specs = root.join("specs");
     let dirs = specmill_codegen::workspace_dirs(&root);
     println!("cargo:rerun-if-changed={}", specs.display());
@@ -23,13 +22,9 @@ fn main() {
     }
     let files = specmill_codegen::generate_dir(&specs).unwrap_or_else(|e| fail(&e.to_string()));
     if std::env::var_os("SPECMILL_CODEGEN_CHECK").is_some_and(|v| v != "0") {
-        let diffs =
-            specmill_codegen::check_all(&dirs, &files).unwrap_or_else(|e| fail(&e.to_string()));
+        let diffs = specmill_codegen::check_all(&dirs, &files).unwrap_or_else(|e| fail(&e.to_string()));
         if !diffs.is_empty() {
-            fail(&format!(
-                "generated code is stale; rebuild without SPECMILL_CODEGEN_CHECK and commit:\n  {}",
-                diffs.join("\n  ")
-            ));
+            fail(&format!("generated code is stale; rebuild without SPECMILL_CODEGEN_CHECK and commit:\n  {}", diffs.join("\n  ")));
         }
     } else if let Err(e) = specmill_codegen::write_all(&dirs, &files) {
         fail(&e.to_string());

@@ -22,34 +22,14 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let bin = &args[1];
     let url = &args[2];
-    let steps: i64 = args
-        .iter()
-        .position(|a| a == "--steps")
-        .map(|i| args[i + 1].parse().unwrap())
-        .unwrap_or(100_000);
+    let steps: i64 = args.iter().position(|a| a == "--steps").map(|i| args[i + 1].parse().unwrap()).unwrap_or(100_000);
     let http_load = args.iter().any(|a| a == "--http-load");
-    let reps: usize = args
-        .iter()
-        .position(|a| a == "--reps")
-        .map(|i| args[i + 1].parse().unwrap())
-        .unwrap_or(20);
+    let reps: usize = args.iter().position(|a| a == "--reps").map(|i| args[i + 1].parse().unwrap()).unwrap_or(20);
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let mut child = Command::new(bin)
-        .args([
-            "--database-url",
-            url,
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--workers",
-            "2",
-        ])
+        .args(["--database-url", url, "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"])
         .env("SPECMILL_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -57,9 +37,7 @@ fn main() {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(600))
-        .build();
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build();
     let t = Instant::now();
     let run_id;
     if http_load {
@@ -73,11 +51,7 @@ fn main() {
                     body.push('\n');
                 }
             }
-            let r = agent
-                .post(&format!("{base}/events.add_batch"))
-                .set("Content-Type", "application/json-lines")
-                .send_string(&body)
-                .unwrap();
+            let r = agent.post(&format!("{base}/events.add_batch")).set("Content-Type", "application/json-lines").send_string(&body).unwrap();
             assert_eq!(r.status(), 200);
         }
         // the first run of a fresh store (not opened here: that would migrate an older store)
@@ -108,23 +82,11 @@ fn main() {
         }
     }
     let load = t.elapsed().as_secs_f64();
-    println!(
-        "loaded {} points in {load:.1}s ({:.0} points/s, {})",
-        steps * METRICS,
-        (steps * METRICS) as f64 / load,
-        if http_load {
-            "HTTP add_batch"
-        } else {
-            "Store::put_scalars"
-        }
-    );
+    println!("loaded {} points in {load:.1}s ({:.0} points/s, {})", steps * METRICS, (steps * METRICS) as f64 / load, if http_load { "HTTP add_batch" } else { "Store::put_scalars" });
 
     let post = |path: &str, body: Value| -> (Value, f64) {
         let t = Instant::now();
-        let r = agent
-            .post(&format!("{base}{path}"))
-            .send_json(body)
-            .unwrap();
+        let r = agent.post(&format!("{base}{path}")).send_json(body).unwrap();
         let v: Value = r.into_json().unwrap();
         (v, t.elapsed().as_secs_f64() * 1000.0)
     };
@@ -138,52 +100,29 @@ fn main() {
     // histogram samples=6000
     let mut lat = Vec::new();
     for _ in 0..reps {
-        let (v, ms) = post(
-            "/events.scalar_metrics_iter_histogram",
-            json!({"task": "bench", "samples": 6000}),
-        );
+        let (v, ms) = post("/events.scalar_metrics_iter_histogram", json!({"task": "bench", "samples": 6000}));
         assert_eq!(v["data"].as_object().unwrap().len(), METRICS as usize);
         lat.push(ms);
     }
     let pts = {
-        let (v, _) = post(
-            "/events.scalar_metrics_iter_histogram",
-            json!({"task": "bench", "samples": 6000}),
-        );
+        let (v, _) = post("/events.scalar_metrics_iter_histogram", json!({"task": "bench", "samples": 6000}));
         v["data"]["m0"][""]["x"].as_array().unwrap().len()
     };
-    println!(
-        "histogram samples=6000: p50 {:.1} ms, p99 {:.1} ms ({pts} buckets per series)",
-        pct(&mut lat.clone(), 0.5),
-        pct(&mut lat, 0.99)
-    );
+    println!("histogram samples=6000: p50 {:.1} ms, p99 {:.1} ms ({pts} buckets per series)", pct(&mut lat.clone(), 0.5), pct(&mut lat, 0.99));
     let mut lat = Vec::new();
     for _ in 0..(reps / 2).max(1) {
-        let (v, ms) = post(
-            "/events.multi_task_scalar_metrics_iter_histogram",
-            json!({"tasks": ["bench"], "samples": 6000}),
-        );
-        assert_eq!(
-            v["data"]["metrics"].as_object().unwrap().len(),
-            METRICS as usize
-        );
+        let (v, ms) = post("/events.multi_task_scalar_metrics_iter_histogram", json!({"tasks": ["bench"], "samples": 6000}));
+        assert_eq!(v["data"]["metrics"].as_object().unwrap().len(), METRICS as usize);
         lat.push(ms);
     }
-    println!(
-        "multi_task histogram samples=6000: p50 {:.1} ms, p99 {:.1} ms",
-        pct(&mut lat.clone(), 0.5),
-        pct(&mut lat, 0.99)
-    );
+    println!("multi_task histogram samples=6000: p50 {:.1} ms, p99 {:.1} ms", pct(&mut lat.clone(), 0.5), pct(&mut lat, 0.99));
 
     // scroll one whole metric
     for _ in 0..(reps / 10).max(1) {
         let t = Instant::now();
         let mut rows = 0;
         let mut pages = Vec::new();
-        let (mut v, ms) = post(
-            "/events.get_scalar_metric_data",
-            json!({"task": "bench", "metric": "m3"}),
-        );
+        let (mut v, ms) = post("/events.get_scalar_metric_data", json!({"task": "bench", "metric": "m3"}));
         pages.push(ms);
         loop {
             let n = v["data"]["returned"].as_i64().unwrap();
@@ -192,10 +131,7 @@ fn main() {
             }
             rows += n;
             let sid = v["data"]["scroll_id"].clone();
-            let (nv, ms) = post(
-                "/events.get_scalar_metric_data",
-                json!({"task": "bench", "metric": "m3", "scroll_id": sid}),
-            );
+            let (nv, ms) = post("/events.get_scalar_metric_data", json!({"task": "bench", "metric": "m3", "scroll_id": sid}));
             pages.push(ms);
             v = nv;
         }
@@ -214,18 +150,12 @@ fn main() {
     let mut lat = Vec::new();
     let mut n = 0;
     for _ in 0..(reps / 2).max(1) {
-        let (s, ms) = get(&format!(
-            "/v1/workloads/bench/metrics/data?metrics=m1&start={from}&end={to}"
-        ));
+        let (s, ms) = get(&format!("/v1/workloads/bench/metrics/data?metrics=m1&start={from}&end={to}"));
         let v: Value = serde_json::from_str(&s).unwrap();
         n = v["total_count"].as_i64().unwrap();
         lat.push(ms);
     }
-    println!(
-        "lens metrics/data one metric, 10% window ({n} rows): p50 {:.1} ms, p99 {:.1} ms",
-        pct(&mut lat.clone(), 0.5),
-        pct(&mut lat, 0.99)
-    );
+    println!("lens metrics/data one metric, 10% window ({n} rows): p50 {:.1} ms, p99 {:.1} ms", pct(&mut lat.clone(), 0.5), pct(&mut lat, 0.99));
 
     // Dioptra snapshots: page through the whole series, 1000 per page
     let t = Instant::now();
@@ -233,9 +163,7 @@ fn main() {
     let mut rows = 0;
     let mut index = 0;
     loop {
-        let (s, ms) = get(&format!(
-            "/api/v1/jobs/{run_id}/metrics/m5/snapshots?index={index}&pageLength=1000"
-        ));
+        let (s, ms) = get(&format!("/api/v1/jobs/{run_id}/metrics/m5/snapshots?index={index}&pageLength=1000"));
         lat.push(ms);
         let v: Value = serde_json::from_str(&s).unwrap();
         let k = v["data"].as_array().unwrap().len() as i64;

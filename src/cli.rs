@@ -6,11 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "specmill",
-    version,
-    about = "One ML metrics store, five experiment-tracking APIs, generated from their spec files"
-)]
+#[command(name = "specmill", version, about = "One ML metrics store, five experiment-tracking APIs, generated from their spec files")]
 pub struct Cli {
     /// Store URL: a SQLite file path or `postgres://…` (default `./specmill.db`). For
     /// `contract`: the server's store, checked to be unchanged by refused requests.

@@ -10,16 +10,9 @@ use specmill_runtime::store::Store;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // the benchmark prints a table: its own store work (migrations) is not news
-    let default_filter = if matches!(cli.command, Some(Command::Bench { .. })) {
-        "warn"
-    } else {
-        "info"
-    };
+    let default_filter = if matches!(cli.command, Some(Command::Bench { .. })) { "warn" } else { "info" };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SPECMILL_LOG")
-                .unwrap_or_else(|_| default_filter.into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPECMILL_LOG").unwrap_or_else(|_| default_filter.into()))
         .init();
     let command = cli.command.unwrap_or(Command::Serve {
         listen: ([127, 0, 0, 1], 8008).into(),
@@ -38,87 +31,44 @@ fn main() -> ExitCode {
 /// The store of `serve` and `migrate` when none is given.
 const DEFAULT_DATABASE_URL: &str = "./specmill.db";
 
-fn run(
-    database_url_arg: Option<&str>,
-    config: Option<&Path>,
-    command: Command,
-) -> anyhow::Result<()> {
+fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) -> anyhow::Result<()> {
     let database_url = database_url_arg.unwrap_or(DEFAULT_DATABASE_URL);
     match command {
-        Command::Serve {
-            listen,
-            workers,
-            max_body_bytes,
-        } => {
+        Command::Serve { listen, workers, max_body_bytes } => {
             let config = match config {
                 Some(path) => AuthConfig::load(path).map_err(anyhow::Error::msg)?,
                 None => AuthConfig::default(),
             };
             let store = Store::open(database_url)?;
-            actix_web::rt::System::new().block_on(specmill::server::serve_limited(
-                listen,
-                store,
-                config,
-                workers,
-                max_body_bytes,
-            ))?;
+            actix_web::rt::System::new().block_on(specmill::server::serve_limited(listen, store, config, workers, max_body_bytes))?;
         }
         Command::Migrate => {
             let (_store, applied) = Store::open_migrated(database_url)?;
-            println!(
-                "store at {database_url}: {} migrations applied now",
-                applied.len()
-            );
+            println!("store at {database_url}: {} migrations applied now", applied.len());
         }
-        Command::Codegen {
-            specs,
-            out,
-            client_out,
-            check,
-        } => {
+        Command::Codegen { specs, out, client_out, check } => {
             let files = specmill_codegen::generate_dir(&specs)?;
-            let dirs = specmill_codegen::OutDirs::from([
-                (specmill_codegen::Tree::Server, out),
-                (specmill_codegen::Tree::Client, client_out),
-            ]);
+            let dirs = specmill_codegen::OutDirs::from([(specmill_codegen::Tree::Server, out), (specmill_codegen::Tree::Client, client_out)]);
             if check {
                 let diffs = specmill_codegen::check_all(&dirs, &files)?;
                 if !diffs.is_empty() {
                     anyhow::bail!("generated code is stale:\n  {}", diffs.join("\n  "));
                 }
                 let count: usize = files.values().map(|f| f.len()).sum();
-                println!(
-                    "{} match {} ({count} files)",
-                    dirs.values()
-                        .map(|d| d.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(" and "),
-                    specs.display()
-                );
+                println!("{} match {} ({count} files)", dirs.values().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" and "), specs.display());
             } else {
                 for p in specmill_codegen::write_all(&dirs, &files)? {
                     println!("wrote {}", p.display());
                 }
             }
         }
-        Command::Bench {
-            backend,
-            points,
-            clients,
-            single_point_clients,
-            ingest_seconds,
-            postgres_url,
-            specs,
-        } => {
+        Command::Bench { backend, points, clients, single_point_clients, ingest_seconds, postgres_url, specs } => {
             use specmill::bench::stores::Backend;
             anyhow::ensure!(
                 points > 0 && clients > 0 && single_point_clients > 0,
                 "--points, --clients and --single-point-clients must be at least 1"
             );
-            anyhow::ensure!(
-                ingest_seconds.is_finite() && ingest_seconds > 0.0,
-                "--ingest-seconds must be positive"
-            );
+            anyhow::ensure!(ingest_seconds.is_finite() && ingest_seconds > 0.0, "--ingest-seconds must be positive");
             let backends = match backend {
                 BenchBackend::Sqlite => vec![Backend::Sqlite],
                 BenchBackend::Postgres => vec![Backend::Postgres],
@@ -130,24 +80,13 @@ fn run(
                 clients,
                 single_point_clients,
                 ingest: std::time::Duration::from_secs_f64(ingest_seconds),
-                postgres_url: postgres_url
-                    .unwrap_or_else(specmill_runtime::store::testdb::postgres_admin_url_setting),
+                postgres_url: postgres_url.unwrap_or_else(specmill_runtime::store::testdb::postgres_admin_url_setting),
                 specs,
             };
             specmill::bench::run(&opts)?;
         }
-        Command::Contract {
-            specs,
-            url,
-            allowlist,
-            verbose,
-        } => {
-            let opts = specmill::contract::Options {
-                specs,
-                url,
-                allowlist,
-                database_url: database_url_arg.map(str::to_string),
-            };
+        Command::Contract { specs, url, allowlist, verbose } => {
+            let opts = specmill::contract::Options { specs, url, allowlist, database_url: database_url_arg.map(str::to_string) };
             let report = specmill::contract::run(&opts)?;
             if verbose {
                 print!("{}", report.render_cases());

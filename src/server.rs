@@ -12,9 +12,7 @@ use specmill_runtime::token::{self, Tokens};
 use tracing::{info, warn};
 
 use crate::api::clearml_auth::ClearmlAuth;
-use crate::api::{
-    clearml::ClearmlEvents, dioptra::Dioptra, lens::Lens, sagemaker::SageMakerMetrics,
-};
+use crate::api::{clearml::ClearmlEvents, dioptra::Dioptra, lens::Lens, sagemaker::SageMakerMetrics};
 use crate::generated;
 
 /// Largest request body accepted by default (ClearML's SDK splits batches at 15 MiB);
@@ -28,12 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth) {
 
 /// Register every API on `cfg`, all over `store`; bodies over `max_body` bytes are refused
 /// (with [`native_errors`], in each API's format).
-pub fn configure_limited(
-    cfg: &mut web::ServiceConfig,
-    store: &Store,
-    auth: &Auth,
-    max_body: usize,
-) {
+pub fn configure_limited(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth, max_body: usize) {
     let tokens = auth.tokens().clone();
     cfg.app_data(web::Data::new(auth.clone()))
         .app_data(web::Data::new(ClearmlAuth::new(auth.clone())))
@@ -58,9 +51,7 @@ async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
 
 /// The token signer, with the key every replica of this store shares.
 pub fn tokens_of(store: &Store) -> std::io::Result<Tokens> {
-    let key = store
-        .setting_or_init(token::KEY_SETTING, token::new_key)
-        .map_err(std::io::Error::other)?;
+    let key = store.setting_or_init(token::KEY_SETTING, token::new_key).map_err(std::io::Error::other)?;
     Ok(Tokens::new(key.as_bytes()))
 }
 
@@ -71,35 +62,19 @@ pub fn native_errors(res: ServiceResponse, max_body: usize) -> ServiceResponse {
         return res;
     }
     let (req, _) = res.into_parts();
-    let reply = specmill_runtime::protocol::fallback::payload_too_large(
-        &req,
-        generated::ROUTES,
-        generated::clearml::MAX_VERSION,
-        max_body,
-    );
+    let reply = specmill_runtime::protocol::fallback::payload_too_large(&req, generated::ROUTES, generated::clearml::MAX_VERSION, max_body);
     ServiceResponse::new(req, reply)
 }
 
 /// Serve until stopped, with the default body limit.
-pub async fn serve(
-    addr: SocketAddr,
-    store: Store,
-    config: AuthConfig,
-    workers: Option<usize>,
-) -> std::io::Result<()> {
+pub async fn serve(addr: SocketAddr, store: Store, config: AuthConfig, workers: Option<usize>) -> std::io::Result<()> {
     serve_limited(addr, store, config, workers, MAX_BODY).await
 }
 
 /// Serve until stopped; request bodies over `max_body` bytes get a 413 in the API's format.
 /// With no credentials configured the server is open, and then it only listens on a
 /// loopback address.
-pub async fn serve_limited(
-    addr: SocketAddr,
-    store: Store,
-    config: AuthConfig,
-    workers: Option<usize>,
-    max_body: usize,
-) -> std::io::Result<()> {
+pub async fn serve_limited(addr: SocketAddr, store: Store, config: AuthConfig, workers: Option<usize>, max_body: usize) -> std::io::Result<()> {
     let auth = Auth::new(config, tokens_of(&store)?);
     if auth.is_open() {
         if !addr.ip().is_loopback() {

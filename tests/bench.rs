@@ -34,43 +34,23 @@ const MEASURES: [&str; 13] = [
 fn tiny_bench_prints_a_full_table(backend: Backend) {
     let root = env!("CARGO_MANIFEST_DIR");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_specmill"));
-    cmd.args([
-        "bench",
-        "--points",
-        "2000",
-        "--clients",
-        "2",
-        "--single-point-clients",
-        "8",
-        "--ingest-seconds",
-        "1",
-        "--specs",
-    ])
-    .arg(format!("{root}/specs"));
+    cmd.args(["bench", "--points", "2000", "--clients", "2", "--single-point-clients", "8", "--ingest-seconds", "1", "--specs"])
+        .arg(format!("{root}/specs"));
     match backend {
         Backend::Sqlite => cmd.args(["--backend", "sqlite"]),
         Backend::Postgres => match testdb::probe_postgres() {
             Ok(admin) => cmd.args(["--backend", "postgres", "--postgres-url", &admin]),
-            Err(reason) if std::env::var_os("CI").is_some() => {
-                panic!("PostgreSQL is required in CI: {reason}")
-            }
+            Err(reason) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required in CI: {reason}"),
             Err(reason) => return eprintln!("SKIP postgres: {reason}"),
         },
     };
     let out = cmd.output().expect("run specmill bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "specmill bench failed: {}\n{stdout}\n{stderr}",
-        out.status
-    );
+    assert!(out.status.success(), "specmill bench failed: {}\n{stdout}\n{stderr}", out.status);
 
     let lines: Vec<&str> = stdout.lines().collect();
-    let header = lines
-        .iter()
-        .position(|l| l.starts_with("| measure | figure | unit |"))
-        .expect("a table header");
+    let header = lines.iter().position(|l| l.starts_with("| measure | figure | unit |")).expect("a table header");
     assert!(lines[header + 1].starts_with("|---|"), "{stdout}");
     let rows: Vec<Vec<&str>> = lines[header + 2..]
         .iter()
@@ -80,38 +60,22 @@ fn tiny_bench_prints_a_full_table(backend: Backend) {
     assert_eq!(rows.len(), MEASURES.len(), "{stdout}");
     for (row, measure) in rows.iter().zip(MEASURES) {
         assert_eq!(row.len(), 7, "{row:?}");
-        assert!(
-            row[0].starts_with(measure),
-            "row {row:?}, expected {measure}"
-        );
-        let figure: f64 = row[1]
-            .parse()
-            .unwrap_or_else(|e| panic!("figure of {row:?}: {e}"));
+        assert!(row[0].starts_with(measure), "row {row:?}, expected {measure}");
+        let figure: f64 = row[1].parse().unwrap_or_else(|e| panic!("figure of {row:?}: {e}"));
         assert!(figure > 0.0 && figure.is_finite(), "{row:?}");
         assert!(!row[2].is_empty(), "unit of {row:?}");
         // the counted rows: the floor, ingest and reads wrote or read something
-        if measure.starts_with("floor")
-            || measure.starts_with("ingest")
-            || measure.starts_with("read")
-        {
-            let count: u64 = row[3]
-                .parse()
-                .unwrap_or_else(|e| panic!("count of {row:?}: {e}"));
+        if measure.starts_with("floor") || measure.starts_with("ingest") || measure.starts_with("read") {
+            let count: u64 = row[3].parse().unwrap_or_else(|e| panic!("count of {row:?}: {e}"));
             assert!(count > 0, "{row:?}");
         }
         if measure.starts_with("ingest") || measure.starts_with("read") {
             for p in &row[4..6] {
-                assert!(
-                    p.parse::<f64>().is_ok_and(|v| v > 0.0),
-                    "latency of {row:?}"
-                );
+                assert!(p.parse::<f64>().is_ok_and(|v| v > 0.0), "latency of {row:?}");
             }
         }
         if measure.starts_with("floor") || measure.starts_with("ingest") {
-            assert!(
-                row[6].parse::<f64>().is_ok_and(|v| v > 0.0),
-                "ratio of {row:?}"
-            );
+            assert!(row[6].parse::<f64>().is_ok_and(|v| v > 0.0), "ratio of {row:?}");
         }
     }
     // the floor and the read set: 2000 points, read back in full by the paged reads

@@ -28,23 +28,14 @@ fn get(s: &Server, path: &str) -> Reply {
 }
 
 fn post(s: &Server, path: &str, body: Value) -> Reply {
-    s.send(
-        "POST",
-        path,
-        "application/json;charset=utf-8",
-        &body.to_string(),
-    )
+    s.send("POST", path, "application/json;charset=utf-8", &body.to_string())
 }
 
 /// A successful GET exactly as the client accepts it: 200, `application/json` and nothing else.
 fn get_ok(s: &Server, path: &str) -> Value {
     let r = get(s, path);
     assert_eq!(r.status, 200, "GET {path}: {}", r.text);
-    assert_eq!(
-        r.header("content-type"),
-        Some("application/json"),
-        "GET {path}"
-    );
+    assert_eq!(r.header("content-type"), Some("application/json"), "GET {path}");
     r.json()
 }
 
@@ -73,11 +64,7 @@ fn create(s: &Server, workspace: &str, project: &str, name: Option<&str>) -> Str
     let v = post_ok(s, &format!("{A}/write/experiment/create"), body);
     let key = v["experimentKey"].as_str().unwrap().to_string();
     assert_eq!(key.len(), 32);
-    assert!(
-        key.bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
-        "{key}"
-    );
+    assert!(key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{key}");
     assert_eq!(
         (v["workspaceName"].as_str(), v["projectName"].as_str()),
         (Some(workspace), Some(project))
@@ -85,15 +72,7 @@ fn create(s: &Server, workspace: &str, project: &str, name: Option<&str>) -> Str
     key
 }
 
-fn metric(
-    s: &Server,
-    key: &str,
-    name: &str,
-    value: Value,
-    step: Option<i64>,
-    epoch: Option<i64>,
-    ts: Option<i64>,
-) -> Reply {
+fn metric(s: &Server, key: &str, name: &str, value: Value, step: Option<i64>, epoch: Option<i64>, ts: Option<i64>) -> Reply {
     let mut body = json!({"experimentKey": key, "metricName": name, "metricValue": value});
     if let Some(v) = step {
         body["step"] = json!(v);
@@ -109,17 +88,9 @@ fn metric(
 
 fn version_check_and_account(s: &Server) {
     let v = get_ok(s, "/clientlib/isAlive/ver");
-    let version: Vec<u64> = v["version"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .map(|p| p.parse().unwrap())
-        .collect();
+    let version: Vec<u64> = v["version"].as_str().unwrap().split('.').map(|p| p.parse().unwrap()).collect();
     assert!(version >= vec![3, 20, 60], "get-all needs 3.20.60: {v}");
-    assert_eq!(
-        get_ok(s, &format!("{A}/workspaces")),
-        json!({"workspaceNames": ["default"]})
-    );
+    assert_eq!(get_ok(s, &format!("{A}/workspaces")), json!({"workspaceNames": ["default"]}));
     assert_eq!(
         get_ok(s, &format!("{A}/account-details")),
         json!({"userName": "default", "defaultWorkspaceName": "default"})
@@ -172,20 +143,13 @@ fn experiments_and_metadata(s: &Server) {
     let m = get_ok(s, &format!("{A}/experiment/metadata?experimentKey={key}"));
     assert_eq!(m["experimentKey"], key.as_str());
     assert_eq!(m["experimentName"], "first try");
-    assert_eq!(
-        (m["workspaceName"].clone(), m["projectName"].clone()),
-        (json!("ws"), json!("proj"))
-    );
+    assert_eq!((m["workspaceName"].clone(), m["projectName"].clone()), (json!("ws"), json!("proj")));
     assert_eq!(m["projectId"].as_str().unwrap().len(), 32);
     for k in ["fileName", "filePath", "optimizationId"] {
         assert_eq!(m[k], Value::Null, "{k} is sent as null: {m}");
     }
     assert_eq!(
-        (
-            m["archived"].clone(),
-            m["running"].clone(),
-            m["throttle"].clone()
-        ),
+        (m["archived"].clone(), m["running"].clone(), m["throttle"].clone()),
         (json!(false), json!(false), json!(false))
     );
     assert_eq!(
@@ -226,11 +190,7 @@ fn experiments_and_metadata(s: &Server) {
             m["endTimeMillis"].clone(),
             m["durationMillis"].clone()
         ),
-        (
-            json!(1700000000000i64),
-            json!(1700000001000i64),
-            json!(1000)
-        )
+        (json!(1700000000000i64), json!(1700000001000i64), json!(1000))
     );
     post_ok(
         s,
@@ -254,10 +214,7 @@ fn experiments_and_metadata(s: &Server) {
     );
 
     // The project listing (the client's fallback lookup by name).
-    let list = get_ok(
-        s,
-        &format!("{A}/experiments?workspaceName=ws&projectName=proj&archived=False"),
-    );
+    let list = get_ok(s, &format!("{A}/experiments?workspaceName=ws&projectName=proj&archived=False"));
     let keys: Vec<&str> = list["experiments"]
         .as_array()
         .unwrap()
@@ -266,26 +223,14 @@ fn experiments_and_metadata(s: &Server) {
         .collect();
     assert_eq!(keys, [key.as_str(), other.as_str()]);
     assert_eq!(
-        get_ok(
-            s,
-            &format!("{A}/experiments?workspaceName=ws&projectName=nope")
-        )["experiments"],
+        get_ok(s, &format!("{A}/experiments?workspaceName=ws&projectName=nope"))["experiments"],
         json!([])
     );
 
     // An unknown key: 404 for GETs (the client raises NotFound) and POSTs alike.
-    assert_comet_error(
-        &get(s, &format!("{A}/experiment/metadata?experimentKey=unknown")),
-        404,
-    );
-    assert_comet_error(
-        &get(s, &format!("{A}/experiment/tags?experimentKey=unknown")),
-        404,
-    );
-    assert_comet_error(
-        &metric(s, "unknown", "loss", json!(1), None, None, None),
-        404,
-    );
+    assert_comet_error(&get(s, &format!("{A}/experiment/metadata?experimentKey=unknown")), 404);
+    assert_comet_error(&get(s, &format!("{A}/experiment/tags?experimentKey=unknown")), 404);
+    assert_comet_error(&metric(s, "unknown", "loss", json!(1), None, None, None), 404);
     // No key at all: 400.
     assert_comet_error(&get(s, &format!("{A}/experiment/metadata")), 400);
     // Git patches are not stored: a 200 whose body starts with {"msg" (the client's "no patch").
@@ -311,44 +256,14 @@ fn metrics_are_idempotent_and_summarized(s: &Server) {
         assert_eq!(r.json(), json!({"experimentKey": key}));
     }
     // A retry of the same write (same name, step and timestamp) overwrites, never duplicates.
-    assert_eq!(
-        metric(
-            s,
-            &key,
-            "loss",
-            json!(0.4),
-            Some(1),
-            Some(0),
-            Some(t0 + 1000)
-        )
-        .status,
-        200
-    );
+    assert_eq!(metric(s, &key, "loss", json!(0.4), Some(1), Some(0), Some(t0 + 1000)).status, 200);
     // Values as JSON gives them: numbers, numeric strings, NaN as a string, booleans.
-    assert_eq!(
-        metric(s, &key, "acc", json!("0.75"), Some(0), None, Some(t0)).status,
-        200
-    );
-    assert_eq!(
-        metric(s, &key, "acc", json!("NaN"), Some(1), None, Some(t0 + 1000)).status,
-        200
-    );
-    assert_eq!(
-        metric(s, &key, "flag", json!(true), None, None, None).status,
-        200
-    );
+    assert_eq!(metric(s, &key, "acc", json!("0.75"), Some(0), None, Some(t0)).status, 200);
+    assert_eq!(metric(s, &key, "acc", json!("NaN"), Some(1), None, Some(t0 + 1000)).status, 200);
+    assert_eq!(metric(s, &key, "flag", json!(true), None, None, None).status, 200);
 
-    let all = get_ok(
-        s,
-        &format!("{A}/experiment/metrics/get-all?experimentKey={key}"),
-    )["metrics"]
-        .clone();
-    let loss: Vec<&Value> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["metricName"] == "loss")
-        .collect();
+    let all = get_ok(s, &format!("{A}/experiment/metrics/get-all?experimentKey={key}"))["metrics"].clone();
+    let loss: Vec<&Value> = all.as_array().unwrap().iter().filter(|p| p["metricName"] == "loss").collect();
     assert_eq!(loss.len(), 3, "{all}");
     assert_eq!(
         loss.iter()
@@ -367,38 +282,18 @@ fn metrics_are_idempotent_and_summarized(s: &Server) {
     );
     assert_eq!(loss[0]["runContext"], Value::Null);
     assert!(loss[0]["offset"].is_i64());
-    let one = get_ok(
-        s,
-        &format!("{A}/experiment/metrics/get-metric?experimentKey={key}&metricName=acc"),
-    )["metrics"]
-        .clone();
+    let one = get_ok(s, &format!("{A}/experiment/metrics/get-metric?experimentKey={key}&metricName=acc"))["metrics"].clone();
     assert_eq!(
-        one.as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["metricValue"].clone())
-            .collect::<Vec<_>>(),
+        one.as_array().unwrap().iter().map(|p| p["metricValue"].clone()).collect::<Vec<_>>(),
         vec![json!("0.75"), json!("NaN")]
     );
     assert_eq!(
-        get_ok(
-            s,
-            &format!("{A}/experiment/metrics/get-metric?experimentKey={key}&metricName=none")
-        ),
+        get_ok(s, &format!("{A}/experiment/metrics/get-metric?experimentKey={key}&metricName=none")),
         json!({"metrics": []})
     );
 
-    let summary = get_ok(
-        s,
-        &format!("{A}/experiment/metrics/summary?experimentKey={key}"),
-    )["values"]
-        .clone();
-    let names: Vec<&str> = summary
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["name"].as_str().unwrap())
-        .collect();
+    let summary = get_ok(s, &format!("{A}/experiment/metrics/summary?experimentKey={key}"))["values"].clone();
+    let names: Vec<&str> = summary.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["acc", "flag", "loss"]);
     let loss = &summary[2];
     assert_eq!(
@@ -410,11 +305,7 @@ fn metrics_are_idempotent_and_summarized(s: &Server) {
     // NaN never wins max/min, but it is the current value when newest; every value is a string.
     let acc = &summary[0];
     assert_eq!(
-        (
-            acc["valueMax"].clone(),
-            acc["valueMin"].clone(),
-            acc["valueCurrent"].clone()
-        ),
+        (acc["valueMax"].clone(), acc["valueMin"].clone(), acc["valueCurrent"].clone()),
         (json!("0.75"), json!("0.75"), json!("NaN"))
     );
     assert_eq!(summary[1]["valueCurrent"], "1");
@@ -423,22 +314,11 @@ fn metrics_are_idempotent_and_summarized(s: &Server) {
 fn bad_input_is_a_4xx_with_a_comet_body(s: &Server) {
     let key = create(s, "ws", "p", None);
     // Not a number, not JSON (Python's bare NaN token), a missing member, a wrong type.
-    assert_comet_error(
-        &metric(s, &key, "loss", json!("abc"), None, None, None),
-        400,
-    );
-    assert_comet_error(
-        &metric(s, &key, "loss", json!({"v": 1}), None, None, None),
-        400,
-    );
+    assert_comet_error(&metric(s, &key, "loss", json!("abc"), None, None, None), 400);
+    assert_comet_error(&metric(s, &key, "loss", json!({"v": 1}), None, None, None), 400);
     let body = format!(r#"{{"experimentKey": "{key}", "metricName": "loss", "metricValue": NaN}}"#);
     assert_comet_error(
-        &s.send(
-            "POST",
-            &format!("{A}/write/experiment/metric"),
-            "application/json",
-            &body,
-        ),
+        &s.send("POST", &format!("{A}/write/experiment/metric"), "application/json", &body),
         400,
     );
     assert_comet_error(
@@ -459,12 +339,7 @@ fn bad_input_is_a_4xx_with_a_comet_body(s: &Server) {
         400,
     );
     assert_comet_error(
-        &s.send(
-            "POST",
-            &format!("{A}/write/experiment/create"),
-            "application/json",
-            "{oops",
-        ),
+        &s.send("POST", &format!("{A}/write/experiment/create"), "application/json", "{oops"),
         400,
     );
     assert_comet_error(
@@ -487,29 +362,14 @@ fn bad_input_is_a_4xx_with_a_comet_body(s: &Server) {
     );
     // Nothing was stored by any of them.
     assert_eq!(
-        get_ok(
-            s,
-            &format!("{A}/experiment/metrics/get-all?experimentKey={key}")
-        ),
+        get_ok(s, &format!("{A}/experiment/metrics/get-all?experimentKey={key}")),
         json!({"metrics": []})
     );
 }
 
 fn experiments_are_runs_of_every_api(s: &Server) {
     let key = create(s, "ws", "p", None);
-    assert_eq!(
-        metric(
-            s,
-            &key,
-            "loss",
-            json!(0.5),
-            Some(3),
-            None,
-            Some(1700000000000)
-        )
-        .status,
-        200
-    );
+    assert_eq!(metric(s, &key, "loss", json!(0.5), Some(3), None, Some(1700000000000)).status, 200);
     // Lens: the workload uid is the experiment key; the data source is `comet`.
     let r = s.send(
         "GET",
@@ -536,24 +396,10 @@ fn experiments_are_runs_of_every_api(s: &Server) {
         r.text
     );
     // Dioptra: the job id is the run id.
-    let run = s
-        .store()
-        .run_by_uid("default", &key)
-        .unwrap()
-        .expect("the experiment is a run");
+    let run = s.store().run_by_uid("default", &key).unwrap().expect("the experiment is a run");
     assert_eq!(run.created_by, "comet");
-    let r = s.send(
-        "GET",
-        &format!("/api/v1/jobs/{}/metrics", run.id),
-        "application/json",
-        "",
-    );
-    assert_eq!(
-        (r.status, r.json()),
-        (200, json!([{"name": "loss", "value": 0.5}])),
-        "{}",
-        r.text
-    );
+    let r = s.send("GET", &format!("/api/v1/jobs/{}/metrics", run.id), "application/json", "");
+    assert_eq!((r.status, r.json()), (200, json!([{"name": "loss", "value": 0.5}])), "{}", r.text);
 
     // The reverse: points of ClearML and SageMaker show in the experiment of that key.
     let point = json!({"task": key, "type": "training_stats_scalar", "metric": "acc", "variant": "val", "iter": 7, "value": 0.8,
@@ -568,22 +414,12 @@ fn experiments_are_runs_of_every_api(s: &Server) {
             .to_string(),
     );
     assert_eq!(r.status, 200, "{}", r.text);
-    let all = get_ok(
-        s,
-        &format!("{A}/experiment/metrics/get-all?experimentKey={key}"),
-    )["metrics"]
-        .clone();
+    let all = get_ok(s, &format!("{A}/experiment/metrics/get-all?experimentKey={key}"))["metrics"].clone();
     let seen: Vec<(Value, Value, Value)> = all
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| {
-            (
-                p["metricName"].clone(),
-                p["metricValue"].clone(),
-                p["step"].clone(),
-            )
-        })
+        .map(|p| (p["metricName"].clone(), p["metricValue"].clone(), p["step"].clone()))
         .collect();
     assert_eq!(
         seen,
@@ -599,18 +435,12 @@ fn experiments_are_runs_of_every_api(s: &Server) {
         "/events.add",
         json!({"task": "clearml-task-1", "type": "training_stats_scalar", "metric": "m", "variant": "v", "iter": 0, "value": 2}),
     );
-    let m = get_ok(
-        s,
-        &format!("{A}/experiment/metadata?experimentKey=clearml-task-1"),
-    );
+    let m = get_ok(s, &format!("{A}/experiment/metadata?experimentKey=clearml-task-1"));
     assert_eq!(
         (m["workspaceName"].clone(), m["projectName"].clone()),
         (json!("default"), json!("general"))
     );
-    let summary = get_ok(
-        s,
-        &format!("{A}/experiment/metrics/summary?experimentKey=clearml-task-1"),
-    );
+    let summary = get_ok(s, &format!("{A}/experiment/metrics/summary?experimentKey=clearml-task-1"));
     assert_eq!(summary["values"][0]["name"], "m/v");
     assert_eq!(summary["values"][0]["valueCurrent"], "2");
 }
@@ -638,8 +468,7 @@ fn parameters_others_tags_and_documents(s: &Server) {
         "parameter",
         json!({"experimentKey": key, "parameterName": "opt", "parameterValue": "adam"}),
     );
-    let params =
-        get_ok(s, &format!("{A}/experiment/parameters?experimentKey={key}"))["values"].clone();
+    let params = get_ok(s, &format!("{A}/experiment/parameters?experimentKey={key}"))["values"].clone();
     assert_eq!(
         params[0],
         json!({"name": "batch", "valueMax": "64", "valueMin": "32", "valueCurrent": "48",
@@ -656,12 +485,8 @@ fn parameters_others_tags_and_documents(s: &Server) {
         "log-other",
         json!({"experimentKey": key, "key": "dataset", "value": "mnist", "timestamp": 5}),
     );
-    w(
-        "log-other",
-        json!({"experimentKey": key, "key": "seed", "value": 7}),
-    );
-    let others =
-        get_ok(s, &format!("{A}/experiment/log-other?experimentKey={key}"))["values"].clone();
+    w("log-other", json!({"experimentKey": key, "key": "seed", "value": 7}));
+    let others = get_ok(s, &format!("{A}/experiment/log-other?experimentKey={key}"))["values"].clone();
     assert_eq!(
         others[0],
         json!({"name": "dataset", "valueMax": "mnist", "valueMin": "mnist", "valueCurrent": "mnist",
@@ -669,14 +494,8 @@ fn parameters_others_tags_and_documents(s: &Server) {
     );
     assert_eq!(others[1]["valueCurrent"], "7");
 
-    w(
-        "tags",
-        json!({"experimentKey": key, "addedTags": ["zeta", "alpha"]}),
-    );
-    w(
-        "tags",
-        json!({"experimentKey": key, "addedTags": ["alpha", "mid"]}),
-    );
+    w("tags", json!({"experimentKey": key, "addedTags": ["zeta", "alpha"]}));
+    w("tags", json!({"experimentKey": key, "addedTags": ["alpha", "mid"]}));
     assert_eq!(
         get_ok(s, &format!("{A}/experiment/tags?experimentKey={key}")),
         json!({"tags": ["zeta", "alpha", "mid"]})
@@ -690,18 +509,12 @@ fn parameters_others_tags_and_documents(s: &Server) {
         "html",
         json!({"experimentKey": key, "html": "<b>a</b>", "override": false, "timestamp": 1700000000000000i64}),
     );
-    w(
-        "html",
-        json!({"experimentKey": key, "html": "<i>b</i>", "override": false}),
-    );
+    w("html", json!({"experimentKey": key, "html": "<i>b</i>", "override": false}));
     assert_eq!(
         get_ok(s, &format!("{A}/experiment/html?experimentKey={key}")),
         json!({"html": "<b>a</b><i>b</i>"})
     );
-    w(
-        "html",
-        json!({"experimentKey": key, "html": "<p>c</p>", "override": true}),
-    );
+    w("html", json!({"experimentKey": key, "html": "<p>c</p>", "override": true}));
     assert_eq!(
         get_ok(s, &format!("{A}/experiment/html?experimentKey={key}")),
         json!({"html": "<p>c</p>"})
@@ -716,20 +529,14 @@ fn parameters_others_tags_and_documents(s: &Server) {
         get_ok(s, &format!("{A}/experiment/code?experimentKey={key}")),
         json!({"code": "print(1)\n"})
     );
-    w(
-        "graph",
-        json!({"experimentKey": key, "graph": "{\"layers\": 2}"}),
-    );
+    w("graph", json!({"experimentKey": key, "graph": "{\"layers\": 2}"}));
     assert_eq!(
         get_ok(s, &format!("{A}/experiment/graph?experimentKey={key}")),
         json!({"graph": "{\"layers\": 2}"})
     );
 
     assert_eq!(
-        get_ok(
-            s,
-            &format!("{A}/experiment/git/metadata?experimentKey={key}")
-        ),
+        get_ok(s, &format!("{A}/experiment/git/metadata?experimentKey={key}")),
         json!({"user": null, "root": null, "branch": null, "parent": null, "origin": null})
     );
     w(
@@ -737,10 +544,7 @@ fn parameters_others_tags_and_documents(s: &Server) {
         json!({"experimentKey": key, "user": "u", "root": "r", "branch": "main", "parent": "p1", "origin": "git@x:y.git"}),
     );
     assert_eq!(
-        get_ok(
-            s,
-            &format!("{A}/experiment/git/metadata?experimentKey={key}")
-        ),
+        get_ok(s, &format!("{A}/experiment/git/metadata?experimentKey={key}")),
         json!({"user": "u", "root": "r", "branch": "main", "parent": "p1", "origin": "git@x:y.git"})
     );
 }
@@ -771,11 +575,7 @@ fn output_and_system_details(s: &Server) {
         json!({"output": "epoch 1\nepoch 2\noops\n"})
     );
     // ClearML's log shows the same lines (stderr at level error).
-    let r = s.json(
-        "POST",
-        "/events.get_task_log",
-        json!({"task": key, "order": "asc"}),
-    );
+    let r = s.json("POST", "/events.get_task_log", json!({"task": key, "order": "asc"}));
     let events = r.json()["data"]["events"].clone();
     let got: Vec<(Value, Value)> = events
         .as_array()
@@ -807,31 +607,16 @@ fn output_and_system_details(s: &Server) {
               "futureField": {"x": 1}}),
     );
     sd(json!({"experimentKey": key, "hostname": "box2"}));
-    let d = get_ok(
-        s,
-        &format!("{A}/experiment/system-details?experimentKey={key}"),
-    );
+    let d = get_ok(s, &format!("{A}/experiment/system-details?experimentKey={key}"));
     assert_eq!(d["experimentKey"], key.as_str());
-    assert_eq!(
-        (d["hostname"].clone(), d["pid"].clone()),
-        (json!("box2"), json!(42))
-    );
+    assert_eq!((d["hostname"].clone(), d["pid"].clone()), (json!("box2"), json!(42)));
     assert_eq!(d["command"], json!(["train.py", "--lr", "0.1"]));
-    assert_eq!(
-        d["gpuStaticInfoList"],
-        json!([{"gpuIndex": 0, "name": "G"}])
-    );
+    assert_eq!(d["gpuStaticInfoList"], json!([{"gpuIndex": 0, "name": "G"}]));
     assert_eq!(d["installedPackages"], json!(["numpy==2"]));
     assert_eq!(d["futureField"], json!({"x": 1}));
     let mut additional = d["logAdditionalSystemInfoList"].as_array().unwrap().clone();
     additional.sort_by_key(|v| v["key"].as_str().unwrap().to_string());
-    assert_eq!(
-        additional,
-        vec![
-            json!({"key": "a", "value": 2}),
-            json!({"key": "b", "value": "x"})
-        ]
-    );
+    assert_eq!(additional, vec![json!({"key": "a", "value": 2}), json!({"key": "b", "value": "x"})]);
     // Never-set members are there, null or empty.
     for k in [
         "user",
@@ -844,27 +629,16 @@ fn output_and_system_details(s: &Server) {
     ] {
         assert_eq!(d[k], Value::Null, "{k}: {d}");
     }
-    assert_eq!(
-        (d["osPackages"].clone(), d["systemMetricNames"].clone()),
-        (json!([]), json!([]))
-    );
+    assert_eq!((d["osPackages"].clone(), d["systemMetricNames"].clone()), (json!([]), json!([])));
 }
 
 /// A form as `requests` builds it: part `file` (file name `file`) and optionally `metadata`.
 fn form(content: &[u8], metadata: Option<&str>) -> (String, Vec<u8>) {
     let boundary = "cometboundary42";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\n"
-    )
-    .into_bytes();
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\"\r\n\r\n").into_bytes();
     body.extend_from_slice(content);
     if let Some(m) = metadata {
-        body.extend_from_slice(
-            format!(
-                "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{m}"
-            )
-            .as_bytes(),
-        );
+        body.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{m}").as_bytes());
     }
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
@@ -881,10 +655,7 @@ fn upload(s: &Server, query: &str, content: &[u8], metadata: Option<&str>) -> (u
         Err(e) => panic!("upload: {e}"),
     };
     let status = resp.status();
-    (
-        status,
-        serde_json::from_str(&resp.into_string().unwrap()).unwrap(),
-    )
+    (status, serde_json::from_str(&resp.into_string().unwrap()).unwrap())
 }
 
 fn download(s: &Server, query: &str) -> (u16, String, Vec<u8>) {
@@ -893,10 +664,7 @@ fn download(s: &Server, query: &str) -> (u16, String, Vec<u8>) {
         Err(ureq::Error::Status(_, r)) => r,
         Err(e) => panic!("download: {e}"),
     };
-    let (status, ct) = (
-        resp.status(),
-        resp.header("content-type").unwrap_or("").to_string(),
-    );
+    let (status, ct) = (resp.status(), resp.header("content-type").unwrap_or("").to_string());
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).unwrap();
     (status, ct, bytes)
@@ -914,23 +682,11 @@ fn assets_upload_list_download(s: &Server) {
     );
     assert_eq!(status, 200, "{v}");
     let asset_id = v["assetId"].as_str().unwrap().to_string();
-    assert_eq!(
-        (v["fileName"].clone(), v["fileSize"].clone()),
-        (json!("weights.bin"), json!(3000))
-    );
-    let (status, v) = upload(
-        s,
-        &format!("experimentKey={key}&fileName=pic.png&type=image"),
-        b"png",
-        None,
-    );
+    assert_eq!((v["fileName"].clone(), v["fileSize"].clone()), (json!("weights.bin"), json!(3000)));
+    let (status, v) = upload(s, &format!("experimentKey={key}&fileName=pic.png&type=image"), b"png", None);
     assert_eq!(status, 200, "{v}");
 
-    let list = get_ok(
-        s,
-        &format!("{A}/experiment/asset/list?experimentKey={key}&type=all"),
-    )["assets"]
-        .clone();
+    let list = get_ok(s, &format!("{A}/experiment/asset/list?experimentKey={key}&type=all"))["assets"].clone();
     assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
     let a = &list[0];
     assert_eq!(a["assetId"], asset_id.as_str());
@@ -953,74 +709,38 @@ fn assets_upload_list_download(s: &Server) {
         format!("{A}/experiment/asset/get-asset?experimentKey={key}&assetId={asset_id}")
     );
     assert_eq!(
-        (
-            list[1]["type"].clone(),
-            list[1]["image"].clone(),
-            list[1]["dir"].clone()
-        ),
+        (list[1]["type"].clone(), list[1]["image"].clone(), list[1]["dir"].clone()),
         (json!("image"), json!(true), json!("images"))
     );
-    let images = get_ok(
-        s,
-        &format!("{A}/experiment/asset/list?experimentKey={key}&type=image"),
-    )["assets"]
-        .clone();
+    let images = get_ok(s, &format!("{A}/experiment/asset/list?experimentKey={key}&type=image"))["assets"].clone();
     assert_eq!(images.as_array().unwrap().len(), 1);
 
     // Download: the bytes as uploaded, with or without the experiment key.
-    let (status, ct, bytes) = download(
-        s,
-        &format!("experimentKey={key}&assetId={asset_id}&allow301=False"),
-    );
+    let (status, ct, bytes) = download(s, &format!("experimentKey={key}&assetId={asset_id}&allow301=False"));
     assert_eq!((status, ct.as_str()), (200, "application/octet-stream"));
     assert_eq!(bytes, binary);
     assert_eq!(download(s, &format!("assetId={asset_id}")).2, binary);
     let other = create(s, "ws", "p", None);
-    assert_eq!(
-        download(s, &format!("experimentKey={other}&assetId={asset_id}")).0,
-        404
-    );
+    assert_eq!(download(s, &format!("experimentKey={other}&assetId={asset_id}")).0, 404);
     assert_eq!(download(s, "assetId=nope").0, 404);
 
     // overwrite=True replaces the assets of the same name.
-    let (status, v) = upload(
-        s,
-        &format!("experimentKey={key}&fileName=weights.bin&overwrite=True"),
-        b"v2",
-        None,
-    );
+    let (status, v) = upload(s, &format!("experimentKey={key}&fileName=weights.bin&overwrite=True"), b"v2", None);
     assert_eq!(status, 200, "{v}");
-    let list =
-        get_ok(s, &format!("{A}/experiment/asset/list?experimentKey={key}"))["assets"].clone();
+    let list = get_ok(s, &format!("{A}/experiment/asset/list?experimentKey={key}"))["assets"].clone();
     let names: Vec<(Value, Value)> = list
         .as_array()
         .unwrap()
         .iter()
         .map(|a| (a["fileName"].clone(), a["fileSize"].clone()))
         .collect();
-    assert_eq!(
-        names,
-        vec![
-            (json!("pic.png"), json!(3)),
-            (json!("weights.bin"), json!(2))
-        ]
-    );
+    assert_eq!(names, vec![(json!("pic.png"), json!(3)), (json!("weights.bin"), json!(2))]);
 
     // Over the size limit: 413, nothing stored; bad metadata: 400; an unknown experiment: 404.
     let big = vec![b'x'; 10 * 1024 * 1024 + 1];
-    let (status, v) = upload(
-        s,
-        &format!("experimentKey={key}&fileName=big.bin"),
-        &big,
-        None,
-    );
+    let (status, v) = upload(s, &format!("experimentKey={key}&fileName=big.bin"), &big, None);
     assert_eq!((status, v["code"].clone()), (413, json!(413)), "{v}");
-    let (status, v) = upload(
-        s,
-        &format!("experimentKey={key}&fileName=m.txt"),
-        b"m",
-        Some("[1, 2]"),
-    );
+    let (status, v) = upload(s, &format!("experimentKey={key}&fileName=m.txt"), b"m", Some("[1, 2]"));
     assert_eq!((status, v["code"].clone()), (400, json!(400)), "{v}");
     let (status, _) = upload(s, "experimentKey=unknown&fileName=x", b"x", None);
     assert_eq!(status, 404);
@@ -1045,9 +765,7 @@ name = "globex"
 [[tenant.comet]]
 api_key = "CK-GLOBEX"
 "#;
-    let Some(s) = Server::start_with_config(backend, CONFIG) else {
-        return;
-    };
+    let Some(s) = Server::start_with_config(backend, CONFIG) else { return };
     let with_key = |method: &str, path: &str, key: Option<&str>, body: Value| {
         let mut headers = vec![("Content-Type", "application/json")];
         if let Some(k) = key {
@@ -1057,47 +775,18 @@ api_key = "CK-GLOBEX"
     };
     // The version check needs no key; everything else does.
     assert_eq!(get(&s, "/clientlib/isAlive/ver").status, 200);
-    assert_comet_error(
-        &with_key("GET", &format!("{A}/workspaces"), None, json!({})),
-        401,
-    );
-    assert_comet_error(
-        &with_key(
-            "GET",
-            &format!("{A}/workspaces"),
-            Some("CK-NOPE"),
-            json!({}),
-        ),
-        401,
-    );
-    let r = with_key(
-        "POST",
-        &format!("{A}/write/experiment/create"),
-        Some("CK-ACME"),
-        json!({"workspaceName": "acme", "projectName": "p"}),
-    );
+    assert_comet_error(&with_key("GET", &format!("{A}/workspaces"), None, json!({})), 401);
+    assert_comet_error(&with_key("GET", &format!("{A}/workspaces"), Some("CK-NOPE"), json!({})), 401);
+    let r = with_key("POST", &format!("{A}/write/experiment/create"), Some("CK-ACME"), json!({"workspaceName": "acme", "projectName": "p"}));
     assert!(r.status < 400, "{}", r.text);
     let key = r.json()["experimentKey"].as_str().unwrap().to_string();
-    let r = with_key(
-        "POST",
-        &format!("{A}/write/experiment/metric"),
-        Some("CK-ACME"),
-        json!({"experimentKey": key, "metricName": "loss", "metricValue": 0.5, "step": 1}),
-    );
+    let r = with_key("POST", &format!("{A}/write/experiment/metric"), Some("CK-ACME"), json!({"experimentKey": key, "metricName": "loss", "metricValue": 0.5, "step": 1}));
     assert!(r.status < 400, "{}", r.text);
     let path = format!("{A}/experiment/metrics/get-all?experimentKey={key}");
     let r = with_key("GET", &path, Some("CK-ACME"), json!({}));
     assert_eq!(r.json()["metrics"][0]["metricValue"], "0.5", "{}", r.text);
     // Another tenant's key does not see the experiment.
-    assert_comet_error(
-        &with_key(
-            "GET",
-            &format!("{A}/experiment/metadata?experimentKey={key}"),
-            Some("CK-GLOBEX"),
-            json!({}),
-        ),
-        404,
-    );
+    assert_comet_error(&with_key("GET", &format!("{A}/experiment/metadata?experimentKey={key}"), Some("CK-GLOBEX"), json!({})), 404);
 }
 
 per_backend! {

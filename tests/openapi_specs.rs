@@ -29,24 +29,15 @@ fn unavailable(reason: &str) {
 fn openapi_files_validate() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let files = openapi_files(root);
-    let names: Vec<String> = files
-        .iter()
-        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
-        .collect();
+    let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     for expected in ["dioptra.yaml", "lens.yaml"] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "specs/openapi/{expected} is missing: {names:?}"
-        );
+        assert!(names.iter().any(|n| n == expected), "specs/openapi/{expected} is missing: {names:?}");
     }
     let python = root.join(".venv/bin/python");
     if !python.exists() {
         return unavailable(&format!("no virtualenv at {}", python.display()));
     }
-    let probe = Command::new(&python)
-        .args(["-c", "import openapi_spec_validator"])
-        .output()
-        .expect("run the virtualenv's python");
+    let probe = Command::new(&python).args(["-c", "import openapi_spec_validator"]).output().expect("run the virtualenv's python");
     if !probe.status.success() {
         return unavailable(&format!(
             "openapi-spec-validator is not installed in .venv (tests/python/requirements.txt): {}",
@@ -54,22 +45,10 @@ fn openapi_files_validate() {
         ));
     }
     for file in files.iter().chain([&root.join("generated/openapi.json")]) {
-        let out = Command::new(&python)
-            .args(["-m", "openapi_spec_validator"])
-            .arg(file)
-            .current_dir(root)
-            .output()
-            .expect("run the validator");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success(),
-            "{} is not a valid OpenAPI document:\n{text}",
-            file.display()
-        );
+        let out =
+            Command::new(&python).args(["-m", "openapi_spec_validator"]).arg(file).current_dir(root).output().expect("run the validator");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{} is not a valid OpenAPI document:\n{text}", file.display());
         assert!(text.contains("OK"), "{}: {text}", file.display());
     }
 }
@@ -79,11 +58,8 @@ fn openapi_files_validate() {
 fn the_validator_rejects_a_broken_document() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv/bin/python");
-    let ready = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import openapi_spec_validator"])
-            .output()
-            .is_ok_and(|o| o.status.success());
+    let ready =
+        python.exists() && Command::new(&python).args(["-c", "import openapi_spec_validator"]).output().is_ok_and(|o| o.status.success());
     if !ready {
         return unavailable("no virtualenv with openapi-spec-validator");
     }
@@ -95,14 +71,6 @@ fn the_validator_rejects_a_broken_document() {
         "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a/{id}:\n    get:\n      parameters:\n        - {name: id, in: path, schema: {type: string}}\n      responses:\n        '200': {}\n",
     )
     .unwrap();
-    let out = Command::new(&python)
-        .args(["-m", "openapi_spec_validator"])
-        .arg(&broken)
-        .output()
-        .expect("run the validator");
-    assert!(
-        !out.status.success(),
-        "accepted: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let out = Command::new(&python).args(["-m", "openapi_spec_validator"]).arg(&broken).output().expect("run the validator");
+    assert!(!out.status.success(), "accepted: {}", String::from_utf8_lossy(&out.stdout));
 }

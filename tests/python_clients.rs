@@ -25,31 +25,16 @@ api_key = "COMET-PYTHON-KEY"
 
 fn run_pytest(backend: Backend) {
     let Some(python) = python() else { return };
-    let Some(server) = Server::start_with_config(backend, CONFIG) else {
-        return;
-    };
+    let Some(server) = Server::start_with_config(backend, CONFIG) else { return };
     let status = Command::new(python)
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/python",
-        ])
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("SPECMILL_URL", &server.base)
         .env("SPECMILL_CLEARML_KEY", "AK-PYTHON")
         .env("SPECMILL_CLEARML_SECRET", "SK-PYTHON")
         .env("SPECMILL_AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-        .env(
-            "SPECMILL_AWS_SECRET_ACCESS_KEY",
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        )
-        .env(
-            "SPECMILL_CLEARML_MAX_VERSION",
-            specmill::generated::clearml::MAX_VERSION,
-        )
+        .env("SPECMILL_AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        .env("SPECMILL_CLEARML_MAX_VERSION", specmill::generated::clearml::MAX_VERSION)
         // comet_ml talks to this server only, never to comet.com.
         .env("COMET_URL_OVERRIDE", format!("{}/clientlib/", server.base))
         .env("SPECMILL_COMET_KEY", "COMET-PYTHON-KEY")

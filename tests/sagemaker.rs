@@ -30,11 +30,7 @@ const ARN: &str = "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-com
 
 /// Raw HTTP, for the replies' headers and for bodies the model does not allow.
 fn put(s: &Server, tc: &str, items: Value) -> Reply {
-    s.json(
-        "PUT",
-        "/BatchPutMetrics",
-        json!({"TrialComponentName": tc, "MetricData": items}),
-    )
+    s.json("PUT", "/BatchPutMetrics", json!({"TrialComponentName": tc, "MetricData": items}))
 }
 
 fn put_request(tc: &str, items: Value) -> sm::BatchPutMetricsRequest {
@@ -42,16 +38,8 @@ fn put_request(tc: &str, items: Value) -> sm::BatchPutMetricsRequest {
 }
 
 /// BatchPutMetrics through the typed client.
-fn put_typed(
-    client: &Client,
-    tc: &str,
-    items: Value,
-) -> Result<sm::BatchPutMetricsResponse, Error> {
-    block_on(
-        client
-            .sage_maker_metrics()
-            .batch_put_metrics(&put_request(tc, items)),
-    )
+fn put_typed(client: &Client, tc: &str, items: Value) -> Result<sm::BatchPutMetricsResponse, Error> {
+    block_on(client.sage_maker_metrics().batch_put_metrics(&put_request(tc, items)))
 }
 
 /// A BatchPutMetrics the server takes (through the typed client).
@@ -60,11 +48,7 @@ fn put_ok(s: &Server, tc: &str, items: Value) -> sm::BatchPutMetricsResponse {
 }
 
 fn get(s: &Server, queries: Value) -> Reply {
-    s.json(
-        "POST",
-        "/BatchGetMetrics",
-        json!({ "MetricQueries": queries }),
-    )
+    s.json("POST", "/BatchGetMetrics", json!({ "MetricQueries": queries }))
 }
 
 fn q(tc: &str, metric: &str, stat: &str, period: &str, axis: &str) -> Value {
@@ -73,17 +57,12 @@ fn q(tc: &str, metric: &str, stat: &str, period: &str, axis: &str) -> Value {
 
 /// BatchGetMetrics through the typed client.
 fn get_typed(client: &Client, queries: Value) -> Result<sm::BatchGetMetricsResponse, Error> {
-    block_on(
-        client
-            .sage_maker_metrics()
-            .batch_get_metrics(&typed(json!({ "MetricQueries": queries }))),
-    )
+    block_on(client.sage_maker_metrics().batch_get_metrics(&typed(json!({ "MetricQueries": queries }))))
 }
 
 /// The one result of a one-query request (typed client), as JSON.
 fn one(s: &Server, query: Value) -> Value {
-    let r =
-        get_typed(&s.client(), json!([query])).unwrap_or_else(|e| panic!("BatchGetMetrics: {e}"));
+    let r = get_typed(&s.client(), json!([query])).unwrap_or_else(|e| panic!("BatchGetMetrics: {e}"));
     let results = r.metric_query_results.unwrap_or_default();
     assert_eq!(results.len(), 1, "{results:?}");
     untyped(&results[0])
@@ -93,20 +72,12 @@ fn one(s: &Server, query: Value) -> Value {
 fn series(result: &Value) -> (Vec<i64>, Vec<Value>) {
     assert_eq!(result["Status"], "Complete", "{result}");
     assert!(result.get("Message").is_none(), "{result}");
-    let x = result["XAxisValues"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_i64().unwrap())
-        .collect();
+    let x = result["XAxisValues"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
     (x, result["MetricValues"].as_array().unwrap().clone())
 }
 
 fn floats(values: &[Value]) -> Vec<f64> {
-    values
-        .iter()
-        .map(|v| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}")))
-        .collect()
+    values.iter().map(|v| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))).collect()
 }
 
 fn assert_close(got: &[f64], want: &[f64]) {
@@ -119,19 +90,11 @@ fn assert_close(got: &[f64], want: &[f64]) {
 fn assert_validation_exception(r: &Reply, needle: &str) {
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.header("x-amzn-ErrorType"), Some("ValidationException"));
-    assert!(r
-        .header("x-amzn-RequestId")
-        .is_some_and(|id| !id.is_empty()));
-    assert!(r
-        .header("content-type")
-        .unwrap()
-        .starts_with("application/json"));
+    assert!(r.header("x-amzn-RequestId").is_some_and(|id| !id.is_empty()));
+    assert!(r.header("content-type").unwrap().starts_with("application/json"));
     let v = r.json();
     assert_eq!(v["__type"], "ValidationException");
-    assert!(
-        v["message"].as_str().unwrap().contains(needle),
-        "{needle:?} not in {v}"
-    );
+    assert!(v["message"].as_str().unwrap().contains(needle), "{needle:?} not in {v}");
 }
 
 fn count(s: &Server, tc: &str) -> usize {
@@ -154,91 +117,38 @@ fn put_reports_bad_items_and_stores_the_rest(s: &Server) {
         {"MetricName": "ok", "Timestamp": T + 2, "Value": "Infinity"},
     ]);
     let r = put_ok(s, "items-tc", items.clone());
-    let errors: Vec<(Option<sm::PutMetricsErrorCode>, Option<i32>)> = r
-        .errors
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| (e.code, e.metric_index))
-        .collect();
-    let want: Vec<(Option<sm::PutMetricsErrorCode>, Option<i32>)> = [1, 3, 4, 5, 6]
-        .iter()
-        .map(|i| (Some(sm::PutMetricsErrorCode::ValidationError), Some(*i)))
-        .collect();
+    let errors: Vec<(Option<sm::PutMetricsErrorCode>, Option<i32>)> = r.errors.unwrap_or_default().into_iter().map(|e| (e.code, e.metric_index)).collect();
+    let want: Vec<(Option<sm::PutMetricsErrorCode>, Option<i32>)> = [1, 3, 4, 5, 6].iter().map(|i| (Some(sm::PutMetricsErrorCode::ValidationError), Some(*i))).collect();
     assert_eq!(errors, want);
-    assert!(put(s, "items-tc", items)
-        .header("x-amzn-RequestId")
-        .is_some());
+    assert!(put(s, "items-tc", items).header("x-amzn-RequestId").is_some());
     let store = s.store();
     let run = store.run_by_uid("default", "items-tc").unwrap().unwrap();
-    let stored: Vec<(String, Option<i64>, f64)> = store
-        .scalars(&ScalarQuery::for_run(run.id))
-        .unwrap()
-        .into_iter()
-        .map(|p| (p.metric, p.step, p.value))
-        .collect();
-    assert_eq!(
-        stored,
-        vec![
-            ("ok".into(), None, f64::INFINITY),
-            ("ok".into(), Some(0), 1.0),
-            ("ok".into(), Some(1), 2.0)
-        ]
-    );
+    let stored: Vec<(String, Option<i64>, f64)> =
+        store.scalars(&ScalarQuery::for_run(run.id)).unwrap().into_iter().map(|p| (p.metric, p.step, p.value)).collect();
+    assert_eq!(stored, vec![("ok".into(), None, f64::INFINITY), ("ok".into(), Some(0), 1.0), ("ok".into(), Some(1), 2.0)]);
 
     // A batch whose every item is bad stores nothing and creates no run.
-    let r = put_ok(
-        s,
-        "all-bad",
-        json!([{"MetricName": "m", "Timestamp": T, "Step": -5, "Value": 1}]),
-    );
-    assert_eq!(
-        untyped(&r),
-        json!({"Errors": [{"Code": "VALIDATION_ERROR", "MetricIndex": 0}]})
-    );
-    assert!(s
-        .store()
-        .run_by_uid("default", "all-bad")
-        .unwrap()
-        .is_none());
+    let r = put_ok(s, "all-bad", json!([{"MetricName": "m", "Timestamp": T, "Step": -5, "Value": 1}]));
+    assert_eq!(untyped(&r), json!({"Errors": [{"Code": "VALIDATION_ERROR", "MetricIndex": 0}]}));
+    assert!(s.store().run_by_uid("default", "all-bad").unwrap().is_none());
     // No errors: no Errors member.
-    let r = put(
-        s,
-        "items-tc",
-        json!([{"MetricName": "ok", "Timestamp": T + 3, "Value": 3}]),
-    );
+    let r = put(s, "items-tc", json!([{"MetricName": "ok", "Timestamp": T + 3, "Value": 3}]));
     assert_eq!((r.status, r.json()), (200, json!({})));
-    assert_eq!(
-        put_ok(
-            s,
-            "items-tc",
-            json!([{"MetricName": "ok", "Timestamp": T + 3, "Value": 3}])
-        )
-        .errors,
-        None
-    );
+    assert_eq!(put_ok(s, "items-tc", json!([{"MetricName": "ok", "Timestamp": T + 3, "Value": 3}])).errors, None);
 }
 
 fn put_refuses_request_level_violations(s: &Server) {
     let item = json!({"MetricName": "m", "Timestamp": T, "Value": 1});
-    let eleven: Vec<Value> = (0..11)
-        .map(|i| json!({"MetricName": "m", "Timestamp": T, "Step": i, "Value": 1}))
-        .collect();
+    let eleven: Vec<Value> = (0..11).map(|i| json!({"MetricName": "m", "Timestamp": T, "Step": i, "Value": 1})).collect();
     assert_validation_exception(
         &put(s, "tc-11", json!(eleven)),
         "Value at 'MetricData' failed to satisfy constraint: 11 items is more than the maximum 10",
     );
     // The typed client sends what the model's types can hold and decodes the refusal.
     match put_typed(&s.client(), "tc-11", json!(eleven)) {
-        Err(Error::Aws(AwsError {
-            status: 400,
-            code,
-            message,
-        })) => {
+        Err(Error::Aws(AwsError { status: 400, code, message })) => {
             assert_eq!(code, "ValidationException");
-            assert!(
-                message.contains("11 items is more than the maximum 10"),
-                "{message}"
-            );
+            assert!(message.contains("11 items is more than the maximum 10"), "{message}");
         }
         other => panic!("not a ValidationException: {other:?}"),
     }
@@ -247,53 +157,20 @@ fn put_refuses_request_level_violations(s: &Server) {
     for name in ["MY_TC", "my_TC", "my-tc-", "tc name", "Tc"] {
         assert_validation_exception(&put(s, name, json!([item])), "TrialComponentName");
     }
-    assert_validation_exception(
-        &put(s, &"a".repeat(121), json!([item])),
-        "length 121 is more than the maximum 120",
-    );
+    assert_validation_exception(&put(s, &"a".repeat(121), json!([item])), "length 121 is more than the maximum 120");
     // A bad name beside a bad item: the whole request is refused, both are named.
-    let r = put(
-        s,
-        "BAD",
-        json!([item, {"MetricName": "m", "Timestamp": T, "Step": -1, "Value": 1}]),
-    );
+    let r = put(s, "BAD", json!([item, {"MetricName": "m", "Timestamp": T, "Step": -1, "Value": 1}]));
     assert_validation_exception(&r, "MetricData[1].Step");
-    assert!(r.json()["message"]
-        .as_str()
-        .unwrap()
-        .contains("TrialComponentName"));
+    assert!(r.json()["message"].as_str().unwrap().contains("TrialComponentName"));
     // Bodies that do not decode.
     let r = s.send("PUT", "/BatchPutMetrics", "application/json", "{not json");
-    assert_eq!(
-        (r.status, r.header("x-amzn-ErrorType")),
-        (400, Some("ValidationException"))
-    );
-    assert_validation_exception(
-        &put(s, "tc-v", json!([{"MetricName": "m", "Timestamp": T}])),
-        "Value",
-    );
-    assert_validation_exception(
-        &put(
-            s,
-            "tc-v",
-            json!([{"MetricName": "m", "Timestamp": T, "Value": "abc"}]),
-        ),
-        "abc",
-    );
-    assert_validation_exception(
-        &put(
-            s,
-            "tc-v",
-            json!([{"MetricName": "m", "Timestamp": "notatime", "Value": 1}]),
-        ),
-        "",
-    );
+    assert_eq!((r.status, r.header("x-amzn-ErrorType")), (400, Some("ValidationException")));
+    assert_validation_exception(&put(s, "tc-v", json!([{"MetricName": "m", "Timestamp": T}])), "Value");
+    assert_validation_exception(&put(s, "tc-v", json!([{"MetricName": "m", "Timestamp": T, "Value": "abc"}])), "abc");
+    assert_validation_exception(&put(s, "tc-v", json!([{"MetricName": "m", "Timestamp": "notatime", "Value": 1}])), "");
     // Nothing was stored by any of them.
     for tc in ["tc-11", "tc-0", "my_TC", "BAD", "tc-v"] {
-        assert!(
-            s.store().run_by_uid("default", tc).unwrap().is_none(),
-            "{tc}"
-        );
+        assert!(s.store().run_by_uid("default", tc).unwrap().is_none(), "{tc}");
     }
     // The lowercase names the pattern allows.
     for name in ["a", "my-tc-1", "x--y", "0abc"] {
@@ -312,51 +189,17 @@ fn resending_never_duplicates(s: &Server) {
     }
     assert_eq!(count(s, "retry-tc"), 3);
     // The same (name, step, timestamp) with a new value overwrites; another timestamp is a new point.
-    put_ok(
-        s,
-        "retry-tc",
-        json!([{"MetricName": "loss", "Timestamp": T + 1, "Step": 1, "Value": 0.125}]),
-    );
-    put_ok(
-        s,
-        "retry-tc",
-        json!([{"MetricName": "loss", "Timestamp": T + 2, "Step": 1, "Value": 0.3}]),
-    );
+    put_ok(s, "retry-tc", json!([{"MetricName": "loss", "Timestamp": T + 1, "Step": 1, "Value": 0.125}]));
+    put_ok(s, "retry-tc", json!([{"MetricName": "loss", "Timestamp": T + 2, "Step": 1, "Value": 0.3}]));
     assert_eq!(count(s, "retry-tc"), 4);
-    let r = one(
-        s,
-        q(
-            "retry-tc",
-            "loss",
-            "Count",
-            "IterationNumber",
-            "IterationNumber",
-        ),
-    );
+    let r = one(s, q("retry-tc", "loss", "Count", "IterationNumber", "IterationNumber"));
     assert_eq!(series(&r), (vec![0, 1], vec![json!(1.0), json!(2.0)]));
-    let r = one(
-        s,
-        q(
-            "retry-tc",
-            "loss",
-            "Min",
-            "IterationNumber",
-            "IterationNumber",
-        ),
-    );
+    let r = one(s, q("retry-tc", "loss", "Min", "IterationNumber", "IterationNumber"));
     assert_eq!(series(&r).1, vec![json!(0.5), json!(0.125)]);
 }
 
 /// The data set the statistics tests read (metric `m`): (step, seconds after T, value).
-const POINTS: &[(i64, i64, f64)] = &[
-    (0, 0, 1.0),
-    (0, 10, 3.0),
-    (1, 30, 2.0),
-    (1, 70, 6.0),
-    (2, 130, 4.0),
-    (3, 400, 8.0),
-    (4, 3700, 10.0),
-];
+const POINTS: &[(i64, i64, f64)] = &[(0, 0, 1.0), (0, 10, 3.0), (1, 30, 2.0), (1, 70, 6.0), (2, 130, 4.0), (3, 400, 8.0), (4, 3700, 10.0)];
 
 fn put_dataset(s: &Server, tc: &str) {
     let items: Vec<Value> = POINTS.iter().map(|(step, off, v)| json!({"MetricName": "m", "Timestamp": T + off, "Step": step, "Value": v})).collect();
@@ -373,105 +216,27 @@ fn get_statistics_and_periods(s: &Server) {
     };
     // One group per step: 0:[1,3] 1:[2,6] 2:[4] 3:[8] 4:[10].
     let steps = [0, 1, 2, 3, 4];
-    check(
-        "Min",
-        "IterationNumber",
-        "IterationNumber",
-        &steps,
-        &[1.0, 2.0, 4.0, 8.0, 10.0],
-    );
-    check(
-        "Max",
-        "IterationNumber",
-        "IterationNumber",
-        &steps,
-        &[3.0, 6.0, 4.0, 8.0, 10.0],
-    );
-    check(
-        "Avg",
-        "IterationNumber",
-        "IterationNumber",
-        &steps,
-        &[2.0, 4.0, 4.0, 8.0, 10.0],
-    );
-    check(
-        "Count",
-        "IterationNumber",
-        "IterationNumber",
-        &steps,
-        &[2.0, 2.0, 1.0, 1.0, 1.0],
-    );
-    check(
-        "StdDev",
-        "IterationNumber",
-        "IterationNumber",
-        &steps,
-        &[1.0, 2.0, 0.0, 0.0, 0.0],
-    );
-    check(
-        "Last",
-        "IterationNumber",
-        "IterationNumber",
-        &steps,
-        &[3.0, 6.0, 4.0, 8.0, 10.0],
-    );
+    check("Min", "IterationNumber", "IterationNumber", &steps, &[1.0, 2.0, 4.0, 8.0, 10.0]);
+    check("Max", "IterationNumber", "IterationNumber", &steps, &[3.0, 6.0, 4.0, 8.0, 10.0]);
+    check("Avg", "IterationNumber", "IterationNumber", &steps, &[2.0, 4.0, 4.0, 8.0, 10.0]);
+    check("Count", "IterationNumber", "IterationNumber", &steps, &[2.0, 2.0, 1.0, 1.0, 1.0]);
+    check("StdDev", "IterationNumber", "IterationNumber", &steps, &[1.0, 2.0, 0.0, 0.0, 0.0]);
+    check("Last", "IterationNumber", "IterationNumber", &steps, &[3.0, 6.0, 4.0, 8.0, 10.0]);
     // Minutes: [T,T+60):1,3,2  [T+60):6  [T+120):4  [T+360):8  [T+3660):10.
     let minutes = [T, T + 60, T + 120, T + 360, T + 3660];
-    check(
-        "Min",
-        "OneMinute",
-        "Timestamp",
-        &minutes,
-        &[1.0, 6.0, 4.0, 8.0, 10.0],
-    );
-    check(
-        "Max",
-        "OneMinute",
-        "Timestamp",
-        &minutes,
-        &[3.0, 6.0, 4.0, 8.0, 10.0],
-    );
-    check(
-        "Avg",
-        "OneMinute",
-        "Timestamp",
-        &minutes,
-        &[2.0, 6.0, 4.0, 8.0, 10.0],
-    );
-    check(
-        "Count",
-        "OneMinute",
-        "Timestamp",
-        &minutes,
-        &[3.0, 1.0, 1.0, 1.0, 1.0],
-    );
-    check(
-        "StdDev",
-        "OneMinute",
-        "Timestamp",
-        &minutes,
-        &[(2.0f64 / 3.0).sqrt(), 0.0, 0.0, 0.0, 0.0],
-    );
-    check(
-        "Last",
-        "OneMinute",
-        "Timestamp",
-        &minutes,
-        &[2.0, 6.0, 4.0, 8.0, 10.0],
-    );
+    check("Min", "OneMinute", "Timestamp", &minutes, &[1.0, 6.0, 4.0, 8.0, 10.0]);
+    check("Max", "OneMinute", "Timestamp", &minutes, &[3.0, 6.0, 4.0, 8.0, 10.0]);
+    check("Avg", "OneMinute", "Timestamp", &minutes, &[2.0, 6.0, 4.0, 8.0, 10.0]);
+    check("Count", "OneMinute", "Timestamp", &minutes, &[3.0, 1.0, 1.0, 1.0, 1.0]);
+    check("StdDev", "OneMinute", "Timestamp", &minutes, &[(2.0f64 / 3.0).sqrt(), 0.0, 0.0, 0.0, 0.0]);
+    check("Last", "OneMinute", "Timestamp", &minutes, &[2.0, 6.0, 4.0, 8.0, 10.0]);
     // Five minutes: [T,T+300):1,3,2,6,4  [T+300):8  [T+3600):10.
     let fives = [T, T + 300, T + 3600];
     check("Min", "FiveMinute", "Timestamp", &fives, &[1.0, 8.0, 10.0]);
     check("Max", "FiveMinute", "Timestamp", &fives, &[6.0, 8.0, 10.0]);
     check("Avg", "FiveMinute", "Timestamp", &fives, &[3.2, 8.0, 10.0]);
     check("Count", "FiveMinute", "Timestamp", &fives, &[5.0, 1.0, 1.0]);
-    check(
-        "StdDev",
-        "FiveMinute",
-        "Timestamp",
-        &fives,
-        &[2.96f64.sqrt(), 0.0, 0.0],
-    );
+    check("StdDev", "FiveMinute", "Timestamp", &fives, &[2.96f64.sqrt(), 0.0, 0.0]);
     check("Last", "FiveMinute", "Timestamp", &fives, &[4.0, 8.0, 10.0]);
     // Hours: [T,T+3600):1,3,2,6,4,8  [T+3600):10.
     let hours = [T, T + 3600];
@@ -479,22 +244,10 @@ fn get_statistics_and_periods(s: &Server) {
     check("Max", "OneHour", "Timestamp", &hours, &[8.0, 10.0]);
     check("Avg", "OneHour", "Timestamp", &hours, &[4.0, 10.0]);
     check("Count", "OneHour", "Timestamp", &hours, &[6.0, 1.0]);
-    check(
-        "StdDev",
-        "OneHour",
-        "Timestamp",
-        &hours,
-        &[(34.0f64 / 6.0).sqrt(), 0.0],
-    );
+    check("StdDev", "OneHour", "Timestamp", &hours, &[(34.0f64 / 6.0).sqrt(), 0.0]);
     check("Last", "OneHour", "Timestamp", &hours, &[8.0, 10.0]);
     // Several queries in one request come back in request order.
-    let r = get_typed(
-        &s.client(),
-        json!([
-            q("stats-tc", "m", "Count", "OneHour", "Timestamp"),
-            q("stats-tc", "m", "Max", "IterationNumber", "IterationNumber")
-        ]),
-    );
+    let r = get_typed(&s.client(), json!([q("stats-tc", "m", "Count", "OneHour", "Timestamp"), q("stats-tc", "m", "Max", "IterationNumber", "IterationNumber")]));
     let results = untyped(&r.unwrap().metric_query_results);
     assert_eq!(series(&results[0]).0, hours);
     assert_eq!(series(&results[1]).0, steps);
@@ -504,32 +257,17 @@ fn get_axes_bounds_and_steps(s: &Server) {
     put_dataset(s, "axes-tc");
     // Steps on a time axis: X is the timestamp (whole seconds) of each step's latest point.
     let r = one(s, q("axes-tc", "m", "Avg", "IterationNumber", "Timestamp"));
-    assert_eq!(
-        series(&r).0,
-        vec![T + 10, T + 70, T + 130, T + 400, T + 3700]
-    );
+    assert_eq!(series(&r).0, vec![T + 10, T + 70, T + 130, T + 400, T + 3700]);
     assert_close(&floats(&series(&r).1), &[2.0, 4.0, 4.0, 8.0, 10.0]);
     // Time buckets on an iteration axis: X is the step of each bucket's latest point.
-    let r = one(
-        s,
-        q("axes-tc", "m", "Count", "OneMinute", "IterationNumber"),
-    );
-    assert_eq!(
-        series(&r),
-        (
-            vec![1, 1, 2, 3, 4],
-            vec![json!(3.0), json!(1.0), json!(1.0), json!(1.0), json!(1.0)]
-        )
-    );
+    let r = one(s, q("axes-tc", "m", "Count", "OneMinute", "IterationNumber"));
+    assert_eq!(series(&r), (vec![1, 1, 2, 3, 4], vec![json!(3.0), json!(1.0), json!(1.0), json!(1.0), json!(1.0)]));
 
     // Start/End bound the points on the X axis, inclusive: steps here...
     let mut bounded = q("axes-tc", "m", "Max", "IterationNumber", "IterationNumber");
     bounded["Start"] = json!(1);
     bounded["End"] = json!(3);
-    assert_eq!(
-        series(&one(s, bounded.clone())),
-        (vec![1, 2, 3], vec![json!(6.0), json!(4.0), json!(8.0)])
-    );
+    assert_eq!(series(&one(s, bounded.clone())), (vec![1, 2, 3], vec![json!(6.0), json!(4.0), json!(8.0)]));
     bounded["End"] = json!(1);
     assert_eq!(series(&one(s, bounded.clone())).0, vec![1]);
     bounded.as_object_mut().unwrap().remove("End");
@@ -538,19 +276,12 @@ fn get_axes_bounds_and_steps(s: &Server) {
     let mut bounded = q("axes-tc", "m", "Count", "FiveMinute", "Timestamp");
     bounded["Start"] = json!(T + 60);
     bounded["End"] = json!(T + 400);
-    assert_eq!(
-        series(&one(s, bounded.clone())),
-        (vec![T, T + 300], vec![json!(2.0), json!(1.0)])
-    );
+    assert_eq!(series(&one(s, bounded.clone())), (vec![T, T + 300], vec![json!(2.0), json!(1.0)]));
     // A Timestamp bound on step groups bounds the points' timestamps.
     bounded["Period"] = json!("IterationNumber");
     assert_eq!(series(&one(s, bounded)).0, vec![T + 70, T + 130, T + 400]);
     // Fractional timestamps count by their whole second.
-    put_ok(
-        s,
-        "axes-tc",
-        json!([{"MetricName": "frac", "Timestamp": T as f64 + 59.9, "Step": 7, "Value": 1}]),
-    );
+    put_ok(s, "axes-tc", json!([{"MetricName": "frac", "Timestamp": T as f64 + 59.9, "Step": 7, "Value": 1}]));
     let mut frac = q("axes-tc", "frac", "Last", "IterationNumber", "Timestamp");
     assert_eq!(series(&one(s, frac.clone())).0, vec![T + 59]);
     frac["Start"] = json!(T + 59);
@@ -561,50 +292,13 @@ fn get_axes_bounds_and_steps(s: &Server) {
     assert_eq!(series(&one(s, frac)).0, Vec::<i64>::new());
 
     // Points without a step count in time buckets on a time axis only.
-    put_ok(
-        s,
-        "axes-tc",
-        json!([{"MetricName": "m2", "Timestamp": T + 5, "Value": 7}, {"MetricName": "m2", "Timestamp": T + 6, "Step": 0, "Value": 1}]),
-    );
-    assert_eq!(
-        series(&one(
-            s,
-            q(
-                "axes-tc",
-                "m2",
-                "Count",
-                "IterationNumber",
-                "IterationNumber"
-            )
-        )),
-        (vec![0], vec![json!(1.0)])
-    );
-    assert_eq!(
-        series(&one(
-            s,
-            q("axes-tc", "m2", "Count", "OneMinute", "Timestamp")
-        )),
-        (vec![T], vec![json!(2.0)])
-    );
-    assert_eq!(
-        series(&one(
-            s,
-            q("axes-tc", "m2", "Count", "OneMinute", "IterationNumber")
-        )),
-        (vec![0], vec![json!(1.0)])
-    );
-    assert_eq!(
-        series(&one(
-            s,
-            q("axes-tc", "m2", "Avg", "IterationNumber", "Timestamp")
-        )),
-        (vec![T + 6], vec![json!(1.0)])
-    );
+    put_ok(s, "axes-tc", json!([{"MetricName": "m2", "Timestamp": T + 5, "Value": 7}, {"MetricName": "m2", "Timestamp": T + 6, "Step": 0, "Value": 1}]));
+    assert_eq!(series(&one(s, q("axes-tc", "m2", "Count", "IterationNumber", "IterationNumber"))), (vec![0], vec![json!(1.0)]));
+    assert_eq!(series(&one(s, q("axes-tc", "m2", "Count", "OneMinute", "Timestamp"))), (vec![T], vec![json!(2.0)]));
+    assert_eq!(series(&one(s, q("axes-tc", "m2", "Count", "OneMinute", "IterationNumber"))), (vec![0], vec![json!(1.0)]));
+    assert_eq!(series(&one(s, q("axes-tc", "m2", "Avg", "IterationNumber", "Timestamp"))), (vec![T + 6], vec![json!(1.0)]));
     // An unknown metric of a known trial component: complete and empty.
-    assert_eq!(
-        series(&one(s, q("axes-tc", "nope", "Avg", "OneHour", "Timestamp"))),
-        (vec![], vec![])
-    );
+    assert_eq!(series(&one(s, q("axes-tc", "nope", "Avg", "OneHour", "Timestamp"))), (vec![], vec![]));
 }
 
 fn get_statuses_per_query(s: &Server) {
@@ -623,10 +317,7 @@ fn get_statuses_per_query(s: &Server) {
     let mut long_name = good.clone();
     long_name["MetricName"] = json!("m".repeat(256));
     unknown["MetricName"] = json!("m");
-    let r = get(
-        s,
-        json!([good, unknown, bad_arn, no_name, prefixed, backwards, long_name]),
-    );
+    let r = get(s, json!([good, unknown, bad_arn, no_name, prefixed, backwards, long_name]));
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.header("x-amzn-RequestId").is_some());
     let results = r.json()["MetricQueryResults"].as_array().unwrap().clone();
@@ -644,24 +335,12 @@ fn get_statuses_per_query(s: &Server) {
     for (i, needle) in expect {
         let r = &results[i];
         assert_eq!(r["Status"], "ValidationError", "{i}: {r}");
-        assert!(
-            r["Message"].as_str().unwrap().contains(needle),
-            "{i}: {needle:?} not in {r}"
-        );
-        assert_eq!(
-            (r["XAxisValues"].clone(), r["MetricValues"].clone()),
-            (json!([]), json!([])),
-            "{i}"
-        );
+        assert!(r["Message"].as_str().unwrap().contains(needle), "{i}: {needle:?} not in {r}");
+        assert_eq!((r["XAxisValues"].clone(), r["MetricValues"].clone()), (json!([]), json!([])), "{i}");
     }
     // Request-level problems are a ValidationException.
-    let many: Vec<Value> = (0..101)
-        .map(|_| q("status-tc", "m", "Count", "OneHour", "Timestamp"))
-        .collect();
-    assert_validation_exception(
-        &get(s, json!(many)),
-        "101 items is more than the maximum 100",
-    );
+    let many: Vec<Value> = (0..101).map(|_| q("status-tc", "m", "Count", "OneHour", "Timestamp")).collect();
+    assert_validation_exception(&get(s, json!(many)), "101 items is more than the maximum 100");
     assert_validation_exception(&get(s, json!([])), "MetricQueries");
     let mut median = q("status-tc", "m", "Count", "OneHour", "Timestamp");
     median["MetricStat"] = json!("Median");
@@ -681,42 +360,10 @@ fn get_reads_other_apis_and_non_finite_values(s: &Server) {
         {"MetricName": "special", "Timestamp": T + 4, "Step": 3, "Value": -0.0},
     ]);
     assert_eq!(put_ok(s, "nan-tc", items).errors, None);
-    let r = one(
-        s,
-        q(
-            "nan-tc",
-            "special",
-            "Last",
-            "IterationNumber",
-            "IterationNumber",
-        ),
-    );
-    assert_eq!(
-        series(&r),
-        (
-            vec![0, 1, 2, 3],
-            vec![json!("NaN"), json!("Infinity"), json!(5.0), json!(-0.0)]
-        )
-    );
-    let r = one(
-        s,
-        q(
-            "nan-tc",
-            "special",
-            "Min",
-            "IterationNumber",
-            "IterationNumber",
-        ),
-    );
-    assert_eq!(
-        series(&r).1,
-        vec![
-            json!("NaN"),
-            json!("Infinity"),
-            json!("-Infinity"),
-            json!(-0.0)
-        ]
-    );
+    let r = one(s, q("nan-tc", "special", "Last", "IterationNumber", "IterationNumber"));
+    assert_eq!(series(&r), (vec![0, 1, 2, 3], vec![json!("NaN"), json!("Infinity"), json!(5.0), json!(-0.0)]));
+    let r = one(s, q("nan-tc", "special", "Min", "IterationNumber", "IterationNumber"));
+    assert_eq!(series(&r).1, vec![json!("NaN"), json!("Infinity"), json!("-Infinity"), json!(-0.0)]);
     let r = one(s, q("nan-tc", "special", "Avg", "OneHour", "Timestamp"));
     assert_eq!(series(&r).1, vec![json!("NaN")]);
     let r = one(s, q("nan-tc", "special", "Count", "OneHour", "Timestamp"));
@@ -725,9 +372,7 @@ fn get_reads_other_apis_and_non_finite_values(s: &Server) {
     // A metric written with a variant (ClearML) reads as `metric/variant`; the same run is
     // the trial component.
     let store = s.store();
-    let run = store
-        .ensure_run("default", "clearml-task", "clearml")
-        .unwrap();
+    let run = store.ensure_run("default", "clearml-task", "clearml").unwrap();
     let point = |metric: &str, variant: &str, step: i64, value: f64| NewScalar {
         metric: metric.into(),
         variant: variant.into(),
@@ -750,22 +395,8 @@ fn get_reads_other_apis_and_non_finite_values(s: &Server) {
             ],
         )
         .unwrap();
-    let read = |name: &str| {
-        series(&one(
-            s,
-            q(
-                "clearml-task",
-                name,
-                "Last",
-                "IterationNumber",
-                "IterationNumber",
-            ),
-        ))
-    };
-    assert_eq!(
-        read("loss/train"),
-        (vec![0, 1], vec![json!(1.0), json!(0.5)])
-    );
+    let read = |name: &str| series(&one(s, q("clearml-task", name, "Last", "IterationNumber", "IterationNumber")));
+    assert_eq!(read("loss/train"), (vec![0, 1], vec![json!(1.0), json!(0.5)]));
     assert_eq!(read("loss/val"), (vec![0], vec![json!(9.0)]));
     assert_eq!(read("loss"), (vec![], vec![]));
     assert_eq!(read("a/b"), (vec![0], vec![json!(3.0)]));
@@ -790,33 +421,15 @@ fn get_truncates_past_the_point_limit(s: &Server) {
         })
         .collect();
     store.put_scalars(run.id, &points).unwrap();
-    let r = one(
-        s,
-        q(
-            "big-tc",
-            "big",
-            "Last",
-            "IterationNumber",
-            "IterationNumber",
-        ),
-    );
+    let r = one(s, q("big-tc", "big", "Last", "IterationNumber", "IterationNumber"));
     assert_eq!(r["Status"], "Truncated", "{}", r["Message"]);
-    assert!(r["Message"]
-        .as_str()
-        .unwrap()
-        .contains("More than 100000 points match"));
+    assert!(r["Message"].as_str().unwrap().contains("More than 100000 points match"));
     let x = r["XAxisValues"].as_array().unwrap();
-    assert_eq!(
-        (x.len(), x.last().unwrap().as_i64()),
-        (LIMIT as usize, Some(LIMIT - 1))
-    );
+    assert_eq!((x.len(), x.last().unwrap().as_i64()), (LIMIT as usize, Some(LIMIT - 1)));
     // The minute the limit cuts into is left out: only whole groups come back.
     let r = one(s, q("big-tc", "big", "Count", "OneMinute", "Timestamp"));
     assert_eq!(r["Status"], "Truncated");
-    assert_eq!(
-        (r["XAxisValues"].clone(), r["MetricValues"].clone()),
-        (json!([T]), json!([60000.0]))
-    );
+    assert_eq!((r["XAxisValues"].clone(), r["MetricValues"].clone()), (json!([T]), json!([60000.0])));
     // Bounds below the limit: complete.
     let mut rest = q("big-tc", "big", "Count", "OneMinute", "Timestamp");
     rest["Start"] = json!(T + 60);
@@ -825,10 +438,7 @@ fn get_truncates_past_the_point_limit(s: &Server) {
     rest["Start"] = json!(1);
     let r = one(s, rest);
     assert_eq!(r["Status"], "Complete");
-    assert_eq!(
-        r["MetricValues"].as_array().unwrap().last(),
-        Some(&json!(LIMIT as f64))
-    );
+    assert_eq!(r["MetricValues"].as_array().unwrap().last(), Some(&json!(LIMIT as f64)));
 }
 
 // ---- SigV4 on a server with credentials ----
@@ -853,49 +463,19 @@ const ACME: (&str, &str) = ("AKIAACME000000000001", "acme/secret/key");
 const GLOBEX: (&str, &str) = ("AKIAGLOBEX0000000001", "globex-secret");
 
 fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 /// Send `body` signed with `key` (or unsigned), X-Amz-Date `skew` seconds off; `tamper`
 /// changes the body after signing.
-fn signed(
-    s: &Server,
-    method: &str,
-    path: &str,
-    body: &str,
-    key: Option<(&str, &str)>,
-    skew: i64,
-    tamper: Option<&str>,
-) -> Reply {
+fn signed(s: &Server, method: &str, path: &str, body: &str, key: Option<(&str, &str)>, skew: i64, tamper: Option<&str>) -> Reply {
     let host = s.base.trim_start_matches("http://").to_string();
     let date = sigv4::format_amz_date(now_s() + skew);
-    let mut headers = vec![
-        ("Host".to_string(), host),
-        ("Content-Type".to_string(), "application/json".to_string()),
-        ("X-Amz-Date".to_string(), date),
-    ];
+    let mut headers =
+        vec![("Host".to_string(), host), ("Content-Type".to_string(), "application/json".to_string()), ("X-Amz-Date".to_string(), date)];
     if let Some((akid, secret)) = key {
-        let req = sigv4::Request {
-            method,
-            path,
-            query: "",
-            headers: headers.clone(),
-            body: body.as_bytes(),
-        };
-        headers.push((
-            "Authorization".into(),
-            sigv4::sign(
-                &req,
-                akid,
-                secret,
-                "eu-central-1",
-                "sagemaker",
-                "content-type;host;x-amz-date",
-            ),
-        ));
+        let req = sigv4::Request { method, path, query: "", headers: headers.clone(), body: body.as_bytes() };
+        headers.push(("Authorization".into(), sigv4::sign(&req, akid, secret, "eu-central-1", "sagemaker", "content-type;host;x-amz-date")));
     }
     let mut req = ureq::request(method, &s.url(path));
     for (k, v) in headers.iter().filter(|(k, _)| k != "Host") {
@@ -911,64 +491,30 @@ fn signed(
 fn assert_refused(r: &Reply, code: &str, needle: &str) {
     assert_eq!(r.status, 403, "{}", r.text);
     assert_eq!(r.header("x-amzn-ErrorType"), Some(code));
-    assert!(r
-        .header("x-amzn-RequestId")
-        .is_some_and(|id| !id.is_empty()));
+    assert!(r.header("x-amzn-RequestId").is_some_and(|id| !id.is_empty()));
     let v = r.json();
     assert_eq!(v["__type"], code);
-    assert!(
-        v["message"].as_str().unwrap().contains(needle),
-        "{needle:?} not in {v}"
-    );
+    assert!(v["message"].as_str().unwrap().contains(needle), "{needle:?} not in {v}");
 }
 
 fn sigv4_on_a_configured_server(backend: Backend) {
-    let Some(s) = Server::start_with_config(backend, AUTH_CONFIG) else {
-        return;
-    };
+    let Some(s) = Server::start_with_config(backend, AUTH_CONFIG) else { return };
     let body =
         json!({"TrialComponentName": "signed-tc", "MetricData": [{"MetricName": "loss", "Timestamp": T, "Step": 0, "Value": 0.5}]}).to_string();
     let put = |key, skew, tamper| signed(&s, "PUT", "/BatchPutMetrics", &body, key, skew, tamper);
 
-    assert_refused(
-        &put(None, 0, None),
-        "MissingAuthenticationTokenException",
-        "Missing Authentication Token",
-    );
-    assert_refused(
-        &put(Some(("AKIAUNKNOWN", "x")), 0, None),
-        "UnrecognizedClientException",
-        "security token",
-    );
-    assert_refused(
-        &put(Some((ACME.0, "wrong")), 0, None),
-        "InvalidSignatureException",
-        "does not match",
-    );
-    assert_refused(
-        &put(Some(ACME), -20 * 60, None),
-        "InvalidSignatureException",
-        "Signature expired",
-    );
-    assert_refused(
-        &put(Some(ACME), 20 * 60, None),
-        "InvalidSignatureException",
-        "not yet current",
-    );
+    assert_refused(&put(None, 0, None), "MissingAuthenticationTokenException", "Missing Authentication Token");
+    assert_refused(&put(Some(("AKIAUNKNOWN", "x")), 0, None), "UnrecognizedClientException", "security token");
+    assert_refused(&put(Some((ACME.0, "wrong")), 0, None), "InvalidSignatureException", "does not match");
+    assert_refused(&put(Some(ACME), -20 * 60, None), "InvalidSignatureException", "Signature expired");
+    assert_refused(&put(Some(ACME), 20 * 60, None), "InvalidSignatureException", "not yet current");
     let tampered = body.replace("0.5", "0.6");
-    assert_refused(
-        &put(Some(ACME), 0, Some(&tampered)),
-        "InvalidSignatureException",
-        "does not match",
-    );
+    assert_refused(&put(Some(ACME), 0, Some(&tampered)), "InvalidSignatureException", "does not match");
     // ClearML credentials are no AWS signature.
     let r = s.json_with(
         "PUT",
         "/BatchPutMetrics",
-        &[(
-            "Authorization",
-            "Basic Q0xFQVJNTC1LRVk6Q0xFQVJNTC1TRUNSRVQ=",
-        )],
+        &[("Authorization", "Basic Q0xFQVJNTC1LRVk6Q0xFQVJNTC1TRUNSRVQ=")],
         serde_json::from_str(&body).unwrap(),
     );
     assert_refused(&r, "InvalidSignatureException", "AWS4-HMAC-SHA256");
@@ -981,11 +527,7 @@ fn sigv4_on_a_configured_server(backend: Backend) {
     let r = put(Some(ACME), 0, None);
     assert_eq!((r.status, r.text.as_str()), (200, "{}"));
     assert!(s.store().run_by_uid("acme", "signed-tc").unwrap().is_some());
-    assert!(s
-        .store()
-        .run_by_uid("default", "signed-tc")
-        .unwrap()
-        .is_none());
+    assert!(s.store().run_by_uid("default", "signed-tc").unwrap().is_none());
     // Within the 15 minutes of skew.
     assert_eq!(put(Some(ACME), -14 * 60, None).status, 200);
     assert_eq!(put(Some(ACME), 14 * 60, None).status, 200);
@@ -993,35 +535,13 @@ fn sigv4_on_a_configured_server(backend: Backend) {
     // The typed client signs with its AWS keys (any region); its refusals decode as AWS errors.
     let item = json!([{"MetricName": "loss", "Timestamp": T, "Step": 1, "Value": 0.25}]);
     let client = s.client().with_aws_keys(ACME.0, ACME.1, "eu-west-1");
-    assert_eq!(
-        put_typed(&client, "typed-tc", item.clone()).unwrap().errors,
-        None
-    );
+    assert_eq!(put_typed(&client, "typed-tc", item.clone()).unwrap().errors, None);
     assert!(s.store().run_by_uid("acme", "typed-tc").unwrap().is_some());
-    let read = get_typed(
-        &client,
-        json!([q(
-            "typed-tc",
-            "loss",
-            "Last",
-            "IterationNumber",
-            "IterationNumber"
-        )]),
-    )
-    .unwrap();
-    assert_eq!(
-        series(&untyped(&read.metric_query_results.unwrap()[0])),
-        (vec![1], vec![json!(0.25)])
-    );
+    let read = get_typed(&client, json!([q("typed-tc", "loss", "Last", "IterationNumber", "IterationNumber")])).unwrap();
+    assert_eq!(series(&untyped(&read.metric_query_results.unwrap()[0])), (vec![1], vec![json!(0.25)]));
     for (client, code) in [
-        (
-            s.client().with_aws_keys(ACME.0, "wrong", "eu-west-1"),
-            "InvalidSignatureException",
-        ),
-        (
-            s.client().with_aws_keys("AKIAUNKNOWN", "x", "eu-west-1"),
-            "UnrecognizedClientException",
-        ),
+        (s.client().with_aws_keys(ACME.0, "wrong", "eu-west-1"), "InvalidSignatureException"),
+        (s.client().with_aws_keys("AKIAUNKNOWN", "x", "eu-west-1"), "UnrecognizedClientException"),
         (s.client(), "MissingAuthenticationTokenException"),
     ] {
         match put_typed(&client, "typed-tc", item.clone()) {
@@ -1034,45 +554,17 @@ fn sigv4_on_a_configured_server(backend: Backend) {
     let get = json!({"MetricQueries": [q("signed-tc", "loss", "Last", "IterationNumber", "IterationNumber")]}).to_string();
     let r = signed(&s, "POST", "/BatchGetMetrics", &get, Some(ACME), 0, None);
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(
-        series(&r.json()["MetricQueryResults"][0]),
-        (vec![0], vec![json!(0.5)])
-    );
+    assert_eq!(series(&r.json()["MetricQueryResults"][0]), (vec![0], vec![json!(0.5)]));
     let r = signed(&s, "POST", "/BatchGetMetrics", &get, Some(GLOBEX), 0, None);
-    assert_eq!(
-        r.json()["MetricQueryResults"][0]["Status"],
-        "ValidationError",
-        "{}",
-        r.text
-    );
-    assert_refused(
-        &signed(&s, "POST", "/BatchGetMetrics", &get, None, 0, None),
-        "MissingAuthenticationTokenException",
-        "",
-    );
+    assert_eq!(r.json()["MetricQueryResults"][0]["Status"], "ValidationError", "{}", r.text);
+    assert_refused(&signed(&s, "POST", "/BatchGetMetrics", &get, None, 0, None), "MissingAuthenticationTokenException", "");
     // A signature for one operation does not fit the other.
     let host = s.base.trim_start_matches("http://").to_string();
     let date = sigv4::format_amz_date(now_s());
-    let headers = vec![
-        ("Host".to_string(), host),
-        ("Content-Type".to_string(), "application/json".to_string()),
-        ("X-Amz-Date".to_string(), date.clone()),
-    ];
-    let req = sigv4::Request {
-        method: "PUT",
-        path: "/BatchPutMetrics",
-        query: "",
-        headers,
-        body: get.as_bytes(),
-    };
-    let auth = sigv4::sign(
-        &req,
-        ACME.0,
-        ACME.1,
-        "us-east-1",
-        "sagemaker",
-        "content-type;host;x-amz-date",
-    );
+    let headers =
+        vec![("Host".to_string(), host), ("Content-Type".to_string(), "application/json".to_string()), ("X-Amz-Date".to_string(), date.clone())];
+    let req = sigv4::Request { method: "PUT", path: "/BatchPutMetrics", query: "", headers, body: get.as_bytes() };
+    let auth = sigv4::sign(&req, ACME.0, ACME.1, "us-east-1", "sagemaker", "content-type;host;x-amz-date");
     let r = match ureq::post(&s.url("/BatchGetMetrics"))
         .set("Content-Type", "application/json")
         .set("X-Amz-Date", &date)
@@ -1089,64 +581,23 @@ fn sigv4_on_a_configured_server(backend: Backend) {
 /// Credentials configured for ClearML only: SageMaker is closed too (no key can sign).
 #[test]
 fn sagemaker_is_closed_when_only_other_credentials_exist() {
-    let config =
-        "[[tenant]]\nname = \"t\"\n[[tenant.clearml]]\naccess_key = \"K\"\nsecret_key = \"S\"\n";
-    let Some(s) = Server::start_with_config(Backend::Sqlite, config) else {
-        return;
-    };
+    let config = "[[tenant]]\nname = \"t\"\n[[tenant.clearml]]\naccess_key = \"K\"\nsecret_key = \"S\"\n";
+    let Some(s) = Server::start_with_config(Backend::Sqlite, config) else { return };
     let body = json!({"TrialComponentName": "x", "MetricData": [{"MetricName": "m", "Timestamp": T, "Value": 1}]}).to_string();
-    assert_refused(
-        &signed(&s, "PUT", "/BatchPutMetrics", &body, None, 0, None),
-        "MissingAuthenticationTokenException",
-        "",
-    );
-    assert_refused(
-        &signed(
-            &s,
-            "PUT",
-            "/BatchPutMetrics",
-            &body,
-            Some(("K", "S")),
-            0,
-            None,
-        ),
-        "UnrecognizedClientException",
-        "",
-    );
+    assert_refused(&signed(&s, "PUT", "/BatchPutMetrics", &body, None, 0, None), "MissingAuthenticationTokenException", "");
+    assert_refused(&signed(&s, "PUT", "/BatchPutMetrics", &body, Some(("K", "S")), 0, None), "UnrecognizedClientException", "");
 }
 
 /// Without any config the server is open: unsigned requests are tenant `default`.
 #[test]
 fn open_server_takes_unsigned_requests() {
-    let Some(s) = Server::start(Backend::Sqlite) else {
-        return;
-    };
-    let r = put(
-        &s,
-        "open-tc",
-        json!([{"MetricName": "m", "Timestamp": T, "Value": 1}]),
-    );
+    let Some(s) = Server::start(Backend::Sqlite) else { return };
+    let r = put(&s, "open-tc", json!([{"MetricName": "m", "Timestamp": T, "Value": 1}]));
     assert_eq!(r.status, 200);
-    assert!(s
-        .store()
-        .run_by_uid("default", "open-tc")
-        .unwrap()
-        .is_some());
+    assert!(s.store().run_by_uid("default", "open-tc").unwrap().is_some());
     // A signature is not checked then (any or none is accepted).
     let body = json!({"TrialComponentName": "open-tc", "MetricData": [{"MetricName": "m", "Timestamp": T + 1, "Value": 1}]}).to_string();
-    assert_eq!(
-        signed(
-            &s,
-            "PUT",
-            "/BatchPutMetrics",
-            &body,
-            Some(("ANY", "x")),
-            0,
-            None
-        )
-        .status,
-        200
-    );
+    assert_eq!(signed(&s, "PUT", "/BatchPutMetrics", &body, Some(("ANY", "x")), 0, None).status, 200);
 }
 
 per_backend! {

@@ -11,16 +11,7 @@ use specmill_wire::validate::Violation;
 use crate::transport::RawResponse;
 
 fn violations(v: &[Violation]) -> String {
-    v.iter()
-        .map(|v| {
-            if v.path.is_empty() {
-                v.message.clone()
-            } else {
-                format!("{}: {}", v.path, v.message)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    v.iter().map(|v| if v.path.is_empty() { v.message.clone() } else { format!("{}: {}", v.path, v.message) }).collect::<Vec<_>>().join("; ")
 }
 
 /// Everything a call can fail with.
@@ -43,11 +34,7 @@ pub enum Error {
     Status { status: u16, body: Vec<u8> },
     /// A successful reply whose body does not decode as the generated response type.
     #[error("decoding the HTTP {status} reply: {message}")]
-    Decode {
-        status: u16,
-        message: String,
-        body: Vec<u8>,
-    },
+    Decode { status: u16, message: String, body: Vec<u8> },
     /// The request breaks the spec's constraints (checked before sending when the client
     /// validates requests, [`crate::Client::with_request_validation`]).
     #[error("the request breaks the spec's constraints: {}", violations(.0))]
@@ -87,10 +74,7 @@ impl Error {
             "comet" => CometError::from_reply(reply).map(Error::from),
             _ => None,
         };
-        native.unwrap_or_else(|| Error::Status {
-            status: reply.status,
-            body: reply.body.clone(),
-        })
+        native.unwrap_or_else(|| Error::Status { status: reply.status, body: reply.body.clone() })
     }
 }
 
@@ -134,24 +118,13 @@ impl ClearMlError {
             return None;
         }
         let endpoint = meta.get("endpoint").and_then(Value::as_object);
-        let field = |k: &str| {
-            endpoint
-                .and_then(|e| e.get(k))
-                .cloned()
-                .unwrap_or(Value::Null)
-        };
+        let field = |k: &str| endpoint.and_then(|e| e.get(k)).cloned().unwrap_or(Value::Null);
         Some(ClearMlError {
             status: reply.status,
             result_code,
-            result_subcode: meta
-                .get("result_subcode")
-                .and_then(Value::as_i64)
-                .unwrap_or(0),
+            result_subcode: meta.get("result_subcode").and_then(Value::as_i64).unwrap_or(0),
             result_msg: text(meta, "result_msg").unwrap_or_default(),
-            error_data: meta
-                .get("error_data")
-                .cloned()
-                .unwrap_or_else(|| Value::Object(Map::new())),
+            error_data: meta.get("error_data").cloned().unwrap_or_else(|| Value::Object(Map::new())),
             endpoint: field("name").as_str().unwrap_or_default().to_string(),
             requested_version: field("requested_version"),
             actual_version: field("actual_version"),
@@ -178,28 +151,15 @@ impl AwsError {
             return None;
         }
         let body = object(reply);
-        let from_header = reply
-            .header("x-amzn-errortype")
-            .map(|v| v.split(':').next().unwrap_or(v).to_string());
-        let from_body = body.as_ref().and_then(|b| {
-            text(b, "__type")
-                .or_else(|| text(b, "code"))
-                .or_else(|| text(b, "Code"))
-        });
+        let from_header = reply.header("x-amzn-errortype").map(|v| v.split(':').next().unwrap_or(v).to_string());
+        let from_body = body.as_ref().and_then(|b| text(b, "__type").or_else(|| text(b, "code")).or_else(|| text(b, "Code")));
         let code = from_header.or(from_body)?;
         let code = code.rsplit('#').next().unwrap_or(&code).trim().to_string();
         if code.is_empty() {
             return None;
         }
-        let message = body
-            .as_ref()
-            .and_then(|b| text(b, "message").or_else(|| text(b, "Message")))
-            .unwrap_or_default();
-        Some(AwsError {
-            status: reply.status,
-            code,
-            message,
-        })
+        let message = body.as_ref().and_then(|b| text(b, "message").or_else(|| text(b, "Message"))).unwrap_or_default();
+        Some(AwsError { status: reply.status, code, message })
     }
 }
 
@@ -216,10 +176,7 @@ impl LensError {
         if reply.is_success() {
             return None;
         }
-        Some(LensError {
-            status: reply.status,
-            error: text(&object(reply)?, "error")?,
-        })
+        Some(LensError { status: reply.status, error: text(&object(reply)?, "error")? })
     }
 }
 
@@ -257,12 +214,7 @@ impl DioptraError {
     }
 
     fn summary(&self) -> String {
-        let mut parts: Vec<String> = self
-            .error
-            .iter()
-            .chain(self.message.iter())
-            .cloned()
-            .collect();
+        let mut parts: Vec<String> = self.error.iter().chain(self.message.iter()).cloned().collect();
         if let Some(errors) = &self.errors {
             parts.push(Value::Object(errors.clone()).to_string());
         }
@@ -300,95 +252,37 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> RawResponse {
-        RawResponse {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        RawResponse { status, headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body: body.as_bytes().to_vec() }
     }
 
     #[test]
     fn clearml_envelopes() {
-        let r = reply(
-            400,
-            &[],
-            r#"{"meta":{"result_code":400,"result_subcode":12,"result_msg":"Validation error","endpoint":{"name":"events.add","requested_version":"2.1","actual_version":"2.1"},"trx":"t"},"data":{}}"#,
-        );
+        let r = reply(400, &[], r#"{"meta":{"result_code":400,"result_subcode":12,"result_msg":"Validation error","endpoint":{"name":"events.add","requested_version":"2.1","actual_version":"2.1"},"trx":"t"},"data":{}}"#);
         let e = ClearMlError::from_reply(&r).unwrap();
-        assert_eq!(
-            (
-                e.status,
-                e.result_code,
-                e.result_subcode,
-                e.endpoint.as_str()
-            ),
-            (400, 400, 12, "events.add")
-        );
-        assert!(ClearMlError::from_reply(&reply(
-            200,
-            &[],
-            r#"{"meta":{"result_code":200},"data":{}}"#
-        ))
-        .is_none());
+        assert_eq!((e.status, e.result_code, e.result_subcode, e.endpoint.as_str()), (400, 400, 12, "events.add"));
+        assert!(ClearMlError::from_reply(&reply(200, &[], r#"{"meta":{"result_code":200},"data":{}}"#)).is_none());
         assert!(ClearMlError::from_reply(&reply(400, &[], r#"{"error":"x"}"#)).is_none());
     }
 
     #[test]
     fn aws_codes_from_header_or_body() {
-        let e = AwsError::from_reply(&reply(
-            400,
-            &[("x-amzn-ErrorType", "ValidationException:http://internal")],
-            r#"{"message":"bad"}"#,
-        ))
-        .unwrap();
-        assert_eq!(
-            (e.code.as_str(), e.message.as_str()),
-            ("ValidationException", "bad")
-        );
-        let e = AwsError::from_reply(&reply(
-            403,
-            &[],
-            r#"{"__type":"com.amazon.coral#InvalidSignatureException","Message":"no"}"#,
-        ))
-        .unwrap();
-        assert_eq!(
-            (e.code.as_str(), e.message.as_str()),
-            ("InvalidSignatureException", "no")
-        );
+        let e = AwsError::from_reply(&reply(400, &[("x-amzn-ErrorType", "ValidationException:http://internal")], r#"{"message":"bad"}"#)).unwrap();
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("ValidationException", "bad"));
+        let e = AwsError::from_reply(&reply(403, &[], r#"{"__type":"com.amazon.coral#InvalidSignatureException","Message":"no"}"#)).unwrap();
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("InvalidSignatureException", "no"));
         assert!(AwsError::from_reply(&reply(400, &[], r#"{"error":"x"}"#)).is_none());
         assert!(AwsError::from_reply(&reply(200, &[("x-amzn-ErrorType", "X")], "{}")).is_none());
     }
 
     #[test]
     fn openapi_error_bodies() {
-        assert_eq!(
-            LensError::from_reply(&reply(400, &[], r#"{"error":"invalid start time format"}"#))
-                .unwrap()
-                .error,
-            "invalid start time format"
-        );
+        assert_eq!(LensError::from_reply(&reply(400, &[], r#"{"error":"invalid start time format"}"#)).unwrap().error, "invalid start time format");
         assert!(LensError::from_reply(&reply(400, &[], r#"{"msg":"x"}"#)).is_none());
-        let d = DioptraError::from_reply(&reply(
-            404,
-            &[],
-            r#"{"error":"EntityDoesNotExistError","message":"gone","detail":{}}"#,
-        ))
-        .unwrap();
+        let d = DioptraError::from_reply(&reply(404, &[], r#"{"error":"EntityDoesNotExistError","message":"gone","detail":{}}"#)).unwrap();
         assert_eq!(d.error.as_deref(), Some("EntityDoesNotExistError"));
         assert!(DioptraError::from_reply(&reply(400, &[], "not json")).is_none());
-        let c = CometError::from_reply(&reply(
-            401,
-            &[],
-            r#"{"msg":"no key","code":401,"sdk_error_code":90212}"#,
-        ))
-        .unwrap();
+        let c = CometError::from_reply(&reply(401, &[], r#"{"msg":"no key","code":401,"sdk_error_code":90212}"#)).unwrap();
         assert_eq!((c.code, c.sdk_error_code), (Some(401), Some(90212)));
-        assert!(matches!(
-            Error::from_reply("comet", &reply(502, &[], "<html>")),
-            Error::Status { status: 502, .. }
-        ));
+        assert!(matches!(Error::from_reply("comet", &reply(502, &[], "<html>")), Error::Status { status: 502, .. }));
     }
 }

@@ -121,10 +121,10 @@ pub mod transport;
 #[allow(clippy::all)]
 pub mod generated;
 
-pub use errors::{AwsError, ClearMlError, CometError, DioptraError, Error, LensError};
-pub use generated::*;
 /// The HTTP client underneath, for [`Client::with_http_client`].
 pub use reqwest;
+pub use errors::{AwsError, ClearMlError, CometError, DioptraError, Error, LensError};
+pub use generated::*;
 pub use specmill_wire::wire::{Double, EpochSeconds, FilePart};
 pub use specmill_wire::{sigv4, validate};
 pub use transport::{AwsKeys, ClearMlAuth, Client, Credentials, RawResponse, Request};

@@ -5,16 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::ir::{Kind, Schema, TypeSpace};
 
-const STRING_CANDIDATES: &[&str] = &[
-    "example",
-    "a",
-    "a1",
-    "x-1",
-    "1",
-    "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/example",
-    "{}",
-    "",
-];
+const STRING_CANDIDATES: &[&str] = &["example", "a", "a1", "x-1", "1", "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/example", "{}", ""];
 
 pub fn minimal(schema: &Schema, types: &TypeSpace) -> Value {
     minimal_at(schema, types, 0)
@@ -30,22 +21,9 @@ fn minimal_at(schema: &Schema, types: &TypeSpace, depth: usize) -> Value {
     match &schema.kind {
         Kind::Any => json!({}),
         Kind::Boolean => json!(false),
-        Kind::Integer {
-            minimum, maximum, ..
-        } => json!(clamp(0, *minimum, *maximum)),
-        Kind::Number {
-            minimum, maximum, ..
-        } => json!(clamp(
-            1,
-            minimum.map(|m| m.ceil() as i64),
-            maximum.map(|m| m.floor() as i64)
-        )),
-        Kind::String {
-            min_length,
-            max_length,
-            pattern,
-            format,
-        } => {
+        Kind::Integer { minimum, maximum, .. } => json!(clamp(0, *minimum, *maximum)),
+        Kind::Number { minimum, maximum, .. } => json!(clamp(1, minimum.map(|m| m.ceil() as i64), maximum.map(|m| m.floor() as i64))),
+        Kind::String { min_length, max_length, pattern, format } => {
             match format.as_deref() {
                 Some("date-time") => return json!("2024-01-15T08:30:00+00:00"),
                 Some("date") => return json!("2024-01-15"),
@@ -60,50 +38,27 @@ fn minimal_at(schema: &Schema, types: &TypeSpace, depth: usize) -> Value {
             let pick = STRING_CANDIDATES
                 .iter()
                 .map(|s| s.to_string())
-                .find(|s| {
-                    (min..=max).contains(&s.chars().count())
-                        && re.as_ref().map(|r| r.is_match(s)).unwrap_or(true)
-                })
+                .find(|s| (min..=max).contains(&s.chars().count()) && re.as_ref().map(|r| r.is_match(s)).unwrap_or(true))
                 .unwrap_or_else(|| "a".repeat(min.max(1).min(max)));
             json!(pick)
         }
         Kind::Timestamp(_) => json!(1704164645),
         Kind::Enum(values) => values.first().map(|v| json!(v)).unwrap_or(Value::Null),
         Kind::Const(c) => c.clone(),
-        Kind::Array {
-            items, min_items, ..
-        } => Value::Array(
-            (0..min_items.unwrap_or(0).max(1))
-                .map(|_| minimal_at(items, types, depth + 1))
-                .collect(),
-        ),
+        Kind::Array { items, min_items, .. } => {
+            Value::Array((0..min_items.unwrap_or(0).max(1)).map(|_| minimal_at(items, types, depth + 1)).collect())
+        }
         Kind::Map(_) => json!({}),
         Kind::Object(obj) => {
             let mut out = Map::new();
-            let first: &[String] = obj
-                .alternatives
-                .as_ref()
-                .and_then(|a| a.sets.first())
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            for p in obj
-                .properties
-                .iter()
-                .filter(|p| p.required || first.contains(&p.name))
-            {
+            let first: &[String] = obj.alternatives.as_ref().and_then(|a| a.sets.first()).map(Vec::as_slice).unwrap_or(&[]);
+            for p in obj.properties.iter().filter(|p| p.required || first.contains(&p.name)) {
                 out.insert(p.name.clone(), minimal_at(&p.schema, types, depth + 1));
             }
             Value::Object(out)
         }
-        Kind::Union { variants, .. } => variants
-            .first()
-            .map(|v| minimal_at(v, types, depth + 1))
-            .unwrap_or(Value::Null),
-        Kind::Ref(r) => types
-            .named
-            .get(r)
-            .map(|s| minimal_at(s, types, depth + 1))
-            .unwrap_or(Value::Null),
+        Kind::Union { variants, .. } => variants.first().map(|v| minimal_at(v, types, depth + 1)).unwrap_or(Value::Null),
+        Kind::Ref(r) => types.named.get(r).map(|s| minimal_at(s, types, depth + 1)).unwrap_or(Value::Null),
     }
 }
 

@@ -83,15 +83,9 @@ pub struct HttpBinding {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Body {
     None,
-    Json {
-        schema: Schema,
-        required: bool,
-    },
+    Json { schema: Schema, required: bool },
     /// One JSON object per line, each a request of another operation version.
-    JsonLines {
-        operation: String,
-        version: Option<Version>,
-    },
+    JsonLines { operation: String, version: Option<Version> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,10 +123,7 @@ pub struct Version {
 impl Version {
     pub fn parse(s: &str) -> Option<Version> {
         let (a, b) = s.trim().split_once('.')?;
-        Some(Version {
-            major: a.parse().ok()?,
-            minor: b.parse().ok()?,
-        })
+        Some(Version { major: a.parse().ok()?, minor: b.parse().ok()? })
     }
 }
 
@@ -159,10 +150,7 @@ pub struct Schema {
 
 impl Schema {
     pub fn new(kind: Kind) -> Schema {
-        Schema {
-            kind,
-            ..Schema::default()
-        }
+        Schema { kind, ..Schema::default() }
     }
     pub fn described(mut self, description: impl Into<String>) -> Schema {
         self.description = description.into();
@@ -176,42 +164,26 @@ pub enum Kind {
     #[default]
     Any,
     Boolean,
-    Integer {
-        minimum: Option<i64>,
-        maximum: Option<i64>,
-        bits: u8,
-    },
+    Integer { minimum: Option<i64>, maximum: Option<i64>, bits: u8 },
     Number {
         minimum: Option<f64>,
         maximum: Option<f64>,
         /// NaN and ±infinity travel as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
         nonfinite_as_strings: bool,
     },
-    String {
-        min_length: Option<u64>,
-        max_length: Option<u64>,
-        pattern: Option<String>,
-        format: Option<String>,
-    },
+    String { min_length: Option<u64>, max_length: Option<u64>, pattern: Option<String>, format: Option<String> },
     /// A point in time on the wire.
     Timestamp(TimestampFormat),
     /// A string from a closed set.
     Enum(Vec<String>),
     /// Exactly this value.
     Const(serde_json::Value),
-    Array {
-        items: Box<Schema>,
-        min_items: Option<u64>,
-        max_items: Option<u64>,
-    },
+    Array { items: Box<Schema>, min_items: Option<u64>, max_items: Option<u64> },
     /// An object with arbitrary keys and values of one schema.
     Map(Box<Schema>),
     Object(ObjectSchema),
     /// anyOf (`exclusive: false`) or oneOf (`exclusive: true`).
-    Union {
-        variants: Vec<Schema>,
-        exclusive: bool,
-    },
+    Union { variants: Vec<Schema>, exclusive: bool },
     /// A named schema of the same API's [`TypeSpace`].
     Ref(String),
 }
@@ -273,20 +245,14 @@ pub enum Additional {
 
 impl Api {
     /// Every operation version of the API with its service and operation.
-    pub fn operation_versions(
-        &self,
-    ) -> impl Iterator<Item = (&Service, &Operation, &OperationVersion)> {
-        self.services.iter().flat_map(|s| {
-            s.operations
-                .iter()
-                .flat_map(move |o| o.versions.iter().map(move |v| (s, o, v)))
-        })
+    pub fn operation_versions(&self) -> impl Iterator<Item = (&Service, &Operation, &OperationVersion)> {
+        self.services
+            .iter()
+            .flat_map(|s| s.operations.iter().flat_map(move |o| o.versions.iter().map(move |v| (s, o, v))))
     }
 
     /// The highest operation version any operation of this API defines.
     pub fn max_version(&self) -> Option<Version> {
-        self.operation_versions()
-            .filter_map(|(_, _, v)| v.version)
-            .max()
+        self.operation_versions().filter_map(|(_, _, v)| v.version).max()
     }
 }

@@ -21,15 +21,7 @@ pub enum Dialect {
 /// character OpenAPI does not allow in a component key replaced by `_`.
 pub fn component_name(api: &Api, name: &str) -> String {
     let raw = format!("{}.{}", api.name, name);
-    raw.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    raw.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect()
 }
 
 /// `schema` of `api` as a JSON Schema object of `dialect`.
@@ -53,11 +45,7 @@ pub fn schema(api: &Api, schema: &Schema, dialect: Dialect) -> Value {
 
 /// Every named schema of `api`, keyed by [`component_name`].
 pub fn components(api: &Api, dialect: Dialect) -> Map<String, Value> {
-    api.types
-        .named
-        .iter()
-        .map(|(name, s)| (component_name(api, name), schema(api, s, dialect)))
-        .collect()
+    api.types.named.iter().map(|(name, s)| (component_name(api, name), schema(api, s, dialect))).collect()
 }
 
 /// A self-contained JSON Schema document for `s`: the schema itself with every named schema
@@ -72,10 +60,7 @@ pub fn validation_document(api: &Api, s: &Schema) -> Value {
             m
         }
     };
-    doc.insert(
-        "components".into(),
-        json!({ "schemas": components(api, Dialect::JsonSchema) }),
-    );
+    doc.insert("components".into(), json!({ "schemas": components(api, Dialect::JsonSchema) }));
     Value::Object(doc)
 }
 
@@ -100,25 +85,14 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
     match &s.kind {
         Kind::Any => json!({}),
         Kind::Boolean => json!({ "type": "boolean" }),
-        Kind::Integer {
-            minimum,
-            maximum,
-            bits,
-        } => {
+        Kind::Integer { minimum, maximum, bits } => {
             let mut m = typed("integer");
-            m.insert(
-                "format".into(),
-                json!(if *bits <= 32 { "int32" } else { "int64" }),
-            );
+            m.insert("format".into(), json!(if *bits <= 32 { "int32" } else { "int64" }));
             put(&mut m, "minimum", minimum.map(Value::from));
             put(&mut m, "maximum", maximum.map(Value::from));
             Value::Object(m)
         }
-        Kind::Number {
-            minimum,
-            maximum,
-            nonfinite_as_strings,
-        } => {
+        Kind::Number { minimum, maximum, nonfinite_as_strings } => {
             let mut m = typed("number");
             m.insert("format".into(), json!("double"));
             put(&mut m, "minimum", minimum.map(Value::from));
@@ -129,12 +103,7 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
                 Value::Object(m)
             }
         }
-        Kind::String {
-            min_length,
-            max_length,
-            pattern,
-            format,
-        } => {
+        Kind::String { min_length, max_length, pattern, format } => {
             let mut m = typed("string");
             put(&mut m, "minLength", min_length.map(Value::from));
             put(&mut m, "maxLength", max_length.map(Value::from));
@@ -142,9 +111,7 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
             put(&mut m, "format", format.clone().map(Value::from));
             Value::Object(m)
         }
-        Kind::Timestamp(_) => {
-            json!({ "type": "number", "description": "Seconds since the epoch." })
-        }
+        Kind::Timestamp(_) => json!({ "type": "number", "description": "Seconds since the epoch." }),
         Kind::Enum(values) => json!({ "type": "string", "enum": values }),
         Kind::Const(c) => {
             let mut m = Map::new();
@@ -154,11 +121,7 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
             m.insert("enum".into(), json!([c]));
             Value::Object(m)
         }
-        Kind::Array {
-            items,
-            min_items,
-            max_items,
-        } => {
+        Kind::Array { items, min_items, max_items } => {
             let mut m = typed("array");
             m.insert("items".into(), schema(api, items, dialect));
             put(&mut m, "minItems", min_items.map(Value::from));
@@ -172,29 +135,18 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
         }
         Kind::Object(obj) => {
             let mut m = typed("object");
-            let props: Map<String, Value> = obj
-                .properties
-                .iter()
-                .map(|p| (p.name.clone(), schema(api, &p.schema, dialect)))
-                .collect();
+            let props: Map<String, Value> =
+                obj.properties.iter().map(|p| (p.name.clone(), schema(api, &p.schema, dialect))).collect();
             if !props.is_empty() {
                 m.insert("properties".into(), Value::Object(props));
             }
-            let required: Vec<&str> = obj
-                .properties
-                .iter()
-                .filter(|p| p.required)
-                .map(|p| p.name.as_str())
-                .collect();
+            let required: Vec<&str> = obj.properties.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
             if !required.is_empty() {
                 m.insert("required".into(), json!(required));
             }
             if let Some(alt) = &obj.alternatives {
                 let key = if alt.exclusive { "oneOf" } else { "anyOf" };
-                m.insert(
-                    key.into(),
-                    Value::Array(alt.sets.iter().map(|s| json!({ "required": s })).collect()),
-                );
+                m.insert(key.into(), Value::Array(alt.sets.iter().map(|s| json!({ "required": s })).collect()));
             }
             match &obj.additional {
                 Additional::Ignore => {}
@@ -207,16 +159,11 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
             }
             Value::Object(m)
         }
-        Kind::Union {
-            variants,
-            exclusive,
-        } => {
+        Kind::Union { variants, exclusive } => {
             let key = if *exclusive { "oneOf" } else { "anyOf" };
             json!({ key: variants.iter().map(|v| schema(api, v, dialect)).collect::<Vec<_>>() })
         }
-        Kind::Ref(name) => {
-            json!({ "$ref": format!("#/components/schemas/{}", component_name(api, name)) })
-        }
+        Kind::Ref(name) => json!({ "$ref": format!("#/components/schemas/{}", component_name(api, name)) }),
     }
 }
 
@@ -251,14 +198,7 @@ mod tests {
 
     fn api() -> Api {
         let mut types = TypeSpace::default();
-        types.named.insert(
-            "point value".into(),
-            Schema::new(Kind::Number {
-                minimum: None,
-                maximum: None,
-                nonfinite_as_strings: true,
-            }),
-        );
+        types.named.insert("point value".into(), Schema::new(Kind::Number { minimum: None, maximum: None, nonfinite_as_strings: true }));
         Api {
             name: "t".into(),
             title: String::new(),
@@ -277,32 +217,18 @@ mod tests {
         let api = api();
         let obj = Schema::new(Kind::Object(ObjectSchema {
             properties: vec![
-                Property {
-                    name: "v".into(),
-                    required: true,
-                    schema: Schema::new(Kind::Ref("point value".into())),
-                },
+                Property { name: "v".into(), required: true, schema: Schema::new(Kind::Ref("point value".into())) },
                 Property {
                     name: "n".into(),
                     required: false,
-                    schema: Schema {
-                        nullable: true,
-                        ..Schema::new(Kind::Integer {
-                            minimum: Some(1),
-                            maximum: None,
-                            bits: 32,
-                        })
-                    },
+                    schema: Schema { nullable: true, ..Schema::new(Kind::Integer { minimum: Some(1), maximum: None, bits: 32 }) },
                 },
             ],
             additional: Additional::Forbid,
             alternatives: None,
         }));
         let oa = schema(&api, &obj, Dialect::OpenApi30);
-        assert_eq!(
-            oa["properties"]["v"]["$ref"],
-            "#/components/schemas/t.point_value"
-        );
+        assert_eq!(oa["properties"]["v"]["$ref"], "#/components/schemas/t.point_value");
         assert_eq!(oa["properties"]["n"]["nullable"], true);
         assert_eq!(oa["required"], json!(["v"]));
         assert_eq!(oa["additionalProperties"], false);
@@ -316,31 +242,13 @@ mod tests {
     fn required_alternatives_become_one_of_required_lists() {
         let obj = Schema::new(Kind::Object(ObjectSchema {
             properties: vec![
-                Property {
-                    name: "id".into(),
-                    required: false,
-                    schema: Schema::new(Kind::Integer {
-                        minimum: None,
-                        maximum: None,
-                        bits: 64,
-                    }),
-                },
-                Property {
-                    name: "uid".into(),
-                    required: false,
-                    schema: Schema::new(Kind::Any),
-                },
+                Property { name: "id".into(), required: false, schema: Schema::new(Kind::Integer { minimum: None, maximum: None, bits: 64 }) },
+                Property { name: "uid".into(), required: false, schema: Schema::new(Kind::Any) },
             ],
             additional: Additional::Ignore,
-            alternatives: Some(crate::ir::Alternatives {
-                sets: vec![vec!["id".into()], vec!["uid".into()]],
-                exclusive: true,
-            }),
+            alternatives: Some(crate::ir::Alternatives { sets: vec![vec!["id".into()], vec!["uid".into()]], exclusive: true }),
         }));
         let js = schema(&api(), &obj, Dialect::JsonSchema);
-        assert_eq!(
-            js["oneOf"],
-            json!([{"required": ["id"]}, {"required": ["uid"]}])
-        );
+        assert_eq!(js["oneOf"], json!([{"required": ["id"]}, {"required": ["uid"]}]));
     }
 }

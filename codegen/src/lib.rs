@@ -6,8 +6,8 @@
 //! [`check_all`] put the result on disk or compare it with what is there ([`write_if_changed`]
 //! and [`check`] do it for one tree).
 
-pub mod cases;
 pub mod emit;
+pub mod cases;
 pub mod example;
 pub mod ir;
 pub mod json_schema;
@@ -44,9 +44,7 @@ pub fn workspace_dirs(root: &Path) -> OutDirs {
 }
 
 fn dir_of(dirs: &OutDirs, tree: Tree) -> Result<&Path, Error> {
-    dirs.get(&tree)
-        .map(PathBuf::as_path)
-        .ok_or_else(|| Error::Emit(format!("no output directory for the {tree:?} tree")))
+    dirs.get(&tree).map(PathBuf::as_path).ok_or_else(|| Error::Emit(format!("no output directory for the {tree:?} tree")))
 }
 
 /// [`write_if_changed`] for every tree of `generated`.
@@ -63,11 +61,7 @@ pub fn check_all(dirs: &OutDirs, generated: &Generated) -> Result<Vec<String>, E
     let mut diffs = Vec::new();
     for (tree, files) in generated {
         let dir = dir_of(dirs, *tree)?;
-        diffs.extend(
-            check(dir, files)?
-                .into_iter()
-                .map(|d| format!("{}/{d}", dir.display())),
-        );
+        diffs.extend(check(dir, files)?.into_iter().map(|d| format!("{}/{d}", dir.display())));
     }
     Ok(diffs)
 }
@@ -130,16 +124,8 @@ fn walk(root: &Path, dir: &Path, found: &mut Vec<String>) -> Result<(), Error> {
         let path = entry.map_err(|e| Error::Io(dir.to_path_buf(), e))?.path();
         if path.is_dir() {
             walk(root, &path, found)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("rs" | "md" | "py" | "json")
-        ) {
-            found.push(
-                path.strip_prefix(root)
-                    .unwrap_or(&path)
-                    .to_string_lossy()
-                    .replace('\\', "/"),
-            );
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("rs" | "md" | "py" | "json")) {
+            found.push(path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/"));
         }
     }
     Ok(())

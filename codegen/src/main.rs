@@ -14,10 +14,7 @@ fn main() -> ExitCode {
     let (specs, out, client_out) = match paths.as_slice() {
         [s, o] => {
             let out = PathBuf::from(o);
-            let client = out
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join(Tree::Client.dir());
+            let client = out.parent().unwrap_or(Path::new(".")).join(Tree::Client.dir());
             (PathBuf::from(s), out, client)
         }
         [s, o, c] => (PathBuf::from(s), PathBuf::from(o), PathBuf::from(c)),
@@ -37,8 +34,7 @@ fn main() -> ExitCode {
     let result = if check {
         specmill_codegen::check_all(&dirs, &files)
     } else {
-        specmill_codegen::write_all(&dirs, &files)
-            .map(|c| c.iter().map(|p| format!("wrote {}", p.display())).collect())
+        specmill_codegen::write_all(&dirs, &files).map(|c| c.iter().map(|p| format!("wrote {}", p.display())).collect())
     };
     match result {
         Ok(lines) => {

@@ -7,17 +7,14 @@ use proc_macro2::{Ident, Span};
 use crate::ir::Version;
 
 const RESERVED: &[&str] = &[
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
-    "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
-    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern", "false", "fn", "for", "if",
+    "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct",
+    "super", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
     "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
 }
 
 /// `metrics_scalar_event` → `MetricsScalarEvent`; a leading digit gets a `T` prefix.
@@ -65,8 +62,7 @@ pub fn variant_name(s: &str) -> String {
 
 /// `2.9` → `V2_9`: the suffix that versioned names carry.
 pub fn version_suffix(v: Option<Version>) -> String {
-    v.map(|v| format!("V{}_{}", v.major, v.minor))
-        .unwrap_or_default()
+    v.map(|v| format!("V{}_{}", v.major, v.minor)).unwrap_or_default()
 }
 
 pub fn ident(s: &str) -> Ident {

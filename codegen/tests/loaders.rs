@@ -18,68 +18,25 @@ fn clearml_events_conf() {
     let apis = load::load_dir(&specs()).unwrap();
     let api = apis.iter().find(|a| a.name == "clearml").unwrap();
     assert_eq!(api.protocol, Protocol::ClearMl);
-    assert_eq!(
-        api.services
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>(),
-        vec!["auth", "events"]
-    );
+    assert_eq!(api.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["auth", "events"]);
     let events = &api.services[1];
     let login = &api.services[0].operations[0];
-    assert_eq!(
-        (login.name.as_str(), login.versions[0].authorize),
-        ("login", false)
-    );
-    assert!(events
-        .operations
-        .iter()
-        .all(|o| o.versions.iter().all(|v| v.authorize)));
-    assert_eq!(
-        events.operations.len(),
-        19,
-        "{:?}",
-        events
-            .operations
-            .iter()
-            .map(|o| &o.name)
-            .collect::<Vec<_>>()
-    );
-    let log = events
-        .operations
-        .iter()
-        .find(|o| o.name == "get_task_log")
-        .unwrap();
-    assert_eq!(
-        log.versions.iter().map(|x| x.version).collect::<Vec<_>>(),
-        vec![v("1.5"), v("1.7"), v("2.9")]
-    );
+    assert_eq!((login.name.as_str(), login.versions[0].authorize), ("login", false));
+    assert!(events.operations.iter().all(|o| o.versions.iter().all(|v| v.authorize)));
+    assert_eq!(events.operations.len(), 19, "{:?}", events.operations.iter().map(|o| &o.name).collect::<Vec<_>>());
+    let log = events.operations.iter().find(|o| o.name == "get_task_log").unwrap();
+    assert_eq!(log.versions.iter().map(|x| x.version).collect::<Vec<_>>(), vec![v("1.5"), v("1.7"), v("2.9")]);
     assert_eq!(log.versions[0].http.path, "/events.get_task_log");
     assert_eq!(log.versions[0].http.method, None);
-    let batch = events
-        .operations
-        .iter()
-        .find(|o| o.name == "add_batch")
-        .unwrap();
-    assert_eq!(
-        batch.versions[0].body,
-        Body::JsonLines {
-            operation: "add".into(),
-            version: v("1.5")
-        }
-    );
+    let batch = events.operations.iter().find(|o| o.name == "add_batch").unwrap();
+    assert_eq!(batch.versions[0].body, Body::JsonLines { operation: "add".into(), version: v("1.5") });
     assert_eq!(api.max_version(), v("2.12"));
     // Definitions keep consts, refs and the misspelled name as the file has them.
     let scalar = &api.types.named["metrics_scalar_event"];
-    let Kind::Object(obj) = &scalar.kind else {
-        panic!("object expected")
-    };
+    let Kind::Object(obj) = &scalar.kind else { panic!("object expected") };
     let ty = obj.properties.iter().find(|p| p.name == "type").unwrap();
     assert!(ty.required);
-    assert_eq!(
-        ty.schema.kind,
-        Kind::Const(serde_json::json!("training_stats_scalar"))
-    );
+    assert_eq!(ty.schema.kind, Kind::Const(serde_json::json!("training_stats_scalar")));
     assert!(api.types.named.contains_key("debug_image_sample_reposnse"));
     // Triple-quoted multi-line descriptions survive.
     assert!(scalar.description.contains("scalar metrics"));
@@ -91,69 +48,28 @@ fn sagemaker_model() {
     let api = apis.iter().find(|a| a.name == "sagemaker").unwrap();
     assert_eq!(api.protocol, Protocol::AwsRestJson);
     assert_eq!(api.signing_name.as_deref(), Some("sagemaker"));
-    let put = api.services[0]
-        .operations
-        .iter()
-        .find(|o| o.name == "BatchPutMetrics")
-        .unwrap();
+    let put = api.services[0].operations.iter().find(|o| o.name == "BatchPutMetrics").unwrap();
     assert_eq!(put.versions[0].http.method.as_deref(), Some("PUT"));
     assert_eq!(put.versions[0].http.path, "/BatchPutMetrics");
-    let Kind::Object(req) = &api.types.named["BatchPutMetricsRequest"].kind else {
-        panic!()
-    };
-    let tc = req
-        .properties
-        .iter()
-        .find(|p| p.name == "TrialComponentName")
-        .unwrap();
+    let Kind::Object(req) = &api.types.named["BatchPutMetricsRequest"].kind else { panic!() };
+    let tc = req.properties.iter().find(|p| p.name == "TrialComponentName").unwrap();
     assert!(tc.required);
     assert_eq!(
         tc.schema.kind,
-        Kind::String {
-            min_length: Some(1),
-            max_length: Some(120),
-            pattern: Some("^[a-z0-9](-*[a-z0-9]){0,119}".into()),
-            format: None
-        }
+        Kind::String { min_length: Some(1), max_length: Some(120), pattern: Some("^[a-z0-9](-*[a-z0-9]){0,119}".into()), format: None }
     );
-    assert_eq!(
-        api.types.named["RawMetricDataList"].kind,
-        Kind::Array {
-            items: Box::new(specmill_codegen::ir::Schema::new(Kind::Ref(
-                "RawMetricData".into()
-            ))),
-            min_items: Some(1),
-            max_items: Some(10)
-        }
-    );
-    let Kind::Object(raw) = &api.types.named["RawMetricData"].kind else {
-        panic!()
-    };
+    assert_eq!(api.types.named["RawMetricDataList"].kind, Kind::Array {
+        items: Box::new(specmill_codegen::ir::Schema::new(Kind::Ref("RawMetricData".into()))),
+        min_items: Some(1),
+        max_items: Some(10)
+    });
+    let Kind::Object(raw) = &api.types.named["RawMetricData"].kind else { panic!() };
     let value = raw.properties.iter().find(|p| p.name == "Value").unwrap();
-    assert!(matches!(
-        value.schema.kind,
-        Kind::Number {
-            nonfinite_as_strings: true,
-            ..
-        }
-    ));
+    assert!(matches!(value.schema.kind, Kind::Number { nonfinite_as_strings: true, .. }));
     let step = raw.properties.iter().find(|p| p.name == "Step").unwrap();
-    assert!(matches!(
-        step.schema.kind,
-        Kind::Integer {
-            minimum: Some(0),
-            ..
-        }
-    ));
+    assert!(matches!(step.schema.kind, Kind::Integer { minimum: Some(0), .. }));
     assert!(!step.required);
-    assert!(
-        api.types.named["MetricStatistic"].kind
-            == Kind::Enum(
-                ["Min", "Max", "Avg", "Count", "StdDev", "Last"]
-                    .map(String::from)
-                    .to_vec()
-            )
-    );
+    assert!(api.types.named["MetricStatistic"].kind == Kind::Enum(["Min", "Max", "Avg", "Count", "StdDev", "Last"].map(String::from).to_vec()));
 }
 
 #[test]
@@ -161,16 +77,9 @@ fn openapi_documents() {
     let apis = load::load_dir(&specs()).unwrap();
     let lens = apis.iter().find(|a| a.name == "lens").unwrap();
     assert_eq!(lens.mounts, vec!["/v1".to_string(), "/lens/v1".to_string()]);
-    let data = lens.services[0]
-        .operations
-        .iter()
-        .find(|o| o.name == "get_workload_metrics_data")
-        .unwrap();
+    let data = lens.services[0].operations.iter().find(|o| o.name == "get_workload_metrics_data").unwrap();
     let ver = &data.versions[0];
-    assert_eq!(
-        (ver.http.method.as_deref(), ver.http.path.as_str()),
-        (Some("GET"), "/workloads/{uid}/metrics/data")
-    );
+    assert_eq!((ver.http.method.as_deref(), ver.http.path.as_str()), (Some("GET"), "/workloads/{uid}/metrics/data"));
     let uid = ver.params.iter().find(|p| p.name == "uid").unwrap();
     assert_eq!((uid.location, uid.required), (ParamLocation::Path, true));
     let start = ver.params.iter().find(|p| p.name == "start").unwrap();
@@ -179,13 +88,8 @@ fn openapi_documents() {
     assert!(ver.errors.iter().any(|e| e.status == 400));
     let dioptra = apis.iter().find(|a| a.name == "dioptra").unwrap();
     assert_eq!(dioptra.mounts, vec!["/api/v1".to_string()]);
-    let Kind::Object(metric_in) = &dioptra.types.named["MetricIn"].kind else {
-        panic!()
-    };
-    assert_eq!(
-        metric_in.additional,
-        specmill_codegen::ir::Additional::Forbid
-    );
+    let Kind::Object(metric_in) = &dioptra.types.named["MetricIn"].kind else { panic!() };
+    assert_eq!(metric_in.additional, specmill_codegen::ir::Additional::Forbid);
 }
 
 fn write(dir: &Path, rel: &str, text: &str) {
@@ -197,53 +101,28 @@ fn write(dir: &Path, rel: &str, text: &str) {
 #[test]
 fn a_broken_spec_names_file_and_reason() {
     let tmp = tempfile::tempdir().unwrap();
-    write(
-        tmp.path(),
-        "clearml/events.conf",
-        "{ add { \"2.1\" { request ] type: object } } }\n",
-    );
+    write(tmp.path(), "clearml/events.conf", "{ add { \"2.1\" { request ] type: object } } }\n");
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();
-    assert!(
-        err.contains("events.conf") && err.contains("HOCON"),
-        "{err}"
-    );
+    assert!(err.contains("events.conf") && err.contains("HOCON"), "{err}");
 
     // A file cut short is an error naming the line, not a silently shorter spec.
     let tmp = tempfile::tempdir().unwrap();
-    write(
-        tmp.path(),
-        "clearml/events.conf",
-        "{\n  add {\n    \"2.1\" { request { type: object } }\n",
-    );
+    write(tmp.path(), "clearml/events.conf", "{\n  add {\n    \"2.1\" { request { type: object } }\n");
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();
-    assert!(
-        err.contains("events.conf") && err.contains("line 2: `{` is never closed"),
-        "{err}"
-    );
+    assert!(err.contains("events.conf") && err.contains("line 2: `{` is never closed"), "{err}");
 
     let tmp = tempfile::tempdir().unwrap();
-    write(
-        tmp.path(),
-        "clearml/events.conf",
-        "{ add { \"two\" { request { type: object } } } }",
-    );
+    write(tmp.path(), "clearml/events.conf", "{ add { \"two\" { request { type: object } } } }");
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("`two` is not a version"), "{err}");
 
     let tmp = tempfile::tempdir().unwrap();
     write(tmp.path(), "openapi/x.yaml", "openapi: 3.0.3\ninfo: {title: x, version: '1'}\npaths:\n  /a:\n    get:\n      responses: {'200': {description: ok}}\n");
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();
-    assert!(
-        err.contains("x.yaml") && err.contains("operationId is missing"),
-        "{err}"
-    );
+    assert!(err.contains("x.yaml") && err.contains("operationId is missing"), "{err}");
 
     let tmp = tempfile::tempdir().unwrap();
-    write(
-        tmp.path(),
-        "aws/m.json",
-        r#"{"metadata": {"protocol": "rest-json"}, "shapes": {"S": {"type": "string", "pattern": "(("}}, "operations": {}}"#,
-    );
+    write(tmp.path(), "aws/m.json", r#"{"metadata": {"protocol": "rest-json"}, "shapes": {"S": {"type": "string", "pattern": "(("}}, "operations": {}}"#);
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("m.json") && err.contains("pattern"), "{err}");
 }
@@ -255,31 +134,19 @@ fn writing_is_idempotent_and_check_sees_staleness() {
     let out = tempfile::tempdir().unwrap();
     let written = specmill_codegen::write_if_changed(out.path(), files).unwrap();
     assert_eq!(written.len(), files.len());
-    assert!(specmill_codegen::check(out.path(), files)
-        .unwrap()
-        .is_empty());
+    assert!(specmill_codegen::check(out.path(), files).unwrap().is_empty());
     // A second run writes nothing (no rebuild loops).
-    assert!(specmill_codegen::write_if_changed(out.path(), files)
-        .unwrap()
-        .is_empty());
+    assert!(specmill_codegen::write_if_changed(out.path(), files).unwrap().is_empty());
     // A hand edit and a leftover file are both reported, then repaired.
     std::fs::write(out.path().join("clearml/types.rs"), "// edited").unwrap();
     std::fs::write(out.path().join("old.rs"), "").unwrap();
     let diffs = specmill_codegen::check(out.path(), files).unwrap();
     assert_eq!(diffs.len(), 2, "{diffs:?}");
-    assert_eq!(
-        specmill_codegen::write_if_changed(out.path(), files)
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(specmill_codegen::write_if_changed(out.path(), files).unwrap().len(), 2);
     assert!(!out.path().join("old.rs").exists());
     // The committed trees (generated/, client/src/generated/) are exactly what the specs produce.
     let dirs = specmill_codegen::workspace_dirs(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
-    assert_eq!(
-        specmill_codegen::check_all(&dirs, &generated).unwrap(),
-        Vec::<String>::new()
-    );
+    assert_eq!(specmill_codegen::check_all(&dirs, &generated).unwrap(), Vec::<String>::new());
 }
 
 #[test]
@@ -288,10 +155,7 @@ fn names() {
     assert_eq!(field_name("type"), "type_");
     assert_eq!(field_name("pageLength"), "page_length");
     assert_eq!(field_name("@timestamp"), "timestamp");
-    assert_eq!(
-        type_name("debug_image_sample_reposnse"),
-        "DebugImageSampleReposnse"
-    );
+    assert_eq!(type_name("debug_image_sample_reposnse"), "DebugImageSampleReposnse");
     assert_eq!(type_name("2fa"), "T2fa");
     assert_eq!(variant_name("-inf"), "NegInf");
     assert_eq!(variant_name("inf"), "Inf");
@@ -329,42 +193,18 @@ components:
     let apis = load::load_dir(tmp.path()).unwrap();
     let v = &apis[0].services[0].operations[0].versions[0];
     assert_eq!(v.body, Body::None);
-    let parts: Vec<(&str, ParamLocation, bool)> = v
-        .params
-        .iter()
-        .map(|p| (p.name.as_str(), p.location, p.required))
-        .collect();
-    assert_eq!(
-        parts,
-        vec![
-            ("file", ParamLocation::Form, true),
-            ("metadata", ParamLocation::Form, false)
-        ]
-    );
+    let parts: Vec<(&str, ParamLocation, bool)> = v.params.iter().map(|p| (p.name.as_str(), p.location, p.required)).collect();
+    assert_eq!(parts, vec![("file", ParamLocation::Form, true), ("metadata", ParamLocation::Form, false)]);
     let generated = specmill_codegen::emit::generate(&apis).unwrap();
     let files = &generated[&specmill_codegen::Tree::Server];
     let types = &files["up/types.rs"];
-    assert!(
-        types.contains("pub file: ::specmill_runtime::wire::FilePart"),
-        "{types}"
-    );
+    assert!(types.contains("pub file: ::specmill_runtime::wire::FilePart"), "{types}");
     // The client's copy of the type takes the wire crate's FilePart and sends it as a file part.
     let client = &generated[&specmill_codegen::Tree::Client];
-    assert!(
-        client["up/types.rs"].contains("pub file: ::specmill_wire::wire::FilePart"),
-        "{}",
-        client["up/types.rs"]
-    );
-    assert!(
-        client["up/services.rs"].contains("call.form_file(\"file\", &request.file);"),
-        "{}",
-        client["up/services.rs"]
-    );
+    assert!(client["up/types.rs"].contains("pub file: ::specmill_wire::wire::FilePart"), "{}", client["up/types.rs"]);
+    assert!(client["up/services.rs"].contains("call.form_file(\"file\", &request.file);"), "{}", client["up/services.rs"]);
     let server = &files["up/server.rs"];
-    assert!(
-        server.contains("Form::parse(&req, body)") && server.contains("form.file(\"file\")"),
-        "{server}"
-    );
+    assert!(server.contains("Form::parse(&req, body)") && server.contains("form.file(\"file\")"), "{server}");
 }
 
 #[test]
@@ -392,18 +232,8 @@ components:
     write(tmp.path(), "openapi/p.yaml", &doc("Id"));
     let apis = load::load_dir(tmp.path()).unwrap();
     let v = &apis[0].services[0].operations[0].versions[0];
-    let names: Vec<(&str, ParamLocation)> = v
-        .params
-        .iter()
-        .map(|p| (p.name.as_str(), p.location))
-        .collect();
-    assert_eq!(
-        names,
-        vec![
-            ("id", ParamLocation::Path),
-            ("verbose", ParamLocation::Query)
-        ]
-    );
+    let names: Vec<(&str, ParamLocation)> = v.params.iter().map(|p| (p.name.as_str(), p.location)).collect();
+    assert_eq!(names, vec![("id", ParamLocation::Path), ("verbose", ParamLocation::Query)]);
     assert_eq!(v.params[0].description, "The thing");
     write(tmp.path(), "openapi/p.yaml", &doc("Nope"));
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();

@@ -41,40 +41,19 @@ fn one_method_per_operation_version() {
         .map(|(s, m)| (specmill_codegen::names::type_name(s), m.clone()))
         .collect();
     assert_eq!(found, expected_by_class);
-    assert_eq!(
-        found.len(),
-        apis.iter()
-            .map(|a| a.operation_versions().count())
-            .sum::<usize>()
-    );
+    assert_eq!(found.len(), apis.iter().map(|a| a.operation_versions().count()).sum::<usize>());
 
     // Every service is an attribute of `Client`, each API framed by its protocol's transport.
-    for attr in [
-        "self.auth = AuthService(_clearml)",
-        "self.events = EventsService(_clearml)",
-        "self.sagemaker_metrics = SageMakerMetricsService(_sagemaker)",
-        "self.lens = LensService(_lens)",
-        "self.comet = CometService(_comet)",
-        "self.dioptra = DioptraService(_dioptra)",
-    ] {
+    for attr in ["self.auth = AuthService(_clearml)", "self.events = EventsService(_clearml)", "self.sagemaker_metrics = SageMakerMetricsService(_sagemaker)", "self.lens = LensService(_lens)", "self.comet = CometService(_comet)", "self.dioptra = DioptraService(_dioptra)"] {
         assert!(module.contains(attr), "no `{attr}`");
     }
     for (api, transport) in [
-        (
-            "clearml",
-            "_ClearMLTransport(self, login_path=\"/v2.1/auth.login\")",
-        ),
-        (
-            "sagemaker",
-            "_AwsTransport(self, signing_name=\"sagemaker\")",
-        ),
+        ("clearml", "_ClearMLTransport(self, login_path=\"/v2.1/auth.login\")"),
+        ("sagemaker", "_AwsTransport(self, signing_name=\"sagemaker\")"),
         ("comet", "_OpenApiTransport(self, api_key=comet_api_key)"),
         ("lens", "_OpenApiTransport(self)"),
     ] {
-        assert!(
-            module.contains(&format!("_{api} = {transport}")),
-            "{api}: no `{transport}`"
-        );
+        assert!(module.contains(&format!("_{api} = {transport}")), "{api}: no `{transport}`");
     }
     assert!(apis.iter().any(|a| a.protocol == Protocol::AwsRestJson));
 }

@@ -9,14 +9,13 @@ use ::specmill_runtime::protocol::RequestProblem;
 /// The highest version any endpoint of this API defines: the version of requests
 /// that name none, and the API version the server announces.
 pub const MAX_VERSION: &str = "2.12";
-pub const OP_LOGIN_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "login",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/auth.login",
-    };
+pub const OP_LOGIN_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "login",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/auth.login",
+};
 /// The `auth` service of ClearML.
 ///
 /// One method per operation version. Every method answers the API's native
@@ -32,12 +31,14 @@ pub trait AuthService: 'static {
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
         request: types::LoginV2_1Request,
-    ) -> ::std::result::Result<types::LoginV2_1Response, ::specmill_runtime::protocol::clearml::Error>
-    {
+    ) -> ::std::result::Result<
+        types::LoginV2_1Response,
+        ::specmill_runtime::protocol::clearml::Error,
+    > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_LOGIN_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(&OP_LOGIN_V2_1),
+        )
     }
 }
 /// `auth.login` (open to callers without credentials): resolves the requested version among ["2.1"] and runs it.
@@ -80,182 +81,160 @@ pub fn configure_auth<S: AuthService>(cfg: &mut ::actix_web::web::ServiceConfig)
         cfg.route(path, ::actix_web::web::route().to(handle_login::<S>));
     }
 }
-pub const OP_ADD_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "add",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.add",
-    };
-pub const OP_ADD_BATCH_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "add_batch",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.add_batch",
-    };
-pub const OP_DELETE_FOR_TASK_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "delete_for_task",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.delete_for_task",
-    };
-pub const OP_DEBUG_IMAGES_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "debug_images",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.debug_images",
-    };
-pub const OP_DEBUG_IMAGES_V2_7: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "debug_images",
-        version: ::std::option::Option::Some("2.7"),
-        method: ::std::option::Option::None,
-        path: "/events.debug_images",
-    };
-pub const OP_GET_DEBUG_IMAGE_SAMPLE_V2_12: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_debug_image_sample",
-        version: ::std::option::Option::Some("2.12"),
-        method: ::std::option::Option::None,
-        path: "/events.get_debug_image_sample",
-    };
-pub const OP_NEXT_DEBUG_IMAGE_SAMPLE_V2_12: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "next_debug_image_sample",
-        version: ::std::option::Option::Some("2.12"),
-        method: ::std::option::Option::None,
-        path: "/events.next_debug_image_sample",
-    };
-pub const OP_GET_TASK_METRICS_V2_7: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_task_metrics",
-        version: ::std::option::Option::Some("2.7"),
-        method: ::std::option::Option::None,
-        path: "/events.get_task_metrics",
-    };
-pub const OP_GET_TASK_LOG_V1_5: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_task_log",
-        version: ::std::option::Option::Some("1.5"),
-        method: ::std::option::Option::None,
-        path: "/events.get_task_log",
-    };
-pub const OP_GET_TASK_LOG_V1_7: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_task_log",
-        version: ::std::option::Option::Some("1.7"),
-        method: ::std::option::Option::None,
-        path: "/events.get_task_log",
-    };
-pub const OP_GET_TASK_LOG_V2_9: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_task_log",
-        version: ::std::option::Option::Some("2.9"),
-        method: ::std::option::Option::None,
-        path: "/events.get_task_log",
-    };
-pub const OP_GET_TASK_EVENTS_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_task_events",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.get_task_events",
-    };
-pub const OP_DOWNLOAD_TASK_LOG_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "download_task_log",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.download_task_log",
-    };
-pub const OP_GET_TASK_PLOTS_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_task_plots",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.get_task_plots",
-    };
-pub const OP_GET_MULTI_TASK_PLOTS_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_multi_task_plots",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.get_multi_task_plots",
-    };
-pub const OP_GET_VECTOR_METRICS_AND_VARIANTS_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_vector_metrics_and_variants",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.get_vector_metrics_and_variants",
-    };
-pub const OP_VECTOR_METRICS_ITER_HISTOGRAM_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "vector_metrics_iter_histogram",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.vector_metrics_iter_histogram",
-    };
-pub const OP_SCALAR_METRICS_ITER_HISTOGRAM_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "scalar_metrics_iter_histogram",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.scalar_metrics_iter_histogram",
-    };
-pub const OP_MULTI_TASK_SCALAR_METRICS_ITER_HISTOGRAM_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "multi_task_scalar_metrics_iter_histogram",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.multi_task_scalar_metrics_iter_histogram",
-    };
-pub const OP_GET_TASK_LATEST_SCALAR_VALUES_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_task_latest_scalar_values",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.get_task_latest_scalar_values",
-    };
-pub const OP_GET_SCALAR_METRICS_AND_VARIANTS_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_scalar_metrics_and_variants",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.get_scalar_metrics_and_variants",
-    };
-pub const OP_GET_SCALAR_METRIC_DATA_V2_1: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "clearml",
-        operation: "get_scalar_metric_data",
-        version: ::std::option::Option::Some("2.1"),
-        method: ::std::option::Option::None,
-        path: "/events.get_scalar_metric_data",
-    };
+pub const OP_ADD_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "add",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.add",
+};
+pub const OP_ADD_BATCH_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "add_batch",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.add_batch",
+};
+pub const OP_DELETE_FOR_TASK_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "delete_for_task",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.delete_for_task",
+};
+pub const OP_DEBUG_IMAGES_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "debug_images",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.debug_images",
+};
+pub const OP_DEBUG_IMAGES_V2_7: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "debug_images",
+    version: ::std::option::Option::Some("2.7"),
+    method: ::std::option::Option::None,
+    path: "/events.debug_images",
+};
+pub const OP_GET_DEBUG_IMAGE_SAMPLE_V2_12: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_debug_image_sample",
+    version: ::std::option::Option::Some("2.12"),
+    method: ::std::option::Option::None,
+    path: "/events.get_debug_image_sample",
+};
+pub const OP_NEXT_DEBUG_IMAGE_SAMPLE_V2_12: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "next_debug_image_sample",
+    version: ::std::option::Option::Some("2.12"),
+    method: ::std::option::Option::None,
+    path: "/events.next_debug_image_sample",
+};
+pub const OP_GET_TASK_METRICS_V2_7: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_task_metrics",
+    version: ::std::option::Option::Some("2.7"),
+    method: ::std::option::Option::None,
+    path: "/events.get_task_metrics",
+};
+pub const OP_GET_TASK_LOG_V1_5: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_task_log",
+    version: ::std::option::Option::Some("1.5"),
+    method: ::std::option::Option::None,
+    path: "/events.get_task_log",
+};
+pub const OP_GET_TASK_LOG_V1_7: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_task_log",
+    version: ::std::option::Option::Some("1.7"),
+    method: ::std::option::Option::None,
+    path: "/events.get_task_log",
+};
+pub const OP_GET_TASK_LOG_V2_9: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_task_log",
+    version: ::std::option::Option::Some("2.9"),
+    method: ::std::option::Option::None,
+    path: "/events.get_task_log",
+};
+pub const OP_GET_TASK_EVENTS_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_task_events",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.get_task_events",
+};
+pub const OP_DOWNLOAD_TASK_LOG_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "download_task_log",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.download_task_log",
+};
+pub const OP_GET_TASK_PLOTS_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_task_plots",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.get_task_plots",
+};
+pub const OP_GET_MULTI_TASK_PLOTS_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_multi_task_plots",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.get_multi_task_plots",
+};
+pub const OP_GET_VECTOR_METRICS_AND_VARIANTS_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_vector_metrics_and_variants",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.get_vector_metrics_and_variants",
+};
+pub const OP_VECTOR_METRICS_ITER_HISTOGRAM_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "vector_metrics_iter_histogram",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.vector_metrics_iter_histogram",
+};
+pub const OP_SCALAR_METRICS_ITER_HISTOGRAM_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "scalar_metrics_iter_histogram",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.scalar_metrics_iter_histogram",
+};
+pub const OP_MULTI_TASK_SCALAR_METRICS_ITER_HISTOGRAM_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "multi_task_scalar_metrics_iter_histogram",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.multi_task_scalar_metrics_iter_histogram",
+};
+pub const OP_GET_TASK_LATEST_SCALAR_VALUES_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_task_latest_scalar_values",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.get_task_latest_scalar_values",
+};
+pub const OP_GET_SCALAR_METRICS_AND_VARIANTS_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_scalar_metrics_and_variants",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.get_scalar_metrics_and_variants",
+};
+pub const OP_GET_SCALAR_METRIC_DATA_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_scalar_metric_data",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/events.get_scalar_metric_data",
+};
 /// The `events` service of ClearML.
 ///
 /// One method per operation version. Every method answers the API's native
@@ -269,12 +248,14 @@ pub trait EventsService: 'static {
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
         request: types::AddV2_1Request,
-    ) -> ::std::result::Result<types::AddV2_1Response, ::specmill_runtime::protocol::clearml::Error>
-    {
+    ) -> ::std::result::Result<
+        types::AddV2_1Response,
+        ::specmill_runtime::protocol::clearml::Error,
+    > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_ADD_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(&OP_ADD_V2_1),
+        )
     }
     /// Adds a batch of events in a single call (json-lines format, stream-friendly)
     ///
@@ -288,9 +269,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_ADD_BATCH_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_ADD_BATCH_V2_1,
+            ),
+        )
     }
     /// Delete all task event. *This cannot be undone!*
     ///
@@ -304,9 +287,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_DELETE_FOR_TASK_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_DELETE_FOR_TASK_V2_1,
+            ),
+        )
     }
     /// Get all debug images of a task
     ///
@@ -320,9 +305,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_DEBUG_IMAGES_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_DEBUG_IMAGES_V2_1,
+            ),
+        )
     }
     /// Get the debug image events for the requested amount of iterations per each task
     ///
@@ -336,9 +323,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_DEBUG_IMAGES_V2_7,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_DEBUG_IMAGES_V2_7,
+            ),
+        )
     }
     /// Return the debug image per metric and variant for the provided iteration
     ///
@@ -352,9 +341,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_DEBUG_IMAGE_SAMPLE_V2_12,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_DEBUG_IMAGE_SAMPLE_V2_12,
+            ),
+        )
     }
     /// Get the image for the next variant for the same iteration or for the next iteration
     ///
@@ -368,9 +359,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_NEXT_DEBUG_IMAGE_SAMPLE_V2_12,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_NEXT_DEBUG_IMAGE_SAMPLE_V2_12,
+            ),
+        )
     }
     /// For each task, get a list of metrics for which the requested event type was reported
     ///
@@ -384,9 +377,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_TASK_METRICS_V2_7,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_TASK_METRICS_V2_7,
+            ),
+        )
     }
     /// Get all 'log' events for this task
     ///
@@ -400,9 +395,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_TASK_LOG_V1_5,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_TASK_LOG_V1_5,
+            ),
+        )
     }
     /// Get all 'log' events for this task
     ///
@@ -416,9 +413,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_TASK_LOG_V1_7,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_TASK_LOG_V1_7,
+            ),
+        )
     }
     /// Get 'log' events for this task
     ///
@@ -432,9 +431,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_TASK_LOG_V2_9,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_TASK_LOG_V2_9,
+            ),
+        )
     }
     /// Scroll through task events, sorted by timestamp
     ///
@@ -448,9 +449,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_TASK_EVENTS_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_TASK_EVENTS_V2_1,
+            ),
+        )
     }
     /// Get an attachment containing the task's log
     ///
@@ -464,9 +467,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_DOWNLOAD_TASK_LOG_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_DOWNLOAD_TASK_LOG_V2_1,
+            ),
+        )
     }
     /// Get all 'plot' events for this task
     ///
@@ -480,9 +485,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_TASK_PLOTS_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_TASK_PLOTS_V2_1,
+            ),
+        )
     }
     /// Get 'plot' events for the given tasks
     ///
@@ -496,9 +503,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_MULTI_TASK_PLOTS_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_MULTI_TASK_PLOTS_V2_1,
+            ),
+        )
     }
     /// Version 2.1 of `events.get_vector_metrics_and_variants`.
     async fn get_vector_metrics_and_variants_v2_1(
@@ -510,9 +519,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_VECTOR_METRICS_AND_VARIANTS_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_VECTOR_METRICS_AND_VARIANTS_V2_1,
+            ),
+        )
     }
     /// Get histogram data of all the scalar metrics and variants in the task
     ///
@@ -526,9 +537,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_VECTOR_METRICS_ITER_HISTOGRAM_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_VECTOR_METRICS_ITER_HISTOGRAM_V2_1,
+            ),
+        )
     }
     /// Get histogram data of all the vector metrics and variants in the task
     ///
@@ -542,9 +555,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_SCALAR_METRICS_ITER_HISTOGRAM_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_SCALAR_METRICS_ITER_HISTOGRAM_V2_1,
+            ),
+        )
     }
     /// Used to compare scalar stats histogram of multiple tasks
     ///
@@ -558,9 +573,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_MULTI_TASK_SCALAR_METRICS_ITER_HISTOGRAM_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_MULTI_TASK_SCALAR_METRICS_ITER_HISTOGRAM_V2_1,
+            ),
+        )
     }
     /// Get the tasks's latest scalar values
     ///
@@ -574,9 +591,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_TASK_LATEST_SCALAR_VALUES_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_TASK_LATEST_SCALAR_VALUES_V2_1,
+            ),
+        )
     }
     /// get task scalar metrics and variants
     ///
@@ -590,9 +609,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_SCALAR_METRICS_AND_VARIANTS_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_SCALAR_METRICS_AND_VARIANTS_V2_1,
+            ),
+        )
     }
     /// get scalar metric data for task
     ///
@@ -606,9 +627,11 @@ pub trait EventsService: 'static {
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_SCALAR_METRIC_DATA_V2_1,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_SCALAR_METRIC_DATA_V2_1,
+            ),
+        )
     }
 }
 /// `events.add`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
@@ -661,7 +684,9 @@ pub async fn handle_add_batch<S: EventsService>(
     match call.version() {
         "2.1" => {
             let result = match call.batch() {
-                ::std::result::Result::Ok(request) => svc.add_batch_v2_1(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.add_batch_v2_1(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
@@ -690,7 +715,9 @@ pub async fn handle_delete_for_task<S: EventsService>(
     match call.version() {
         "2.1" => {
             let result = match call.request() {
-                ::std::result::Result::Ok(request) => svc.delete_for_task_v2_1(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.delete_for_task_v2_1(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
@@ -719,14 +746,18 @@ pub async fn handle_debug_images<S: EventsService>(
     match call.version() {
         "2.1" => {
             let result = match call.request() {
-                ::std::result::Result::Ok(request) => svc.debug_images_v2_1(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.debug_images_v2_1(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
         }
         "2.7" => {
             let result = match call.request() {
-                ::std::result::Result::Ok(request) => svc.debug_images_v2_7(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.debug_images_v2_7(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
@@ -848,21 +879,27 @@ pub async fn handle_get_task_log<S: EventsService>(
     match call.version() {
         "1.5" => {
             let result = match call.request() {
-                ::std::result::Result::Ok(request) => svc.get_task_log_v1_5(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.get_task_log_v1_5(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
         }
         "1.7" => {
             let result = match call.request() {
-                ::std::result::Result::Ok(request) => svc.get_task_log_v1_7(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.get_task_log_v1_7(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
         }
         "2.9" => {
             let result = match call.request() {
-                ::std::result::Result::Ok(request) => svc.get_task_log_v2_9(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.get_task_log_v2_9(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
@@ -891,7 +928,9 @@ pub async fn handle_get_task_events<S: EventsService>(
     match call.version() {
         "2.1" => {
             let result = match call.request() {
-                ::std::result::Result::Ok(request) => svc.get_task_events_v2_1(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.get_task_events_v2_1(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
@@ -951,7 +990,9 @@ pub async fn handle_get_task_plots<S: EventsService>(
     match call.version() {
         "2.1" => {
             let result = match call.request() {
-                ::std::result::Result::Ok(request) => svc.get_task_plots_v2_1(&ctx, request).await,
+                ::std::result::Result::Ok(request) => {
+                    svc.get_task_plots_v2_1(&ctx, request).await
+                }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
             call.respond(&ctx, result)
@@ -1012,8 +1053,7 @@ pub async fn handle_get_vector_metrics_and_variants<S: EventsService>(
         "2.1" => {
             let result = match call.request() {
                 ::std::result::Result::Ok(request) => {
-                    svc.get_vector_metrics_and_variants_v2_1(&ctx, request)
-                        .await
+                    svc.get_vector_metrics_and_variants_v2_1(&ctx, request).await
                 }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
@@ -1169,8 +1209,7 @@ pub async fn handle_get_scalar_metrics_and_variants<S: EventsService>(
         "2.1" => {
             let result = match call.request() {
                 ::std::result::Result::Ok(request) => {
-                    svc.get_scalar_metrics_and_variants_v2_1(&ctx, request)
-                        .await
+                    svc.get_scalar_metrics_and_variants_v2_1(&ctx, request).await
                 }
                 ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
             };
@@ -1234,10 +1273,7 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
         "/v{version}/events.delete_for_task",
         "/v{version}/events.delete_for_task/",
     ] {
-        cfg.route(
-            path,
-            ::actix_web::web::route().to(handle_delete_for_task::<S>),
-        );
+        cfg.route(path, ::actix_web::web::route().to(handle_delete_for_task::<S>));
     }
     for path in [
         "/events.debug_images",
@@ -1275,10 +1311,7 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
         "/v{version}/events.get_task_metrics",
         "/v{version}/events.get_task_metrics/",
     ] {
-        cfg.route(
-            path,
-            ::actix_web::web::route().to(handle_get_task_metrics::<S>),
-        );
+        cfg.route(path, ::actix_web::web::route().to(handle_get_task_metrics::<S>));
     }
     for path in [
         "/events.get_task_log",
@@ -1294,10 +1327,7 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
         "/v{version}/events.get_task_events",
         "/v{version}/events.get_task_events/",
     ] {
-        cfg.route(
-            path,
-            ::actix_web::web::route().to(handle_get_task_events::<S>),
-        );
+        cfg.route(path, ::actix_web::web::route().to(handle_get_task_events::<S>));
     }
     for path in [
         "/events.download_task_log",
@@ -1305,10 +1335,7 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
         "/v{version}/events.download_task_log",
         "/v{version}/events.download_task_log/",
     ] {
-        cfg.route(
-            path,
-            ::actix_web::web::route().to(handle_download_task_log::<S>),
-        );
+        cfg.route(path, ::actix_web::web::route().to(handle_download_task_log::<S>));
     }
     for path in [
         "/events.get_task_plots",
@@ -1316,10 +1343,7 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
         "/v{version}/events.get_task_plots",
         "/v{version}/events.get_task_plots/",
     ] {
-        cfg.route(
-            path,
-            ::actix_web::web::route().to(handle_get_task_plots::<S>),
-        );
+        cfg.route(path, ::actix_web::web::route().to(handle_get_task_plots::<S>));
     }
     for path in [
         "/events.get_multi_task_plots",
@@ -1327,10 +1351,7 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
         "/v{version}/events.get_multi_task_plots",
         "/v{version}/events.get_multi_task_plots/",
     ] {
-        cfg.route(
-            path,
-            ::actix_web::web::route().to(handle_get_multi_task_plots::<S>),
-        );
+        cfg.route(path, ::actix_web::web::route().to(handle_get_multi_task_plots::<S>));
     }
     for path in [
         "/events.get_vector_metrics_and_variants",
@@ -1373,7 +1394,8 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
     ] {
         cfg.route(
             path,
-            ::actix_web::web::route().to(handle_multi_task_scalar_metrics_iter_histogram::<S>),
+            ::actix_web::web::route()
+                .to(handle_multi_task_scalar_metrics_iter_histogram::<S>),
         );
     }
     for path in [

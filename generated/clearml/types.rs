@@ -4,7 +4,9 @@
 //! Types of ClearML (`clearml`): one per schema and per operation version.
 #![allow(non_camel_case_types, clippy::all)]
 /// `add` requests, one JSON object per line.
-pub type AddBatchV2_1Request = ::specmill_runtime::protocol::clearml::Batch<AddV2_1Request>;
+pub type AddBatchV2_1Request = ::specmill_runtime::protocol::clearml::Batch<
+    AddV2_1Request,
+>;
 /// Reply of `add_batch`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AddBatchV2_1Response {
@@ -13,8 +15,9 @@ pub struct AddBatchV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub errors: ::std::option::Option<i64>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub errors_info:
-        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub errors_info: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -66,7 +69,9 @@ pub struct DebugImageSampleReposnse {
     pub scroll_id: ::std::option::Option<::std::string::String>,
     /// Debug image event
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub event: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub event: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// minimal valid iteration for the variant
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub min_iteration: ::std::option::Option<i64>,
@@ -245,7 +250,16 @@ impl ::specmill_runtime::validate::Validate for DownloadTaskLogV2_1Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Line format type
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum DownloadTaskLogV2_1RequestLineType {
     /// `json`
     #[serde(rename = "json")]
@@ -270,7 +284,16 @@ impl ::specmill_runtime::validate::Validate for DownloadTaskLogV2_1RequestLineTy
 ///
 /// Sent as it is, not as JSON.
 pub type DownloadTaskLogV2_1Response = ::specmill_runtime::protocol::RawReply;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum EventTypeEnum {
     /// `training_stats_scalar`
     #[serde(rename = "training_stats_scalar")]
@@ -355,7 +378,9 @@ impl ::specmill_runtime::validate::Validate for GetMultiTaskPlotsV2_1Request {
 pub struct GetMultiTaskPlotsV2_1Response {
     /// Plots mapping (keyed by task name)
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub plots: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub plots: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// Number of results returned
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub returned: ::std::option::Option<i64>,
@@ -432,8 +457,9 @@ impl ::specmill_runtime::validate::Validate for GetScalarMetricsAndVariantsV2_1R
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetScalarMetricsAndVariantsV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub metrics:
-        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub metrics: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -468,7 +494,16 @@ impl ::specmill_runtime::validate::Validate for GetTaskEventsV2_1Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// 'asc' (default) or 'desc'.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskEventsV2_1RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -531,8 +566,9 @@ impl ::specmill_runtime::validate::Validate for GetTaskLatestScalarValuesV2_1Req
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetTaskLatestScalarValuesV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub metrics:
-        ::std::option::Option<::std::vec::Vec<GetTaskLatestScalarValuesV2_1ResponseMetricsItem>>,
+    pub metrics: ::std::option::Option<
+        ::std::vec::Vec<GetTaskLatestScalarValuesV2_1ResponseMetricsItem>,
+    >,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -564,7 +600,8 @@ pub struct GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-impl ::specmill_runtime::validate::Validate for GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
+impl ::specmill_runtime::validate::Validate
+for GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.variants {
@@ -594,8 +631,7 @@ pub struct GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 impl ::specmill_runtime::validate::Validate
-    for GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem
-{
+for GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
@@ -620,7 +656,16 @@ impl ::specmill_runtime::validate::Validate for GetTaskLogV1_5Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Timestamp order in which log events will be returned (defaults to ascending)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskLogV1_5RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -686,7 +731,16 @@ impl ::specmill_runtime::validate::Validate for GetTaskLogV1_7Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Where will the log entries be taken from (default to the head of the log)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskLogV1_7RequestFrom {
     /// `head`
     #[serde(rename = "head")]
@@ -708,7 +762,16 @@ impl ::specmill_runtime::validate::Validate for GetTaskLogV1_7RequestFrom {
     fn validate(&self, _: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Timestamp order in which log events will be returned (defaults to ascending)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskLogV1_7RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -780,7 +843,16 @@ impl ::specmill_runtime::validate::Validate for GetTaskLogV2_9Request {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// If set, changes the order in which log events are returned based on the value of 'navigate_earlier'
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskLogV2_9RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -958,7 +1030,16 @@ impl ::specmill_runtime::validate::Validate for Identity {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum LogLevelEnum {
     /// `notset`
     #[serde(rename = "notset")]
@@ -1083,7 +1164,16 @@ impl ::specmill_runtime::validate::Validate for MetricsImageEvent {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricsImageEventType {
     /// `training_debug_image`
     #[serde(rename = "training_debug_image")]
@@ -1139,7 +1229,16 @@ impl ::specmill_runtime::validate::Validate for MetricsPlotEvent {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// 'plot'
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricsPlotEventType {
     /// `plot`
     #[serde(rename = "plot")]
@@ -1189,7 +1288,16 @@ impl ::specmill_runtime::validate::Validate for MetricsScalarEvent {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// training_stats_vector
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricsScalarEventType {
     /// `training_stats_scalar`
     #[serde(rename = "training_stats_scalar")]
@@ -1244,7 +1352,16 @@ impl ::specmill_runtime::validate::Validate for MetricsVectorEvent {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// training_stats_vector
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricsVectorEventType {
     /// `training_stats_vector`
     #[serde(rename = "training_stats_vector")]
@@ -1279,7 +1396,8 @@ pub struct MultiTaskScalarMetricsIterHistogramV2_1Request {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-impl ::specmill_runtime::validate::Validate for MultiTaskScalarMetricsIterHistogramV2_1Request {
+impl ::specmill_runtime::validate::Validate
+for MultiTaskScalarMetricsIterHistogramV2_1Request {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.key {
@@ -1290,8 +1408,10 @@ impl ::specmill_runtime::validate::Validate for MultiTaskScalarMetricsIterHistog
     }
 }
 /// Reply of `multi_task_scalar_metrics_iter_histogram`.
-pub type MultiTaskScalarMetricsIterHistogramV2_1Response =
-    ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+pub type MultiTaskScalarMetricsIterHistogramV2_1Response = ::serde_json::Map<
+    ::std::string::String,
+    ::serde_json::Value,
+>;
 /// Get the image for the next variant for the same iteration or for the next iteration
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NextDebugImageSampleV2_12Request {
@@ -1313,7 +1433,16 @@ impl ::specmill_runtime::validate::Validate for NextDebugImageSampleV2_12Request
 }
 /// Reply of `next_debug_image_sample`.
 pub type NextDebugImageSampleV2_12Response = DebugImageSampleReposnse;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum ScalarKeyEnum {
     /// `iter`
     #[serde(rename = "iter")]
@@ -1418,7 +1547,16 @@ impl ::specmill_runtime::validate::Validate for TaskLogEvent {
     }
 }
 /// 'log'
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum TaskLogEventType {
     /// `log`
     #[serde(rename = "log")]

@@ -6,278 +6,244 @@
 use super::types;
 use ::specmill_runtime::protocol::params::{self, Kind, Location};
 use ::specmill_runtime::protocol::RequestProblem;
-pub const OP_GET_BACKEND_VERSION: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_backend_version",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/clientlib/isAlive/ver",
-    };
-pub const OP_GET_WORKSPACES: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_workspaces",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/workspaces",
-    };
-pub const OP_GET_ACCOUNT_DETAILS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_account_details",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/account-details",
-    };
-pub const OP_CREATE_EXPERIMENT: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "create_experiment",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/create",
-    };
-pub const OP_GET_EXPERIMENT_METADATA: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_metadata",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/metadata",
-    };
-pub const OP_GET_PROJECT_EXPERIMENTS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_project_experiments",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiments",
-    };
-pub const OP_SET_EXPERIMENT_START_END_TIME: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "set_experiment_start_end_time",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/set-start-end-time",
-    };
-pub const OP_SET_EXPERIMENT_FILE_PATH: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "set_experiment_file_path",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/file-path",
-    };
-pub const OP_LOG_EXPERIMENT_METRIC: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "log_experiment_metric",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/metric",
-    };
-pub const OP_GET_EXPERIMENT_METRICS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_metrics",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/metrics/get-all",
-    };
-pub const OP_GET_EXPERIMENT_METRIC: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_metric",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/metrics/get-metric",
-    };
-pub const OP_GET_EXPERIMENT_METRICS_SUMMARY: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_metrics_summary",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/metrics/summary",
-    };
-pub const OP_LOG_EXPERIMENT_PARAMETER: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "log_experiment_parameter",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/parameter",
-    };
-pub const OP_GET_EXPERIMENT_PARAMETERS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_parameters",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/parameters",
-    };
-pub const OP_LOG_EXPERIMENT_OTHER: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "log_experiment_other",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/log-other",
-    };
-pub const OP_GET_EXPERIMENT_OTHERS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_others",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/log-other",
-    };
-pub const OP_ADD_EXPERIMENT_TAGS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "add_experiment_tags",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/tags",
-    };
-pub const OP_GET_EXPERIMENT_TAGS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_tags",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/tags",
-    };
-pub const OP_LOG_EXPERIMENT_OUTPUT: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "log_experiment_output",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/clientlib/rest/v2/write/experiment/output",
-    };
-pub const OP_GET_EXPERIMENT_OUTPUT: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_output",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/output",
-    };
-pub const OP_LOG_EXPERIMENT_HTML: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "log_experiment_html",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/html",
-    };
-pub const OP_GET_EXPERIMENT_HTML: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_html",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/html",
-    };
-pub const OP_SET_EXPERIMENT_SYSTEM_DETAILS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "set_experiment_system_details",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/clientlib/rest/v2/write/experiment/system-details",
-    };
-pub const OP_GET_EXPERIMENT_SYSTEM_DETAILS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_system_details",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/system-details",
-    };
-pub const OP_SET_EXPERIMENT_GIT_METADATA: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "set_experiment_git_metadata",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/git/metadata",
-    };
-pub const OP_GET_EXPERIMENT_GIT_METADATA: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_git_metadata",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/git/metadata",
-    };
-pub const OP_GET_EXPERIMENT_GIT_PATCH: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_git_patch",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/git/patch",
-    };
-pub const OP_SET_EXPERIMENT_CODE: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "set_experiment_code",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/code",
-    };
-pub const OP_GET_EXPERIMENT_CODE: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_code",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/code",
-    };
-pub const OP_SET_EXPERIMENT_GRAPH: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "set_experiment_graph",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/graph",
-    };
-pub const OP_GET_EXPERIMENT_GRAPH: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_graph",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/graph",
-    };
-pub const OP_UPLOAD_EXPERIMENT_ASSET: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "upload_experiment_asset",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/api/rest/v2/write/experiment/upload-asset",
-    };
-pub const OP_GET_EXPERIMENT_ASSET_LIST: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_asset_list",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/asset/list",
-    };
-pub const OP_GET_EXPERIMENT_ASSET: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "comet",
-        operation: "get_experiment_asset",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/api/rest/v2/experiment/asset/get-asset",
-    };
+pub const OP_GET_BACKEND_VERSION: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_backend_version",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/clientlib/isAlive/ver",
+};
+pub const OP_GET_WORKSPACES: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_workspaces",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/workspaces",
+};
+pub const OP_GET_ACCOUNT_DETAILS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_account_details",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/account-details",
+};
+pub const OP_CREATE_EXPERIMENT: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "create_experiment",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/create",
+};
+pub const OP_GET_EXPERIMENT_METADATA: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_metadata",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/metadata",
+};
+pub const OP_GET_PROJECT_EXPERIMENTS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_project_experiments",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiments",
+};
+pub const OP_SET_EXPERIMENT_START_END_TIME: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "set_experiment_start_end_time",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/set-start-end-time",
+};
+pub const OP_SET_EXPERIMENT_FILE_PATH: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "set_experiment_file_path",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/file-path",
+};
+pub const OP_LOG_EXPERIMENT_METRIC: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "log_experiment_metric",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/metric",
+};
+pub const OP_GET_EXPERIMENT_METRICS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_metrics",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/metrics/get-all",
+};
+pub const OP_GET_EXPERIMENT_METRIC: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_metric",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/metrics/get-metric",
+};
+pub const OP_GET_EXPERIMENT_METRICS_SUMMARY: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_metrics_summary",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/metrics/summary",
+};
+pub const OP_LOG_EXPERIMENT_PARAMETER: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "log_experiment_parameter",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/parameter",
+};
+pub const OP_GET_EXPERIMENT_PARAMETERS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_parameters",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/parameters",
+};
+pub const OP_LOG_EXPERIMENT_OTHER: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "log_experiment_other",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/log-other",
+};
+pub const OP_GET_EXPERIMENT_OTHERS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_others",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/log-other",
+};
+pub const OP_ADD_EXPERIMENT_TAGS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "add_experiment_tags",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/tags",
+};
+pub const OP_GET_EXPERIMENT_TAGS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_tags",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/tags",
+};
+pub const OP_LOG_EXPERIMENT_OUTPUT: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "log_experiment_output",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/clientlib/rest/v2/write/experiment/output",
+};
+pub const OP_GET_EXPERIMENT_OUTPUT: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_output",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/output",
+};
+pub const OP_LOG_EXPERIMENT_HTML: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "log_experiment_html",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/html",
+};
+pub const OP_GET_EXPERIMENT_HTML: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_html",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/html",
+};
+pub const OP_SET_EXPERIMENT_SYSTEM_DETAILS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "set_experiment_system_details",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/clientlib/rest/v2/write/experiment/system-details",
+};
+pub const OP_GET_EXPERIMENT_SYSTEM_DETAILS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_system_details",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/system-details",
+};
+pub const OP_SET_EXPERIMENT_GIT_METADATA: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "set_experiment_git_metadata",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/git/metadata",
+};
+pub const OP_GET_EXPERIMENT_GIT_METADATA: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_git_metadata",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/git/metadata",
+};
+pub const OP_GET_EXPERIMENT_GIT_PATCH: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_git_patch",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/git/patch",
+};
+pub const OP_SET_EXPERIMENT_CODE: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "set_experiment_code",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/code",
+};
+pub const OP_GET_EXPERIMENT_CODE: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_code",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/code",
+};
+pub const OP_SET_EXPERIMENT_GRAPH: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "set_experiment_graph",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/graph",
+};
+pub const OP_GET_EXPERIMENT_GRAPH: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_graph",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/graph",
+};
+pub const OP_UPLOAD_EXPERIMENT_ASSET: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "upload_experiment_asset",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/api/rest/v2/write/experiment/upload-asset",
+};
+pub const OP_GET_EXPERIMENT_ASSET_LIST: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_asset_list",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/asset/list",
+};
+pub const OP_GET_EXPERIMENT_ASSET: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "comet",
+    operation: "get_experiment_asset",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/api/rest/v2/experiment/asset/get-asset",
+};
 /// The `comet` service of Comet REST API v2 (experiments, as comet_ml.API uses it).
 ///
 /// One method per operation version. Every method answers the API's native
@@ -298,9 +264,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_BACKEND_VERSION,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_BACKEND_VERSION,
+            ),
+        )
     }
     /// The names of the caller's workspaces.
     ///
@@ -315,9 +283,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_WORKSPACES,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_WORKSPACES,
+            ),
+        )
     }
     /// The caller's user name and default workspace.
     ///
@@ -331,9 +301,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_ACCOUNT_DETAILS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_ACCOUNT_DETAILS,
+            ),
+        )
     }
     /// Create an experiment in a workspace and project.
     ///
@@ -350,9 +322,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_CREATE_EXPERIMENT,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_CREATE_EXPERIMENT,
+            ),
+        )
     }
     /// The metadata of an experiment.
     ///
@@ -373,9 +347,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_METADATA,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_METADATA,
+            ),
+        )
     }
     /// The experiments of a project.
     ///
@@ -393,9 +369,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_PROJECT_EXPERIMENTS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_PROJECT_EXPERIMENTS,
+            ),
+        )
     }
     /// Set an experiment's start or end time.
     ///
@@ -412,9 +390,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_SET_EXPERIMENT_START_END_TIME,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_SET_EXPERIMENT_START_END_TIME,
+            ),
+        )
     }
     /// Set the path of the script an experiment ran.
     ///
@@ -428,9 +408,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_SET_EXPERIMENT_FILE_PATH,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_SET_EXPERIMENT_FILE_PATH,
+            ),
+        )
     }
     /// Log one metric value.
     ///
@@ -452,9 +434,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_LOG_EXPERIMENT_METRIC,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_LOG_EXPERIMENT_METRIC,
+            ),
+        )
     }
     /// Every metric point of an experiment.
     ///
@@ -469,9 +453,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_METRICS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_METRICS,
+            ),
+        )
     }
     /// The points of one metric of an experiment.
     ///
@@ -485,9 +471,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_METRIC,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_METRIC,
+            ),
+        )
     }
     /// Per metric, its current, lowest and highest value.
     ///
@@ -504,9 +492,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_METRICS_SUMMARY,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_METRICS_SUMMARY,
+            ),
+        )
     }
     /// Log a parameter value.
     ///
@@ -523,9 +513,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_LOG_EXPERIMENT_PARAMETER,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_LOG_EXPERIMENT_PARAMETER,
+            ),
+        )
     }
     /// The summary of every parameter of an experiment.
     ///
@@ -539,9 +531,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_PARAMETERS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_PARAMETERS,
+            ),
+        )
     }
     /// Log an "other" key/value pair.
     ///
@@ -557,9 +551,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_LOG_EXPERIMENT_OTHER,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_LOG_EXPERIMENT_OTHER,
+            ),
+        )
     }
     /// The summary of every "other" of an experiment.
     ///
@@ -573,9 +569,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_OTHERS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_OTHERS,
+            ),
+        )
     }
     /// Add tags to an experiment.
     ///
@@ -589,9 +587,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_ADD_EXPERIMENT_TAGS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_ADD_EXPERIMENT_TAGS,
+            ),
+        )
     }
     /// The tags of an experiment, in the order they were first added.
     async fn get_experiment_tags(
@@ -603,9 +603,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_TAGS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_TAGS,
+            ),
+        )
     }
     /// Append lines to an experiment's standard output.
     ///
@@ -624,9 +626,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_LOG_EXPERIMENT_OUTPUT,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_LOG_EXPERIMENT_OUTPUT,
+            ),
+        )
     }
     /// The standard output of an experiment.
     ///
@@ -641,9 +645,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_OUTPUT,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_OUTPUT,
+            ),
+        )
     }
     /// Append to, or replace, an experiment's HTML.
     ///
@@ -659,9 +665,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_LOG_EXPERIMENT_HTML,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_LOG_EXPERIMENT_HTML,
+            ),
+        )
     }
     /// The HTML of an experiment.
     async fn get_experiment_html(
@@ -673,9 +681,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_HTML,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_HTML,
+            ),
+        )
     }
     /// Set some of an experiment's system details.
     ///
@@ -694,9 +704,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_SET_EXPERIMENT_SYSTEM_DETAILS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_SET_EXPERIMENT_SYSTEM_DETAILS,
+            ),
+        )
     }
     /// The system details of an experiment.
     ///
@@ -712,9 +724,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_SYSTEM_DETAILS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_SYSTEM_DETAILS,
+            ),
+        )
     }
     /// Set an experiment's git metadata.
     ///
@@ -728,9 +742,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_SET_EXPERIMENT_GIT_METADATA,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_SET_EXPERIMENT_GIT_METADATA,
+            ),
+        )
     }
     /// The git metadata of an experiment.
     async fn get_experiment_git_metadata(
@@ -742,9 +758,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_GIT_METADATA,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_GIT_METADATA,
+            ),
+        )
     }
     /// The git patch of an experiment (never stored here).
     ///
@@ -761,9 +779,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_GIT_PATCH,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_GIT_PATCH,
+            ),
+        )
     }
     /// Set the source code of an experiment.
     ///
@@ -777,9 +797,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_SET_EXPERIMENT_CODE,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_SET_EXPERIMENT_CODE,
+            ),
+        )
     }
     /// The source code of an experiment.
     async fn get_experiment_code(
@@ -791,9 +813,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_CODE,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_CODE,
+            ),
+        )
     }
     /// Set the model graph of an experiment.
     ///
@@ -807,9 +831,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_SET_EXPERIMENT_GRAPH,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_SET_EXPERIMENT_GRAPH,
+            ),
+        )
     }
     /// The model graph of an experiment.
     async fn get_experiment_graph(
@@ -821,9 +847,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_GRAPH,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_GRAPH,
+            ),
+        )
     }
     /// Upload an asset (a file) to an experiment.
     ///
@@ -845,9 +873,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_UPLOAD_EXPERIMENT_ASSET,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_UPLOAD_EXPERIMENT_ASSET,
+            ),
+        )
     }
     /// The assets of an experiment.
     ///
@@ -861,9 +891,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_ASSET_LIST,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_ASSET_LIST,
+            ),
+        )
     }
     /// Download an asset.
     ///
@@ -880,9 +912,11 @@ pub trait CometService: 'static {
         ::specmill_runtime::protocol::comet::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_ASSET,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_ASSET,
+            ),
+        )
     }
 }
 /// `GET /clientlib/isAlive/ver`: binds the request, validates it and runs `get_backend_version`.
@@ -891,7 +925,11 @@ pub async fn handle_get_backend_version<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -905,15 +943,17 @@ pub async fn handle_get_backend_version<S: CometService>(
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_GET_BACKEND_VERSION,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_BACKEND_VERSION,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_backend_version(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_backend_version(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/workspaces`: binds the request, validates it and runs `get_workspaces`.
 pub async fn handle_get_workspaces<S: CometService>(
@@ -921,7 +961,11 @@ pub async fn handle_get_workspaces<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -935,8 +979,10 @@ pub async fn handle_get_workspaces<S: CometService>(
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(&OP_GET_WORKSPACES, problem);
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_WORKSPACES,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
@@ -948,7 +994,11 @@ pub async fn handle_get_account_details<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -962,15 +1012,17 @@ pub async fn handle_get_account_details<S: CometService>(
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_GET_ACCOUNT_DETAILS,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_ACCOUNT_DETAILS,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_account_details(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_account_details(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/create`: binds the request, validates it and runs `create_experiment`.
 pub async fn handle_create_experiment<S: CometService>(
@@ -978,7 +1030,11 @@ pub async fn handle_create_experiment<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -988,21 +1044,24 @@ pub async fn handle_create_experiment<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request =
-        match ::specmill_runtime::protocol::body::json::<types::CreateExperimentRequest>(body)
-            .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_CREATE_EXPERIMENT,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.create_experiment(&ctx, request).await)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::CreateExperimentRequest,
+    >(body)
+        .and_then(::specmill_runtime::validate::checked)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_CREATE_EXPERIMENT,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.create_experiment(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/metadata`: binds the request, validates it and runs `get_experiment_metadata`.
 pub async fn handle_get_experiment_metadata<S: CometService>(
@@ -1010,7 +1069,11 @@ pub async fn handle_get_experiment_metadata<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1019,35 +1082,39 @@ pub async fn handle_get_experiment_metadata<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentMetadataRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentMetadataRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentMetadataRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentMetadataRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_METADATA,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_metadata(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_METADATA,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_metadata(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiments`: binds the request, validates it and runs `get_project_experiments`.
 pub async fn handle_get_project_experiments<S: CometService>(
@@ -1055,7 +1122,11 @@ pub async fn handle_get_project_experiments<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1064,52 +1135,56 @@ pub async fn handle_get_project_experiments<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetProjectExperimentsRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetProjectExperimentsRequest {
-                workspace_name: params::required(
-                    params::parse(
-                        query.get("workspaceName"),
-                        "workspaceName",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetProjectExperimentsRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetProjectExperimentsRequest {
+            workspace_name: params::required(
+                params::parse(
+                    query.get("workspaceName"),
                     "workspaceName",
                     Location::Query,
+                    Kind::String,
                 )?,
-                project_name: params::required(
-                    params::parse(
-                        query.get("projectName"),
-                        "projectName",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+                "workspaceName",
+                Location::Query,
+            )?,
+            project_name: params::required(
+                params::parse(
+                    query.get("projectName"),
                     "projectName",
                     Location::Query,
+                    Kind::String,
                 )?,
-                archived: params::parse(
+                "projectName",
+                Location::Query,
+            )?,
+            archived: params::parse(
                     query.get("archived"),
                     "archived",
                     Location::Query,
                     Kind::Boolean,
                 )?
                 .unwrap_or_else(types::default_get_project_experiments_request_archived),
-            })
-        })()
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_PROJECT_EXPERIMENTS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_project_experiments(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_PROJECT_EXPERIMENTS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_project_experiments(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/set-start-end-time`: binds the request, validates it and runs `set_experiment_start_end_time`.
 pub async fn handle_set_experiment_start_end_time<S: CometService>(
@@ -1117,7 +1192,11 @@ pub async fn handle_set_experiment_start_end_time<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1127,16 +1206,17 @@ pub async fn handle_set_experiment_start_end_time<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::StartEndTimeRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::StartEndTimeRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_SET_EXPERIMENT_START_END_TIME,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_SET_EXPERIMENT_START_END_TIME,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
@@ -1151,7 +1231,11 @@ pub async fn handle_set_experiment_file_path<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1161,20 +1245,24 @@ pub async fn handle_set_experiment_file_path<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::FilePathRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::FilePathRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_SET_EXPERIMENT_FILE_PATH,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_SET_EXPERIMENT_FILE_PATH,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.set_experiment_file_path(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.set_experiment_file_path(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/metric`: binds the request, validates it and runs `log_experiment_metric`.
 pub async fn handle_log_experiment_metric<S: CometService>(
@@ -1182,7 +1270,11 @@ pub async fn handle_log_experiment_metric<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1192,20 +1284,24 @@ pub async fn handle_log_experiment_metric<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::MetricRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::MetricRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_LOG_EXPERIMENT_METRIC,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_LOG_EXPERIMENT_METRIC,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.log_experiment_metric(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.log_experiment_metric(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/metrics/get-all`: binds the request, validates it and runs `get_experiment_metrics`.
 pub async fn handle_get_experiment_metrics<S: CometService>(
@@ -1213,7 +1309,11 @@ pub async fn handle_get_experiment_metrics<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1222,35 +1322,39 @@ pub async fn handle_get_experiment_metrics<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentMetricsRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentMetricsRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentMetricsRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentMetricsRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_METRICS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_metrics(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_METRICS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_metrics(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/metrics/get-metric`: binds the request, validates it and runs `get_experiment_metric`.
 pub async fn handle_get_experiment_metric<S: CometService>(
@@ -1258,7 +1362,11 @@ pub async fn handle_get_experiment_metric<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1267,45 +1375,49 @@ pub async fn handle_get_experiment_metric<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentMetricRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentMetricRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentMetricRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentMetricRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-                metric_name: params::required(
-                    params::parse(
-                        query.get("metricName"),
-                        "metricName",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+                "experimentKey",
+                Location::Query,
+            )?,
+            metric_name: params::required(
+                params::parse(
+                    query.get("metricName"),
                     "metricName",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "metricName",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_METRIC,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_metric(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_METRIC,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_metric(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/metrics/summary`: binds the request, validates it and runs `get_experiment_metrics_summary`.
 pub async fn handle_get_experiment_metrics_summary<S: CometService>(
@@ -1313,7 +1425,11 @@ pub async fn handle_get_experiment_metrics_summary<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1362,7 +1478,11 @@ pub async fn handle_log_experiment_parameter<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1372,20 +1492,24 @@ pub async fn handle_log_experiment_parameter<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::ParameterRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::ParameterRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_LOG_EXPERIMENT_PARAMETER,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_LOG_EXPERIMENT_PARAMETER,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.log_experiment_parameter(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.log_experiment_parameter(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/parameters`: binds the request, validates it and runs `get_experiment_parameters`.
 pub async fn handle_get_experiment_parameters<S: CometService>(
@@ -1393,7 +1517,11 @@ pub async fn handle_get_experiment_parameters<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1431,7 +1559,10 @@ pub async fn handle_get_experiment_parameters<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_parameters(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_parameters(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/log-other`: binds the request, validates it and runs `log_experiment_other`.
 pub async fn handle_log_experiment_other<S: CometService>(
@@ -1439,7 +1570,11 @@ pub async fn handle_log_experiment_other<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1449,20 +1584,24 @@ pub async fn handle_log_experiment_other<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::LogOtherRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::LogOtherRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_LOG_EXPERIMENT_OTHER,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_LOG_EXPERIMENT_OTHER,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.log_experiment_other(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.log_experiment_other(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/log-other`: binds the request, validates it and runs `get_experiment_others`.
 pub async fn handle_get_experiment_others<S: CometService>(
@@ -1470,7 +1609,11 @@ pub async fn handle_get_experiment_others<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1479,35 +1622,39 @@ pub async fn handle_get_experiment_others<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentOthersRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentOthersRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentOthersRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentOthersRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_OTHERS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_others(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_OTHERS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_others(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/tags`: binds the request, validates it and runs `add_experiment_tags`.
 pub async fn handle_add_experiment_tags<S: CometService>(
@@ -1515,7 +1662,11 @@ pub async fn handle_add_experiment_tags<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1525,20 +1676,24 @@ pub async fn handle_add_experiment_tags<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::TagsRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::TagsRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_ADD_EXPERIMENT_TAGS,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_ADD_EXPERIMENT_TAGS,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.add_experiment_tags(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.add_experiment_tags(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/tags`: binds the request, validates it and runs `get_experiment_tags`.
 pub async fn handle_get_experiment_tags<S: CometService>(
@@ -1546,7 +1701,11 @@ pub async fn handle_get_experiment_tags<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1555,35 +1714,39 @@ pub async fn handle_get_experiment_tags<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentTagsRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentTagsRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentTagsRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentTagsRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_TAGS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_tags(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_TAGS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_tags(&ctx, request).await,
+    )
 }
 /// `POST /clientlib/rest/v2/write/experiment/output`: binds the request, validates it and runs `log_experiment_output`.
 pub async fn handle_log_experiment_output<S: CometService>(
@@ -1591,7 +1754,11 @@ pub async fn handle_log_experiment_output<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1601,20 +1768,24 @@ pub async fn handle_log_experiment_output<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::OutputRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::OutputRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_LOG_EXPERIMENT_OUTPUT,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_LOG_EXPERIMENT_OUTPUT,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.log_experiment_output(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.log_experiment_output(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/output`: binds the request, validates it and runs `get_experiment_output`.
 pub async fn handle_get_experiment_output<S: CometService>(
@@ -1622,7 +1793,11 @@ pub async fn handle_get_experiment_output<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1631,35 +1806,39 @@ pub async fn handle_get_experiment_output<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentOutputRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentOutputRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentOutputRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentOutputRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_OUTPUT,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_output(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_OUTPUT,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_output(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/html`: binds the request, validates it and runs `log_experiment_html`.
 pub async fn handle_log_experiment_html<S: CometService>(
@@ -1667,7 +1846,11 @@ pub async fn handle_log_experiment_html<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1677,20 +1860,24 @@ pub async fn handle_log_experiment_html<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::HtmlRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::HtmlRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_LOG_EXPERIMENT_HTML,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_LOG_EXPERIMENT_HTML,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.log_experiment_html(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.log_experiment_html(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/html`: binds the request, validates it and runs `get_experiment_html`.
 pub async fn handle_get_experiment_html<S: CometService>(
@@ -1698,7 +1885,11 @@ pub async fn handle_get_experiment_html<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1707,35 +1898,39 @@ pub async fn handle_get_experiment_html<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentHtmlRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentHtmlRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentHtmlRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentHtmlRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_HTML,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_html(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_HTML,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_html(&ctx, request).await,
+    )
 }
 /// `POST /clientlib/rest/v2/write/experiment/system-details`: binds the request, validates it and runs `set_experiment_system_details`.
 pub async fn handle_set_experiment_system_details<S: CometService>(
@@ -1743,7 +1938,11 @@ pub async fn handle_set_experiment_system_details<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1753,20 +1952,20 @@ pub async fn handle_set_experiment_system_details<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request =
-        match ::specmill_runtime::protocol::body::json::<types::SystemDetailsRequest>(body)
-            .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_SET_EXPERIMENT_SYSTEM_DETAILS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::SystemDetailsRequest,
+    >(body)
+        .and_then(::specmill_runtime::validate::checked)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_SET_EXPERIMENT_SYSTEM_DETAILS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
     ::specmill_runtime::protocol::respond(
         &ctx,
         svc.set_experiment_system_details(&ctx, request).await,
@@ -1778,7 +1977,11 @@ pub async fn handle_get_experiment_system_details<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1827,7 +2030,11 @@ pub async fn handle_set_experiment_git_metadata<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1837,16 +2044,17 @@ pub async fn handle_set_experiment_git_metadata<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::GitMetadataRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::GitMetadataRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_SET_EXPERIMENT_GIT_METADATA,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_SET_EXPERIMENT_GIT_METADATA,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
@@ -1861,7 +2069,11 @@ pub async fn handle_get_experiment_git_metadata<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1910,7 +2122,11 @@ pub async fn handle_get_experiment_git_patch<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1919,35 +2135,39 @@ pub async fn handle_get_experiment_git_patch<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentGitPatchRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentGitPatchRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentGitPatchRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentGitPatchRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_GIT_PATCH,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_git_patch(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_GIT_PATCH,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_git_patch(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/code`: binds the request, validates it and runs `set_experiment_code`.
 pub async fn handle_set_experiment_code<S: CometService>(
@@ -1955,7 +2175,11 @@ pub async fn handle_set_experiment_code<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1965,20 +2189,24 @@ pub async fn handle_set_experiment_code<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::CodeRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::CodeRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_SET_EXPERIMENT_CODE,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_SET_EXPERIMENT_CODE,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.set_experiment_code(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.set_experiment_code(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/code`: binds the request, validates it and runs `get_experiment_code`.
 pub async fn handle_get_experiment_code<S: CometService>(
@@ -1986,7 +2214,11 @@ pub async fn handle_get_experiment_code<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -1995,35 +2227,39 @@ pub async fn handle_get_experiment_code<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentCodeRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentCodeRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentCodeRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentCodeRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_CODE,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_code(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_CODE,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_code(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/graph`: binds the request, validates it and runs `set_experiment_graph`.
 pub async fn handle_set_experiment_graph<S: CometService>(
@@ -2031,7 +2267,11 @@ pub async fn handle_set_experiment_graph<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2041,20 +2281,24 @@ pub async fn handle_set_experiment_graph<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::GraphRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::GraphRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::comet::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_SET_EXPERIMENT_GRAPH,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_SET_EXPERIMENT_GRAPH,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.set_experiment_graph(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.set_experiment_graph(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/graph`: binds the request, validates it and runs `get_experiment_graph`.
 pub async fn handle_get_experiment_graph<S: CometService>(
@@ -2062,7 +2306,11 @@ pub async fn handle_get_experiment_graph<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2071,35 +2319,39 @@ pub async fn handle_get_experiment_graph<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentGraphRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentGraphRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentGraphRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentGraphRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_GRAPH,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_graph(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_GRAPH,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_graph(&ctx, request).await,
+    )
 }
 /// `POST /api/rest/v2/write/experiment/upload-asset`: binds the request, validates it and runs `upload_experiment_asset`.
 pub async fn handle_upload_experiment_asset<S: CometService>(
@@ -2107,7 +2359,11 @@ pub async fn handle_upload_experiment_asset<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2117,71 +2373,92 @@ pub async fn handle_upload_experiment_asset<S: CometService>(
         }
     };
     let body: &[u8] = &body;
-    let request =
-        match (|| -> ::std::result::Result<types::UploadExperimentAssetRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            let form = ::specmill_runtime::protocol::body::Form::parse(&req, body)?;
-            ::std::result::Result::Ok(types::UploadExperimentAssetRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::UploadExperimentAssetRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        let form = ::specmill_runtime::protocol::body::Form::parse(&req, body)?;
+        ::std::result::Result::Ok(types::UploadExperimentAssetRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
-                    Location::Query,
-                )?,
-                file_name: params::parse(
-                    query.get("fileName"),
-                    "fileName",
                     Location::Query,
                     Kind::String,
                 )?,
-                step: params::parse(query.get("step"), "step", Location::Query, Kind::Integer)?,
-                epoch: params::parse(query.get("epoch"), "epoch", Location::Query, Kind::Integer)?,
-                overwrite: params::parse(
+                "experimentKey",
+                Location::Query,
+            )?,
+            file_name: params::parse(
+                query.get("fileName"),
+                "fileName",
+                Location::Query,
+                Kind::String,
+            )?,
+            step: params::parse(
+                query.get("step"),
+                "step",
+                Location::Query,
+                Kind::Integer,
+            )?,
+            epoch: params::parse(
+                query.get("epoch"),
+                "epoch",
+                Location::Query,
+                Kind::Integer,
+            )?,
+            overwrite: params::parse(
                     query.get("overwrite"),
                     "overwrite",
                     Location::Query,
                     Kind::Boolean,
                 )?
-                .unwrap_or_else(types::default_upload_experiment_asset_request_overwrite),
-                context: params::parse(
-                    query.get("context"),
-                    "context",
-                    Location::Query,
-                    Kind::String,
-                )?,
-                type_: params::parse(query.get("type"), "type", Location::Query, Kind::String)?,
-                extension: params::parse(
-                    query.get("extension"),
-                    "extension",
-                    Location::Query,
-                    Kind::String,
-                )?,
-                file: params::required(form.file("file"), "file", Location::Form)?,
-                metadata: params::parse(
-                    form.text("metadata"),
-                    "metadata",
-                    Location::Form,
-                    Kind::String,
-                )?,
-            })
-        })()
+                .unwrap_or_else(
+                    types::default_upload_experiment_asset_request_overwrite,
+                ),
+            context: params::parse(
+                query.get("context"),
+                "context",
+                Location::Query,
+                Kind::String,
+            )?,
+            type_: params::parse(
+                query.get("type"),
+                "type",
+                Location::Query,
+                Kind::String,
+            )?,
+            extension: params::parse(
+                query.get("extension"),
+                "extension",
+                Location::Query,
+                Kind::String,
+            )?,
+            file: params::required(form.file("file"), "file", Location::Form)?,
+            metadata: params::parse(
+                form.text("metadata"),
+                "metadata",
+                Location::Form,
+                Kind::String,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_UPLOAD_EXPERIMENT_ASSET,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.upload_experiment_asset(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_UPLOAD_EXPERIMENT_ASSET,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.upload_experiment_asset(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/asset/list`: binds the request, validates it and runs `get_experiment_asset_list`.
 pub async fn handle_get_experiment_asset_list<S: CometService>(
@@ -2189,7 +2466,11 @@ pub async fn handle_get_experiment_asset_list<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2198,37 +2479,46 @@ pub async fn handle_get_experiment_asset_list<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentAssetListRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentAssetListRequest {
-                experiment_key: params::required(
-                    params::parse(
-                        query.get("experimentKey"),
-                        "experimentKey",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentAssetListRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentAssetListRequest {
+            experiment_key: params::required(
+                params::parse(
+                    query.get("experimentKey"),
                     "experimentKey",
                     Location::Query,
+                    Kind::String,
                 )?,
-                type_: params::parse(query.get("type"), "type", Location::Query, Kind::String)?
-                    .unwrap_or_else(types::default_get_experiment_asset_list_request_type_),
-            })
-        })()
+                "experimentKey",
+                Location::Query,
+            )?,
+            type_: params::parse(
+                    query.get("type"),
+                    "type",
+                    Location::Query,
+                    Kind::String,
+                )?
+                .unwrap_or_else(types::default_get_experiment_asset_list_request_type_),
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_ASSET_LIST,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_asset_list(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_ASSET_LIST,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_asset_list(&ctx, request).await,
+    )
 }
 /// `GET /api/rest/v2/experiment/asset/get-asset`: binds the request, validates it and runs `get_experiment_asset`.
 pub async fn handle_get_experiment_asset<S: CometService>(
@@ -2236,7 +2526,11 @@ pub async fn handle_get_experiment_asset<S: CometService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::comet::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::comet::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -2245,53 +2539,57 @@ pub async fn handle_get_experiment_asset<S: CometService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentAssetRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentAssetRequest {
-                experiment_key: params::parse(
-                    query.get("experimentKey"),
-                    "experimentKey",
-                    Location::Query,
-                    Kind::String,
-                )?,
-                asset_id: params::required(
-                    params::parse(
-                        query.get("assetId"),
-                        "assetId",
-                        Location::Query,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentAssetRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentAssetRequest {
+            experiment_key: params::parse(
+                query.get("experimentKey"),
+                "experimentKey",
+                Location::Query,
+                Kind::String,
+            )?,
+            asset_id: params::required(
+                params::parse(
+                    query.get("assetId"),
                     "assetId",
                     Location::Query,
-                )?,
-                allow301: params::parse(
-                    query.get("allow301"),
-                    "allow301",
-                    Location::Query,
-                    Kind::Boolean,
-                )?,
-                artifact_version_id: params::parse(
-                    query.get("artifactVersionId"),
-                    "artifactVersionId",
-                    Location::Query,
                     Kind::String,
                 )?,
-            })
-        })()
+                "assetId",
+                Location::Query,
+            )?,
+            allow301: params::parse(
+                query.get("allow301"),
+                "allow301",
+                Location::Query,
+                Kind::Boolean,
+            )?,
+            artifact_version_id: params::parse(
+                query.get("artifactVersionId"),
+                "artifactVersionId",
+                Location::Query,
+                Kind::String,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::comet::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_ASSET,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond_raw(&ctx, svc.get_experiment_asset(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::comet::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_ASSET,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond_raw(
+        &ctx,
+        svc.get_experiment_asset(&ctx, request).await,
+    )
 }
 /// Register every route of `CometService` (the implementation is taken from `web::Data<S>`).
 pub fn configure_comet<S: CometService>(cfg: &mut ::actix_web::web::ServiceConfig) {
@@ -2305,7 +2603,8 @@ pub fn configure_comet<S: CometService>(cfg: &mut ::actix_web::web::ServiceConfi
     for path in ["/api/rest/v2/workspaces"] {
         cfg.route(
             path,
-            ::actix_web::web::method(::actix_web::http::Method::GET).to(handle_get_workspaces::<S>),
+            ::actix_web::web::method(::actix_web::http::Method::GET)
+                .to(handle_get_workspaces::<S>),
         );
     }
     for path in ["/api/rest/v2/account-details"] {

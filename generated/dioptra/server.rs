@@ -6,46 +6,41 @@
 use super::types;
 use ::specmill_runtime::protocol::params::{self, Kind, Location};
 use ::specmill_runtime::protocol::RequestProblem;
-pub const OP_AUTH_LOGIN: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "auth_login",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/auth/login",
-    };
-pub const OP_AUTH_LOGOUT: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "auth_logout",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/auth/logout",
-    };
-pub const OP_CREATE_EXPERIMENT: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "create_experiment",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/experiments/",
-    };
-pub const OP_CREATE_EXPERIMENT_JOB: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "create_experiment_job",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/experiments/{id}/jobs",
-    };
-pub const OP_ATTACH_EXPERIMENT_RUN: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "attach_experiment_run",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/experiments/{id}/runs",
-    };
+pub const OP_AUTH_LOGIN: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "auth_login",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/auth/login",
+};
+pub const OP_AUTH_LOGOUT: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "auth_logout",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/auth/logout",
+};
+pub const OP_CREATE_EXPERIMENT: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "create_experiment",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/experiments/",
+};
+pub const OP_CREATE_EXPERIMENT_JOB: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "create_experiment_job",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/experiments/{id}/jobs",
+};
+pub const OP_ATTACH_EXPERIMENT_RUN: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "attach_experiment_run",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/experiments/{id}/runs",
+};
 pub const OP_GET_JOB: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
     api: "dioptra",
     operation: "get_job",
@@ -53,38 +48,34 @@ pub const OP_GET_JOB: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime:
     method: ::std::option::Option::Some("GET"),
     path: "/jobs/{id}",
 };
-pub const OP_GET_JOB_LATEST_METRICS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "get_job_latest_metrics",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/jobs/{id}/metrics",
-    };
-pub const OP_APPEND_JOB_METRIC: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "append_job_metric",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/jobs/{id}/metrics",
-    };
-pub const OP_GET_JOB_METRIC_SNAPSHOTS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "get_job_metric_snapshots",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/jobs/{id}/metrics/{name}/snapshots",
-    };
-pub const OP_GET_EXPERIMENT_METRICS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "dioptra",
-        operation: "get_experiment_metrics",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/experiments/{id}/metrics",
-    };
+pub const OP_GET_JOB_LATEST_METRICS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "get_job_latest_metrics",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/jobs/{id}/metrics",
+};
+pub const OP_APPEND_JOB_METRIC: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "append_job_metric",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/jobs/{id}/metrics",
+};
+pub const OP_GET_JOB_METRIC_SNAPSHOTS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "get_job_metric_snapshots",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/jobs/{id}/metrics/{name}/snapshots",
+};
+pub const OP_GET_EXPERIMENT_METRICS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "dioptra",
+    operation: "get_experiment_metrics",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/experiments/{id}/metrics",
+};
 /// The `dioptra` service of NIST Dioptra job and experiment metrics API (REST v1).
 ///
 /// One method per operation version. Every method answers the API's native
@@ -110,12 +101,14 @@ pub trait DioptraService: 'static {
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
         request: types::AuthLoginRequest,
-    ) -> ::std::result::Result<types::AuthLoginResponse, ::specmill_runtime::protocol::dioptra::Error>
-    {
+    ) -> ::std::result::Result<
+        types::AuthLoginResponse,
+        ::specmill_runtime::protocol::dioptra::Error,
+    > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_AUTH_LOGIN,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(&OP_AUTH_LOGIN),
+        )
     }
     /// Log out the current user.
     ///
@@ -136,9 +129,9 @@ pub trait DioptraService: 'static {
         ::specmill_runtime::protocol::dioptra::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_AUTH_LOGOUT,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(&OP_AUTH_LOGOUT),
+        )
     }
     /// Create an experiment.
     ///
@@ -168,9 +161,11 @@ pub trait DioptraService: 'static {
         ::specmill_runtime::protocol::dioptra::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_CREATE_EXPERIMENT,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_CREATE_EXPERIMENT,
+            ),
+        )
     }
     /// Create (submit) a job in an experiment.
     ///
@@ -205,9 +200,11 @@ pub trait DioptraService: 'static {
         ::specmill_runtime::protocol::dioptra::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_CREATE_EXPERIMENT_JOB,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_CREATE_EXPERIMENT_JOB,
+            ),
+        )
     }
     /// Make an existing run a job of an experiment (specmill extension).
     ///
@@ -238,9 +235,11 @@ pub trait DioptraService: 'static {
         ::specmill_runtime::protocol::dioptra::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_ATTACH_EXPERIMENT_RUN,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_ATTACH_EXPERIMENT_RUN,
+            ),
+        )
     }
     /// Get a job.
     ///
@@ -259,12 +258,14 @@ pub trait DioptraService: 'static {
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
         request: types::GetJobRequest,
-    ) -> ::std::result::Result<types::GetJobResponse, ::specmill_runtime::protocol::dioptra::Error>
-    {
+    ) -> ::std::result::Result<
+        types::GetJobResponse,
+        ::specmill_runtime::protocol::dioptra::Error,
+    > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_JOB,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(&OP_GET_JOB),
+        )
     }
     /// Get the latest value of every metric of a job.
     ///
@@ -289,9 +290,11 @@ pub trait DioptraService: 'static {
         ::specmill_runtime::protocol::dioptra::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_JOB_LATEST_METRICS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_JOB_LATEST_METRICS,
+            ),
+        )
     }
     /// Log (append or overwrite) a metric value for a job.
     ///
@@ -335,9 +338,11 @@ pub trait DioptraService: 'static {
         ::specmill_runtime::protocol::dioptra::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_APPEND_JOB_METRIC,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_APPEND_JOB_METRIC,
+            ),
+        )
     }
     /// Get the full history of one metric of a job, paged.
     ///
@@ -367,9 +372,11 @@ pub trait DioptraService: 'static {
         ::specmill_runtime::protocol::dioptra::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_JOB_METRIC_SNAPSHOTS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_JOB_METRIC_SNAPSHOTS,
+            ),
+        )
     }
     /// Get the latest metrics of every job in an experiment, paged by job.
     ///
@@ -400,9 +407,11 @@ pub trait DioptraService: 'static {
         ::specmill_runtime::protocol::dioptra::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_EXPERIMENT_METRICS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_EXPERIMENT_METRICS,
+            ),
+        )
     }
 }
 /// `POST /auth/login`: binds the request, validates it and runs `auth_login`.
@@ -411,7 +420,11 @@ pub async fn handle_auth_login<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, false) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        false,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -421,13 +434,17 @@ pub async fn handle_auth_login<S: DioptraService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::LoginRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::LoginRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::dioptra::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(&OP_AUTH_LOGIN, problem);
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_AUTH_LOGIN,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
@@ -439,7 +456,11 @@ pub async fn handle_auth_logout<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -448,24 +469,29 @@ pub async fn handle_auth_logout<S: DioptraService>(
             );
         }
     };
-    let request = match (|| -> ::std::result::Result<types::AuthLogoutRequest, RequestProblem> {
+    let request = match (|| -> ::std::result::Result<
+        types::AuthLogoutRequest,
+        RequestProblem,
+    > {
         let query = params::Query::parse(req.query_string())?;
         ::std::result::Result::Ok(types::AuthLogoutRequest {
             everywhere: params::parse(
-                query.get("everywhere"),
-                "everywhere",
-                Location::Query,
-                Kind::Boolean,
-            )?
-            .unwrap_or_else(types::default_auth_logout_request_everywhere),
+                    query.get("everywhere"),
+                    "everywhere",
+                    Location::Query,
+                    Kind::Boolean,
+                )?
+                .unwrap_or_else(types::default_auth_logout_request_everywhere),
         })
     })()
-    .and_then(::specmill_runtime::validate::checked)
+        .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::dioptra::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(&OP_AUTH_LOGOUT, problem);
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_AUTH_LOGOUT,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
@@ -477,7 +503,11 @@ pub async fn handle_create_experiment<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -487,20 +517,24 @@ pub async fn handle_create_experiment<S: DioptraService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::ExperimentCreate>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::ExperimentCreate,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::dioptra::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_CREATE_EXPERIMENT,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_CREATE_EXPERIMENT,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.create_experiment(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.create_experiment(&ctx, request).await,
+    )
 }
 /// `POST /experiments/{id}/jobs`: binds the request, validates it and runs `create_experiment_job`.
 pub async fn handle_create_experiment_job<S: DioptraService>(
@@ -508,7 +542,11 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -518,35 +556,39 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
         }
     };
     let body: &[u8] = &body;
-    let request =
-        match (|| -> ::std::result::Result<types::CreateExperimentJobRequest, RequestProblem> {
-            ::std::result::Result::Ok(types::CreateExperimentJobRequest {
-                id: params::required(
-                    params::parse(
-                        req.match_info().get("id"),
-                        "id",
-                        Location::Path,
-                        Kind::Integer,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::CreateExperimentJobRequest,
+        RequestProblem,
+    > {
+        ::std::result::Result::Ok(types::CreateExperimentJobRequest {
+            id: params::required(
+                params::parse(
+                    req.match_info().get("id"),
                     "id",
                     Location::Path,
+                    Kind::Integer,
                 )?,
-                body: ::specmill_runtime::protocol::body::json(body)?,
-            })
-        })()
+                "id",
+                Location::Path,
+            )?,
+            body: ::specmill_runtime::protocol::body::json(body)?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::dioptra::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_CREATE_EXPERIMENT_JOB,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.create_experiment_job(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_CREATE_EXPERIMENT_JOB,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.create_experiment_job(&ctx, request).await,
+    )
 }
 /// `POST /experiments/{id}/runs`: binds the request, validates it and runs `attach_experiment_run`.
 pub async fn handle_attach_experiment_run<S: DioptraService>(
@@ -554,7 +596,11 @@ pub async fn handle_attach_experiment_run<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -564,35 +610,39 @@ pub async fn handle_attach_experiment_run<S: DioptraService>(
         }
     };
     let body: &[u8] = &body;
-    let request =
-        match (|| -> ::std::result::Result<types::AttachExperimentRunRequest, RequestProblem> {
-            ::std::result::Result::Ok(types::AttachExperimentRunRequest {
-                id: params::required(
-                    params::parse(
-                        req.match_info().get("id"),
-                        "id",
-                        Location::Path,
-                        Kind::Integer,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::AttachExperimentRunRequest,
+        RequestProblem,
+    > {
+        ::std::result::Result::Ok(types::AttachExperimentRunRequest {
+            id: params::required(
+                params::parse(
+                    req.match_info().get("id"),
                     "id",
                     Location::Path,
+                    Kind::Integer,
                 )?,
-                body: ::specmill_runtime::protocol::body::json(body)?,
-            })
-        })()
+                "id",
+                Location::Path,
+            )?,
+            body: ::specmill_runtime::protocol::body::json(body)?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::dioptra::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_ATTACH_EXPERIMENT_RUN,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.attach_experiment_run(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_ATTACH_EXPERIMENT_RUN,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.attach_experiment_run(&ctx, request).await,
+    )
 }
 /// `GET /jobs/{id}`: binds the request, validates it and runs `get_job`.
 pub async fn handle_get_job<S: DioptraService>(
@@ -600,7 +650,11 @@ pub async fn handle_get_job<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -609,7 +663,10 @@ pub async fn handle_get_job<S: DioptraService>(
             );
         }
     };
-    let request = match (|| -> ::std::result::Result<types::GetJobRequest, RequestProblem> {
+    let request = match (|| -> ::std::result::Result<
+        types::GetJobRequest,
+        RequestProblem,
+    > {
         ::std::result::Result::Ok(types::GetJobRequest {
             id: params::required(
                 params::parse(
@@ -623,12 +680,14 @@ pub async fn handle_get_job<S: DioptraService>(
             )?,
         })
     })()
-    .and_then(::specmill_runtime::validate::checked)
+        .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::dioptra::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(&OP_GET_JOB, problem);
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_JOB,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
@@ -640,7 +699,11 @@ pub async fn handle_get_job_latest_metrics<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -649,34 +712,38 @@ pub async fn handle_get_job_latest_metrics<S: DioptraService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetJobLatestMetricsRequest, RequestProblem> {
-            ::std::result::Result::Ok(types::GetJobLatestMetricsRequest {
-                id: params::required(
-                    params::parse(
-                        req.match_info().get("id"),
-                        "id",
-                        Location::Path,
-                        Kind::Integer,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetJobLatestMetricsRequest,
+        RequestProblem,
+    > {
+        ::std::result::Result::Ok(types::GetJobLatestMetricsRequest {
+            id: params::required(
+                params::parse(
+                    req.match_info().get("id"),
                     "id",
                     Location::Path,
+                    Kind::Integer,
                 )?,
-            })
-        })()
+                "id",
+                Location::Path,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::dioptra::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_JOB_LATEST_METRICS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_job_latest_metrics(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_JOB_LATEST_METRICS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_job_latest_metrics(&ctx, request).await,
+    )
 }
 /// `POST /jobs/{id}/metrics`: binds the request, validates it and runs `append_job_metric`.
 pub async fn handle_append_job_metric<S: DioptraService>(
@@ -684,7 +751,11 @@ pub async fn handle_append_job_metric<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -694,35 +765,39 @@ pub async fn handle_append_job_metric<S: DioptraService>(
         }
     };
     let body: &[u8] = &body;
-    let request =
-        match (|| -> ::std::result::Result<types::AppendJobMetricRequest, RequestProblem> {
-            ::std::result::Result::Ok(types::AppendJobMetricRequest {
-                id: params::required(
-                    params::parse(
-                        req.match_info().get("id"),
-                        "id",
-                        Location::Path,
-                        Kind::Integer,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::AppendJobMetricRequest,
+        RequestProblem,
+    > {
+        ::std::result::Result::Ok(types::AppendJobMetricRequest {
+            id: params::required(
+                params::parse(
+                    req.match_info().get("id"),
                     "id",
                     Location::Path,
+                    Kind::Integer,
                 )?,
-                body: ::specmill_runtime::protocol::body::json(body)?,
-            })
-        })()
+                "id",
+                Location::Path,
+            )?,
+            body: ::specmill_runtime::protocol::body::json(body)?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::dioptra::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_APPEND_JOB_METRIC,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.append_job_metric(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_APPEND_JOB_METRIC,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.append_job_metric(&ctx, request).await,
+    )
 }
 /// `GET /jobs/{id}/metrics/{name}/snapshots`: binds the request, validates it and runs `get_job_metric_snapshots`.
 pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
@@ -730,7 +805,11 @@ pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -739,54 +818,65 @@ pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetJobMetricSnapshotsRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetJobMetricSnapshotsRequest {
-                id: params::required(
-                    params::parse(
-                        req.match_info().get("id"),
-                        "id",
-                        Location::Path,
-                        Kind::Integer,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetJobMetricSnapshotsRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetJobMetricSnapshotsRequest {
+            id: params::required(
+                params::parse(
+                    req.match_info().get("id"),
                     "id",
                     Location::Path,
+                    Kind::Integer,
                 )?,
-                name: params::required(
-                    params::parse(
-                        req.match_info().get("name"),
-                        "name",
-                        Location::Path,
-                        Kind::String,
-                    )?,
+                "id",
+                Location::Path,
+            )?,
+            name: params::required(
+                params::parse(
+                    req.match_info().get("name"),
                     "name",
                     Location::Path,
+                    Kind::String,
                 )?,
-                index: params::parse(query.get("index"), "index", Location::Query, Kind::Integer)?
-                    .unwrap_or_else(types::default_get_job_metric_snapshots_request_index),
-                page_length: params::parse(
+                "name",
+                Location::Path,
+            )?,
+            index: params::parse(
+                    query.get("index"),
+                    "index",
+                    Location::Query,
+                    Kind::Integer,
+                )?
+                .unwrap_or_else(types::default_get_job_metric_snapshots_request_index),
+            page_length: params::parse(
                     query.get("pageLength"),
                     "pageLength",
                     Location::Query,
                     Kind::Integer,
                 )?
-                .unwrap_or_else(types::default_get_job_metric_snapshots_request_page_length),
-            })
-        })()
+                .unwrap_or_else(
+                    types::default_get_job_metric_snapshots_request_page_length,
+                ),
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::dioptra::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_JOB_METRIC_SNAPSHOTS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_job_metric_snapshots(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_JOB_METRIC_SNAPSHOTS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_job_metric_snapshots(&ctx, request).await,
+    )
 }
 /// `GET /experiments/{id}/metrics`: binds the request, validates it and runs `get_experiment_metrics`.
 pub async fn handle_get_experiment_metrics<S: DioptraService>(
@@ -794,7 +884,11 @@ pub async fn handle_get_experiment_metrics<S: DioptraService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::dioptra::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -803,82 +897,97 @@ pub async fn handle_get_experiment_metrics<S: DioptraService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetExperimentMetricsRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetExperimentMetricsRequest {
-                id: params::required(
-                    params::parse(
-                        req.match_info().get("id"),
-                        "id",
-                        Location::Path,
-                        Kind::Integer,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetExperimentMetricsRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetExperimentMetricsRequest {
+            id: params::required(
+                params::parse(
+                    req.match_info().get("id"),
                     "id",
                     Location::Path,
+                    Kind::Integer,
                 )?,
-                index: params::parse(query.get("index"), "index", Location::Query, Kind::Integer)?
-                    .unwrap_or_else(types::default_get_experiment_metrics_request_index),
-                page_length: params::parse(
+                "id",
+                Location::Path,
+            )?,
+            index: params::parse(
+                    query.get("index"),
+                    "index",
+                    Location::Query,
+                    Kind::Integer,
+                )?
+                .unwrap_or_else(types::default_get_experiment_metrics_request_index),
+            page_length: params::parse(
                     query.get("pageLength"),
                     "pageLength",
                     Location::Query,
                     Kind::Integer,
                 )?
-                .unwrap_or_else(types::default_get_experiment_metrics_request_page_length),
-                sort_by: params::parse(
-                    query.get("sortBy"),
-                    "sortBy",
-                    Location::Query,
-                    Kind::String,
-                )?,
-                descending: params::parse(
+                .unwrap_or_else(
+                    types::default_get_experiment_metrics_request_page_length,
+                ),
+            sort_by: params::parse(
+                query.get("sortBy"),
+                "sortBy",
+                Location::Query,
+                Kind::String,
+            )?,
+            descending: params::parse(
                     query.get("descending"),
                     "descending",
                     Location::Query,
                     Kind::Boolean,
                 )?
-                .unwrap_or_else(types::default_get_experiment_metrics_request_descending),
-                search: params::parse(
-                    query.get("search"),
-                    "search",
-                    Location::Query,
-                    Kind::String,
-                )?,
-                experiment_id: params::parse(
-                    query.get("experiment_id"),
-                    "experiment_id",
-                    Location::Query,
-                    Kind::Integer,
-                )?,
-            })
-        })()
+                .unwrap_or_else(
+                    types::default_get_experiment_metrics_request_descending,
+                ),
+            search: params::parse(
+                query.get("search"),
+                "search",
+                Location::Query,
+                Kind::String,
+            )?,
+            experiment_id: params::parse(
+                query.get("experiment_id"),
+                "experiment_id",
+                Location::Query,
+                Kind::Integer,
+            )?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::dioptra::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_EXPERIMENT_METRICS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_experiment_metrics(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::dioptra::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_EXPERIMENT_METRICS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_experiment_metrics(&ctx, request).await,
+    )
 }
 /// Register every route of `DioptraService` (the implementation is taken from `web::Data<S>`).
 pub fn configure_dioptra<S: DioptraService>(cfg: &mut ::actix_web::web::ServiceConfig) {
     for path in ["/api/v1/auth/login"] {
         cfg.route(
             path,
-            ::actix_web::web::method(::actix_web::http::Method::POST).to(handle_auth_login::<S>),
+            ::actix_web::web::method(::actix_web::http::Method::POST)
+                .to(handle_auth_login::<S>),
         );
     }
     for path in ["/api/v1/auth/logout"] {
         cfg.route(
             path,
-            ::actix_web::web::method(::actix_web::http::Method::POST).to(handle_auth_logout::<S>),
+            ::actix_web::web::method(::actix_web::http::Method::POST)
+                .to(handle_auth_logout::<S>),
         );
     }
     for path in ["/api/v1/experiments/"] {
@@ -905,7 +1014,8 @@ pub fn configure_dioptra<S: DioptraService>(cfg: &mut ::actix_web::web::ServiceC
     for path in ["/api/v1/jobs/{id}"] {
         cfg.route(
             path,
-            ::actix_web::web::method(::actix_web::http::Method::GET).to(handle_get_job::<S>),
+            ::actix_web::web::method(::actix_web::http::Method::GET)
+                .to(handle_get_job::<S>),
         );
     }
     for path in ["/api/v1/jobs/{id}/metrics"] {

@@ -3,25 +3,25 @@
 
 //! Types of NIST Dioptra job and experiment metrics API (REST v1) (`openapi/dioptra.yaml`): one per schema and per operation version.
 #![allow(non_camel_case_types, clippy::all)]
-static PATTERN_0: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_runtime::validate::Regex::new("^([A-Za-z]|[A-Za-z_][A-Za-z0-9_]+)$")
-            .expect("pattern checked by specmill-codegen")
-    });
-static PATTERN_1: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_runtime::validate::Regex::new(
+static PATTERN_0: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_runtime::validate::Regex::new("^([A-Za-z]|[A-Za-z_][A-Za-z0-9_]+)$")
+        .expect("pattern checked by specmill-codegen")
+});
+static PATTERN_1: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_runtime::validate::Regex::new(
             "^\\s*[+-]?((((\\d(_?\\d)*)?\\.\\d(_?\\d)*|\\d(_?\\d)*\\.?)([eE][+-]?\\d(_?\\d)*)?)|[Nn][Aa][Nn]|[Ii][Nn][Ff]([Ii][Nn][Ii][Tt][Yy])?)\\s*$",
         )
         .expect("pattern checked by specmill-codegen")
-    });
-static PATTERN_2: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_runtime::validate::Regex::new(
+});
+static PATTERN_2: ::std::sync::LazyLock<::specmill_runtime::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_runtime::validate::Regex::new(
             "^(id|description|createdOn|lastModifiedOn|status|experiment|entrypoint|queue)?$",
         )
         .expect("pattern checked by specmill-codegen")
-    });
+});
 /// Request of `append_job_metric`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AppendJobMetricRequest {
@@ -428,8 +428,10 @@ pub struct FieldErrors {
     /// Map from the wire name of each invalid field to its error messages, for
     /// example `{"name":["Missing data for required field."]}`. Unknown body keys
     /// appear as `{"<key>":["Unknown field."]}`.
-    pub errors:
-        ::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>,
+    pub errors: ::std::collections::BTreeMap<
+        ::std::string::String,
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// Present only for query parameter type errors; then always `Input payload validation failed`.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub message: ::std::option::Option<::std::string::String>,
@@ -940,7 +942,16 @@ impl ::specmill_runtime::validate::Validate for JobIdMetrics {
     }
 }
 /// The job's current status. New jobs are `queued`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum JobStatus {
     /// `queued`
     #[serde(rename = "queued")]
@@ -1189,7 +1200,16 @@ impl ::specmill_runtime::validate::Validate for MetricValueIn {
     }
 }
 /// A special value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricValueNamed {
     /// `nan`
     #[serde(rename = "nan")]
@@ -1342,7 +1362,16 @@ impl ::specmill_runtime::validate::Validate for RunAttach {
     }
 }
 /// Status of the job. Absent keeps the current one (`started` for a newly attached run).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum RunAttachStatus {
     /// `queued`
     #[serde(rename = "queued")]

@@ -6,62 +6,55 @@
 use super::types;
 use ::specmill_runtime::protocol::params::{self, Kind, Location};
 use ::specmill_runtime::protocol::RequestProblem;
-pub const OP_GET_WORKLOAD_METRICS_SOURCES: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "lens",
-        operation: "get_workload_metrics_sources",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/workloads/{uid}/metrics/sources",
-    };
-pub const OP_GET_WORKLOAD_AVAILABLE_METRICS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "lens",
-        operation: "get_workload_available_metrics",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/workloads/{uid}/metrics/available",
-    };
-pub const OP_GET_WORKLOAD_METRICS_DATA: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "lens",
-        operation: "get_workload_metrics_data",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/workloads/{uid}/metrics/data",
-    };
-pub const OP_GET_WORKLOAD_ITERATION_TIMES: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "lens",
-        operation: "get_workload_iteration_times",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("GET"),
-        path: "/workloads/{uid}/metrics/iteration-times",
-    };
-pub const OP_POST_WANDB_METRICS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "lens",
-        operation: "post_wandb_metrics",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/wandb/metrics",
-    };
-pub const OP_POST_WANDB_LOGS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "lens",
-        operation: "post_wandb_logs",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/wandb/logs",
-    };
-pub const OP_POST_WANDB_BATCH: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "lens",
-        operation: "post_wandb_batch",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/wandb/batch",
-    };
+pub const OP_GET_WORKLOAD_METRICS_SOURCES: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "lens",
+    operation: "get_workload_metrics_sources",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/workloads/{uid}/metrics/sources",
+};
+pub const OP_GET_WORKLOAD_AVAILABLE_METRICS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "lens",
+    operation: "get_workload_available_metrics",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/workloads/{uid}/metrics/available",
+};
+pub const OP_GET_WORKLOAD_METRICS_DATA: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "lens",
+    operation: "get_workload_metrics_data",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/workloads/{uid}/metrics/data",
+};
+pub const OP_GET_WORKLOAD_ITERATION_TIMES: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "lens",
+    operation: "get_workload_iteration_times",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("GET"),
+    path: "/workloads/{uid}/metrics/iteration-times",
+};
+pub const OP_POST_WANDB_METRICS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "lens",
+    operation: "post_wandb_metrics",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/wandb/metrics",
+};
+pub const OP_POST_WANDB_LOGS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "lens",
+    operation: "post_wandb_logs",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/wandb/logs",
+};
+pub const OP_POST_WANDB_BATCH: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "lens",
+    operation: "post_wandb_batch",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/wandb/batch",
+};
 /// The `lens` service of Primus-SAFE Lens training performance API.
 ///
 /// One method per operation version. Every method answers the API's native
@@ -89,9 +82,11 @@ pub trait LensService: 'static {
         ::specmill_runtime::protocol::lens::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_WORKLOAD_METRICS_SOURCES,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_WORKLOAD_METRICS_SOURCES,
+            ),
+        )
     }
     /// List the metric names available for a workload.
     ///
@@ -126,9 +121,11 @@ pub trait LensService: 'static {
         ::specmill_runtime::protocol::lens::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_WORKLOAD_AVAILABLE_METRICS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_WORKLOAD_AVAILABLE_METRICS,
+            ),
+        )
     }
     /// Get the data points of selected metrics for a workload.
     ///
@@ -169,9 +166,11 @@ pub trait LensService: 'static {
         ::specmill_runtime::protocol::lens::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_WORKLOAD_METRICS_DATA,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_WORKLOAD_METRICS_DATA,
+            ),
+        )
     }
     /// Get when each training iteration of a workload was first reported.
     ///
@@ -209,9 +208,11 @@ pub trait LensService: 'static {
         ::specmill_runtime::protocol::lens::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_GET_WORKLOAD_ITERATION_TIMES,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_GET_WORKLOAD_ITERATION_TIMES,
+            ),
+        )
     }
     /// Report individual W&B metric values for a workload.
     ///
@@ -251,9 +252,11 @@ pub trait LensService: 'static {
         ::specmill_runtime::protocol::lens::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_POST_WANDB_METRICS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_POST_WANDB_METRICS,
+            ),
+        )
     }
     /// Report structured wandb.log() entries for a workload.
     ///
@@ -284,9 +287,11 @@ pub trait LensService: 'static {
         ::specmill_runtime::protocol::lens::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_POST_WANDB_LOGS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_POST_WANDB_LOGS,
+            ),
+        )
     }
     /// Report W&B metrics and wandb.log() entries in one request.
     ///
@@ -312,9 +317,11 @@ pub trait LensService: 'static {
         ::specmill_runtime::protocol::lens::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_POST_WANDB_BATCH,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_POST_WANDB_BATCH,
+            ),
+        )
     }
 }
 /// `GET /workloads/{uid}/metrics/sources`: binds the request, validates it and runs `get_workload_metrics_sources`.
@@ -448,55 +455,64 @@ pub async fn handle_get_workload_metrics_data<S: LensService>(
             );
         }
     };
-    let request =
-        match (|| -> ::std::result::Result<types::GetWorkloadMetricsDataRequest, RequestProblem> {
-            let query = params::Query::parse(req.query_string())?;
-            ::std::result::Result::Ok(types::GetWorkloadMetricsDataRequest {
-                uid: params::required(
-                    params::parse(
-                        req.match_info().get("uid"),
-                        "uid",
-                        Location::Path,
-                        Kind::String,
-                    )?,
+    let request = match (|| -> ::std::result::Result<
+        types::GetWorkloadMetricsDataRequest,
+        RequestProblem,
+    > {
+        let query = params::Query::parse(req.query_string())?;
+        ::std::result::Result::Ok(types::GetWorkloadMetricsDataRequest {
+            uid: params::required(
+                params::parse(
+                    req.match_info().get("uid"),
                     "uid",
                     Location::Path,
-                )?,
-                cluster: params::parse(
-                    query.get("cluster"),
-                    "cluster",
-                    Location::Query,
                     Kind::String,
                 )?,
-                data_source: params::parse(
-                    query.get("data_source"),
-                    "data_source",
-                    Location::Query,
-                    Kind::String,
-                )?,
-                metrics: params::parse(
-                    query.get("metrics"),
-                    "metrics",
-                    Location::Query,
-                    Kind::String,
-                )?,
-                start: params::parse(query.get("start"), "start", Location::Query, Kind::Integer)?,
-                end: params::parse(query.get("end"), "end", Location::Query, Kind::Integer)?,
-            })
-        })()
+                "uid",
+                Location::Path,
+            )?,
+            cluster: params::parse(
+                query.get("cluster"),
+                "cluster",
+                Location::Query,
+                Kind::String,
+            )?,
+            data_source: params::parse(
+                query.get("data_source"),
+                "data_source",
+                Location::Query,
+                Kind::String,
+            )?,
+            metrics: params::parse(
+                query.get("metrics"),
+                "metrics",
+                Location::Query,
+                Kind::String,
+            )?,
+            start: params::parse(
+                query.get("start"),
+                "start",
+                Location::Query,
+                Kind::Integer,
+            )?,
+            end: params::parse(query.get("end"), "end", Location::Query, Kind::Integer)?,
+        })
+    })()
         .and_then(::specmill_runtime::validate::checked)
-        {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::lens::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_GET_WORKLOAD_METRICS_DATA,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_workload_metrics_data(&ctx, request).await)
+    {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::lens::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_GET_WORKLOAD_METRICS_DATA,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.get_workload_metrics_data(&ctx, request).await,
+    )
 }
 /// `GET /workloads/{uid}/metrics/iteration-times`: binds the request, validates it and runs `get_workload_iteration_times`.
 pub async fn handle_get_workload_iteration_times<S: LensService>(
@@ -582,20 +598,24 @@ pub async fn handle_post_wandb_metrics<S: LensService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::WandBMetricsRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::WandBMetricsRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::lens::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_POST_WANDB_METRICS,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::lens::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_POST_WANDB_METRICS,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.post_wandb_metrics(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.post_wandb_metrics(&ctx, request).await,
+    )
 }
 /// `POST /wandb/logs`: binds the request, validates it and runs `post_wandb_logs`.
 pub async fn handle_post_wandb_logs<S: LensService>(
@@ -613,16 +633,17 @@ pub async fn handle_post_wandb_logs<S: LensService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::WandBLogsRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::WandBLogsRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::lens::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_POST_WANDB_LOGS,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::lens::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_POST_WANDB_LOGS,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
@@ -644,20 +665,24 @@ pub async fn handle_post_wandb_batch<S: LensService>(
         }
     };
     let body: &[u8] = &body;
-    let request = match ::specmill_runtime::protocol::body::json::<types::WandBBatchRequest>(body)
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::WandBBatchRequest,
+    >(body)
         .and_then(::specmill_runtime::validate::checked)
     {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::lens::Error =
-                ::specmill_runtime::protocol::NativeError::bad_request(
-                    &OP_POST_WANDB_BATCH,
-                    problem,
-                );
+            let e: ::specmill_runtime::protocol::lens::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_POST_WANDB_BATCH,
+                problem,
+            );
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.post_wandb_batch(&ctx, request).await)
+    ::specmill_runtime::protocol::respond(
+        &ctx,
+        svc.post_wandb_batch(&ctx, request).await,
+    )
 }
 /// Register every route of `LensService` (the implementation is taken from `web::Data<S>`).
 pub fn configure_lens<S: LensService>(cfg: &mut ::actix_web::web::ServiceConfig) {

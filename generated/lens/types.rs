@@ -418,11 +418,14 @@ impl ::specmill_runtime::validate::Validate for WandBBatchPartResult {
 pub struct WandBBatchRequest {
     /// Optional metrics part, a `WandBMetricsRequest` processed like a `POST /wandb/metrics` body.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub metrics:
-        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub metrics: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// Optional logs part, a `WandBLogsRequest` processed like a `POST /wandb/logs` body.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub logs: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub logs: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
 }
 impl ::specmill_runtime::validate::Validate for WandBBatchRequest {
     #[allow(unused_variables)]
@@ -450,7 +453,16 @@ impl ::specmill_runtime::validate::Validate for WandBBatchResponse {
     }
 }
 /// Always `ok`; the request itself was accepted. See `results` for each part.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum WandBBatchResponseStatus {
     /// `ok`
     #[serde(rename = "ok")]
@@ -509,7 +521,16 @@ impl ::specmill_runtime::validate::Validate for WandBIngestResponse {
     fn validate(&self, v: &mut ::specmill_runtime::validate::Validator) {}
 }
 /// Always `ok` on success.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum WandBIngestResponseStatus {
     /// `ok`
     #[serde(rename = "ok")]
@@ -587,10 +608,7 @@ impl ::specmill_runtime::validate::Validate for WandBLogsRequest {
             v.leave();
         }
         v.alternatives(
-            &[
-                (true && self.workload_uid.is_some()),
-                (true && self.pod_name.is_some()),
-            ],
+            &[(true && self.workload_uid.is_some()), (true && self.pod_name.is_some())],
             &["workload_uid", "pod_name"],
             false,
         );
@@ -667,10 +685,7 @@ impl ::specmill_runtime::validate::Validate for WandBMetricsRequest {
             v.leave();
         }
         v.alternatives(
-            &[
-                (true && self.workload_uid.is_some()),
-                (true && self.pod_name.is_some()),
-            ],
+            &[(true && self.workload_uid.is_some()), (true && self.pod_name.is_some())],
             &["workload_uid", "pod_name"],
             false,
         );

@@ -6,22 +6,20 @@
 use super::types;
 use ::specmill_runtime::protocol::params::{self, Kind, Location};
 use ::specmill_runtime::protocol::RequestProblem;
-pub const OP_BATCH_GET_METRICS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "sagemaker",
-        operation: "BatchGetMetrics",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("POST"),
-        path: "/BatchGetMetrics",
-    };
-pub const OP_BATCH_PUT_METRICS: ::specmill_runtime::protocol::OpInfo =
-    ::specmill_runtime::protocol::OpInfo {
-        api: "sagemaker",
-        operation: "BatchPutMetrics",
-        version: ::std::option::Option::None,
-        method: ::std::option::Option::Some("PUT"),
-        path: "/BatchPutMetrics",
-    };
+pub const OP_BATCH_GET_METRICS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "sagemaker",
+    operation: "BatchGetMetrics",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("POST"),
+    path: "/BatchGetMetrics",
+};
+pub const OP_BATCH_PUT_METRICS: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "sagemaker",
+    operation: "BatchPutMetrics",
+    version: ::std::option::Option::None,
+    method: ::std::option::Option::Some("PUT"),
+    path: "/BatchPutMetrics",
+};
 /// The `SageMaker Metrics` service of Amazon SageMaker Metrics Service.
 ///
 /// One method per operation version. Every method answers the API's native
@@ -38,13 +36,15 @@ pub trait SageMakerMetricsService: 'static {
         ::specmill_runtime::protocol::sagemaker::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_BATCH_GET_METRICS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_BATCH_GET_METRICS,
+            ),
+        )
     }
     /** Called instead of [`Self::batch_get_metrics`] when the request decodes but breaks constraints of the
-    model (AWS batch operations report per-item problems in their reply). By default the
-    whole request is refused with the API's native validation error.*/
+ model (AWS batch operations report per-item problems in their reply). By default the
+ whole request is refused with the API's native validation error.*/
     async fn batch_get_metrics_invalid(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -55,10 +55,12 @@ pub trait SageMakerMetricsService: 'static {
         ::specmill_runtime::protocol::sagemaker::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::bad_request(
-            &OP_BATCH_GET_METRICS,
-            ::specmill_runtime::protocol::RequestProblem::Invalid(violations),
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_BATCH_GET_METRICS,
+                ::specmill_runtime::protocol::RequestProblem::Invalid(violations),
+            ),
+        )
     }
     /// Used to ingest training metrics into SageMaker. These metrics can be visualized in SageMaker Studio.
     async fn batch_put_metrics(
@@ -70,13 +72,15 @@ pub trait SageMakerMetricsService: 'static {
         ::specmill_runtime::protocol::sagemaker::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(
-            &OP_BATCH_PUT_METRICS,
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_BATCH_PUT_METRICS,
+            ),
+        )
     }
     /** Called instead of [`Self::batch_put_metrics`] when the request decodes but breaks constraints of the
-    model (AWS batch operations report per-item problems in their reply). By default the
-    whole request is refused with the API's native validation error.*/
+ model (AWS batch operations report per-item problems in their reply). By default the
+ whole request is refused with the API's native validation error.*/
     async fn batch_put_metrics_invalid(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -87,10 +91,12 @@ pub trait SageMakerMetricsService: 'static {
         ::specmill_runtime::protocol::sagemaker::Error,
     > {
         let _ = (ctx, request);
-        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::bad_request(
-            &OP_BATCH_PUT_METRICS,
-            ::specmill_runtime::protocol::RequestProblem::Invalid(violations),
-        ))
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_BATCH_PUT_METRICS,
+                ::specmill_runtime::protocol::RequestProblem::Invalid(violations),
+            ),
+        )
     }
 }
 /// `POST /BatchGetMetrics`: binds the request, validates it and runs `batch_get_metrics`.
@@ -99,7 +105,11 @@ pub async fn handle_batch_get_metrics<S: SageMakerMetricsService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -109,23 +119,22 @@ pub async fn handle_batch_get_metrics<S: SageMakerMetricsService>(
         }
     };
     let body: &[u8] = &body;
-    let request =
-        match ::specmill_runtime::protocol::body::json::<types::BatchGetMetricsRequest>(body) {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::sagemaker::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_BATCH_GET_METRICS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::BatchGetMetricsRequest,
+    >(body) {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::sagemaker::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_BATCH_GET_METRICS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
     let result = match ::specmill_runtime::validate::validate(&request) {
         ::std::result::Result::Ok(()) => svc.batch_get_metrics(&ctx, request).await,
         ::std::result::Result::Err(violations) => {
-            svc.batch_get_metrics_invalid(&ctx, request, violations)
-                .await
+            svc.batch_get_metrics_invalid(&ctx, request, violations).await
         }
     };
     ::specmill_runtime::protocol::respond(&ctx, result)
@@ -136,7 +145,11 @@ pub async fn handle_batch_put_metrics<S: SageMakerMetricsService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(&req, &body, true) {
+    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(
+        &req,
+        &body,
+        true,
+    ) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -146,23 +159,22 @@ pub async fn handle_batch_put_metrics<S: SageMakerMetricsService>(
         }
     };
     let body: &[u8] = &body;
-    let request =
-        match ::specmill_runtime::protocol::body::json::<types::BatchPutMetricsRequest>(body) {
-            ::std::result::Result::Ok(request) => request,
-            ::std::result::Result::Err(problem) => {
-                let e: ::specmill_runtime::protocol::sagemaker::Error =
-                    ::specmill_runtime::protocol::NativeError::bad_request(
-                        &OP_BATCH_PUT_METRICS,
-                        problem,
-                    );
-                return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
-            }
-        };
+    let request = match ::specmill_runtime::protocol::body::json::<
+        types::BatchPutMetricsRequest,
+    >(body) {
+        ::std::result::Result::Ok(request) => request,
+        ::std::result::Result::Err(problem) => {
+            let e: ::specmill_runtime::protocol::sagemaker::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+                &OP_BATCH_PUT_METRICS,
+                problem,
+            );
+            return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
+        }
+    };
     let result = match ::specmill_runtime::validate::validate(&request) {
         ::std::result::Result::Ok(()) => svc.batch_put_metrics(&ctx, request).await,
         ::std::result::Result::Err(violations) => {
-            svc.batch_put_metrics_invalid(&ctx, request, violations)
-                .await
+            svc.batch_put_metrics_invalid(&ctx, request, violations).await
         }
     };
     ::specmill_runtime::protocol::respond(&ctx, result)

@@ -103,9 +103,7 @@ pub struct AwsKeyPair {
 
 impl std::fmt::Debug for AwsKeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsKeyPair")
-            .field("access_key_id", &self.access_key_id)
-            .finish_non_exhaustive()
+        f.debug_struct("AwsKeyPair").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
     }
 }
 
@@ -119,52 +117,30 @@ pub struct KeyPair {
 impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let config: Config =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let config: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut names = std::collections::BTreeSet::new();
         let mut keys = std::collections::BTreeSet::new();
         for t in &config.tenants {
             if t.name.is_empty() || !names.insert(t.name.as_str()) {
-                return Err(format!(
-                    "{}: tenant names must be unique and not empty (`{}`)",
-                    path.display(),
-                    t.name
-                ));
+                return Err(format!("{}: tenant names must be unique and not empty (`{}`)", path.display(), t.name));
             }
             for k in &t.clearml {
-                if k.access_key.is_empty()
-                    || k.secret_key.is_empty()
-                    || !keys.insert(k.access_key.as_str())
-                {
-                    return Err(format!(
-                        "{}: ClearML access keys must be unique and keys not empty (`{}`)",
-                        path.display(),
-                        k.access_key
-                    ));
+                if k.access_key.is_empty() || k.secret_key.is_empty() || !keys.insert(k.access_key.as_str()) {
+                    return Err(format!("{}: ClearML access keys must be unique and keys not empty (`{}`)", path.display(), k.access_key));
                 }
             }
         }
-        config
-            .check_aws_keys()
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        config.check_aws_keys().map_err(|e| format!("{}: {e}", path.display()))?;
         let mut users = std::collections::BTreeSet::new();
         for u in config.tenants.iter().flat_map(|t| &t.dioptra) {
-            if u.username.is_empty() || u.password.is_empty() || !users.insert(u.username.as_str())
-            {
-                return Err(format!(
-                    "{}: Dioptra user names must be unique and users need a password (`{}`)",
-                    path.display(),
-                    u.username
-                ));
+            if u.username.is_empty() || u.password.is_empty() || !users.insert(u.username.as_str()) {
+                return Err(format!("{}: Dioptra user names must be unique and users need a password (`{}`)", path.display(), u.username));
             }
         }
         let mut comet = std::collections::BTreeSet::new();
         for k in config.tenants.iter().flat_map(|t| &t.comet) {
             if k.api_key.is_empty() || !comet.insert(k.api_key.as_str()) {
-                return Err(format!(
-                    "{}: Comet API keys must be unique and not empty",
-                    path.display()
-                ));
+                return Err(format!("{}: Comet API keys must be unique and not empty", path.display()));
             }
         }
         Ok(config)
@@ -174,14 +150,8 @@ impl Config {
     fn check_aws_keys(&self) -> Result<(), String> {
         let mut ids = std::collections::BTreeSet::new();
         for k in self.tenants.iter().flat_map(|t| &t.aws) {
-            if k.access_key_id.is_empty()
-                || k.secret_access_key.is_empty()
-                || !ids.insert(k.access_key_id.as_str())
-            {
-                return Err(format!(
-                    "AWS access key ids must be unique and keys not empty (`{}`)",
-                    k.access_key_id
-                ));
+            if k.access_key_id.is_empty() || k.secret_access_key.is_empty() || !ids.insert(k.access_key_id.as_str()) {
+                return Err(format!("AWS access key ids must be unique and keys not empty (`{}`)", k.access_key_id));
             }
         }
         Ok(())
@@ -189,19 +159,14 @@ impl Config {
 
     /// True when no credentials are configured at all.
     pub fn is_open(&self) -> bool {
-        self.tenants.iter().all(|t| {
-            t.clearml.is_empty() && t.aws.is_empty() && t.comet.is_empty() && t.dioptra.is_empty()
-        })
+        self.tenants.iter().all(|t| t.clearml.is_empty() && t.aws.is_empty() && t.comet.is_empty() && t.dioptra.is_empty())
     }
 
     /// The tenant of AWS access key id `access_key_id` and the key's secret.
     pub fn aws_key(&self, access_key_id: &str) -> Option<(String, String)> {
-        self.tenants.iter().find_map(|t| {
-            t.aws
-                .iter()
-                .find(|k| k.access_key_id == access_key_id)
-                .map(|k| (t.name.clone(), k.secret_access_key.clone()))
-        })
+        self.tenants
+            .iter()
+            .find_map(|t| t.aws.iter().find(|k| k.access_key_id == access_key_id).map(|k| (t.name.clone(), k.secret_access_key.clone())))
     }
 }
 
@@ -250,17 +215,12 @@ pub struct Auth {
 }
 
 fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// `Authorization: Basic …` decoded.
 pub fn basic_credentials(header: &str) -> Option<(String, String)> {
-    let b64 = header
-        .strip_prefix("Basic ")
-        .or_else(|| header.strip_prefix("basic "))?;
+    let b64 = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
     let text = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
     let (user, pass) = text.split_once(':')?;
     Some((user.to_string(), pass.to_string()))
@@ -290,21 +250,12 @@ impl Auth {
             .config
             .tenants
             .iter()
-            .find_map(|t| {
-                t.dioptra
-                    .iter()
-                    .find(|u| u.username == username)
-                    .map(|u| (t.name.clone(), u))
-            })
+            .find_map(|t| t.dioptra.iter().find(|u| u.username == username).map(|u| (t.name.clone(), u)))
             .ok_or(DioptraRefusal::UnknownUser)?;
         if !ct_eq(user.password.as_bytes(), password.as_bytes()) {
             return Err(DioptraRefusal::WrongPassword);
         }
-        let session = DioptraSession {
-            tenant,
-            username: username.to_string(),
-            exp: now_s() + DEFAULT_TOKEN_SECONDS,
-        };
+        let session = DioptraSession { tenant, username: username.to_string(), exp: now_s() + DEFAULT_TOKEN_SECONDS };
         Ok(self.tokens.seal(DIOPTRA_SESSION, "", &session))
     }
 
@@ -312,11 +263,7 @@ impl Auth {
     /// user that is still configured.
     pub fn dioptra_session(&self, cookie: &str) -> Option<DioptraSession> {
         let s: DioptraSession = self.tokens.open(DIOPTRA_SESSION, "", cookie)?;
-        let still_there = self
-            .config
-            .tenants
-            .iter()
-            .any(|t| t.name == s.tenant && t.dioptra.iter().any(|u| u.username == s.username));
+        let still_there = self.config.tenants.iter().any(|t| t.name == s.tenant && t.dioptra.iter().any(|u| u.username == s.username));
         (s.exp >= now_s() && still_there).then_some(s)
     }
 
@@ -325,11 +272,7 @@ impl Auth {
         self.config
             .tenants
             .iter()
-            .find(|t| {
-                t.comet
-                    .iter()
-                    .any(|k| ct_eq(k.api_key.as_bytes(), api_key.as_bytes()))
-            })
+            .find(|t| t.comet.iter().any(|k| ct_eq(k.api_key.as_bytes(), api_key.as_bytes())))
             .map(|t| t.name.clone())
     }
 
@@ -341,17 +284,13 @@ impl Auth {
     /// The identity of ClearML key/secret credentials (in constant time per comparison).
     pub fn clearml_identity(&self, basic: Option<&(String, String)>) -> Result<Identity, Refusal> {
         if self.is_open() {
-            let user = basic
-                .map(|b| b.0.clone())
-                .unwrap_or_else(|| "anonymous".into());
+            let user = basic.map(|b| b.0.clone()).unwrap_or_else(|| "anonymous".into());
             return Ok(identity(DEFAULT_TENANT, &user));
         }
         let (key, secret) = basic.ok_or(Refusal::Missing)?;
         for t in &self.config.tenants {
             for k in &t.clearml {
-                if ct_eq(k.access_key.as_bytes(), key.as_bytes())
-                    && ct_eq(k.secret_key.as_bytes(), secret.as_bytes())
-                {
+                if ct_eq(k.access_key.as_bytes(), key.as_bytes()) && ct_eq(k.secret_key.as_bytes(), secret.as_bytes()) {
                     return Ok(identity(&t.name, key));
                 }
             }
@@ -360,16 +299,9 @@ impl Auth {
     }
 
     /// A signed ClearML token for `identity`.
-    pub fn clearml_token(
-        &self,
-        identity: Identity,
-        expiration_sec: Option<i64>,
-        api_version: &str,
-    ) -> String {
+    pub fn clearml_token(&self, identity: Identity, expiration_sec: Option<i64>, api_version: &str) -> String {
         let now = now_s();
-        let ttl = expiration_sec
-            .unwrap_or(DEFAULT_TOKEN_SECONDS)
-            .clamp(1, DEFAULT_TOKEN_SECONDS);
+        let ttl = expiration_sec.unwrap_or(DEFAULT_TOKEN_SECONDS).clamp(1, DEFAULT_TOKEN_SECONDS);
         self.tokens.jwt(&ClearmlClaims {
             identity,
             iat: now,
@@ -401,13 +333,7 @@ impl Auth {
 }
 
 fn identity(tenant: &str, user: &str) -> Identity {
-    Identity {
-        company: tenant.into(),
-        company_name: tenant.into(),
-        user: user.into(),
-        user_name: user.into(),
-        role: "user".into(),
-    }
+    Identity { company: tenant.into(), company_name: tenant.into(), user: user.into(), user_name: user.into(), role: "user".into() }
 }
 
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -443,27 +369,14 @@ mod tests {
     fn credentials_map_to_their_tenant() {
         let auth = Auth::new(config(), Tokens::new(b"k"));
         assert!(!auth.is_open());
-        let id = auth
-            .clearml_identity(Some(&("AK2".into(), "SK2".into())))
-            .unwrap();
+        let id = auth.clearml_identity(Some(&("AK2".into(), "SK2".into()))).unwrap();
         assert_eq!(id.company, "globex");
-        assert_eq!(
-            auth.clearml_identity(Some(&("AK2".into(), "SK1".into()))),
-            Err(Refusal::BadCredentials)
-        );
+        assert_eq!(auth.clearml_identity(Some(&("AK2".into(), "SK1".into()))), Err(Refusal::BadCredentials));
         assert_eq!(auth.clearml_identity(None), Err(Refusal::Missing));
         let token = auth.clearml_token(id, None, "2.12");
         assert_eq!(auth.clearml_tenant_of_token(&token), Ok("globex".into()));
-        assert_eq!(
-            Auth::new(config(), Tokens::new(b"other")).clearml_tenant_of_token(&token),
-            Err(Refusal::BadToken)
-        );
-        let expired = auth.clearml_token(
-            auth.clearml_identity(Some(&("AK1".into(), "SK1".into())))
-                .unwrap(),
-            Some(1),
-            "2.12",
-        );
+        assert_eq!(Auth::new(config(), Tokens::new(b"other")).clearml_tenant_of_token(&token), Err(Refusal::BadToken));
+        let expired = auth.clearml_token(auth.clearml_identity(Some(&("AK1".into(), "SK1".into()))).unwrap(), Some(1), "2.12");
         let claims: ClearmlClaims = auth.tokens().verify_jwt(&expired).unwrap();
         assert_eq!(claims.exp - claims.iat, 1);
     }
@@ -489,10 +402,7 @@ mod tests {
         let auth = Auth::new(config.clone(), Tokens::new(b"k"));
         assert_eq!(auth.aws_key("AKIA2"), Some(("globex".into(), "S2".into())));
         assert_eq!(auth.aws_key("AKIA3"), None);
-        assert!(
-            !format!("{config:?}").contains("S1"),
-            "secrets stay out of debug output"
-        );
+        assert!(!format!("{config:?}").contains("S1"), "secrets stay out of debug output");
         // ClearML credentials keep working beside AWS ones
         assert_eq!(auth.clearml_identity(None), Err(Refusal::Missing));
 
@@ -502,16 +412,11 @@ mod tests {
         let dup = "[[tenant]]\nname = \"a\"\n[[tenant.aws]]\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\n\
                    [[tenant]]\nname = \"b\"\n[[tenant.aws]]\naccess_key_id = \"K\"\nsecret_access_key = \"T\"\n";
         std::fs::write(&path, dup).unwrap();
-        assert!(Config::load(&path)
-            .unwrap_err()
-            .contains("AWS access key ids must be unique"));
+        assert!(Config::load(&path).unwrap_err().contains("AWS access key ids must be unique"));
         std::fs::write(&path, "[[tenant]]\nname = \"a\"\n[[tenant.aws]]\naccess_key_id = \"K\"\nsecret_access_key = \"\"\n").unwrap();
         assert!(Config::load(&path).is_err());
         std::fs::write(&path, "[[tenant]]\nname = \"a\"\n[[tenant.aws]]\naccess_key_id = \"K\"\nsecret_access_key = \"S\"\n").unwrap();
-        assert_eq!(
-            Config::load(&path).unwrap().aws_key("K"),
-            Some(("a".into(), "S".into()))
-        );
+        assert_eq!(Config::load(&path).unwrap().aws_key("K"), Some(("a".into(), "S".into())));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -519,10 +424,7 @@ mod tests {
     fn open_without_credentials_and_basic_parsing() {
         let auth = Auth::open(Tokens::new(b"k"));
         assert_eq!(auth.clearml_identity(None).unwrap().company, DEFAULT_TENANT);
-        assert_eq!(
-            basic_credentials("Basic QUsxOlNLMQ=="),
-            Some(("AK1".into(), "SK1".into()))
-        );
+        assert_eq!(basic_credentials("Basic QUsxOlNLMQ=="), Some(("AK1".into(), "SK1".into())));
         assert_eq!(basic_credentials("Bearer x"), None);
     }
 

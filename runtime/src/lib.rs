@@ -9,3 +9,4 @@ pub mod token;
 pub mod validate;
 
 pub use specmill_wire::{sigv4, wire};
+

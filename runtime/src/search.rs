@@ -79,9 +79,7 @@ impl Pattern {
                 Some((Piece::AnyOne, rest)) => !text.is_empty() && go(rest, &text[1..]),
                 Some((Piece::Literal(s), rest)) => {
                     let lit: Vec<char> = s.chars().collect();
-                    text.len() >= lit.len()
-                        && lit.iter().zip(text).all(|(a, b)| a.eq_ignore_ascii_case(b))
-                        && go(rest, &text[lit.len()..])
+                    text.len() >= lit.len() && lit.iter().zip(text).all(|(a, b)| a.eq_ignore_ascii_case(b)) && go(rest, &text[lit.len()..])
                 }
             }
         }
@@ -140,9 +138,7 @@ impl Parser {
     }
 
     fn fail<T>(&self, what: impl std::fmt::Display) -> Result<T, SearchError> {
-        Err(SearchError {
-            reason: format!("{what} at position {}", self.pos),
-        })
+        Err(SearchError { reason: format!("{what} at position {}", self.pos) })
     }
 
     fn skip_spaces(&mut self) {
@@ -154,17 +150,11 @@ impl Parser {
     /// After a `\`: the escaped character.
     fn escape(&mut self) -> Result<char, SearchError> {
         self.pos += 1;
-        let Some(c) = self.peek() else {
-            return self.fail("a backslash ends the query");
-        };
+        let Some(c) = self.peek() else { return self.fail("a backslash ends the query") };
         let out = match c {
             '\\' | '?' | '*' | '"' | '\'' | ':' | ',' => c,
             'n' => '\n',
-            other => {
-                return self.fail(format!(
-                    "'\\{other}' is not an escape (use \\\\ \\? \\* \\\" \\' \\n \\: \\,)"
-                ))
-            }
+            other => return self.fail(format!("'\\{other}' is not an escape (use \\\\ \\? \\* \\\" \\' \\n \\: \\,)")),
         };
         self.pos += 1;
         Ok(out)
@@ -199,9 +189,7 @@ impl Parser {
                     self.pos += 1;
                 }
                 Some('\n') => return self.fail("a newline inside quotes (write \\n)"),
-                Some(c) if c.is_control() => {
-                    return self.fail(format!("the control character {:?}", c))
-                }
+                Some(c) if c.is_control() => return self.fail(format!("the control character {:?}", c)),
                 Some(c) => {
                     p.push_char(c);
                     self.pos += 1;
@@ -255,11 +243,7 @@ impl Parser {
                     current.push_char(c);
                     self.pos += 1;
                 }
-                Some(c @ ('\'' | '"')) => {
-                    return self.fail(format!(
-                        "the quote {c} inside an unquoted value (quote the whole value)"
-                    ))
-                }
+                Some(c @ ('\'' | '"')) => return self.fail(format!("the quote {c} inside an unquoted value (quote the whole value)")),
                 Some(c) => return self.fail(format!("the character {c:?} outside quotes")),
             }
         }
@@ -290,11 +274,7 @@ impl Parser {
     /// `field:` at the current position, if the term starts with one.
     fn field_prefix(&mut self) -> Option<String> {
         let mut end = self.pos;
-        while self
-            .chars
-            .get(end)
-            .is_some_and(|c| c.is_ascii_alphabetic() || *c == '_')
-        {
+        while self.chars.get(end).is_some_and(|c| c.is_ascii_alphabetic() || *c == '_') {
             end += 1;
         }
         if end > self.pos && self.chars.get(end) == Some(&':') {
@@ -314,10 +294,7 @@ impl Parser {
             }
             let mut values = self.value(true)?;
             let pattern = values.pop().unwrap_or_default();
-            return Ok(Term {
-                field: Some(field),
-                pattern,
-            });
+            return Ok(Term { field: Some(field), pattern });
         }
         let quoted = matches!(self.peek(), Some('\'' | '"'));
         let words = self.value(false)?;
@@ -329,10 +306,7 @@ impl Parser {
             }
             pattern.pieces.extend(w.pieces);
         }
-        Ok(Term {
-            field: None,
-            pattern: pattern.anywhere(),
-        })
+        Ok(Term { field: None, pattern: pattern.anywhere() })
     }
 }
 
@@ -345,25 +319,18 @@ pub fn parse(query: &str, fields: &[&str]) -> Result<Vec<Term>, SearchError> {
     if query.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let mut p = Parser {
-        chars: query.chars().collect(),
-        pos: 0,
-    };
+    let mut p = Parser { chars: query.chars().collect(), pos: 0 };
     let mut terms = Vec::new();
     loop {
         let term = p.term()?;
         if let Some(f) = &term.field {
             if !fields.contains(&f.as_str()) {
-                return Err(SearchError {
-                    reason: format!("'{f}' is not a valid field"),
-                });
+                return Err(SearchError { reason: format!("'{f}' is not a valid field") });
             }
         }
         terms.push(term);
         if terms.len() > MAX_TERMS {
-            return Err(SearchError {
-                reason: format!("more than {MAX_TERMS} terms"),
-            });
+            return Err(SearchError { reason: format!("more than {MAX_TERMS} terms") });
         }
         p.skip_spaces();
         match p.peek() {
@@ -382,11 +349,7 @@ mod tests {
     const FIELDS: &[&str] = &["description", "status", "timeout", "tag"];
 
     fn like(q: &str) -> Vec<(Option<String>, String)> {
-        parse(q, FIELDS)
-            .unwrap()
-            .into_iter()
-            .map(|t| (t.field, t.pattern.to_like('\\', true)))
-            .collect()
+        parse(q, FIELDS).unwrap().into_iter().map(|t| (t.field, t.pattern.to_like('\\', true))).collect()
     }
 
     fn field(f: &str, like: &str) -> (Option<String>, String) {
@@ -402,32 +365,17 @@ mod tests {
         assert_eq!(like(""), vec![]);
         assert_eq!(like("   "), vec![]);
         assert_eq!(like("status:finished"), vec![field("status", "finished")]);
-        assert_eq!(
-            like("description:*mnist*,tag:cv"),
-            vec![field("description", "%mnist%"), field("tag", "cv")]
-        );
+        assert_eq!(like("description:*mnist*,tag:cv"), vec![field("description", "%mnist%"), field("tag", "cv")]);
         assert_eq!(like("resnet"), vec![free("%resnet%")]);
-        assert_eq!(
-            like("search all for this"),
-            vec![free("%search%all%for%this%")]
-        );
-        assert_eq!(
-            like(" a , status:queued "),
-            vec![free("%a%"), field("status", "queued")]
-        );
+        assert_eq!(like("search all for this"), vec![free("%search%all%for%this%")]);
+        assert_eq!(like(" a , status:queued "), vec![free("%a%"), field("status", "queued")]);
         assert_eq!(like("name_??"), vec![free("%name\\___%")]);
     }
 
     #[test]
     fn quoting_and_escapes() {
-        assert_eq!(
-            like(r#"description:"baseline run*""#),
-            vec![field("description", "baseline run%")]
-        );
-        assert_eq!(
-            like(r#""search \"this\", and 'that'""#),
-            vec![free("%search \"this\", and 'that'%")]
-        );
+        assert_eq!(like(r#"description:"baseline run*""#), vec![field("description", "baseline run%")]);
+        assert_eq!(like(r#""search \"this\", and 'that'""#), vec![free("%search \"this\", and 'that'%")]);
         assert_eq!(like(r"\*"), vec![free("%*%")]);
         assert_eq!(like(r"search_\*"), vec![free("%search\\_*%")]);
         assert_eq!(like(r"a\,b\:c\\d\n"), vec![free("%a,b:c\\\\d\n%")]);
@@ -438,11 +386,7 @@ mod tests {
     fn errors() {
         let reason = |q: &str| parse(q, FIELDS).unwrap_err().reason;
         assert_eq!(reason("bogus:x"), "'bogus' is not a valid field");
-        assert!(
-            reason("bad=assignment").contains("'='"),
-            "{}",
-            reason("bad=assignment")
-        );
+        assert!(reason("bad=assignment").contains("'='"), "{}", reason("bad=assignment"));
         assert!(reason("bad-name:x").contains("'-'"));
         assert!(reason("description:bad_delim|tag:cv").contains("'|'"));
         assert!(reason("\"forgot to close").contains("not closed"));
@@ -455,16 +399,8 @@ mod tests {
         assert!(reason("100%").contains("'%'"));
         assert!(reason("x' OR '1'='1").contains("quote"));
         assert!(reason("a\\").contains("backslash"));
-        assert_eq!(
-            reason(&vec!["a"; MAX_TERMS + 1].join(",")),
-            "more than 100 terms"
-        );
-        assert_eq!(
-            parse(&vec!["a"; MAX_TERMS].join(","), FIELDS)
-                .unwrap()
-                .len(),
-            MAX_TERMS
-        );
+        assert_eq!(reason(&vec!["a"; MAX_TERMS + 1].join(",")), "more than 100 terms");
+        assert_eq!(parse(&vec!["a"; MAX_TERMS].join(","), FIELDS).unwrap().len(), MAX_TERMS);
         assert_eq!(reason("Status:x"), "'Status' is not a valid field");
         assert!(reason(r"'it''s'").contains("closing quote"));
         assert!(reason(r#"description:'x'' OR 1=1'"#).contains("closing quote"));

@@ -28,11 +28,7 @@ impl std::fmt::Debug for Tokens {
 
 /// A fresh random key, hex.
 pub fn new_key() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
+    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
 }
 
 impl Tokens {
@@ -54,11 +50,7 @@ impl Tokens {
     pub fn seal<T: Serialize>(&self, kind: &str, tenant: &str, value: &T) -> String {
         let payload = serde_json::to_vec(value).unwrap_or_default();
         let tag = self.mac(kind, tenant, &payload).finalize().into_bytes();
-        format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(&payload),
-            URL_SAFE_NO_PAD.encode(tag)
-        )
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag))
     }
 
     /// The value of a token of `kind` issued to `tenant`; `None` if it was altered, is of
@@ -78,10 +70,7 @@ impl Tokens {
         let signing_input = format!("{header}.{body}");
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes keys of any length");
         mac.update(signing_input.as_bytes());
-        format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
     /// The claims of an HS256 JWT this key signed (the signature is checked; expiry is the
@@ -92,8 +81,7 @@ impl Tokens {
         if parts.next().is_some() {
             return None;
         }
-        let header: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+        let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
         if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
             return None;
         }
@@ -113,16 +101,10 @@ mod tests {
     fn sealed_tokens_open_only_for_their_kind_and_tenant() {
         let t = Tokens::new(b"k1");
         let tok = t.seal("scroll", "acme", &json!({"after": 5}));
-        assert_eq!(
-            t.open::<Value>("scroll", "acme", &tok),
-            Some(json!({"after": 5}))
-        );
+        assert_eq!(t.open::<Value>("scroll", "acme", &tok), Some(json!({"after": 5})));
         assert_eq!(t.open::<Value>("scroll", "other", &tok), None);
         assert_eq!(t.open::<Value>("debug", "acme", &tok), None);
-        assert_eq!(
-            Tokens::new(b"k2").open::<Value>("scroll", "acme", &tok),
-            None
-        );
+        assert_eq!(Tokens::new(b"k2").open::<Value>("scroll", "acme", &tok), None);
         // Any altered byte of the payload fails the check.
         let (p, s) = tok.split_once('.').unwrap();
         let forged = format!("{}.{s}", URL_SAFE_NO_PAD.encode(br#"{"after":6}"#));
@@ -136,10 +118,7 @@ mod tests {
         let t = Tokens::new(b"secret");
         let jwt = t.jwt(&json!({"api_version": "2.13", "exp": 1}));
         assert_eq!(jwt.split('.').count(), 3);
-        assert_eq!(
-            t.verify_jwt::<Value>(&jwt),
-            Some(json!({"api_version": "2.13", "exp": 1}))
-        );
+        assert_eq!(t.verify_jwt::<Value>(&jwt), Some(json!({"api_version": "2.13", "exp": 1})));
         assert_eq!(Tokens::new(b"other").verify_jwt::<Value>(&jwt), None);
         let mut parts: Vec<&str> = jwt.split('.').collect();
         let forged_body = URL_SAFE_NO_PAD.encode(br#"{"api_version":"9.9","exp":1}"#);
@@ -152,14 +131,7 @@ mod tests {
         let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
         let mut mac = HmacSha256::new_from_slice(&key).unwrap();
         mac.update(input.as_bytes());
-        assert_eq!(
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()),
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-        );
-        assert!(Tokens::new(&key)
-            .verify_jwt::<Value>(&format!(
-                "{input}.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-            ))
-            .is_some());
+        assert_eq!(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert!(Tokens::new(&key).verify_jwt::<Value>(&format!("{input}.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")).is_some());
     }
 }

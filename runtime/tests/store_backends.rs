@@ -177,16 +177,10 @@ fn raw_migration_versions(db: &Db) -> Vec<String> {
 fn migrations_are_applied_and_idempotent(db: &Db) {
     // open() applied every migration folder (`2025-01-05-000000_name` is version 20250105000000)
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert!(names.len() >= 5, "{names:?}");
-    let all: Vec<String> = names
-        .iter()
-        .map(|n| n.split('_').next().unwrap().replace('-', ""))
-        .collect();
+    let all: Vec<String> = names.iter().map(|n| n.split('_').next().unwrap().replace('-', "")).collect();
     assert_eq!(raw_migration_versions(db), all);
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
     assert_eq!(db.store.migrate().unwrap(), Vec::<String>::new());
@@ -215,23 +209,12 @@ fn migrations_are_applied_and_idempotent(db: &Db) {
 }
 
 fn settings_are_set_once_and_shared(db: &Db) {
-    let first = db
-        .store
-        .setting_or_init("token_key", || "k1".to_string())
-        .unwrap();
+    let first = db.store.setting_or_init("token_key", || "k1".to_string()).unwrap();
     assert_eq!(first, "k1");
     // Later callers (another replica opening the same store) get the stored value.
     let again = Store::open(&db.url).unwrap();
-    assert_eq!(
-        again
-            .setting_or_init("token_key", || "k2".to_string())
-            .unwrap(),
-        "k1"
-    );
-    assert_eq!(
-        again.setting_or_init("other", || "v".to_string()).unwrap(),
-        "v"
-    );
+    assert_eq!(again.setting_or_init("token_key", || "k2".to_string()).unwrap(), "k1");
+    assert_eq!(again.setting_or_init("other", || "v".to_string()).unwrap(), "v");
 }
 
 fn ensure_run_is_idempotent_and_tenant_scoped(db: &Db) {

@@ -21,21 +21,9 @@ impl ClearmlAuth {
 }
 
 impl AuthService for ClearmlAuth {
-    async fn login_v2_1(
-        &self,
-        ctx: &RequestContext,
-        request: LoginV2_1Request,
-    ) -> Result<LoginV2_1Response, Error> {
-        let identity = self
-            .auth
-            .clearml_identity(ctx.basic.as_ref())
-            .map_err(refusal)?;
-        let token = self
-            .auth
-            .clearml_token(identity, request.expiration_sec, MAX_VERSION);
-        Ok(LoginV2_1Response {
-            token: Some(token),
-            extra: Map::new(),
-        })
+    async fn login_v2_1(&self, ctx: &RequestContext, request: LoginV2_1Request) -> Result<LoginV2_1Response, Error> {
+        let identity = self.auth.clearml_identity(ctx.basic.as_ref()).map_err(refusal)?;
+        let token = self.auth.clearml_token(identity, request.expiration_sec, MAX_VERSION);
+        Ok(LoginV2_1Response { token: Some(token), extra: Map::new() })
     }
 }

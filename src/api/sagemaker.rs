@@ -23,13 +23,10 @@ use specmill_runtime::wire::Double;
 
 use super::{blocking, display_name};
 use crate::generated::sagemaker::types::{
-    BatchGetMetricsRequest, BatchGetMetricsResponse, BatchPutMetricsError, BatchPutMetricsRequest,
-    BatchPutMetricsResponse, MetricQuery, MetricQueryResult, MetricQueryResultStatus,
-    MetricStatistic, Period, PutMetricsErrorCode, RawMetricData, XAxisType,
+    BatchGetMetricsRequest, BatchGetMetricsResponse, BatchPutMetricsError, BatchPutMetricsRequest, BatchPutMetricsResponse, MetricQuery,
+    MetricQueryResult, MetricQueryResultStatus, MetricStatistic, Period, PutMetricsErrorCode, RawMetricData, XAxisType,
 };
-use crate::generated::sagemaker::{
-    SageMakerMetricsService, OP_BATCH_GET_METRICS, OP_BATCH_PUT_METRICS,
-};
+use crate::generated::sagemaker::{SageMakerMetricsService, OP_BATCH_GET_METRICS, OP_BATCH_PUT_METRICS};
 
 pub const SOURCE: &str = "sagemaker";
 
@@ -42,8 +39,7 @@ const MAX_MESSAGE: usize = 2048;
 /// The model's patterns (`ExperimentEntityName`, `MetricName`, `SageMakerResourceArn`).
 pub const TRIAL_COMPONENT_NAME_PATTERN: &str = "^[a-z0-9](-*[a-z0-9]){0,119}";
 pub const METRIC_NAME_PATTERN: &str = ".+";
-pub const RESOURCE_ARN_PATTERN: &str =
-    r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:[a-z\-].*/.*";
+pub const RESOURCE_ARN_PATTERN: &str = r"arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:[a-z\-].*/.*";
 
 /// `pattern` as a regex that must match the whole value.
 fn full(pattern: &str) -> Regex {
@@ -69,11 +65,7 @@ impl SageMakerMetrics {
 }
 
 impl SageMakerMetricsService for SageMakerMetrics {
-    async fn batch_put_metrics(
-        &self,
-        ctx: &RequestContext,
-        request: BatchPutMetricsRequest,
-    ) -> Result<BatchPutMetricsResponse, Error> {
+    async fn batch_put_metrics(&self, ctx: &RequestContext, request: BatchPutMetricsRequest) -> Result<BatchPutMetricsResponse, Error> {
         self.put(ctx, request, Vec::new()).await
     }
 
@@ -88,11 +80,7 @@ impl SageMakerMetricsService for SageMakerMetrics {
         self.put(ctx, request, violations).await
     }
 
-    async fn batch_get_metrics(
-        &self,
-        ctx: &RequestContext,
-        request: BatchGetMetricsRequest,
-    ) -> Result<BatchGetMetricsResponse, Error> {
+    async fn batch_get_metrics(&self, ctx: &RequestContext, request: BatchGetMetricsRequest) -> Result<BatchGetMetricsResponse, Error> {
         self.get(ctx, request, Vec::new()).await
     }
 
@@ -120,10 +108,7 @@ fn item_index(path: &str, list: &str) -> Option<usize> {
 }
 
 fn violation(path: String, message: impl Into<String>) -> Violation {
-    Violation {
-        path,
-        message: message.into(),
-    }
+    Violation { path, message: message.into() }
 }
 
 /// What the generated (match-anywhere) validation does not check: the model's patterns in
@@ -145,10 +130,7 @@ fn put_violations(request: &BatchPutMetricsRequest, already: &[Violation]) -> Ve
         }
         let ts = m.timestamp.0;
         if !(MIN_TIMESTAMP_S..END_TIMESTAMP_S).contains(&ts) {
-            out.push(violation(
-                format!("MetricData[{i}].Timestamp"),
-                format!("{ts} is outside the years 1 to 9999"),
-            ));
+            out.push(violation(format!("MetricData[{i}].Timestamp"), format!("{ts} is outside the years 1 to 9999")));
         }
     }
     out
@@ -165,11 +147,7 @@ fn new_scalar(m: &RawMetricData) -> NewScalar {
         ts_us,
         value: m.value.0,
         source: SOURCE.into(),
-        point_key: format!(
-            "{SOURCE}|{}|{}|{ts_us}",
-            m.metric_name,
-            step.map(|s| s.to_string()).unwrap_or_default()
-        ),
+        point_key: format!("{SOURCE}|{}|{}|{ts_us}", m.metric_name, step.map(|s| s.to_string()).unwrap_or_default()),
         extra: None,
     }
 }
@@ -184,28 +162,14 @@ impl SageMakerMetrics {
     ) -> Result<BatchPutMetricsResponse, Error> {
         let extra = put_violations(&request, &violations);
         violations.extend(extra);
-        if violations
-            .iter()
-            .any(|v| item_index(&v.path, "MetricData").is_none())
-        {
-            return Err(Error::bad_request(
-                &OP_BATCH_PUT_METRICS,
-                RequestProblem::Invalid(violations),
-            ));
+        if violations.iter().any(|v| item_index(&v.path, "MetricData").is_none()) {
+            return Err(Error::bad_request(&OP_BATCH_PUT_METRICS, RequestProblem::Invalid(violations)));
         }
-        let mut bad: Vec<usize> = violations
-            .iter()
-            .filter_map(|v| item_index(&v.path, "MetricData"))
-            .collect();
+        let mut bad: Vec<usize> = violations.iter().filter_map(|v| item_index(&v.path, "MetricData")).collect();
         bad.sort_unstable();
         bad.dedup();
-        let points: Vec<NewScalar> = request
-            .metric_data
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| bad.binary_search(i).is_err())
-            .map(|(_, m)| new_scalar(m))
-            .collect();
+        let points: Vec<NewScalar> =
+            request.metric_data.iter().enumerate().filter(|(i, _)| bad.binary_search(i).is_err()).map(|(_, m)| new_scalar(m)).collect();
         if !points.is_empty() {
             let store = self.store.clone();
             let tenant = ctx.tenant.clone();
@@ -219,37 +183,18 @@ impl SageMakerMetrics {
         }
         let errors: Vec<BatchPutMetricsError> = bad
             .into_iter()
-            .map(|i| BatchPutMetricsError {
-                code: Some(PutMetricsErrorCode::ValidationError),
-                metric_index: Some(i as i32),
-            })
+            .map(|i| BatchPutMetricsError { code: Some(PutMetricsErrorCode::ValidationError), metric_index: Some(i as i32) })
             .collect();
-        Ok(BatchPutMetricsResponse {
-            errors: (!errors.is_empty()).then_some(errors),
-        })
+        Ok(BatchPutMetricsResponse { errors: (!errors.is_empty()).then_some(errors) })
     }
 
-    async fn get(
-        &self,
-        ctx: &RequestContext,
-        request: BatchGetMetricsRequest,
-        violations: Vec<Violation>,
-    ) -> Result<BatchGetMetricsResponse, Error> {
-        if violations
-            .iter()
-            .any(|v| item_index(&v.path, "MetricQueries").is_none())
-        {
-            return Err(Error::bad_request(
-                &OP_BATCH_GET_METRICS,
-                RequestProblem::Invalid(violations),
-            ));
+    async fn get(&self, ctx: &RequestContext, request: BatchGetMetricsRequest, violations: Vec<Violation>) -> Result<BatchGetMetricsResponse, Error> {
+        if violations.iter().any(|v| item_index(&v.path, "MetricQueries").is_none()) {
+            return Err(Error::bad_request(&OP_BATCH_GET_METRICS, RequestProblem::Invalid(violations)));
         }
         let mut per_query: BTreeMap<usize, Vec<Violation>> = BTreeMap::new();
         for v in violations {
-            per_query
-                .entry(item_index(&v.path, "MetricQueries").unwrap_or_default())
-                .or_default()
-                .push(v);
+            per_query.entry(item_index(&v.path, "MetricQueries").unwrap_or_default()).or_default().push(v);
         }
         let plans: Vec<Result<Plan, String>> = request
             .metric_queries
@@ -266,42 +211,23 @@ impl SageMakerMetrics {
             Ok(plans
                 .into_iter()
                 .map(|plan| match plan {
-                    Err(message) => result(
-                        MetricQueryResultStatus::ValidationError,
-                        Some(message),
-                        Vec::new(),
-                    ),
+                    Err(message) => result(MetricQueryResultStatus::ValidationError, Some(message), Vec::new()),
                     Ok(plan) => plan.run(&store, &tenant).unwrap_or_else(|e| {
                         tracing::error!(error = %e, "BatchGetMetrics query failed");
-                        result(
-                            MetricQueryResultStatus::InternalError,
-                            Some(format!("The query could not be read: {e}")),
-                            Vec::new(),
-                        )
+                        result(MetricQueryResultStatus::InternalError, Some(format!("The query could not be read: {e}")), Vec::new())
                     }),
                 })
                 .collect())
         })
         .await
         .map_err(Error::internal)?;
-        Ok(BatchGetMetricsResponse {
-            metric_query_results: Some(results),
-        })
+        Ok(BatchGetMetricsResponse { metric_query_results: Some(results) })
     }
 }
 
 /// Violations in the wording of the 400 `ValidationException`.
 fn describe(violations: &[Violation]) -> String {
-    violations
-        .iter()
-        .map(|x| {
-            format!(
-                "Value at '{}' failed to satisfy constraint: {}",
-                x.path, x.message
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+    violations.iter().map(|x| format!("Value at '{}' failed to satisfy constraint: {}", x.path, x.message)).collect::<Vec<_>>().join("; ")
 }
 
 /// `message` cut to the model's 2048 characters.
@@ -314,18 +240,9 @@ fn capped(message: String) -> String {
     out
 }
 
-fn result(
-    status: MetricQueryResultStatus,
-    message: Option<String>,
-    groups: Vec<(i64, f64)>,
-) -> MetricQueryResult {
+fn result(status: MetricQueryResultStatus, message: Option<String>, groups: Vec<(i64, f64)>) -> MetricQueryResult {
     let (x, y): (Vec<i64>, Vec<Double>) = groups.into_iter().map(|(x, y)| (x, Double(y))).unzip();
-    MetricQueryResult {
-        status,
-        message: message.map(capped),
-        x_axis_values: x,
-        metric_values: y,
-    }
+    MetricQueryResult { status, message: message.map(capped), x_axis_values: x, metric_values: y }
 }
 
 /// How points are grouped.
@@ -375,24 +292,19 @@ fn trial_component_of(arn: &str) -> Result<&str, String> {
     }
     match arn.rsplit('/').next() {
         Some(name) if !name.is_empty() => Ok(name),
-        _ => Err(format!(
-            "ResourceArn '{arn}' names no trial component after its last '/'."
-        )),
+        _ => Err(format!("ResourceArn '{arn}' names no trial component after its last '/'.")),
     }
 }
 
 impl Plan {
     fn new(i: usize, q: &MetricQuery) -> Result<Plan, String> {
-        let trial_component =
-            trial_component_of(&q.resource_arn).map_err(|m| format!("MetricQueries[{i}]: {m}"))?;
+        let trial_component = trial_component_of(&q.resource_arn).map_err(|m| format!("MetricQueries[{i}]: {m}"))?;
         if !METRIC_NAME.is_match(&q.metric_name) {
             return Err(format!("MetricQueries[{i}]: MetricName does not match the pattern {METRIC_NAME_PATTERN} in full."));
         }
         if let (Some(s), Some(e)) = (q.start, q.end) {
             if s > e {
-                return Err(format!(
-                    "MetricQueries[{i}]: Start ({s}) is after End ({e})."
-                ));
+                return Err(format!("MetricQueries[{i}]: Start ({s}) is after End ({e})."));
             }
         }
         Ok(Plan {
@@ -417,11 +329,7 @@ impl Plan {
             run_id,
             metrics: Some(vec![metric.to_string()]),
             variants: Some(vec![variant.to_string()]),
-            order: if self.grouping == Grouping::Step {
-                ScalarOrder::StepAsc
-            } else {
-                ScalarOrder::TsAsc
-            },
+            order: if self.grouping == Grouping::Step { ScalarOrder::StepAsc } else { ScalarOrder::TsAsc },
             limit: Some(MAX_QUERY_POINTS as i64 + 1),
             ..Default::default()
         };
@@ -432,9 +340,7 @@ impl Plan {
             }
             XAxisType::Timestamp => {
                 q.ts_from_us = self.start.map(|s| s.saturating_mul(1_000_000));
-                q.ts_to_us = self
-                    .end
-                    .map(|e| e.saturating_mul(1_000_000).saturating_add(999_999));
+                q.ts_to_us = self.end.map(|e| e.saturating_mul(1_000_000).saturating_add(999_999));
             }
         }
         if self.needs_step() && q.step_from.is_none() {
@@ -449,17 +355,11 @@ impl Plan {
     fn points(&self, store: &Store, run_id: i64) -> Result<Vec<Scalar>, StoreError> {
         let name = self.metric.as_str();
         let mut pairs = vec![(name, ""), (name, name)];
-        pairs.extend(
-            name.match_indices('/')
-                .map(|(k, _)| (&name[..k], &name[k + 1..])),
-        );
+        pairs.extend(name.match_indices('/').map(|(k, _)| (&name[..k], &name[k + 1..])));
         let mut points = Vec::new();
         for (metric, variant) in pairs {
             points.extend(
-                store
-                    .scalars(&self.scalar_query(run_id, metric, variant))?
-                    .into_iter()
-                    .filter(|s| display_name(&s.metric, &s.variant) == name),
+                store.scalars(&self.scalar_query(run_id, metric, variant))?.into_iter().filter(|s| display_name(&s.metric, &s.variant) == name),
             );
         }
         match self.grouping {
@@ -474,10 +374,7 @@ impl Plan {
         let Some(run) = store.run_by_uid(tenant, &self.trial_component)? else {
             return Ok(result(
                 MetricQueryResultStatus::ValidationError,
-                Some(format!(
-                    "The trial component '{}' does not exist.",
-                    self.trial_component
-                )),
+                Some(format!("The trial component '{}' does not exist.", self.trial_component)),
                 Vec::new(),
             ));
         };
@@ -510,17 +407,12 @@ impl Plan {
             .chunk_by(|a, b| self.grouping.key(a) == self.grouping.key(b))
             .map(|group| {
                 // the group's latest point (by timestamp, then the one written last)
-                let last = group
-                    .iter()
-                    .max_by_key(|s| (s.ts_us, s.id))
-                    .expect("groups are not empty");
+                let last = group.iter().max_by_key(|s| (s.ts_us, s.id)).expect("groups are not empty");
                 let x = match (self.grouping, self.axis) {
                     (Grouping::Step, XAxisType::IterationNumber) => self.grouping.key(last),
                     (Grouping::Seconds(_), XAxisType::Timestamp) => self.grouping.key(last),
                     (Grouping::Step, XAxisType::Timestamp) => last.ts_us.div_euclid(1_000_000),
-                    (Grouping::Seconds(_), XAxisType::IterationNumber) => {
-                        last.step.unwrap_or_default()
-                    }
+                    (Grouping::Seconds(_), XAxisType::IterationNumber) => last.step.unwrap_or_default(),
                 };
                 let values: Vec<f64> = group.iter().map(|s| s.value).collect();
                 (x, statistic(self.stat, &values, last.value))
@@ -556,20 +448,11 @@ mod tests {
 
     #[test]
     fn patterns_are_the_models() {
-        let model: serde_json::Value = serde_json::from_str(include_str!(
-            "../../specs/sagemaker/sagemaker-metrics-2022-09-30.json"
-        ))
-        .unwrap();
+        let model: serde_json::Value = serde_json::from_str(include_str!("../../specs/sagemaker/sagemaker-metrics-2022-09-30.json")).unwrap();
         let shapes = &model["shapes"];
-        assert_eq!(
-            shapes["ExperimentEntityName"]["pattern"],
-            TRIAL_COMPONENT_NAME_PATTERN
-        );
+        assert_eq!(shapes["ExperimentEntityName"]["pattern"], TRIAL_COMPONENT_NAME_PATTERN);
         assert_eq!(shapes["MetricName"]["pattern"], METRIC_NAME_PATTERN);
-        assert_eq!(
-            shapes["SageMakerResourceArn"]["pattern"],
-            RESOURCE_ARN_PATTERN
-        );
+        assert_eq!(shapes["SageMakerResourceArn"]["pattern"], RESOURCE_ARN_PATTERN);
     }
 
     #[test]
@@ -578,66 +461,31 @@ mod tests {
             assert!(TRIAL_COMPONENT_NAME.is_match(ok), "{ok}");
         }
         // "my_TC" matches the model's pattern anywhere (its first letter does), not in full
-        for bad in [
-            "MY_TC",
-            "my_TC",
-            "my-tc-",
-            "-a",
-            "a b",
-            "a\n",
-            &"a".repeat(121),
-        ] {
+        for bad in ["MY_TC", "my_TC", "my-tc-", "-a", "a b", "a\n", &"a".repeat(121)] {
             assert!(!TRIAL_COMPONENT_NAME.is_match(bad), "{bad}");
         }
-        assert!(Regex::new(TRIAL_COMPONENT_NAME_PATTERN)
-            .unwrap()
-            .is_match("my_TC"));
+        assert!(Regex::new(TRIAL_COMPONENT_NAME_PATTERN).unwrap().is_match("my_TC"));
         assert!(METRIC_NAME.is_match("train/loss ü") && !METRIC_NAME.is_match("a\nb"));
     }
 
     #[test]
     fn trial_component_is_the_last_path_segment() {
-        assert_eq!(
-            trial_component_of(
-                "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/my-tc-1"
-            ),
-            Ok("my-tc-1")
-        );
-        assert_eq!(
-            trial_component_of(
-                "arn:aws-cn:sagemaker:cn-north-1:123456789012:experiment-trial-component/a/b"
-            ),
-            Ok("b")
-        );
-        assert!(trial_component_of(
-            "arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/"
-        )
-        .is_err());
+        assert_eq!(trial_component_of("arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/my-tc-1"), Ok("my-tc-1"));
+        assert_eq!(trial_component_of("arn:aws-cn:sagemaker:cn-north-1:123456789012:experiment-trial-component/a/b"), Ok("b"));
+        assert!(trial_component_of("arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/").is_err());
         assert!(trial_component_of("arn:aws:s3:::bucket/key").is_err());
-        assert!(trial_component_of(
-            "x arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/a"
-        )
-        .is_err());
-        assert!(trial_component_of(
-            "arn:aws:sagemaker:us-east-1:12345:experiment-trial-component/a"
-        )
-        .is_err());
+        assert!(trial_component_of("x arn:aws:sagemaker:us-east-1:123456789012:experiment-trial-component/a").is_err());
+        assert!(trial_component_of("arn:aws:sagemaker:us-east-1:12345:experiment-trial-component/a").is_err());
     }
 
     #[test]
     fn violation_paths_name_their_item() {
-        assert_eq!(
-            item_index("MetricData[3].MetricName", "MetricData"),
-            Some(3)
-        );
+        assert_eq!(item_index("MetricData[3].MetricName", "MetricData"), Some(3));
         assert_eq!(item_index("MetricData[12]", "MetricData"), Some(12));
         assert_eq!(item_index("MetricData", "MetricData"), None);
         assert_eq!(item_index("TrialComponentName", "MetricData"), None);
         assert_eq!(item_index("MetricDataX[1]", "MetricData"), None);
-        assert_eq!(
-            item_index("MetricQueries[0].ResourceArn", "MetricQueries"),
-            Some(0)
-        );
+        assert_eq!(item_index("MetricQueries[0].ResourceArn", "MetricQueries"), Some(0));
     }
 
     #[test]
@@ -651,12 +499,7 @@ mod tests {
         assert_eq!(statistic(MetricStatistic::Last, &v, 4.0), 4.0);
         assert_eq!(statistic(MetricStatistic::StdDev, &[5.0], 5.0), 0.0);
         let nan = [1.0, f64::NAN];
-        for s in [
-            MetricStatistic::Min,
-            MetricStatistic::Max,
-            MetricStatistic::Avg,
-            MetricStatistic::StdDev,
-        ] {
+        for s in [MetricStatistic::Min, MetricStatistic::Max, MetricStatistic::Avg, MetricStatistic::StdDev] {
             assert!(statistic(s, &nan, 1.0).is_nan(), "{s:?}");
         }
         assert_eq!(statistic(MetricStatistic::Count, &nan, 1.0), 2.0);
@@ -664,10 +507,7 @@ mod tests {
         assert_eq!(statistic(MetricStatistic::Max, &inf, 1.0), f64::INFINITY);
         assert_eq!(statistic(MetricStatistic::Avg, &inf, 1.0), f64::INFINITY);
         assert!(statistic(MetricStatistic::StdDev, &inf, 1.0).is_nan());
-        assert_eq!(
-            statistic(MetricStatistic::Min, &[-0.5, f64::NEG_INFINITY], 0.0),
-            f64::NEG_INFINITY
-        );
+        assert_eq!(statistic(MetricStatistic::Min, &[-0.5, f64::NEG_INFINITY], 0.0), f64::NEG_INFINITY);
     }
 
     #[test]
@@ -684,18 +524,9 @@ mod tests {
             point_key: String::new(),
             extra: None,
         };
-        assert_eq!(
-            Grouping::Seconds(60).key(&at(1_704_164_459_999_999)),
-            1_704_164_400
-        );
-        assert_eq!(
-            Grouping::Seconds(300).key(&at(1_704_164_699_000_000)),
-            1_704_164_400
-        );
-        assert_eq!(
-            Grouping::Seconds(3600).key(&at(1_704_167_999_000_000)),
-            1_704_164_400
-        );
+        assert_eq!(Grouping::Seconds(60).key(&at(1_704_164_459_999_999)), 1_704_164_400);
+        assert_eq!(Grouping::Seconds(300).key(&at(1_704_164_699_000_000)), 1_704_164_400);
+        assert_eq!(Grouping::Seconds(3600).key(&at(1_704_167_999_000_000)), 1_704_164_400);
         assert_eq!(Grouping::Seconds(60).key(&at(-1)), -60);
     }
 }

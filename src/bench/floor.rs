@@ -85,17 +85,8 @@ pub fn load(url: &str, points: u64) -> anyhow::Result<(ReadSet, Floor)> {
     };
     let batch = points_of(&set);
     let started = Instant::now();
-    let written = store
-        .put_scalars(run.id, &batch)
-        .context("bulk insert of the floor")?;
-    let floor = Floor {
-        points: written as u64,
-        elapsed: started.elapsed(),
-    };
-    anyhow::ensure!(
-        written as u64 == set.points(),
-        "the floor wrote {written} of {} points",
-        set.points()
-    );
+    let written = store.put_scalars(run.id, &batch).context("bulk insert of the floor")?;
+    let floor = Floor { points: written as u64, elapsed: started.elapsed() };
+    anyhow::ensure!(written as u64 == set.points(), "the floor wrote {written} of {} points", set.points());
     Ok((set, floor))
 }

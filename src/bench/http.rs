@@ -21,33 +21,19 @@ pub const JSON: &str = "application/json";
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        Client {
-            agent: ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build(),
-            base: base.to_string(),
-        }
+        Client { agent: ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build(), base: base.to_string() }
     }
 
     /// Sends `body` and returns the reply's text on a 2xx, else a message naming the
     /// request, the status and the start of the reply.
-    pub fn send(
-        &self,
-        method: &str,
-        path: &str,
-        content_type: &str,
-        body: Option<&str>,
-    ) -> Result<String, String> {
-        let req = self
-            .agent
-            .request(method, &format!("{}{path}", self.base))
-            .set("Content-Type", content_type);
+    pub fn send(&self, method: &str, path: &str, content_type: &str, body: Option<&str>) -> Result<String, String> {
+        let req = self.agent.request(method, &format!("{}{path}", self.base)).set("Content-Type", content_type);
         let reply = match body {
             Some(b) => req.send_string(b),
             None => req.call(),
         };
         match reply {
-            Ok(r) => r
-                .into_string()
-                .map_err(|e| format!("{method} {path}: reading the reply: {e}")),
+            Ok(r) => r.into_string().map_err(|e| format!("{method} {path}: reading the reply: {e}")),
             Err(ureq::Error::Status(code, r)) => {
                 let text = r.into_string().unwrap_or_default();
                 let head: String = text.chars().take(300).collect();
@@ -58,12 +44,7 @@ impl Client {
     }
 
     /// A JSON request whose 2xx reply decodes as `R`.
-    pub fn json<B: Serialize, R: DeserializeOwned>(
-        &self,
-        method: &str,
-        path: &str,
-        body: &B,
-    ) -> Result<R, String> {
+    pub fn json<B: Serialize, R: DeserializeOwned>(&self, method: &str, path: &str, body: &B) -> Result<R, String> {
         let text = serde_json::to_string(body).map_err(|e| e.to_string())?;
         let reply = self.send(method, path, JSON, Some(&text))?;
         decode(path, &reply)
@@ -76,20 +57,11 @@ impl Client {
     }
 
     /// A ClearML call: `body` sent as is, the reply's `data` decoded as `R`.
-    pub fn clearml<R: DeserializeOwned>(
-        &self,
-        path: &str,
-        content_type: &str,
-        body: &str,
-    ) -> Result<R, String> {
+    pub fn clearml<R: DeserializeOwned>(&self, path: &str, content_type: &str, body: &str) -> Result<R, String> {
         let reply = self.send("POST", path, content_type, Some(body))?;
         let mut envelope: Value = decode(path, &reply)?;
-        let data = envelope
-            .get_mut("data")
-            .map(Value::take)
-            .ok_or_else(|| format!("{path}: no `data` in the reply"))?;
-        serde_json::from_value(data)
-            .map_err(|e| format!("{path}: reply does not match the spec: {e}"))
+        let data = envelope.get_mut("data").map(Value::take).ok_or_else(|| format!("{path}: no `data` in the reply"))?;
+        serde_json::from_value(data).map_err(|e| format!("{path}: reply does not match the spec: {e}"))
     }
 }
 

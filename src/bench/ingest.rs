@@ -10,19 +10,13 @@ use specmill_runtime::wire::{Double, EpochSeconds};
 
 use super::http::Client;
 use super::report::Latencies;
-use crate::generated::clearml::types::{
-    AddBatchV2_1Response, MetricsScalarEvent, MetricsScalarEventType,
-};
+use crate::generated::clearml::types::{AddBatchV2_1Response, MetricsScalarEvent, MetricsScalarEventType};
 use crate::generated::comet::types::{
-    CreateExperimentRequest as CometCreate, CreateExperimentResponse as CometCreated,
-    MetricRequest, MetricRequestMetricValue, WriteResponse,
+    CreateExperimentRequest as CometCreate, CreateExperimentResponse as CometCreated, MetricRequest, MetricRequestMetricValue,
+    WriteResponse,
 };
-use crate::generated::dioptra::types::{
-    Experiment, ExperimentCreate, Job, JobCreate, Metric, MetricIn, MetricValueIn,
-};
-use crate::generated::sagemaker::types::{
-    BatchPutMetricsRequest, BatchPutMetricsResponse, RawMetricData,
-};
+use crate::generated::dioptra::types::{Experiment, ExperimentCreate, Job, JobCreate, Metric, MetricIn, MetricValueIn};
+use crate::generated::sagemaker::types::{BatchPutMetricsRequest, BatchPutMetricsResponse, RawMetricData};
 
 /// Events per ClearML `add_batch` request.
 pub const CLEARML_BATCH: u64 = 1000;
@@ -134,13 +128,7 @@ fn now_ms() -> f64 {
 
 impl Writer {
     /// Makes the client's run the way that API's clients do.
-    fn new(
-        base: &str,
-        api: Api,
-        tag: &str,
-        index: usize,
-        experiment: Option<i64>,
-    ) -> Result<Writer, String> {
+    fn new(base: &str, api: Api, tag: &str, index: usize, experiment: Option<i64>) -> Result<Writer, String> {
         let client = Client::new(base);
         let target = match api {
             Api::Clearml => Target::Task(format!("bench-clearml-{tag}-{index}")),
@@ -156,11 +144,7 @@ impl Writer {
                     description: Some(format!("bench client {index}")),
                     timeout: "24h".into(),
                 };
-                let job: Job = client.json(
-                    "POST",
-                    &format!("/api/v1/experiments/{experiment}/jobs"),
-                    &body,
-                )?;
+                let job: Job = client.json("POST", &format!("/api/v1/experiments/{experiment}/jobs"), &body)?;
                 Target::Job(job.id)
             }
             Api::Comet => {
@@ -169,16 +153,11 @@ impl Writer {
                     project_name: "bench".into(),
                     experiment_name: Some(format!("bench-{tag}-{index}")),
                 };
-                let created: CometCreated =
-                    client.json("POST", "/api/rest/v2/write/experiment/create", &body)?;
+                let created: CometCreated = client.json("POST", "/api/rest/v2/write/experiment/create", &body)?;
                 Target::Experiment(created.experiment_key)
             }
         };
-        Ok(Writer {
-            client,
-            target,
-            sent: 0,
-        })
+        Ok(Writer { client, target, sent: 0 })
     }
 
     /// Sends the next request; the points the server acknowledged.
@@ -221,15 +200,10 @@ impl Writer {
             body.push_str(&serde_json::to_string(&event).map_err(|e| e.to_string())?);
             body.push('\n');
         }
-        let reply: AddBatchV2_1Response =
-            self.client
-                .clearml("/events.add_batch", "application/json-lines", &body)?;
+        let reply: AddBatchV2_1Response = self.client.clearml("/events.add_batch", "application/json-lines", &body)?;
         match (reply.added, reply.errors.unwrap_or(0)) {
             (Some(added), 0) => Ok(added.max(0) as u64),
-            (added, errors) => Err(format!(
-                "events.add_batch: added {added:?}, {errors} errors: {:?}",
-                reply.errors_info
-            )),
+            (added, errors) => Err(format!("events.add_batch: added {added:?}, {errors} errors: {:?}", reply.errors_info)),
         }
     }
 
@@ -246,31 +220,18 @@ impl Writer {
                 }
             })
             .collect();
-        let body = BatchPutMetricsRequest {
-            trial_component_name: name.to_string(),
-            metric_data,
-        };
+        let body = BatchPutMetricsRequest { trial_component_name: name.to_string(), metric_data };
         let reply: BatchPutMetricsResponse = self.client.json("PUT", "/BatchPutMetrics", &body)?;
         match reply.errors {
-            Some(errors) if !errors.is_empty() => Err(format!(
-                "BatchPutMetrics: {} items refused: {errors:?}",
-                errors.len()
-            )),
+            Some(errors) if !errors.is_empty() => Err(format!("BatchPutMetrics: {} items refused: {errors:?}", errors.len())),
             _ => Ok(SAGEMAKER_BATCH),
         }
     }
 
     fn dioptra(&self, job: i64, n: u64) -> Result<u64, String> {
         let (name, step) = Self::name_and_step(n);
-        let body = MetricIn {
-            name,
-            value: MetricValueIn::Number(1.0 / (1.0 + step as f64)),
-            step: step as i64,
-            timestamp: None,
-        };
-        let _: Metric = self
-            .client
-            .json("POST", &format!("/api/v1/jobs/{job}/metrics"), &body)?;
+        let body = MetricIn { name, value: MetricValueIn::Number(1.0 / (1.0 + step as f64)), step: step as i64, timestamp: None };
+        let _: Metric = self.client.json("POST", &format!("/api/v1/jobs/{job}/metrics"), &body)?;
         Ok(1)
     }
 
@@ -286,14 +247,8 @@ impl Writer {
             context: None,
         };
         let text = serde_json::to_string(&body).map_err(|e| e.to_string())?;
-        let reply = self.client.send(
-            "POST",
-            "/api/rest/v2/write/experiment/metric",
-            "application/json;charset=utf-8",
-            Some(&text),
-        )?;
-        let _: WriteResponse = serde_json::from_str(&reply)
-            .map_err(|e| format!("write/experiment/metric: {e}: {reply}"))?;
+        let reply = self.client.send("POST", "/api/rest/v2/write/experiment/metric", "application/json;charset=utf-8", Some(&text))?;
+        let _: WriteResponse = serde_json::from_str(&reply).map_err(|e| format!("write/experiment/metric: {e}: {reply}"))?;
         Ok(1)
     }
 }
@@ -304,20 +259,13 @@ pub fn run(base: &str, api: Api, limits: Limits, tag: &str) -> Result<Phase, Str
     let clients = limits.clients.max(1);
     let experiment = match api {
         Api::Dioptra => {
-            let body = ExperimentCreate {
-                name: format!("bench-{tag}"),
-                group: 1,
-                description: None,
-                entrypoints: None,
-            };
+            let body = ExperimentCreate { name: format!("bench-{tag}"), group: 1, description: None, entrypoints: None };
             let e: Experiment = Client::new(base).json("POST", "/api/v1/experiments/", &body)?;
             Some(e.id)
         }
         _ => None,
     };
-    let writers = (0..clients)
-        .map(|i| Writer::new(base, api, tag, i, experiment))
-        .collect::<Result<Vec<_>, _>>()?;
+    let writers = (0..clients).map(|i| Writer::new(base, api, tag, i, experiment)).collect::<Result<Vec<_>, _>>()?;
     let reserved = Arc::new(AtomicU64::new(0));
     let phase = Arc::new(Mutex::new(Phase::default()));
     let start = Arc::new(Barrier::new(clients + 1));
@@ -330,9 +278,7 @@ pub fn run(base: &str, api: Api, limits: Limits, tag: &str) -> Result<Phase, Str
                 start.wait();
                 let deadline = Instant::now() + limits.duration;
                 let k = api.points_per_request();
-                while Instant::now() < deadline
-                    && reserved.fetch_add(k, Ordering::Relaxed) + k <= limits.max_points
-                {
+                while Instant::now() < deadline && reserved.fetch_add(k, Ordering::Relaxed) + k <= limits.max_points {
                     let sent = Instant::now();
                     let result = w.send();
                     mine.latencies.push(sent.elapsed());
@@ -349,8 +295,7 @@ pub fn run(base: &str, api: Api, limits: Limits, tag: &str) -> Result<Phase, Str
     start.wait();
     let started = Instant::now();
     for h in handles {
-        h.join()
-            .map_err(|_| "an ingest client panicked".to_string())?;
+        h.join().map_err(|_| "an ingest client panicked".to_string())?;
     }
     let elapsed = started.elapsed();
     let mut phase = std::mem::take(&mut *phase.lock().unwrap_or_else(|p| p.into_inner()));

@@ -50,16 +50,12 @@ const CODEGEN_RUNS: usize = 3;
 pub fn run(opts: &Options) -> anyhow::Result<Vec<Table>> {
     let mut tables = Vec::new();
     for backend in &opts.backends {
-        let table =
-            measure(*backend, opts).with_context(|| format!("benchmark on {}", backend.label()))?;
+        let table = measure(*backend, opts).with_context(|| format!("benchmark on {}", backend.label()))?;
         println!("{}", table.render());
         tables.push(table);
     }
     let problems: usize = tables.iter().map(|t| t.problems.len()).sum();
-    anyhow::ensure!(
-        problems == 0,
-        "{problems} problems while measuring (listed under the tables)"
-    );
+    anyhow::ensure!(problems == 0, "{problems} problems while measuring (listed under the tables)");
     Ok(tables)
 }
 
@@ -82,51 +78,26 @@ fn measure(backend: Backend, opts: &Options) -> anyhow::Result<Table> {
         Backend::Postgres => FreshStore::postgres(&opts.postgres_url)?,
     };
     let empty_bytes = store.size_bytes()?;
-    progress(
-        backend,
-        &format!("floor: {} points in one put_scalars", opts.points),
-    );
+    progress(backend, &format!("floor: {} points in one put_scalars", opts.points));
     let (set, floor) = floor::load(&store.url, opts.points)?;
     let loaded_bytes = store.size_bytes()?;
     let floor_rate = floor.points_per_s();
     table.rows.push(
-        Row::new(
-            format!(
-                "floor: Store::put_scalars, {} points in 1 transaction",
-                floor.points
-            ),
-            floor_rate,
-            "points/s",
-        )
-        .count(floor.points)
-        .vs_floor(1.0),
+        Row::new(format!("floor: Store::put_scalars, {} points in 1 transaction", floor.points), floor_rate, "points/s")
+            .count(floor.points)
+            .vs_floor(1.0),
     );
 
     let mut server = ServerChild::start(&store.url)?;
     let pid = server.pid();
-    let tag = format!(
-        "{}-{}",
-        std::process::id(),
-        specmill_runtime::store::now_us()
-    );
-    let batched = Limits {
-        clients: opts.clients,
-        max_points: opts.points,
-        duration: opts.ingest,
-    };
-    let single = Limits {
-        clients: opts.single_point_clients,
-        ..batched
-    };
+    let tag = format!("{}-{}", std::process::id(), specmill_runtime::store::now_us());
+    let batched = Limits { clients: opts.clients, max_points: opts.points, duration: opts.ingest };
+    let single = Limits { clients: opts.single_point_clients, ..batched };
     let peak_reset = process::reset_peak_rss(pid);
     let sampler = RssSampler::start(pid, Duration::from_millis(50));
     for api in Api::ALL {
         progress(backend, api.label());
-        let limits = if api.points_per_request() == 1 {
-            single
-        } else {
-            batched
-        };
+        let limits = if api.points_per_request() == 1 { single } else { batched };
         let phase = ingest::run(&server.base, api, limits, &tag).map_err(anyhow::Error::msg)?;
         let rate = phase.points_per_s();
         table.rows.push(
@@ -146,63 +117,27 @@ fn measure(backend: Backend, opts: &Options) -> anyhow::Result<Table> {
         }
         server.check_alive()?;
     }
-    let ingest_peak = sampler.finish().max(
-        process::status_bytes(pid, "VmHWM")
-            .filter(|_| peak_reset)
-            .unwrap_or(0),
-    );
+    let ingest_peak = sampler.finish().max(process::status_bytes(pid, "VmHWM").filter(|_| peak_reset).unwrap_or(0));
 
     let reads_peak_reset = process::reset_peak_rss(pid);
     for read in reads::run(&server.base, &set) {
         progress(backend, &read.label);
-        table.rows.push(
-            Row::new(read.label.clone(), read.rows_per_s(), "rows/s")
-                .count(read.rows)
-                .latencies(&read.latencies),
-        );
-        table.problems.extend(
-            read.problems
-                .into_iter()
-                .map(|p| format!("{}: {p}", read.label)),
-        );
+        table.rows.push(Row::new(read.label.clone(), read.rows_per_s(), "rows/s").count(read.rows).latencies(&read.latencies));
+        table.problems.extend(read.problems.into_iter().map(|p| format!("{}: {p}", read.label)));
         server.check_alive()?;
     }
     let overall_peak = process::status_bytes(pid, "VmHWM").unwrap_or(0);
     drop(server);
 
-    table.rows.push(Row::new(
-        "server peak RSS while ingesting",
-        ingest_peak as f64 / MIB,
-        "MiB",
-    ));
-    let reads_label = if reads_peak_reset {
-        "server peak RSS while reading"
-    } else {
-        "server peak RSS (whole run)"
-    };
-    table
-        .rows
-        .push(Row::new(reads_label, overall_peak as f64 / MIB, "MiB"));
+    table.rows.push(Row::new("server peak RSS while ingesting", ingest_peak as f64 / MIB, "MiB"));
+    let reads_label = if reads_peak_reset { "server peak RSS while reading" } else { "server peak RSS (whole run)" };
+    table.rows.push(Row::new(reads_label, overall_peak as f64 / MIB, "MiB"));
     let per_million = (loaded_bytes.saturating_sub(empty_bytes)) as f64 / set.points() as f64 * 1e6;
     table.rows.push(
-        Row::new(
-            format!(
-                "store size per 1M points ({} of the floor, the empty store's size subtracted)",
-                size_source(backend)
-            ),
-            per_million / MIB,
-            "MiB",
-        )
-        .count(set.points()),
+        Row::new(format!("store size per 1M points ({} of the floor, the empty store's size subtracted)", size_source(backend)), per_million / MIB, "MiB")
+            .count(set.points()),
     );
-    table.rows.push(Row::new(
-        format!(
-            "full codegen of {} (best of {CODEGEN_RUNS})",
-            opts.specs.display()
-        ),
-        codegen.as_secs_f64() * 1000.0,
-        "ms",
-    ));
+    table.rows.push(Row::new(format!("full codegen of {} (best of {CODEGEN_RUNS})", opts.specs.display()), codegen.as_secs_f64() * 1000.0, "ms"));
     drop(store);
     Ok(table)
 }
@@ -219,14 +154,9 @@ fn time_codegen(specs: &Path) -> anyhow::Result<Duration> {
     let mut best = Duration::MAX;
     for _ in 0..CODEGEN_RUNS {
         let t = Instant::now();
-        let files = specmill_codegen::generate_dir(specs)
-            .with_context(|| format!("codegen of {}", specs.display()))?;
+        let files = specmill_codegen::generate_dir(specs).with_context(|| format!("codegen of {}", specs.display()))?;
         let d = t.elapsed();
-        anyhow::ensure!(
-            !files.is_empty(),
-            "codegen of {} produced no files",
-            specs.display()
-        );
+        anyhow::ensure!(!files.is_empty(), "codegen of {} produced no files", specs.display());
         best = best.min(d);
     }
     Ok(best)
@@ -234,37 +164,17 @@ fn time_codegen(specs: &Path) -> anyhow::Result<Duration> {
 
 /// The configuration and the machine, for under the title.
 fn context_lines(opts: &Options) -> Vec<String> {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("model name")
-                    .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
-            })
-        })
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("model name").map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())))
         .unwrap_or_else(|| "unknown CPU".into());
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("MemTotal:")?
-                    .trim()
-                    .strip_suffix("kB")?
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-        })
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("MemTotal:")?.trim().strip_suffix("kB")?.trim().parse::<f64>().ok()))
         .map(|kb| format!("{:.0} GiB", kb / MIB))
         .unwrap_or_else(|| "unknown".into());
-    let build = if cfg!(debug_assertions) {
-        "debug build"
-    } else {
-        "release build"
-    };
+    let build = if cfg!(debug_assertions) { "debug build" } else { "release build" };
     vec![
         format!(
             "{} points = {} metrics × {} steps in one run; {} clients per batched and {} per single-point ingest phase, at most {} s or {} points each",

@@ -28,13 +28,7 @@ impl ServerChild {
         let exe = std::env::current_exe().context("locate the specmill executable")?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new(exe)
-            .args([
-                "--database-url",
-                database_url,
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
+            .args(["--database-url", database_url, "serve", "--listen", &format!("127.0.0.1:{port}")])
             .env_remove("SPECMILL_CONFIG")
             .env(
                 "SPECMILL_LOG",
@@ -45,18 +39,13 @@ impl ServerChild {
             .stderr(Stdio::inherit())
             .spawn()
             .context("start specmill serve")?;
-        let mut server = ServerChild {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
+        let mut server = ServerChild { child, base: format!("http://127.0.0.1:{port}") };
         server.wait_ready()?;
         Ok(server)
     }
 
     fn wait_ready(&mut self) -> anyhow::Result<()> {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(2))
-            .build();
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(2)).build();
         let url = format!("{}/clientlib/isAlive/ver", self.base);
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -129,11 +118,7 @@ impl RssSampler {
                 std::thread::sleep(every);
             }
         });
-        RssSampler {
-            stop,
-            max,
-            handle: Some(handle),
-        }
+        RssSampler { stop, max, handle: Some(handle) }
     }
 
     /// Stops polling; the highest RSS seen, in bytes (0 when none could be read).

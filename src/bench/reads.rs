@@ -9,8 +9,8 @@ use super::floor::{ReadSet, STEP_US};
 use super::http::Client;
 use super::report::Latencies;
 use crate::generated::clearml::types::{
-    GetScalarMetricDataV2_1Request, GetScalarMetricDataV2_1Response,
-    ScalarMetricsIterHistogramV2_1Request, ScalarMetricsIterHistogramV2_1Response,
+    GetScalarMetricDataV2_1Request, GetScalarMetricDataV2_1Response, ScalarMetricsIterHistogramV2_1Request,
+    ScalarMetricsIterHistogramV2_1Response,
 };
 use crate::generated::dioptra::types::MetricsSnapshotPage;
 use crate::generated::lens::types::MetricsDataResponse;
@@ -43,10 +43,7 @@ pub struct Read {
 
 impl Read {
     fn new(label: String) -> Read {
-        Read {
-            label,
-            ..Default::default()
-        }
+        Read { label, ..Default::default() }
     }
 
     pub fn rows_per_s(&self) -> f64 {
@@ -66,12 +63,7 @@ impl Read {
 /// All four reads, in table order.
 pub fn run(base: &str, set: &ReadSet) -> Vec<Read> {
     let client = Client::new(base);
-    vec![
-        histogram(&client, set),
-        lens_window(&client, set),
-        dioptra_snapshots(&client, set),
-        clearml_scroll(&client, set),
-    ]
+    vec![histogram(&client, set), lens_window(&client, set), dioptra_snapshots(&client, set), clearml_scroll(&client, set)]
 }
 
 /// Repeats `one` (which returns the rows of one request) within the repeat budget.
@@ -105,27 +97,15 @@ fn histogram(client: &Client, set: &ReadSet) -> Read {
     let body = serde_json::to_string(&body).unwrap_or_default();
     let per_series = set.steps.min(HISTOGRAM_SAMPLES as u64);
     repeat(&mut read, |read| {
-        let reply: ScalarMetricsIterHistogramV2_1Response = read.timed(|| {
-            client.clearml(
-                "/events.scalar_metrics_iter_histogram",
-                super::http::JSON,
-                &body,
-            )
-        })?;
+        let reply: ScalarMetricsIterHistogramV2_1Response =
+            read.timed(|| client.clearml("/events.scalar_metrics_iter_histogram", super::http::JSON, &body))?;
         let mut rows = 0;
         for metric in &set.metrics {
-            let x = reply
-                .extra
-                .get(metric)
-                .and_then(|v| v.get(""))
-                .and_then(|s| s.get("x"))
-                .and_then(|x| x.as_array());
+            let x = reply.extra.get(metric).and_then(|v| v.get("")).and_then(|s| s.get("x")).and_then(|x| x.as_array());
             let n = x.map_or(0, Vec::len) as u64;
             // 6000 samples of a longer series give about 6000 buckets (interval rounding)
             if n == 0 || n > per_series + 1 || n * 2 < per_series {
-                return Err(format!(
-                    "histogram: {metric} has {n} points, about {per_series} expected"
-                ));
+                return Err(format!("histogram: {metric} has {n} points, about {per_series} expected"));
             }
             rows += n;
         }
@@ -135,30 +115,17 @@ fn histogram(client: &Client, set: &ReadSet) -> Read {
 }
 
 fn lens_window(client: &Client, set: &ReadSet) -> Read {
-    let (lo, hi) = (
-        set.steps * 45 / 100,
-        (set.steps * 55 / 100).max(set.steps * 45 / 100 + 1),
-    );
+    let (lo, hi) = (set.steps * 45 / 100, (set.steps * 55 / 100).max(set.steps * 45 / 100 + 1));
     let start_ms = (set.t0_us + lo as i64 * STEP_US) / 1000;
     let end_ms = (set.t0_us + hi as i64 * STEP_US) / 1000;
     let metric = &set.metrics[METRIC];
-    let mut read = Read::new(format!(
-        "read: Lens metrics/data, 1 metric, {} of its {} steps by time",
-        hi - lo,
-        set.steps
-    ));
-    let path = format!(
-        "/v1/workloads/{}/metrics/data?metrics={metric}&start={start_ms}&end={end_ms}",
-        set.run_uid
-    );
+    let mut read = Read::new(format!("read: Lens metrics/data, 1 metric, {} of its {} steps by time", hi - lo, set.steps));
+    let path = format!("/v1/workloads/{}/metrics/data?metrics={metric}&start={start_ms}&end={end_ms}", set.run_uid);
     repeat(&mut read, |read| {
         let reply: MetricsDataResponse = read.timed(|| client.get(&path))?;
         let n = reply.data.len() as u64;
         if n == 0 || n > hi - lo + 1 || reply.data.iter().any(|p| &p.metric_name != metric) {
-            return Err(format!(
-                "Lens data: {n} points of the window (~{} expected) or another metric",
-                hi - lo
-            ));
+            return Err(format!("Lens data: {n} points of the window (~{} expected) or another metric", hi - lo));
         }
         Ok(n)
     });
@@ -167,17 +134,12 @@ fn lens_window(client: &Client, set: &ReadSet) -> Read {
 
 fn dioptra_snapshots(client: &Client, set: &ReadSet) -> Read {
     let metric = &set.metrics[METRIC];
-    let mut read = Read::new(format!(
-        "read: Dioptra snapshots, pageLength={DIOPTRA_PAGE}, all {} rows of 1 metric",
-        set.steps
-    ));
+    let mut read =
+        Read::new(format!("read: Dioptra snapshots, pageLength={DIOPTRA_PAGE}, all {} rows of 1 metric", set.steps));
     let started = Instant::now();
     let mut index = 0u64;
     loop {
-        let path = format!(
-            "/api/v1/jobs/{}/metrics/{metric}/snapshots?index={index}&pageLength={DIOPTRA_PAGE}",
-            set.run_id
-        );
+        let path = format!("/api/v1/jobs/{}/metrics/{metric}/snapshots?index={index}&pageLength={DIOPTRA_PAGE}", set.run_id);
         let page: MetricsSnapshotPage = match read.timed(|| client.get(&path)) {
             Ok(p) => p,
             Err(e) => {
@@ -187,10 +149,7 @@ fn dioptra_snapshots(client: &Client, set: &ReadSet) -> Read {
         };
         read.rows += page.data.len() as u64;
         if page.total_num_results as u64 != set.steps {
-            read.problems.push(format!(
-                "Dioptra snapshots: totalNumResults {} of {} rows",
-                page.total_num_results, set.steps
-            ));
+            read.problems.push(format!("Dioptra snapshots: totalNumResults {} of {} rows", page.total_num_results, set.steps));
             break;
         }
         if page.is_complete || page.data.is_empty() {
@@ -198,49 +157,35 @@ fn dioptra_snapshots(client: &Client, set: &ReadSet) -> Read {
         }
         index += page.data.len() as u64;
         if started.elapsed() > PAGING_BUDGET {
-            read.problems.push(format!(
-                "Dioptra snapshots: stopped after {PAGING_BUDGET:?} at {} rows",
-                read.rows
-            ));
+            read.problems.push(format!("Dioptra snapshots: stopped after {PAGING_BUDGET:?} at {} rows", read.rows));
             return read;
         }
     }
     if read.problems.is_empty() && read.rows != set.steps {
-        read.problems.push(format!(
-            "Dioptra snapshots: {} rows of {}",
-            read.rows, set.steps
-        ));
+        read.problems.push(format!("Dioptra snapshots: {} rows of {}", read.rows, set.steps));
     }
     read
 }
 
 fn clearml_scroll(client: &Client, set: &ReadSet) -> Read {
     let metric = &set.metrics[METRIC];
-    let mut read = Read::new(format!(
-        "read: ClearML get_scalar_metric_data, scroll of all {} rows of 1 metric",
-        set.steps
-    ));
+    let mut read = Read::new(format!("read: ClearML get_scalar_metric_data, scroll of all {} rows of 1 metric", set.steps));
     let started = Instant::now();
     let mut scroll_id: Option<String> = None;
     loop {
-        let mut body = GetScalarMetricDataV2_1Request {
-            task: Some(set.run_uid.clone()),
-            metric: Some(metric.clone()),
-            extra: Default::default(),
-        };
+        let mut body = GetScalarMetricDataV2_1Request { task: Some(set.run_uid.clone()), metric: Some(metric.clone()), extra: Default::default() };
         if let Some(id) = &scroll_id {
             body.extra.insert("scroll_id".into(), id.clone().into());
         }
         let body = serde_json::to_string(&body).unwrap_or_default();
-        let page: GetScalarMetricDataV2_1Response = match read
-            .timed(|| client.clearml("/events.get_scalar_metric_data", super::http::JSON, &body))
-        {
-            Ok(p) => p,
-            Err(e) => {
-                read.problems.push(e);
-                break;
-            }
-        };
+        let page: GetScalarMetricDataV2_1Response =
+            match read.timed(|| client.clearml("/events.get_scalar_metric_data", super::http::JSON, &body)) {
+                Ok(p) => p,
+                Err(e) => {
+                    read.problems.push(e);
+                    break;
+                }
+            };
         let n = page.events.as_ref().map_or(0, Vec::len) as u64;
         if n == 0 {
             // the last request only says the scroll is over: not a page of rows
@@ -249,23 +194,16 @@ fn clearml_scroll(client: &Client, set: &ReadSet) -> Read {
         read.rows += n;
         scroll_id = page.scroll_id;
         if scroll_id.is_none() {
-            read.problems
-                .push("get_scalar_metric_data: a page without scroll_id".into());
+            read.problems.push("get_scalar_metric_data: a page without scroll_id".into());
             break;
         }
         if started.elapsed() > PAGING_BUDGET {
-            read.problems.push(format!(
-                "get_scalar_metric_data: stopped after {PAGING_BUDGET:?} at {} rows",
-                read.rows
-            ));
+            read.problems.push(format!("get_scalar_metric_data: stopped after {PAGING_BUDGET:?} at {} rows", read.rows));
             return read;
         }
     }
     if read.problems.is_empty() && read.rows != set.steps {
-        read.problems.push(format!(
-            "get_scalar_metric_data: {} rows of {}",
-            read.rows, set.steps
-        ));
+        read.problems.push(format!("get_scalar_metric_data: {} rows of {}", read.rows, set.steps));
     }
     read
 }

@@ -53,15 +53,7 @@ pub struct Row {
 
 impl Row {
     pub fn new(measure: impl Into<String>, figure: f64, unit: &'static str) -> Row {
-        Row {
-            measure: measure.into(),
-            figure,
-            unit,
-            count: None,
-            p50_ms: None,
-            p99_ms: None,
-            vs_floor: None,
-        }
+        Row { measure: measure.into(), figure, unit, count: None, p50_ms: None, p99_ms: None, vs_floor: None }
     }
 
     pub fn count(mut self, n: u64) -> Row {
@@ -171,9 +163,7 @@ mod tests {
             title: "SQLite".into(),
             context: vec!["1000 points".into()],
             rows: vec![
-                Row::new("floor", 1000.0, "points/s")
-                    .count(1000)
-                    .vs_floor(1.0),
+                Row::new("floor", 1000.0, "points/s").count(1000).vs_floor(1.0),
                 Row::new("read", 50.0, "rows/s").latencies(&l),
             ],
             problems: vec!["a 500".into()],
@@ -181,14 +171,8 @@ mod tests {
         let text = t.render();
         assert!(text.starts_with("### SQLite\n\n1000 points  \n"), "{text}");
         assert!(text.contains(&format!("{HEADER}\n|---|")), "{text}");
-        assert!(
-            text.contains("| floor | 1000 | points/s | 1000 |  |  | 1.000 |\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("| read | 50.0 | rows/s |  | 2.00 | 2.00 |  |\n"),
-            "{text}"
-        );
+        assert!(text.contains("| floor | 1000 | points/s | 1000 |  |  | 1.000 |\n"), "{text}");
+        assert!(text.contains("| read | 50.0 | rows/s |  | 2.00 | 2.00 |  |\n"), "{text}");
         assert!(text.ends_with("Problems:\n- a 500\n"), "{text}");
     }
 }

@@ -25,9 +25,7 @@ impl Backend {
 enum Cleanup {
     /// The directory holding the database, its WAL and shared-memory files.
     SqliteDir(PathBuf),
-    Postgres {
-        admin_url: String,
-    },
+    Postgres { admin_url: String },
 }
 
 /// An empty, migrated store that is removed on drop.
@@ -41,16 +39,9 @@ impl FreshStore {
     /// A new SQLite file in a new temp directory.
     pub fn sqlite() -> anyhow::Result<FreshStore> {
         let path = testdb::fresh_sqlite_path();
-        let dir = path
-            .parent()
-            .context("temp path has no directory")?
-            .to_path_buf();
+        let dir = path.parent().context("temp path has no directory")?.to_path_buf();
         let url = path.to_str().context("temp path is not UTF-8")?.to_string();
-        let store = FreshStore {
-            backend: Backend::Sqlite,
-            url,
-            cleanup: Cleanup::SqliteDir(dir),
-        };
+        let store = FreshStore { backend: Backend::Sqlite, url, cleanup: Cleanup::SqliteDir(dir) };
         Store::open(&store.url).context("create the SQLite store")?;
         Ok(store)
     }
@@ -58,15 +49,8 @@ impl FreshStore {
     /// A new database on the PostgreSQL server of `admin_url`.
     pub fn postgres(admin_url: &str) -> anyhow::Result<FreshStore> {
         testdb::probe_postgres_url(admin_url).map_err(anyhow::Error::msg)?;
-        let url =
-            testdb::fresh_postgres_database(admin_url).context("create a PostgreSQL database")?;
-        let store = FreshStore {
-            backend: Backend::Postgres,
-            url,
-            cleanup: Cleanup::Postgres {
-                admin_url: admin_url.to_string(),
-            },
-        };
+        let url = testdb::fresh_postgres_database(admin_url).context("create a PostgreSQL database")?;
+        let store = FreshStore { backend: Backend::Postgres, url, cleanup: Cleanup::Postgres { admin_url: admin_url.to_string() } };
         Store::open(&store.url).context("migrate the PostgreSQL database")?;
         Ok(store)
     }
@@ -76,11 +60,7 @@ impl FreshStore {
     pub fn size_bytes(&self) -> anyhow::Result<u64> {
         match &self.cleanup {
             Cleanup::SqliteDir(_) => {
-                let file = |suffix: &str| {
-                    std::fs::metadata(format!("{}{suffix}", self.url))
-                        .map(|m| m.len())
-                        .unwrap_or(0)
-                };
+                let file = |suffix: &str| std::fs::metadata(format!("{}{suffix}", self.url)).map(|m| m.len()).unwrap_or(0);
                 Ok(file("") + file("-wal"))
             }
             Cleanup::Postgres { .. } => Ok(Store::open(&self.url)?.size_bytes()?),
@@ -97,10 +77,7 @@ impl Drop for FreshStore {
             }
         };
         if let Err(e) = result {
-            eprintln!(
-                "bench: could not remove the {} store: {e:#}",
-                self.backend.label()
-            );
+            eprintln!("bench: could not remove the {} store: {e:#}", self.backend.label());
         }
     }
 }

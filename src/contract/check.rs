@@ -17,20 +17,9 @@ pub struct Checker {
 impl Checker {
     /// Check `value` against `schema` of `api`; `key` names the schema for the cache (it must
     /// be unique per schema). Errors are `path: message` lines.
-    pub fn check(
-        &mut self,
-        key: &str,
-        api: &Api,
-        schema: &Schema,
-        value: &Value,
-    ) -> Result<(), Vec<String>> {
-        let validator = self
-            .compiled
-            .entry(key.to_string())
-            .or_insert_with(|| compile(api, schema));
-        let validator = validator
-            .as_ref()
-            .map_err(|e| vec![format!("the schema does not compile: {e}")])?;
+    pub fn check(&mut self, key: &str, api: &Api, schema: &Schema, value: &Value) -> Result<(), Vec<String>> {
+        let validator = self.compiled.entry(key.to_string()).or_insert_with(|| compile(api, schema));
+        let validator = validator.as_ref().map_err(|e| vec![format!("the schema does not compile: {e}")])?;
         let errors: Vec<String> = validator
             .iter_errors(value)
             .take(5)
@@ -65,14 +54,7 @@ mod tests {
     #[test]
     fn refs_to_named_schemas_resolve_and_constraints_hold() {
         let mut types = TypeSpace::default();
-        types.named.insert(
-            "Count".into(),
-            Schema::new(Kind::Integer {
-                minimum: Some(0),
-                maximum: None,
-                bits: 64,
-            }),
-        );
+        types.named.insert("Count".into(), Schema::new(Kind::Integer { minimum: Some(0), maximum: None, bits: 64 }));
         let api = Api {
             name: "t".into(),
             title: String::new(),
@@ -85,19 +67,13 @@ mod tests {
             types,
         };
         let schema = Schema::new(Kind::Object(ObjectSchema {
-            properties: vec![Property {
-                name: "n".into(),
-                required: true,
-                schema: Schema::new(Kind::Ref("Count".into())),
-            }],
+            properties: vec![Property { name: "n".into(), required: true, schema: Schema::new(Kind::Ref("Count".into())) }],
             additional: Additional::Forbid,
             alternatives: None,
         }));
         let mut c = Checker::default();
         assert_eq!(c.check("k", &api, &schema, &json!({"n": 3})), Ok(()));
-        let errs = c
-            .check("k", &api, &schema, &json!({"n": -1, "x": 1}))
-            .unwrap_err();
+        let errs = c.check("k", &api, &schema, &json!({"n": -1, "x": 1})).unwrap_err();
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert!(c.check("k", &api, &schema, &json!({})).is_err());
     }

@@ -75,10 +75,8 @@ pub struct CaseResult {
 pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let apis = specmill_codegen::load::load_dir(&opts.specs)?;
     let allow = match &opts.allowlist {
-        Some(p) => Allowlist::parse(
-            &std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
-        )
-        .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        Some(p) => Allowlist::parse(&std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
         None => Allowlist::default(),
     };
     let store = opts.database_url.as_deref().map(Store::open).transpose()?;
@@ -86,12 +84,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     run_apis(&apis, &allow, &sender, store.as_ref())
 }
 
-fn run_apis(
-    apis: &[Api],
-    allow: &Allowlist,
-    sender: &Sender,
-    store: Option<&Store>,
-) -> anyhow::Result<Report> {
+fn run_apis(apis: &[Api], allow: &Allowlist, sender: &Sender, store: Option<&Store>) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let mut all: Vec<(usize, Case)> = Vec::new();
     for (i, api) in apis.iter().enumerate() {
@@ -136,8 +129,7 @@ fn run_apis(
                     if let (Some(s), Some(before)) = (store, &fingerprint) {
                         let after = s.fingerprint()?;
                         if &after != before && !matches!(outcome, Outcome::Failed(_)) {
-                            outcome =
-                                Outcome::Failed(format!("the store changed: {before} → {after}"));
+                            outcome = Outcome::Failed(format!("the store changed: {before} → {after}"));
                         }
                         fingerprint = Some(after);
                     }
@@ -148,21 +140,11 @@ fn run_apis(
         let body = String::from_utf8_lossy(&case.request.body);
         let body: String = body.chars().take(200).collect();
         let request = format!("{} {} {body}", case.request.method, case.request.path);
-        report.record(CaseResult {
-            op: case.op.clone(),
-            label: case.label.clone(),
-            request,
-            negative: case.expect != Expect::Valid,
-            outcome,
-        });
+        report.record(CaseResult { op: case.op.clone(), label: case.label.clone(), request, negative: case.expect != Expect::Valid, outcome });
     }
     // The allowlist: an operation is implemented when a valid request of it got anything
     // but "not implemented".
-    let known: BTreeSet<OpId> = report
-        .apis
-        .iter()
-        .flat_map(|a| a.op_versions.iter().cloned())
-        .collect();
+    let known: BTreeSet<OpId> = report.apis.iter().flat_map(|a| a.op_versions.iter().cloned()).collect();
     let mut not_implemented = BTreeSet::new();
     let mut working = BTreeSet::new();
     for r in report.cases.iter().filter(|r| !r.negative) {
@@ -174,10 +156,7 @@ fn run_apis(
     for (op, why) in allowlist::judge(allow, &known, &not_implemented, &working) {
         report.fail_op(&op, why);
     }
-    report.not_implemented = not_implemented
-        .into_iter()
-        .filter(|o| !working.contains(o))
-        .collect();
+    report.not_implemented = not_implemented.into_iter().filter(|o| !working.contains(o)).collect();
     Ok(report)
 }
 
@@ -187,31 +166,22 @@ fn judge_valid(api: &Api, case: &Case, reply: &Reply, checker: &mut Checker) -> 
         if case.raw_response {
             return Outcome::Accepted;
         }
-        let Some(schema) = &case.response else {
-            return Outcome::Accepted;
-        };
+        let Some(schema) = &case.response else { return Outcome::Accepted };
         let payload = match native::payload(&api.name, reply) {
             Ok(p) => p,
             Err(e) => return Outcome::Failed(e),
         };
         return match checker.check(&format!("{} response", case.op), api, schema, &payload) {
             Ok(()) => Outcome::Validated,
-            Err(errors) => Outcome::Failed(format!(
-                "{status}: the body does not match the response schema: {}",
-                errors.join("; ")
-            )),
+            Err(errors) => Outcome::Failed(format!("{status}: the body does not match the response schema: {}", errors.join("; "))),
         };
     }
     let native = native::recognise(&api.name, reply);
     match (status, native) {
         (_, Native::NotImplemented) if status == 501 => Outcome::NotImplemented,
         (400..=499, Native::Refusal(why)) => Outcome::Semantic(format!("{status} {why}")),
-        (400..=499, Native::Validation(why)) => Outcome::Failed(format!(
-            "{status}: a valid request refused as invalid: {why}"
-        )),
-        (_, Native::Foreign(why)) => {
-            Outcome::Failed(format!("{status} not in the API's error format: {why}"))
-        }
+        (400..=499, Native::Validation(why)) => Outcome::Failed(format!("{status}: a valid request refused as invalid: {why}")),
+        (_, Native::Foreign(why)) => Outcome::Failed(format!("{status} not in the API's error format: {why}")),
         (_, other) => Outcome::Failed(format!("{status}: {other:?}")),
     }
 }
@@ -222,19 +192,12 @@ fn judge_invalid(api: &Api, case: &Case, reply: &Reply, allow: &Allowlist) -> Ou
         if native::reports_item_errors(&api.name, reply) {
             return Outcome::ItemErrors;
         }
-        return Outcome::Failed(format!(
-            "{status}: an invalid request was accepted: {}",
-            send::excerpt(reply)
-        ));
+        return Outcome::Failed(format!("{status}: an invalid request was accepted: {}", send::excerpt(reply)));
     }
     match native::recognise(&api.name, reply) {
-        Native::Validation(why) | Native::Refusal(why) if (400..500).contains(&status) => {
-            Outcome::Refused(format!("{status} {why}"))
-        }
+        Native::Validation(why) | Native::Refusal(why) if (400..500).contains(&status) => Outcome::Refused(format!("{status} {why}")),
         Native::NotImplemented if allow.contains(&case.op) => Outcome::NotImplemented,
-        Native::Foreign(why) => {
-            Outcome::Failed(format!("{status} not in the API's error format: {why}"))
-        }
+        Native::Foreign(why) => Outcome::Failed(format!("{status} not in the API's error format: {why}")),
         other => Outcome::Failed(format!("{status}: not a 4xx refusal: {other:?}")),
     }
 }
@@ -246,18 +209,10 @@ fn still_valid(api: &Api, case: &Case, checker: &mut Checker) -> Option<String> 
         let Some(text) = text else { return None }; // a required parameter left out
         let value = param_json(api, &param.schema, text);
         let key = format!("{} parameter {}", case.op, param.name);
-        return checker
-            .check(&key, api, &param.schema, &value)
-            .ok()
-            .map(|_| format!("`{text}` is a valid `{}`", param.name));
+        return checker.check(&key, api, &param.schema, &value).ok().map(|_| format!("`{text}` is a valid `{}`", param.name));
     }
-    let (Some(schema), Some(body)) = (&case.body_schema, &case.body) else {
-        return None;
-    };
-    checker
-        .check(&format!("{} request", case.op), api, schema, body)
-        .ok()
-        .map(|_| "the changed body still matches the request schema".into())
+    let (Some(schema), Some(body)) = (&case.body_schema, &case.body) else { return None };
+    checker.check(&format!("{} request", case.op), api, schema, body).ok().map(|_| "the changed body still matches the request schema".into())
 }
 
 /// A parameter's text as the JSON value its schema describes.
@@ -271,9 +226,7 @@ fn param_json(api: &Api, schema: &Schema, text: &str) -> Value {
     }
     match &s.kind {
         Kind::Integer { .. } | Kind::Number { .. } | Kind::Timestamp(_) => {
-            serde_json::from_str::<serde_json::Number>(text)
-                .map(Value::Number)
-                .unwrap_or_else(|_| Value::String(text.into()))
+            serde_json::from_str::<serde_json::Number>(text).map(Value::Number).unwrap_or_else(|_| Value::String(text.into()))
         }
         Kind::Boolean => match text {
             "true" => Value::Bool(true),

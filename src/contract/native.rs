@@ -30,13 +30,8 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
     match api {
         // {"meta": {"result_code": status, "result_subcode": n, "result_msg": …}, "data": …}
         "clearml" => {
-            let Some(e) = ClearMlError::from_reply(reply) else {
-                return foreign("not a ClearML error envelope");
-            };
-            if e.result_code != i64::from(status)
-                || !body["meta"]["result_subcode"].is_i64()
-                || !body["meta"]["result_msg"].is_string()
-            {
+            let Some(e) = ClearMlError::from_reply(reply) else { return foreign("not a ClearML error envelope") };
+            if e.result_code != i64::from(status) || !body["meta"]["result_subcode"].is_i64() || !body["meta"]["result_msg"].is_string() {
                 return foreign("meta.result_code differs from the HTTP status, or no result_subcode/result_msg");
             }
             let what = format!("{}/{} {}", e.result_code, e.result_subcode, e.result_msg);
@@ -49,19 +44,10 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
         }
         // x-amzn-ErrorType header and {"__type", "message"}.
         "sagemaker" => {
-            let Some(e) = AwsError::from_reply(reply) else {
-                return foreign("not an AWS error");
-            };
-            let header = reply
-                .header("x-amzn-ErrorType")
-                .map(|h| h.split(':').next().unwrap_or(h));
-            if header != Some(e.code.as_str())
-                || body["__type"].as_str() != Some(e.code.as_str())
-                || !body["message"].is_string()
-            {
-                return foreign(
-                    "the error code is not in both x-amzn-ErrorType and {\"__type\", \"message\"}",
-                );
+            let Some(e) = AwsError::from_reply(reply) else { return foreign("not an AWS error") };
+            let header = reply.header("x-amzn-ErrorType").map(|h| h.split(':').next().unwrap_or(h));
+            if header != Some(e.code.as_str()) || body["__type"].as_str() != Some(e.code.as_str()) || !body["message"].is_string() {
+                return foreign("the error code is not in both x-amzn-ErrorType and {\"__type\", \"message\"}");
             }
             let what = format!("{}: {}", e.code, e.message);
             match e.code.as_str() {
@@ -72,9 +58,7 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
         }
         // {"error": "…"}
         "lens" => {
-            let Some(e) = LensError::from_reply(reply) else {
-                return foreign("no \"error\" string");
-            };
+            let Some(e) = LensError::from_reply(reply) else { return foreign("no \"error\" string") };
             match status {
                 501 if e.error.starts_with("not implemented") => Native::NotImplemented,
                 400 => Native::Validation(e.error),
@@ -83,9 +67,7 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
         }
         // {"error", "message", "detail", "originating_path"}, {"errors": {field: [msg]}}, {"message"}
         "dioptra" => {
-            let Some(e) = DioptraError::from_reply(reply) else {
-                return foreign("none of Dioptra's error bodies");
-            };
+            let Some(e) = DioptraError::from_reply(reply) else { return foreign("none of Dioptra's error bodies") };
             if let Some(errors) = e.errors {
                 return Native::Validation(Value::Object(errors).to_string());
             }
@@ -94,9 +76,7 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
                     let what = format!("{error}: {msg}");
                     match error.as_str() {
                         "NotImplementedError" => Native::NotImplemented,
-                        x if x.ends_with("ValidationError") || x == "SearchParseError" => {
-                            Native::Validation(what)
-                        }
+                        x if x.ends_with("ValidationError") || x == "SearchParseError" => Native::Validation(what),
                         _ => Native::Refusal(what),
                     }
                 }
@@ -107,9 +87,7 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
         }
         // {"msg", "code", "sdk_error_code"}
         "comet" => {
-            let Some(e) = CometError::from_reply(reply) else {
-                return foreign("no msg");
-            };
+            let Some(e) = CometError::from_reply(reply) else { return foreign("no msg") };
             if e.code != Some(i64::from(status)) || e.sdk_error_code.is_none() {
                 return foreign("code differs from the HTTP status or no sdk_error_code");
             }
@@ -127,15 +105,11 @@ pub fn recognise(api: &str, reply: &Reply) -> Native {
 /// documents: SageMaker `BatchPutMetrics` answers 200 with `Errors` (`VALIDATION_ERROR`
 /// items), `BatchGetMetrics` with a `MetricQueryResults` item of `Status: ValidationError`.
 pub fn reports_item_errors(api: &str, reply: &Reply) -> bool {
-    let Some(body) = reply.json() else {
-        return false;
-    };
+    let Some(body) = reply.json() else { return false };
     match api {
         "sagemaker" => {
             let put = body["Errors"].as_array().is_some_and(|e| !e.is_empty());
-            let get = body["MetricQueryResults"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|q| q["Status"] == "ValidationError"));
+            let get = body["MetricQueryResults"].as_array().is_some_and(|r| r.iter().any(|q| q["Status"] == "ValidationError"));
             put || get
         }
         _ => false,
@@ -145,15 +119,11 @@ pub fn reports_item_errors(api: &str, reply: &Reply) -> bool {
 /// The part of a 2xx reply the response schema describes: ClearML's `data` (inside an
 /// envelope with result code 200), everything else's whole body.
 pub fn payload(api: &str, reply: &Reply) -> Result<Value, String> {
-    let body: Value = serde_json::from_slice(&reply.body)
-        .map_err(|e| format!("reply is not JSON ({e}): {}", excerpt(reply)))?;
+    let body: Value = serde_json::from_slice(&reply.body).map_err(|e| format!("reply is not JSON ({e}): {}", excerpt(reply)))?;
     match api {
         "clearml" => {
             if body["meta"]["result_code"] != 200 {
-                return Err(format!(
-                    "envelope without meta.result_code 200: {}",
-                    excerpt(reply)
-                ));
+                return Err(format!("envelope without meta.result_code 200: {}", excerpt(reply)));
             }
             Ok(body.get("data").cloned().unwrap_or(Value::Null))
         }
@@ -166,75 +136,21 @@ mod tests {
     use super::*;
 
     fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
-        Reply {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
+        Reply { status, headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body: body.as_bytes().to_vec() }
     }
 
     #[test]
     fn each_api_format_is_told_apart() {
-        let r = reply(
-            400,
-            &[],
-            r#"{"meta":{"result_code":400,"result_subcode":12,"result_msg":"Validation error"},"data":{}}"#,
-        );
+        let r = reply(400, &[], r#"{"meta":{"result_code":400,"result_subcode":12,"result_msg":"Validation error"},"data":{}}"#);
         assert!(matches!(recognise("clearml", &r), Native::Validation(_)));
-        let r = reply(
-            400,
-            &[],
-            r#"{"meta":{"result_code":400,"result_subcode":101,"result_msg":"Invalid task id"},"data":{}}"#,
-        );
+        let r = reply(400, &[], r#"{"meta":{"result_code":400,"result_subcode":101,"result_msg":"Invalid task id"},"data":{}}"#);
         assert!(matches!(recognise("clearml", &r), Native::Refusal(_)));
-        let r = reply(
-            400,
-            &[("x-amzn-errortype", "ValidationException")],
-            r#"{"__type":"ValidationException","message":"x"}"#,
-        );
+        let r = reply(400, &[("x-amzn-errortype", "ValidationException")], r#"{"__type":"ValidationException","message":"x"}"#);
         assert!(matches!(recognise("sagemaker", &r), Native::Validation(_)));
-        assert!(matches!(
-            recognise(
-                "sagemaker",
-                &reply(
-                    400,
-                    &[],
-                    r#"{"__type":"ValidationException","message":"x"}"#
-                )
-            ),
-            Native::Foreign(_)
-        ));
-        assert_eq!(
-            recognise(
-                "dioptra",
-                &reply(
-                    501,
-                    &[],
-                    r#"{"error":"NotImplementedError","message":"m","detail":{}}"#
-                )
-            ),
-            Native::NotImplemented
-        );
-        assert!(matches!(
-            recognise(
-                "comet",
-                &reply(404, &[], r#"{"msg":"no","code":404,"sdk_error_code":404}"#)
-            ),
-            Native::Refusal(_)
-        ));
-        assert!(matches!(
-            recognise(
-                "comet",
-                &reply(404, &[], r#"{"msg":"no","code":400,"sdk_error_code":404}"#)
-            ),
-            Native::Foreign(_)
-        ));
-        assert!(matches!(
-            recognise("lens", &reply(500, &[], "oops")),
-            Native::Foreign(_)
-        ));
+        assert!(matches!(recognise("sagemaker", &reply(400, &[], r#"{"__type":"ValidationException","message":"x"}"#)), Native::Foreign(_)));
+        assert_eq!(recognise("dioptra", &reply(501, &[], r#"{"error":"NotImplementedError","message":"m","detail":{}}"#)), Native::NotImplemented);
+        assert!(matches!(recognise("comet", &reply(404, &[], r#"{"msg":"no","code":404,"sdk_error_code":404}"#)), Native::Refusal(_)));
+        assert!(matches!(recognise("comet", &reply(404, &[], r#"{"msg":"no","code":400,"sdk_error_code":404}"#)), Native::Foreign(_)));
+        assert!(matches!(recognise("lens", &reply(500, &[], "oops")), Native::Foreign(_)));
     }
 }

@@ -6,10 +6,7 @@
 use serde_json::Value;
 use specmill_codegen::cases::{self, BodyCase, ParamCase, Rule, Skip};
 use specmill_codegen::example;
-use specmill_codegen::ir::{
-    Api, Body, Operation, OperationVersion, Param, ParamLocation, Protocol, Schema, Service,
-    Version,
-};
+use specmill_codegen::ir::{Api, Body, Schema, Operation, OperationVersion, Param, ParamLocation, Protocol, Service, Version};
 
 use super::send::Prepared;
 
@@ -81,30 +78,17 @@ struct Request {
 }
 
 pub fn plan(api: &Api) -> ApiPlan {
-    let mut out = ApiPlan {
-        op_versions: Vec::new(),
-        cases: Vec::new(),
-        skips: Vec::new(),
-    };
+    let mut out = ApiPlan { op_versions: Vec::new(), cases: Vec::new(), skips: Vec::new() };
     for (service, op, v) in api.operation_versions() {
         let id = OpId {
             api: api.name.clone(),
             operation: op.name.clone(),
-            version: v
-                .version
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "-".into()),
+            version: v.version.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
         };
         out.op_versions.push(id.clone());
         let phase = phase(op, v);
         let Some(body_schema) = body_schema(api, service, v) else {
-            out.skips.push((
-                id.clone(),
-                Skip {
-                    at: "(body)".into(),
-                    reason: "the JSON-lines item operation is not in the spec",
-                },
-            ));
+            out.skips.push((id.clone(), Skip { at: "(body)".into(), reason: "the JSON-lines item operation is not in the spec" }));
             continue;
         };
         let minimal = Request {
@@ -112,13 +96,7 @@ pub fn plan(api: &Api) -> ApiPlan {
                 .params
                 .iter()
                 .filter(|p| p.location != ParamLocation::Header)
-                .map(|p| {
-                    (
-                        p.clone(),
-                        (p.required || p.location == ParamLocation::Path)
-                            .then(|| param_value(api, p, false)),
-                    )
-                })
+                .map(|p| (p.clone(), (p.required || p.location == ParamLocation::Path).then(|| param_value(api, p, false))))
                 .collect(),
             body: body_schema.map(|s| example::minimal(s, &api.types)),
         };
@@ -145,24 +123,13 @@ pub fn plan(api: &Api) -> ApiPlan {
                 raw_response: v.raw_response,
             });
         }
-        if let (Some(schema), Some(base), Some(full_body)) =
-            (body_schema, &minimal.body, &full.body)
-        {
+        if let (Some(schema), Some(base), Some(full_body)) = (body_schema, &minimal.body, &full.body) {
             let (body_cases, skips) = cases::body_negatives(schema, &api.types);
             out.skips.extend(skips.into_iter().map(|s| (id.clone(), s)));
             for c in body_cases {
                 let mut r = minimal.clone();
                 r.body = Some(cases::apply(base, full_body, &c));
-                out.cases.push(negative(
-                    api,
-                    v,
-                    &id,
-                    phase,
-                    &r,
-                    c.rule,
-                    body_member(&c),
-                    Some(schema),
-                ));
+                out.cases.push(negative(api, v, &id, phase, &r, c.rule, body_member(&c), Some(schema)));
             }
         }
         for p in v.params.iter() {
@@ -170,11 +137,7 @@ pub fn plan(api: &Api) -> ApiPlan {
             out.skips.extend(skips.into_iter().map(|s| (id.clone(), s)));
             for c in param_cases {
                 let r = with_param(&minimal, &c);
-                let at = format!(
-                    "{} parameter `{}`",
-                    cases::location_name(c.location),
-                    c.name
-                );
+                let at = format!("{} parameter `{}`", cases::location_name(c.location), c.name);
                 let mut case = negative(api, v, &id, phase, &r, c.rule, at, body_schema);
                 case.param = Some((p.clone(), c.text.clone()));
                 out.cases.push(case);
@@ -189,16 +152,7 @@ fn body_member(c: &BodyCase) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn negative(
-    api: &Api,
-    v: &OperationVersion,
-    id: &OpId,
-    phase: Phase,
-    r: &Request,
-    rule: Rule,
-    at: String,
-    body_schema: Option<&Schema>,
-) -> Case {
+fn negative(api: &Api, v: &OperationVersion, id: &OpId, phase: Phase, r: &Request, rule: Rule, at: String, body_schema: Option<&Schema>) -> Case {
     Case {
         op: id.clone(),
         label: format!("{} at {at}", rule.label()),
@@ -226,11 +180,7 @@ fn with_param(base: &Request, c: &ParamCase) -> Request {
 /// The JSON schema a body is built from: the operation's own, or for a JSON-lines body the
 /// one of the operation each line is a request of (the highest version not above the one
 /// named, else the lowest, as the generated server picks it). `Some(None)`: no body.
-fn body_schema<'a>(
-    api: &'a Api,
-    service: &'a Service,
-    v: &'a OperationVersion,
-) -> Option<Option<&'a Schema>> {
+fn body_schema<'a>(api: &'a Api, service: &'a Service, v: &'a OperationVersion) -> Option<Option<&'a Schema>> {
     match &v.body {
         Body::None => Some(None),
         Body::Json { schema, .. } => Some(Some(schema)),
@@ -249,11 +199,7 @@ fn body_schema<'a>(
 fn pick_version(op: &Operation, version: Option<Version>) -> Option<&OperationVersion> {
     match version {
         None => op.versions.last(),
-        Some(want) => op
-            .versions
-            .iter()
-            .rfind(|v| v.version.map(|x| x <= want).unwrap_or(true))
-            .or_else(|| op.versions.first()),
+        Some(want) => op.versions.iter().rfind(|v| v.version.map(|x| x <= want).unwrap_or(true)).or_else(|| op.versions.first()),
     }
 }
 
@@ -268,24 +214,15 @@ fn param_value(api: &Api, p: &Param, full: bool) -> String {
 /// write, DELETE deletes), else by the operation's verb (`add`, `create`, `set`, `log`, …).
 fn phase(op: &Operation, v: &OperationVersion) -> Phase {
     let name = op.name.to_ascii_lowercase();
-    if name.starts_with("delete")
-        || name.contains("logout")
-        || v.http.method.as_deref() == Some("DELETE")
-    {
+    if name.starts_with("delete") || name.contains("logout") || v.http.method.as_deref() == Some("DELETE") {
         return Phase::Delete;
     }
     match v.http.method.as_deref() {
         Some("POST" | "PUT" | "PATCH") => Phase::Write,
         Some(_) => Phase::Read,
         None => {
-            const WRITE_VERBS: &[&str] = &[
-                "add", "create", "set", "log", "append", "attach", "upload", "put", "update",
-                "write",
-            ];
-            if WRITE_VERBS
-                .iter()
-                .any(|w| name == *w || name.starts_with(&format!("{w}_")))
-            {
+            const WRITE_VERBS: &[&str] = &["add", "create", "set", "log", "append", "attach", "upload", "put", "update", "write"];
+            if WRITE_VERBS.iter().any(|w| name == *w || name.starts_with(&format!("{w}_"))) {
                 Phase::Write
             } else {
                 Phase::Read
@@ -325,38 +262,19 @@ fn prepare(api: &Api, v: &OperationVersion, r: &Request) -> Prepared {
         let mut b = String::new();
         for (p, value) in form {
             let file = matches!(&p.schema.kind, specmill_codegen::ir::Kind::String { format: Some(f), .. } if f == "binary");
-            let filename = if file {
-                "; filename=\"example.txt\""
-            } else {
-                ""
-            };
+            let filename = if file { "; filename=\"example.txt\"" } else { "" };
             b.push_str(&format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"{filename}\r\n\r\n{value}\r\n", p.name));
         }
         b.push_str(&format!("--{BOUNDARY}--\r\n"));
-        (
-            Some(format!("multipart/form-data; boundary={BOUNDARY}")),
-            b.into_bytes(),
-        )
+        (Some(format!("multipart/form-data; boundary={BOUNDARY}")), b.into_bytes())
     } else {
         match (&v.body, &r.body) {
-            (Body::JsonLines { .. }, Some(line)) => (
-                Some("application/json".to_string()),
-                format!("{line}\n").into_bytes(),
-            ),
-            (_, Some(b)) => (
-                Some("application/json".to_string()),
-                b.to_string().into_bytes(),
-            ),
+            (Body::JsonLines { .. }, Some(line)) => (Some("application/json".to_string()), format!("{line}\n").into_bytes()),
+            (_, Some(b)) => (Some("application/json".to_string()), b.to_string().into_bytes()),
             (_, None) => (None, Vec::new()),
         }
     };
-    Prepared {
-        api: api.name.clone(),
-        method,
-        path: url,
-        content_type,
-        body,
-    }
+    Prepared { api: api.name.clone(), method, path: url, content_type, body }
 }
 
 /// Percent-encoding of a path segment or query component (everything but unreserved

@@ -42,24 +42,15 @@ impl Sender {
             .redirect(specmill_client::reqwest::redirect::Policy::none())
             .build()?;
         let client = specmill_client::Client::new(base_url)?.with_http_client(http);
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         Ok(Sender { client, runtime })
     }
 
     /// Send `p`; any status is a reply, only a transport failure is an error.
     pub fn send(&self, p: &Prepared) -> Result<Reply, String> {
-        let headers: Vec<(String, String)> = p
-            .content_type
-            .iter()
-            .map(|ct| ("content-type".to_string(), ct.clone()))
-            .collect();
+        let headers: Vec<(String, String)> = p.content_type.iter().map(|ct| ("content-type".to_string(), ct.clone())).collect();
         self.runtime
-            .block_on(
-                self.client
-                    .send_raw(&p.api, &p.method, &p.path, &headers, p.body.clone()),
-            )
+            .block_on(self.client.send_raw(&p.api, &p.method, &p.path, &headers, p.body.clone()))
             .map_err(|e| format!("{} {}: {e}", p.method, p.path))
     }
 }

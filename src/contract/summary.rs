@@ -39,11 +39,7 @@ pub struct Report {
 
 impl Report {
     pub(super) fn add_api(&mut self, api: &str, op_versions: Vec<OpId>, skips: Vec<(OpId, Skip)>) {
-        let mut s = ApiSummary {
-            api: api.to_string(),
-            op_versions,
-            ..ApiSummary::default()
-        };
+        let mut s = ApiSummary { api: api.to_string(), op_versions, ..ApiSummary::default() };
         for (_, skip) in skips {
             *s.skipped.entry(skip.reason.to_string()).or_default() += 1;
         }
@@ -54,10 +50,7 @@ impl Report {
         if let Some(i) = self.apis.iter().position(|a| a.api == api) {
             return &mut self.apis[i];
         }
-        self.apis.push(ApiSummary {
-            api: api.to_string(),
-            ..ApiSummary::default()
-        });
+        self.apis.push(ApiSummary { api: api.to_string(), ..ApiSummary::default() });
         self.apis.last_mut().expect("just pushed")
     }
 
@@ -72,11 +65,7 @@ impl Report {
             Outcome::Semantic(_) => s.semantic_4xx += 1,
             Outcome::Refused(_) | Outcome::ItemErrors => s.refused += 1,
             Outcome::NotImplemented => {}
-            Outcome::NotInvalid(_) => {
-                *s.skipped
-                    .entry("the JSON Schema accepts the changed request".into())
-                    .or_default() += 1
-            }
+            Outcome::NotInvalid(_) => *s.skipped.entry("the JSON Schema accepts the changed request".into()).or_default() += 1,
             Outcome::Failed(why) => s.failures.push(format!("{} [{}]: {why}", r.op, r.label)),
         }
         self.cases.push(r);
@@ -96,21 +85,14 @@ impl Report {
 
     /// The cases of one operation version (`api operation version`), as `label → outcome`.
     pub fn cases_of(&self, op: &str) -> Vec<&CaseResult> {
-        self.cases
-            .iter()
-            .filter(|c| c.op.to_string() == op)
-            .collect()
+        self.cases.iter().filter(|c| c.op.to_string() == op).collect()
     }
 
     /// One line per case: operation, label, outcome.
     pub fn render_cases(&self) -> String {
         let mut out = String::new();
         for c in &self.cases {
-            let _ = writeln!(
-                out,
-                "{} [{}] {:?}\n    {}",
-                c.op, c.label, c.outcome, c.request
-            );
+            let _ = writeln!(out, "{} [{}] {:?}\n    {}", c.op, c.label, c.outcome, c.request);
         }
         out
     }
@@ -118,24 +100,11 @@ impl Report {
     /// The printed summary.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "contract tests: {} APIs, {} cases",
-            self.apis.len(),
-            self.cases.len()
-        );
+        let _ = writeln!(out, "contract tests: {} APIs, {} cases", self.apis.len(), self.cases.len());
         let _ = writeln!(
             out,
             "{:<10} {:>6} {:>6} {:>10} {:>9} {:>9} {:>8} {:>8} {:>8}",
-            "api",
-            "ops",
-            "sent",
-            "2xx+valid",
-            "2xx raw",
-            "sem. 4xx",
-            "refused",
-            "skipped",
-            "failed"
+            "api", "ops", "sent", "2xx+valid", "2xx raw", "sem. 4xx", "refused", "skipped", "failed"
         );
         for a in &self.apis {
             let _ = writeln!(

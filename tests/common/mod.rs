@@ -46,8 +46,7 @@ pub fn fresh_store(backend: Backend) -> Option<(String, Option<(String, String)>
         Backend::Sqlite => Some((testdb::fresh_sqlite_path().display().to_string(), None)),
         Backend::Postgres => match testdb::probe_postgres() {
             Ok(admin) => {
-                let url = testdb::fresh_postgres_database(&admin)
-                    .expect("create a fresh PostgreSQL database");
+                let url = testdb::fresh_postgres_database(&admin).expect("create a fresh PostgreSQL database");
                 Some((url.clone(), Some((admin, url))))
             }
             Err(reason) => {
@@ -81,20 +80,11 @@ impl Server {
     }
 
     /// Start the server with extra `serve` arguments (and a config file when given).
-    pub fn start_with_args(
-        backend: Backend,
-        config: Option<&str>,
-        args: &[&str],
-    ) -> Option<Server> {
+    pub fn start_with_args(backend: Backend, config: Option<&str>, args: &[&str]) -> Option<Server> {
         Server::launch(binary(), backend, config, args)
     }
 
-    fn launch(
-        bin: &std::path::Path,
-        backend: Backend,
-        config: Option<&str>,
-        args: &[&str],
-    ) -> Option<Server> {
+    fn launch(bin: &std::path::Path, backend: Backend, config: Option<&str>, args: &[&str]) -> Option<Server> {
         let (database_url, cleanup) = fresh_store(backend)?;
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         Some(Server::spawn(bin, database_url, cleanup, config, args))
@@ -103,47 +93,21 @@ impl Server {
     /// Another server (a replica) on this server's database, with the same config and
     /// arguments. It leaves the database to this server to drop: drop it first.
     pub fn replica(&self) -> Server {
-        Server::spawn(
-            binary(),
-            self.database_url.clone(),
-            None,
-            self.config_text.as_deref(),
-            self.args.clone(),
-        )
+        Server::spawn(binary(), self.database_url.clone(), None, self.config_text.as_deref(), self.args.clone())
     }
 
-    fn spawn(
-        bin: &std::path::Path,
-        database_url: String,
-        cleanup: Option<(String, String)>,
-        config: Option<&str>,
-        args: Vec<String>,
-    ) -> Server {
+    fn spawn(bin: &std::path::Path, database_url: String, cleanup: Option<(String, String)>, config: Option<&str>, args: Vec<String>) -> Server {
         let config_dir = config.map(|text| {
             let dir = tempfile::tempdir().expect("temp dir");
             std::fs::write(dir.path().join("specmill.toml"), text).expect("write config");
             dir
         });
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut command = Command::new(bin);
-        command.args([
-            "--database-url",
-            &database_url,
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--workers",
-            "2",
-        ]);
+        command.args(["--database-url", &database_url, "serve", "--listen", &format!("127.0.0.1:{port}"), "--workers", "2"]);
         command.args(&args);
         if let Some(dir) = &config_dir {
-            command
-                .arg("--config")
-                .arg(dir.path().join("specmill.toml"));
+            command.arg("--config").arg(dir.path().join("specmill.toml"));
         }
         let child = command
             .env("SPECMILL_LOG", "warn")
@@ -162,10 +126,7 @@ impl Server {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "specmill did not start listening"
-            );
+            assert!(Instant::now() < deadline, "specmill did not start listening");
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -189,11 +150,7 @@ impl Server {
     /// Send a request; any status comes back as a response (no error for 4xx/5xx).
     pub fn send(&self, method: &str, path: &str, content_type: &str, body: &str) -> Reply {
         let req = ureq::request(method, &self.url(path)).set("Content-Type", content_type);
-        let resp = if body.is_empty() && method == "GET" {
-            req.call()
-        } else {
-            req.send_string(body)
-        };
+        let resp = if body.is_empty() && method == "GET" { req.call() } else { req.send_string(body) };
         let resp = match resp {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
@@ -207,15 +164,8 @@ impl Server {
     }
 
     /// Send a JSON request with extra headers.
-    pub fn json_with(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: serde_json::Value,
-    ) -> Reply {
-        let mut req =
-            ureq::request(method, &self.url(path)).set("Content-Type", "application/json");
+    pub fn json_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: serde_json::Value) -> Reply {
+        let mut req = ureq::request(method, &self.url(path)).set("Content-Type", "application/json");
         for (k, v) in headers {
             req = req.set(k, v);
         }
@@ -252,22 +202,10 @@ pub struct Reply {
 impl From<ureq::Response> for Reply {
     fn from(resp: ureq::Response) -> Reply {
         let status = resp.status();
-        let headers: Vec<(String, String)> = resp
-            .headers_names()
-            .iter()
-            .map(|h| {
-                (
-                    h.to_ascii_lowercase(),
-                    resp.header(h).unwrap_or("").to_string(),
-                )
-            })
-            .collect();
+        let headers: Vec<(String, String)> =
+            resp.headers_names().iter().map(|h| (h.to_ascii_lowercase(), resp.header(h).unwrap_or("").to_string())).collect();
         let text = resp.into_string().unwrap_or_default();
-        Reply {
-            status,
-            headers,
-            text,
-        }
+        Reply { status, headers, text }
     }
 }
 
@@ -276,26 +214,18 @@ impl Reply {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == &name.to_ascii_lowercase())
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == &name.to_ascii_lowercase()).map(|(_, v)| v.as_str())
     }
 }
 
 /// Run a typed client's call to completion (one runtime per call: tests are synchronous).
 pub fn block_on<F: std::future::Future>(call: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(call)
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime").block_on(call)
 }
 
 /// A generated type from a JSON literal (the way tests spell requests).
 pub fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
-    serde_json::from_value(value.clone())
-        .unwrap_or_else(|e| panic!("{value} is not a {}: {e}", std::any::type_name::<T>()))
+    serde_json::from_value(value.clone()).unwrap_or_else(|e| panic!("{value} is not a {}: {e}", std::any::type_name::<T>()))
 }
 
 /// A generated value as JSON (the way tests compare replies).

@@ -45,14 +45,8 @@ pub struct Request<'a> {
 
 impl Request<'_> {
     /// The values of header `name` (case-insensitive), in order.
-    fn header_values<'s, 'n>(
-        &'s self,
-        name: &'n str,
-    ) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
-        self.headers
-            .iter()
-            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    fn header_values<'s, 'n>(&'s self, name: &'n str) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
+        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -98,9 +92,7 @@ impl Failure {
     pub fn message(&self) -> String {
         match self {
             Failure::Missing => "Missing Authentication Token".into(),
-            Failure::UnknownKey(_) => {
-                "The security token included in the request is invalid.".into()
-            }
+            Failure::UnknownKey(_) => "The security token included in the request is invalid.".into(),
             Failure::Invalid(m) => m.clone(),
         }
     }
@@ -126,19 +118,13 @@ pub struct Authorization {
 impl Authorization {
     pub fn parse(header: &str) -> Result<Authorization, Failure> {
         let header = header.trim();
-        let (scheme, rest) = header
-            .split_once(char::is_whitespace)
-            .unwrap_or((header, ""));
+        let (scheme, rest) = header.split_once(char::is_whitespace).unwrap_or((header, ""));
         if scheme != ALGORITHM {
-            return Err(Failure::Invalid(format!(
-                "Unsupported authorization type '{scheme}': only {ALGORITHM} is accepted."
-            )));
+            return Err(Failure::Invalid(format!("Unsupported authorization type '{scheme}': only {ALGORITHM} is accepted.")));
         }
         let (mut credential, mut signed, mut signature) = (None, None, None);
         for part in rest.split(',') {
-            let Some((k, v)) = part.trim().split_once('=') else {
-                continue;
-            };
+            let Some((k, v)) = part.trim().split_once('=') else { continue };
             match k.trim() {
                 "Credential" => credential = Some(v.trim()),
                 "SignedHeaders" => signed = Some(v.trim()),
@@ -146,20 +132,13 @@ impl Authorization {
                 _ => {}
             }
         }
-        let missing: Vec<String> = [
-            ("Credential", credential),
-            ("SignedHeaders", signed),
-            ("Signature", signature),
-        ]
-        .iter()
-        .filter(|(_, v)| v.is_none_or(str::is_empty))
-        .map(|(k, _)| format!("Authorization header requires '{k}' parameter."))
-        .collect();
+        let missing: Vec<String> = [("Credential", credential), ("SignedHeaders", signed), ("Signature", signature)]
+            .iter()
+            .filter(|(_, v)| v.is_none_or(str::is_empty))
+            .map(|(k, _)| format!("Authorization header requires '{k}' parameter."))
+            .collect();
         if !missing.is_empty() {
-            return Err(Failure::Invalid(format!(
-                "{} Authorization={header}",
-                missing.join(" ")
-            )));
+            return Err(Failure::Invalid(format!("{} Authorization={header}", missing.join(" "))));
         }
         let credential = credential.unwrap_or_default();
         let parts: Vec<&str> = credential.split('/').collect();
@@ -182,54 +161,30 @@ impl Authorization {
 
     /// `<date>/<region>/<service>/aws4_request`.
     pub fn scope(&self) -> String {
-        format!(
-            "{}/{}/{}/{}",
-            self.date, self.region, self.service, self.terminator
-        )
+        format!("{}/{}/{}/{}", self.date, self.region, self.service, self.terminator)
     }
 }
 
 /// Check the signature of `req` for `service` at `now` (epoch seconds). `lookup` maps an
 /// access key id to what the caller wants back for it (a tenant) and the key's secret.
-pub fn verify<T>(
-    req: &Request,
-    service: &str,
-    now: i64,
-    lookup: impl FnOnce(&str) -> Option<(T, String)>,
-) -> Result<(Verified, T), Failure> {
-    let header = req
-        .header("authorization")
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .ok_or(Failure::Missing)?;
+pub fn verify<T>(req: &Request, service: &str, now: i64, lookup: impl FnOnce(&str) -> Option<(T, String)>) -> Result<(Verified, T), Failure> {
+    let header = req.header("authorization").map(str::trim).filter(|h| !h.is_empty()).ok_or(Failure::Missing)?;
     let auth = Authorization::parse(header)?;
     if auth.terminator != "aws4_request" {
-        return Err(Failure::Invalid(format!(
-            "Credential should be scoped with a valid terminator: 'aws4_request', not '{}'.",
-            auth.terminator
-        )));
+        return Err(Failure::Invalid(format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{}'.", auth.terminator)));
     }
     if auth.service != service {
-        return Err(Failure::Invalid(format!(
-            "Credential should be scoped to correct service: '{service}'."
-        )));
+        return Err(Failure::Invalid(format!("Credential should be scoped to correct service: '{service}'.")));
     }
     if auth.region.is_empty() {
-        return Err(Failure::Invalid(
-            "Credential should be scoped to a valid region.".into(),
-        ));
+        return Err(Failure::Invalid("Credential should be scoped to a valid region.".into()));
     }
-    let amz_date = req.header("x-amz-date").map(str::trim).ok_or_else(|| {
-        Failure::Invalid(
-            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
-                .into(),
-        )
-    })?;
-    let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
-        Failure::Invalid(format!(
-            "X-Amz-Date '{amz_date}' is not an ISO-8601 basic date-time (YYYYMMDD'T'HHMMSS'Z')."
-        ))
-    })?;
+    let amz_date = req
+        .header("x-amz-date")
+        .map(str::trim)
+        .ok_or_else(|| Failure::Invalid("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into()))?;
+    let signed_at = parse_amz_date(amz_date)
+        .ok_or_else(|| Failure::Invalid(format!("X-Amz-Date '{amz_date}' is not an ISO-8601 basic date-time (YYYYMMDD'T'HHMMSS'Z').")))?;
     if auth.date != amz_date[..8] {
         return Err(Failure::Invalid(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
@@ -251,36 +206,22 @@ pub fn verify<T>(
             format_amz_date(now)
         )));
     }
-    let (tag, secret) = lookup(&auth.access_key_id)
-        .ok_or_else(|| Failure::UnknownKey(auth.access_key_id.clone()))?;
+    let (tag, secret) = lookup(&auth.access_key_id).ok_or_else(|| Failure::UnknownKey(auth.access_key_id.clone()))?;
     let signed: Vec<&str> = auth.signed_headers.split(';').collect();
     if !signed.contains(&"host") {
         return Err(Failure::Invalid("'Host' must be a signed header.".into()));
     }
-    if let Some(name) = signed
-        .iter()
-        .find(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase()))
-    {
-        return Err(Failure::Invalid(format!(
-            "Signed header names must be lowercase and not empty: '{name}'."
-        )));
+    if let Some(name) = signed.iter().find(|h| h.is_empty() || h.bytes().any(|b| b.is_ascii_uppercase())) {
+        return Err(Failure::Invalid(format!("Signed header names must be lowercase and not empty: '{name}'.")));
     }
     let body_hash = hex(&Sha256::digest(req.body));
     if signed.contains(&"x-amz-content-sha256") {
-        let sent = req
-            .header("x-amz-content-sha256")
-            .unwrap_or_default()
-            .trim();
+        let sent = req.header("x-amz-content-sha256").unwrap_or_default().trim();
         if sent != body_hash {
-            return Err(Failure::Invalid(
-                "The provided 'x-amz-content-sha256' header does not match what was computed."
-                    .into(),
-            ));
+            return Err(Failure::Invalid("The provided 'x-amz-content-sha256' header does not match what was computed.".into()));
         }
     }
-    let sent = decode_hex(&auth.signature)
-        .filter(|s| s.len() == 32)
-        .ok_or_else(|| Failure::Invalid(MISMATCH.into()))?;
+    let sent = decode_hex(&auth.signature).filter(|s| s.len() == 32).ok_or_else(|| Failure::Invalid(MISMATCH.into()))?;
     let key = signing_key(&secret, &auth.date, &auth.region, &auth.service);
     // The query as AWS canonicalises it (decoded, re-encoded, sorted); and, when that
     // differs, as botocore signs a query it finds already encoded in the URL (the raw
@@ -322,30 +263,16 @@ pub fn verify<T>(
 /// of `signed_headers` (each line ended by `\n`, so a blank line follows), the signed
 /// header list, and the payload hash; joined by `\n`.
 pub fn canonical_request(req: &Request, signed_headers: &str, payload_hash: &str) -> String {
-    canonical_request_with_query(
-        req,
-        &canonical_query(req.query),
-        signed_headers,
-        payload_hash,
-    )
+    canonical_request_with_query(req, &canonical_query(req.query), signed_headers, payload_hash)
 }
 
-fn canonical_request_with_query(
-    req: &Request,
-    canonical_query: &str,
-    signed_headers: &str,
-    payload_hash: &str,
-) -> String {
+fn canonical_request_with_query(req: &Request, canonical_query: &str, signed_headers: &str, payload_hash: &str) -> String {
     let mut names: Vec<&str> = signed_headers.split(';').collect();
     names.sort_unstable();
     names.dedup();
     let mut headers = String::new();
     for name in names {
-        let value = req
-            .header_values(name)
-            .map(trim_all)
-            .collect::<Vec<_>>()
-            .join(",");
+        let value = req.header_values(name).map(trim_all).collect::<Vec<_>>().join(",");
         headers.push_str(name);
         headers.push(':');
         headers.push_str(&value);
@@ -364,10 +291,7 @@ fn canonical_request_with_query(
 
 /// `AWS4-HMAC-SHA256\n<X-Amz-Date>\n<scope>\n<hex sha256(canonical request)>`.
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex(&Sha256::digest(canonical_request.as_bytes()))
-    )
+    format!("{ALGORITHM}\n{amz_date}\n{scope}\n{}", hex(&Sha256::digest(canonical_request.as_bytes())))
 }
 
 /// `kSigning` = HMAC chain over `"AWS4"+secret`, date, region, service, `aws4_request`.
@@ -382,23 +306,13 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec
 /// Sign `req` as a client does (specmill-client, tests): sets nothing, returns the
 /// `Authorization` header value for the headers named in `signed_headers` (which must
 /// already be in `req`, `x-amz-date` included).
-pub fn sign(
-    req: &Request,
-    access_key_id: &str,
-    secret: &str,
-    region: &str,
-    service: &str,
-    signed_headers: &str,
-) -> String {
+pub fn sign(req: &Request, access_key_id: &str, secret: &str, region: &str, service: &str, signed_headers: &str) -> String {
     let amz_date = req.header("x-amz-date").unwrap_or_default().trim();
     let date = amz_date.get(..8).unwrap_or_default();
     let scope = format!("{date}/{region}/{service}/aws4_request");
     let canonical = canonical_request(req, signed_headers, &hex(&Sha256::digest(req.body)));
     let to_sign = string_to_sign(amz_date, &scope, &canonical);
-    let signature = hex(&hmac(
-        &signing_key(secret, date, region, service),
-        to_sign.as_bytes(),
-    ));
+    let signature = hex(&hmac(&signing_key(secret, date, region, service), to_sign.as_bytes()));
     format!("{ALGORITHM} Credential={access_key_id}/{scope}, SignedHeaders={signed_headers}, Signature={signature}")
 }
 
@@ -420,11 +334,7 @@ pub fn canonical_uri(path: &str) -> String {
         }
     }
     let first = if path.starts_with('/') { "/" } else { "" };
-    let last = if path.ends_with('/') && !out.is_empty() {
-        "/"
-    } else {
-        ""
-    };
+    let last = if path.ends_with('/') && !out.is_empty() { "/" } else { "" };
     uri_encode(&format!("{first}{}{last}", out.join("/")), true)
 }
 
@@ -436,18 +346,11 @@ pub fn canonical_query(query: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (
-                uri_encode(&percent_decode(k), false),
-                uri_encode(&percent_decode(v), false),
-            )
+            (uri_encode(&percent_decode(k), false), uri_encode(&percent_decode(v), false))
         })
         .collect();
     pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 /// botocore's form for a query already in the URL: the raw `k=v` pairs (`k` alone counts
@@ -456,16 +359,9 @@ pub fn canonical_query_raw(query: &str) -> String {
     if query.is_empty() {
         return String::new();
     }
-    let mut pairs: Vec<(&str, &str)> = query
-        .split('&')
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-        .collect();
+    let mut pairs: Vec<(&str, &str)> = query.split('&').map(|p| p.split_once('=').unwrap_or((p, ""))).collect();
     pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 /// Trimmed, with every run of whitespace inside turned into one space (botocore's
@@ -478,10 +374,7 @@ fn trim_all(value: &str) -> String {
 pub fn uri_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/')
-        {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') || (keep_slash && b == b'/') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -528,10 +421,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    s.as_bytes()
-        .chunks(2)
-        .map(|p| Some(hex_val(p[0])? << 4 | hex_val(p[1])?))
-        .collect()
+    s.as_bytes().chunks(2).map(|p| Some(hex_val(p[0])? << 4 | hex_val(p[1])?)).collect()
 }
 
 /// `YYYYMMDDTHHMMSSZ` → epoch seconds.
@@ -550,8 +440,7 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
     };
     let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
     let (h, mi, sec) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60
-    {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec)
@@ -561,12 +450,7 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
 pub fn format_amz_date(t: i64) -> String {
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    format!("{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 fn days_in_month(y: i64, m: i64) -> i64 {
@@ -606,25 +490,12 @@ mod tests {
 
     #[test]
     fn dates_round_trip() {
-        for s in [
-            "19700101T000000Z",
-            "20261124T055708Z",
-            "20240229T235959Z",
-            "21000301T120000Z",
-            "19691231T235959Z",
-        ] {
+        for s in ["19700101T000000Z", "20261124T055708Z", "20240229T235959Z", "21000301T120000Z", "19691231T235959Z"] {
             let t = parse_amz_date(s).unwrap();
             assert_eq!(format_amz_date(t), s);
         }
         assert_eq!(parse_amz_date("20261124T055708Z"), Some(1_795_499_828));
-        for bad in [
-            "20261124T055708",
-            "2026-11-24T05:57:08Z",
-            "20230229T000000Z",
-            "20261324T000000Z",
-            "2026112xT000000Z",
-            "+0261124T055708Z",
-        ] {
+        for bad in ["20261124T055708", "2026-11-24T05:57:08Z", "20230229T000000Z", "20261324T000000Z", "2026112xT000000Z", "+0261124T055708Z"] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
         }
     }
@@ -638,10 +509,7 @@ mod tests {
         assert_eq!(canonical_uri("/foo%20bar/~x"), "/foo%2520bar/~x");
         assert_eq!(canonical_query(""), "");
         assert_eq!(canonical_query("b=2&a=1&a=0&c"), "a=0&a=1&b=2&c=");
-        assert_eq!(
-            canonical_query("k=a%20b&sp=a+b&u=%7e%2F"),
-            "k=a%20b&sp=a%2Bb&u=~%2F"
-        );
+        assert_eq!(canonical_query("k=a%20b&sp=a+b&u=%7e%2F"), "k=a%20b&sp=a%2Bb&u=~%2F");
         assert_eq!(canonical_query_raw("t=%7E&b=2&c&a=1"), "a=1&b=2&c=&t=%7E");
         assert_eq!(canonical_query_raw(""), "");
         assert_eq!(trim_all("  a \t  b  "), "a b");
@@ -654,37 +522,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (
-                a.access_key_id.as_str(),
-                a.scope().as_str(),
-                a.signed_headers.as_str(),
-                a.signature.as_str()
-            ),
-            (
-                "AKID",
-                "20261124/us-east-1/sagemaker/aws4_request",
-                "content-type;host;x-amz-date",
-                "abc"
-            )
+            (a.access_key_id.as_str(), a.scope().as_str(), a.signed_headers.as_str(), a.signature.as_str()),
+            ("AKID", "20261124/us-east-1/sagemaker/aws4_request", "content-type;host;x-amz-date", "abc")
         );
-        let e = Authorization::parse(
-            "AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/sagemaker/aws4_request",
-        )
-        .unwrap_err();
-        assert!(
-            e.message().contains("requires 'SignedHeaders'")
-                && e.message().contains("requires 'Signature'"),
-            "{e:?}"
-        );
-        assert!(matches!(
-            Authorization::parse("Basic QUs6U0s="),
-            Err(Failure::Invalid(_))
-        ));
-        assert!(matches!(
-            Authorization::parse(
-                "AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=host, Signature=ab"
-            ),
-            Err(Failure::Invalid(_))
-        ));
+        let e = Authorization::parse("AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/sagemaker/aws4_request").unwrap_err();
+        assert!(e.message().contains("requires 'SignedHeaders'") && e.message().contains("requires 'Signature'"), "{e:?}");
+        assert!(matches!(Authorization::parse("Basic QUs6U0s="), Err(Failure::Invalid(_))));
+        assert!(matches!(Authorization::parse("AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=host, Signature=ab"), Err(Failure::Invalid(_))));
     }
 }

@@ -24,11 +24,7 @@ pub struct Validator {
 
 impl Validator {
     pub fn enter(&mut self, member: &str) {
-        self.path.push(if self.path.is_empty() {
-            member.to_string()
-        } else {
-            format!(".{member}")
-        });
+        self.path.push(if self.path.is_empty() { member.to_string() } else { format!(".{member}") });
     }
     pub fn enter_index(&mut self, i: usize) {
         self.path.push(format!("[{i}]"));
@@ -37,10 +33,7 @@ impl Validator {
         self.path.pop();
     }
     fn fail(&mut self, message: String) {
-        self.violations.push(Violation {
-            path: self.path.concat(),
-            message,
-        });
+        self.violations.push(Violation { path: self.path.concat(), message });
     }
     pub fn length(&mut self, len: u64, min: Option<u64>, max: Option<u64>) {
         if let Some(m) = min.filter(|m| len < *m) {
@@ -62,15 +55,9 @@ impl Validator {
     pub fn alternatives(&mut self, present: &[bool], names: &[&str], exclusive: bool) {
         let given = present.iter().filter(|p| **p).count();
         if exclusive && given != 1 {
-            self.fail(format!(
-                "Give exactly one of {}.",
-                join_alternatives(names, "and")
-            ));
+            self.fail(format!("Give exactly one of {}.", join_alternatives(names, "and")));
         } else if given == 0 {
-            self.fail(format!(
-                "either {} is required",
-                join_alternatives(names, "or")
-            ));
+            self.fail(format!("either {} is required", join_alternatives(names, "or")));
         }
     }
     pub fn range(&mut self, value: f64, min: Option<f64>, max: Option<f64>) {

@@ -67,9 +67,7 @@ impl<'de> Deserialize<'de> for EpochSeconds {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<EpochSeconds, D::Error> {
         let v = f64::deserialize(d)?;
         if !v.is_finite() {
-            return Err(de::Error::custom(
-                "timestamp must be a finite number of seconds",
-            ));
+            return Err(de::Error::custom("timestamp must be a finite number of seconds"));
         }
         Ok(EpochSeconds(v))
     }

@@ -22,10 +22,5 @@ fn check(reply: &RawResponse) -> Result<(), Error> {
     if reply.is_success() {
         return Ok(());
     }
-    Err(AwsError::from_reply(reply)
-        .map(Error::from)
-        .unwrap_or_else(|| Error::Status {
-            status: reply.status,
-            body: reply.body.clone(),
-        }))
+    Err(AwsError::from_reply(reply).map(Error::from).unwrap_or_else(|| Error::Status { status: reply.status, body: reply.body.clone() }))
 }

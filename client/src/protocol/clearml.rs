@@ -21,10 +21,7 @@ pub async fn call_raw(client: &Client, request: Request) -> Result<Vec<u8>, Erro
         return Err(e.into());
     }
     if !reply.is_success() {
-        return Err(Error::Status {
-            status: reply.status,
-            body: reply.body,
-        });
+        return Err(Error::Status { status: reply.status, body: reply.body });
     }
     Ok(reply.body)
 }
@@ -36,22 +33,11 @@ pub fn data<T: DeserializeOwned>(reply: &RawResponse) -> Result<T, Error> {
     }
     let Some(serde_json::Value::Object(mut envelope)) = reply.json() else {
         return Err(if reply.is_success() {
-            Error::Decode {
-                status: reply.status,
-                message: "not a ClearML envelope".into(),
-                body: reply.body.clone(),
-            }
+            Error::Decode { status: reply.status, message: "not a ClearML envelope".into(), body: reply.body.clone() }
         } else {
-            Error::Status {
-                status: reply.status,
-                body: reply.body.clone(),
-            }
+            Error::Status { status: reply.status, body: reply.body.clone() }
         });
     };
     let data = envelope.remove("data").unwrap_or(serde_json::Value::Null);
-    serde_json::from_value(data).map_err(|e| Error::Decode {
-        status: reply.status,
-        message: e.to_string(),
-        body: reply.body.clone(),
-    })
+    serde_json::from_value(data).map_err(|e| Error::Decode { status: reply.status, message: e.to_string(), body: reply.body.clone() })
 }

@@ -29,15 +29,8 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<TokenStream, String> {
                 let OperationTypes { request, response } = gen.operation(service, op, v)?;
                 let mid = ident(&trait_method(op, v));
                 let (method, path) = http_route(api, v);
-                let version_doc = v
-                    .version
-                    .map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name))
-                    .unwrap_or_default();
-                let docs = doc_attrs(&format!(
-                    "{}{version_doc}\n\n`{} {path}`",
-                    v.description,
-                    method.as_deref().unwrap_or("POST")
-                ));
+                let version_doc = v.version.map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name)).unwrap_or_default();
+                let docs = doc_attrs(&format!("{}{version_doc}\n\n`{} {path}`", v.description, method.as_deref().unwrap_or("POST")));
                 let api_name = &api.name;
                 let body = match api.protocol {
                     Protocol::ClearMl => clearml_call(api, v, &path),
@@ -49,13 +42,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<TokenStream, String> {
                             crate::protocol::aws::call(self.client, call).await
                         }
                     }
-                    _ => rest_call(
-                        api,
-                        v,
-                        &request_name(op, v),
-                        method.unwrap_or_else(|| "GET".into()),
-                        &path,
-                    ),
+                    _ => rest_call(api, v, &request_name(op, v), method.unwrap_or_else(|| "GET".into()), &path),
                 };
                 methods.push(quote! {
                     #docs
@@ -66,18 +53,10 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<TokenStream, String> {
                 });
             }
         }
-        let about = [
-            format!("The `{}` service of {}.", service.name, api.title),
-            service.description.trim().to_string(),
-        ];
+        let about = [format!("The `{}` service of {}.", service.name, api.title), service.description.trim().to_string()];
         let docs = doc_attrs(&format!(
             "{}\n\nOne method per operation version; [`crate::Client`] hands it out.",
-            about
-                .iter()
-                .filter(|s| !s.is_empty())
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("\n\n")
+            about.iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join("\n\n")
         ));
         out.extend(quote! {
             #docs
@@ -96,22 +75,8 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<TokenStream, String> {
 fn http_route(api: &Api, v: &OperationVersion) -> (Option<String>, String) {
     match api.protocol {
         // A versioned call names its version, so the server runs exactly this one.
-        Protocol::ClearMl => (
-            None,
-            format!(
-                "{}{}",
-                v.version.map(|x| format!("/v{x}")).unwrap_or_default(),
-                v.http.path
-            ),
-        ),
-        _ => (
-            v.http.method.clone(),
-            format!(
-                "{}{}",
-                api.mounts.first().map(String::as_str).unwrap_or(""),
-                v.http.path
-            ),
-        ),
+        Protocol::ClearMl => (None, format!("{}{}", v.version.map(|x| format!("/v{x}")).unwrap_or_default(), v.http.path)),
+        _ => (v.http.method.clone(), format!("{}{}", api.mounts.first().map(String::as_str).unwrap_or(""), v.http.path)),
     }
 }
 
@@ -121,11 +86,7 @@ fn clearml_call(api: &Api, v: &OperationVersion, path: &str) -> TokenStream {
         Body::JsonLines { .. } => quote!(call.json_lines(request)?;),
         _ => quote!(call.json(request)?;),
     };
-    let call = if v.raw_response {
-        quote!(crate::protocol::clearml::call_raw)
-    } else {
-        quote!(crate::protocol::clearml::call)
-    };
+    let call = if v.raw_response { quote!(crate::protocol::clearml::call_raw) } else { quote!(crate::protocol::clearml::call) };
     quote! {
         let mut call = crate::transport::Request::new(#api_name, "POST", #path);
         #body
@@ -134,13 +95,7 @@ fn clearml_call(api: &Api, v: &OperationVersion, path: &str) -> TokenStream {
 }
 
 /// A REST (OpenAPI) call: each parameter goes where the spec puts it, `body` is the JSON body.
-fn rest_call(
-    api: &Api,
-    v: &OperationVersion,
-    req_name: &str,
-    method: String,
-    path: &str,
-) -> TokenStream {
+fn rest_call(api: &Api, v: &OperationVersion, req_name: &str, method: String, path: &str) -> TokenStream {
     let mut bind = quote!();
     if v.params.is_empty() {
         if let Body::Json { .. } = v.body {
@@ -151,20 +106,14 @@ fn rest_call(
         for (i, (info, _)) in TypeGen::fields(req_name, &obj).iter().enumerate() {
             let fid = ident(&info.rust);
             let wire = &info.wire;
-            let value = if info.optional {
-                quote!(value)
-            } else {
-                quote!(&request.#fid)
-            };
+            let value = if info.optional { quote!(value) } else { quote!(&request.#fid) };
             let add = match v.params.get(i) {
                 None => quote!(call.json(#value)?;),
                 Some(p) => match p.location {
                     ParamLocation::Path => quote!(call.path_param(#wire, #value)?;),
                     ParamLocation::Query => quote!(call.query(#wire, #value)?;),
                     ParamLocation::Header => quote!(call.header(#wire, #value)?;),
-                    ParamLocation::Form if is_file(&p.schema) => {
-                        quote!(call.form_file(#wire, #value);)
-                    }
+                    ParamLocation::Form if is_file(&p.schema) => quote!(call.form_file(#wire, #value);),
                     ParamLocation::Form => quote!(call.form_text(#wire, #value)?;),
                 },
             };
@@ -180,11 +129,7 @@ fn rest_call(
         Protocol::AwsRestJson => quote!(crate::protocol::aws),
         _ => quote!(crate::protocol::rest),
     };
-    let send = if v.raw_response {
-        quote!(#protocol::call_raw(self.client, call))
-    } else {
-        quote!(#protocol::call(self.client, call))
-    };
+    let send = if v.raw_response { quote!(#protocol::call_raw(self.client, call)) } else { quote!(#protocol::call(self.client, call)) };
     if bind.is_empty() {
         return quote! {
             let call = crate::transport::Request::new(#api_name, #method, #path);
@@ -208,42 +153,25 @@ fn is_file(schema: &Schema) -> bool {
 /// in front.
 pub fn accessors(apis: &[Api]) -> TokenStream {
     let mut taken: Vec<String> = Vec::new();
-    let mut all: Vec<String> = apis
-        .iter()
-        .flat_map(|a| a.services.iter().map(|s| field_name(&s.name)))
-        .collect();
+    let mut all: Vec<String> = apis.iter().flat_map(|a| a.services.iter().map(|s| field_name(&s.name))).collect();
     all.sort();
     let mut methods = Vec::new();
     for api in apis {
         let m = ident(&api.name);
         for service in &api.services {
             let base = field_name(&service.name);
-            let name = if all.iter().filter(|n| **n == base).count() > 1 || taken.contains(&base) {
-                format!("{}_{base}", api.name)
-            } else {
-                base
-            };
+            let name = if all.iter().filter(|n| **n == base).count() > 1 || taken.contains(&base) { format!("{}_{base}", api.name) } else { base };
             taken.push(name.clone());
             let fid = ident(&name);
             let hid = ident(&handle_name(service));
-            let doc = format!(
-                " The `{}` service of {} (`{}`).",
-                service.name, api.title, api.source
-            );
+            let doc = format!(" The `{}` service of {} (`{}`).", service.name, api.title, api.source);
             methods.push(quote! {
                 #[doc = #doc]
                 pub fn #fid(&self) -> #m::#hid<'_> { #m::#hid::new(self) }
             });
         }
     }
-    let signed = apis
-        .iter()
-        .filter_map(|a| {
-            a.signing_name
-                .as_ref()
-                .map(|n| (a.name.as_str(), n.as_str()))
-        })
-        .map(|(a, n)| quote!((#a, #n),));
+    let signed = apis.iter().filter_map(|a| a.signing_name.as_ref().map(|n| (a.name.as_str(), n.as_str()))).map(|(a, n)| quote!((#a, #n),));
     quote! {
         impl crate::Client { #(#methods)* }
         /// The APIs whose requests are signed with AWS Signature Version 4, each with the

@@ -60,13 +60,6 @@ pub fn routes_markdown(apis: &[Api], rows: &[RouteRow]) -> Result<String, String
                 .collect(),
         })
         .collect();
-    let page = RoutesPage {
-        total: rows
-            .iter()
-            .map(|r| (&r.api, &r.operation, &r.version))
-            .collect::<std::collections::BTreeSet<_>>()
-            .len(),
-        apis: views,
-    };
+    let page = RoutesPage { total: rows.iter().map(|r| (&r.api, &r.operation, &r.version)).collect::<std::collections::BTreeSet<_>>().len(), apis: views };
     page.render().map_err(|e| e.to_string())
 }

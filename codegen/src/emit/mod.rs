@@ -73,26 +73,19 @@ pub(crate) fn opt_tokens<T: quote::ToTokens>(v: Option<T>) -> TokenStream {
 }
 
 fn format(tokens: TokenStream, what: &str) -> Result<String, String> {
-    let file: syn::File =
-        syn::parse2(tokens).map_err(|e| format!("{what}: generated code does not parse: {e}"))?;
+    let file: syn::File = syn::parse2(tokens).map_err(|e| format!("{what}: generated code does not parse: {e}"))?;
     Ok(format!("{HEADER}\n{}", prettyplease::unparse(&file)))
 }
 
 /// Every generated file for these APIs, server and client.
 pub fn generate(apis: &[Api]) -> Result<Generated, String> {
-    Ok(Generated::from([
-        (Tree::Server, server_files(apis)?),
-        (Tree::Client, client_files(apis)?),
-    ]))
+    Ok(Generated::from([(Tree::Server, server_files(apis)?), (Tree::Client, client_files(apis)?)]))
 }
 
 /// `types.rs` of one API for one end.
 fn types_file(api: &Api, gen: TypeGen) -> Result<String, String> {
     let types = gen.finish();
-    let doc = inner_doc_attrs(&format!(
-        "Types of {} (`{}`): one per schema and per operation version.",
-        api.title, api.source
-    ));
+    let doc = inner_doc_attrs(&format!("Types of {} (`{}`): one per schema and per operation version.", api.title, api.source));
     format(
         quote! {
             #doc
@@ -111,10 +104,7 @@ fn server_files(apis: &[Api]) -> Result<Files, String> {
         let server = server::emit(api, &mut gen).map_err(|e| format!("{}: {e}", api.source))?;
         files.insert(format!("{}/types.rs", api.name), types_file(api, gen)?);
         let server_tokens = server.tokens;
-        let doc = inner_doc_attrs(&format!(
-            "Server surface of {} (`{}`): service traits, handlers and routes.",
-            api.title, api.source
-        ));
+        let doc = inner_doc_attrs(&format!("Server surface of {} (`{}`): service traits, handlers and routes.", api.title, api.source));
         files.insert(
             format!("{}/server.rs", api.name),
             format(
@@ -130,13 +120,7 @@ fn server_files(apis: &[Api]) -> Result<Files, String> {
             )?,
         );
         let doc = inner_doc_attrs(&format!("{}\n\n{}", api.title, api.description));
-        files.insert(
-            format!("{}/mod.rs", api.name),
-            format(
-                quote! { #doc pub mod server; pub mod types; pub use server::*; },
-                &api.name,
-            )?,
-        );
+        files.insert(format!("{}/mod.rs", api.name), format(quote! { #doc pub mod server; pub mod types; pub use server::*; }, &api.name)?);
         rows.extend(server.routes);
     }
     let mods = apis.iter().map(|a| ident(&a.name));
@@ -157,10 +141,7 @@ fn server_files(apis: &[Api]) -> Result<Files, String> {
         )?,
     );
     files.insert("ROUTES.md".into(), docs::routes_markdown(apis, &rows)?);
-    files.insert(
-        "openapi.json".into(),
-        openapi::document_json(apis, env!("CARGO_PKG_VERSION"))?,
-    );
+    files.insert("openapi.json".into(), openapi::document_json(apis, env!("CARGO_PKG_VERSION"))?);
     files.insert(python::PATH.into(), python::client_module(apis)?);
     Ok(files)
 }
@@ -171,10 +152,7 @@ fn client_files(apis: &[Api]) -> Result<Files, String> {
         let mut gen = TypeGen::new(api, Target::Client);
         let services = client::emit(api, &mut gen).map_err(|e| format!("{}: {e}", api.source))?;
         files.insert(format!("{}/types.rs", api.name), types_file(api, gen)?);
-        let doc = inner_doc_attrs(&format!(
-            "Client of {} (`{}`): one handle per service, one method per operation version.",
-            api.title, api.source
-        ));
+        let doc = inner_doc_attrs(&format!("Client of {} (`{}`): one handle per service, one method per operation version.", api.title, api.source));
         files.insert(
             format!("{}/services.rs", api.name),
             format(
@@ -188,13 +166,7 @@ fn client_files(apis: &[Api]) -> Result<Files, String> {
             )?,
         );
         let doc = inner_doc_attrs(&format!("{}\n\n{}", api.title, api.description));
-        files.insert(
-            format!("{}/mod.rs", api.name),
-            format(
-                quote! { #doc pub mod services; pub mod types; pub use services::*; },
-                &api.name,
-            )?,
-        );
+        files.insert(format!("{}/mod.rs", api.name), format(quote! { #doc pub mod services; pub mod types; pub use services::*; }, &api.name)?);
     }
     let mods = apis.iter().map(|a| ident(&a.name));
     let accessors = client::accessors(apis);

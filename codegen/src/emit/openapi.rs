@@ -16,9 +16,7 @@ const AWS_ERROR: &str = "sagemaker._error";
 
 /// The document as pretty JSON (stable key order: the order of the specs).
 pub fn document_json(apis: &[Api], version: &str) -> Result<String, String> {
-    serde_json::to_string_pretty(&document(apis, version))
-        .map(|s| s + "\n")
-        .map_err(|e| format!("openapi.json: {e}"))
+    serde_json::to_string_pretty(&document(apis, version)).map(|s| s + "\n").map_err(|e| format!("openapi.json: {e}"))
 }
 
 pub fn document(apis: &[Api], version: &str) -> Value {
@@ -36,12 +34,7 @@ pub fn document(apis: &[Api], version: &str) -> Value {
         }
         for (service, op, v) in api.operation_versions() {
             for (mount_index, path) in route_paths(api, v).into_iter().enumerate() {
-                let method = v
-                    .http
-                    .method
-                    .as_deref()
-                    .unwrap_or("POST")
-                    .to_ascii_lowercase();
+                let method = v.http.method.as_deref().unwrap_or("POST").to_ascii_lowercase();
                 let item = paths.entry(path).or_insert_with(|| json!({}));
                 item[method.as_str()] = operation(api, service, op, v, mount_index);
             }
@@ -72,26 +65,12 @@ pub fn document(apis: &[Api], version: &str) -> Value {
 /// The concrete paths one operation version is served under.
 fn route_paths(api: &Api, v: &OperationVersion) -> Vec<String> {
     match api.protocol {
-        Protocol::ClearMl => vec![format!(
-            "/v{}{}",
-            v.version.map(|x| x.to_string()).unwrap_or_default(),
-            v.http.path
-        )],
-        _ => api
-            .mounts
-            .iter()
-            .map(|m| format!("{m}{}", v.http.path))
-            .collect(),
+        Protocol::ClearMl => vec![format!("/v{}{}", v.version.map(|x| x.to_string()).unwrap_or_default(), v.http.path)],
+        _ => api.mounts.iter().map(|m| format!("{m}{}", v.http.path)).collect(),
     }
 }
 
-fn operation(
-    api: &Api,
-    service: &Service,
-    op: &Operation,
-    v: &OperationVersion,
-    mount_index: usize,
-) -> Value {
+fn operation(api: &Api, service: &Service, op: &Operation, v: &OperationVersion, mount_index: usize) -> Value {
     let mut id = format!("{}.{}.{}", api.name, service.name, op.name);
     if let Some(ver) = v.version {
         id.push_str(&format!(".v{}_{}", ver.major, ver.minor));
@@ -99,11 +78,7 @@ fn operation(
     if mount_index > 0 {
         id.push_str(&format!(".mount{mount_index}"));
     }
-    let description = if v.description.is_empty() {
-        &op.description
-    } else {
-        &v.description
-    };
+    let description = if v.description.is_empty() { &op.description } else { &v.description };
     let mut out = Map::new();
     out.insert("operationId".into(), json!(id));
     out.insert("tags".into(), json!([api.name]));
@@ -147,10 +122,7 @@ fn operation(
             out.insert("security".into(), json!([]));
         }
         Protocol::ClearMl => {
-            out.insert(
-                "security".into(),
-                json!([{ "clearml_bearer": [] }, { "clearml_basic": [] }]),
-            );
+            out.insert("security".into(), json!([{ "clearml_bearer": [] }, { "clearml_basic": [] }]));
         }
         Protocol::AwsRestJson => {
             out.insert("security".into(), json!([{ "aws_sigv4": [] }]));
@@ -161,33 +133,16 @@ fn operation(
 }
 
 fn request_body(api: &Api, v: &OperationVersion) -> Option<Value> {
-    let form: Vec<_> = v
-        .params
-        .iter()
-        .filter(|p| p.location == ParamLocation::Form)
-        .collect();
+    let form: Vec<_> = v.params.iter().filter(|p| p.location == ParamLocation::Form).collect();
     if !form.is_empty() {
-        let properties: Map<String, Value> = form
-            .iter()
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    json_schema::schema(api, &p.schema, Dialect::OpenApi30),
-                )
-            })
-            .collect();
-        let required: Vec<&str> = form
-            .iter()
-            .filter(|p| p.required)
-            .map(|p| p.name.as_str())
-            .collect();
+        let properties: Map<String, Value> =
+            form.iter().map(|p| (p.name.clone(), json_schema::schema(api, &p.schema, Dialect::OpenApi30))).collect();
+        let required: Vec<&str> = form.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
         let mut schema = json!({ "type": "object", "properties": properties });
         if !required.is_empty() {
             schema["required"] = json!(required);
         }
-        return Some(
-            json!({ "required": true, "content": { "multipart/form-data": { "schema": schema } } }),
-        );
+        return Some(json!({ "required": true, "content": { "multipart/form-data": { "schema": schema } } }));
     }
     match &v.body {
         Body::None => None,
@@ -237,9 +192,7 @@ fn responses(api: &Api, v: &OperationVersion) -> Value {
     }
     let native = match api.protocol {
         Protocol::ClearMl => Some(envelope(json!({ "type": "object" }))),
-        Protocol::AwsRestJson => {
-            Some(json!({ "$ref": format!("#/components/schemas/{AWS_ERROR}") }))
-        }
+        Protocol::AwsRestJson => Some(json!({ "$ref": format!("#/components/schemas/{AWS_ERROR}") })),
         Protocol::OpenApi => None,
     };
     if let Some(schema) = native {

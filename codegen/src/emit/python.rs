@@ -19,66 +19,31 @@ use askama::Template;
 use serde_json::Value;
 
 use super::server::trait_method;
-use super::types::field_doc;
 use super::types::{batch_item, op_base, params_object};
-use crate::ir::{
-    Additional, Api, Body, Kind, ObjectSchema, Operation, OperationVersion, ParamLocation,
-    Protocol, Schema, Service,
-};
+use super::types::field_doc;
+use crate::ir::{Additional, Api, Body, Kind, ObjectSchema, Operation, OperationVersion, ParamLocation, Protocol, Schema, Service};
 use crate::names::{field_name, type_name, unique};
 
 /// Where the module goes, relative to `generated/`.
 pub const PATH: &str = "python/specmill_client.py";
 
 const PY_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield", "self", "cls",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
+    "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
+    "return", "try", "while", "with", "yield", "self", "cls",
 ];
 
 /// Top-level names of the hand-written part of the template (and its imports): a spec type
 /// with one of these names gets its API's name in front.
 const MODULE_NAMES: &[&str] = &[
-    "Any",
-    "BinaryIO",
-    "Dict",
-    "List",
-    "Literal",
-    "Optional",
-    "Tuple",
-    "Union",
-    "Mapping",
-    "base64",
-    "dataclass",
-    "dataclasses",
-    "hashlib",
-    "hmac",
-    "json",
-    "math",
-    "time",
-    "quote",
-    "unquote",
-    "urlsplit",
-    "requests",
-    "File",
-    "Client",
-    "ClientError",
-    "ClearMLError",
-    "AwsError",
+    "Any", "BinaryIO", "Dict", "List", "Literal", "Optional", "Tuple", "Union", "Mapping", "base64", "dataclass", "dataclasses",
+    "hashlib", "hmac", "json", "math", "time", "quote", "unquote", "urlsplit", "requests", "File", "Client", "ClientError", "ClearMLError", "AwsError",
     "ApiError",
 ];
 
 /// Attributes of `Client` that are not services.
 const CLIENT_ATTRS: &[&str] = &[
-    "base_url",
-    "session",
-    "timeout",
-    "clearml_key",
-    "clearml_secret",
-    "aws_access_key_id",
-    "aws_secret_access_key",
-    "aws_region",
+    "base_url", "session", "timeout", "clearml_key", "clearml_secret", "aws_access_key_id", "aws_secret_access_key", "aws_region",
 ];
 
 fn py_ident(name: String) -> String {
@@ -108,13 +73,7 @@ fn clean_text(text: &str) -> Vec<String> {
     let mut out: Vec<String> = lines
         .iter()
         .enumerate()
-        .map(|(i, l)| {
-            if i == 0 {
-                l.trim().to_string()
-            } else {
-                l.get(indent..).unwrap_or("").trim_end().to_string()
-            }
-        })
+        .map(|(i, l)| if i == 0 { l.trim().to_string() } else { l.get(indent..).unwrap_or("").trim_end().to_string() })
         .collect();
     while out.last().is_some_and(|l| l.is_empty()) {
         out.pop();
@@ -127,10 +86,7 @@ fn clean_text(text: &str) -> Vec<String> {
 
 /// A docstring literal for `text`, continuation lines indented by `indent`.
 fn docstring(text: &str, indent: &str) -> String {
-    let lines: Vec<String> = clean_text(text)
-        .iter()
-        .map(|l| l.replace('\\', "\\\\").replace("\"\"\"", "\"\"\\\""))
-        .collect();
+    let lines: Vec<String> = clean_text(text).iter().map(|l| l.replace('\\', "\\\\").replace("\"\"\"", "\"\"\\\"")).collect();
     match lines.as_slice() {
         [] => "\"\"\"\"\"\"".into(),
         [one] if !one.ends_with('"') => format!("\"\"\"{one}\"\"\""),
@@ -155,16 +111,7 @@ fn docstring(text: &str, indent: &str) -> String {
 
 /// `#: ` comment lines documenting a field.
 fn comment_lines(text: &str) -> Vec<String> {
-    clean_text(text)
-        .into_iter()
-        .map(|l| {
-            if l.is_empty() {
-                "#:".to_string()
-            } else {
-                format!("#: {l}")
-            }
-        })
-        .collect()
+    clean_text(text).into_iter().map(|l| if l.is_empty() { "#:".to_string() } else { format!("#: {l}") }).collect()
 }
 
 fn optional(annotation: String) -> String {
@@ -280,12 +227,7 @@ struct RequestType {
 
 impl<'a> PyGen<'a> {
     fn new(api: &'a Api, rename: &'a BTreeSet<String>) -> PyGen<'a> {
-        let mut gen = PyGen {
-            api,
-            prefix: type_name(&api.name),
-            rename,
-            items: BTreeMap::new(),
-        };
+        let mut gen = PyGen { api, prefix: type_name(&api.name), rename, items: BTreeMap::new() };
         for (name, schema) in &api.types.named {
             gen.define(&local_type_name(name), schema);
         }
@@ -309,9 +251,7 @@ impl<'a> PyGen<'a> {
     fn is_class(&self, schema: &Schema, depth: u32) -> bool {
         match &schema.kind {
             Kind::Object(obj) => !obj.properties.is_empty(),
-            Kind::Ref(r) if depth < 16 => {
-                self.named(r).is_some_and(|t| self.is_class(t, depth + 1))
-            }
+            Kind::Ref(r) if depth < 16 => self.named(r).is_some_and(|t| self.is_class(t, depth + 1)),
             _ => false,
         }
     }
@@ -328,16 +268,10 @@ impl<'a> PyGen<'a> {
         }
         self.items.insert(local.to_string(), Item::Pending);
         let item = match &schema.kind {
-            Kind::Object(obj) if !obj.properties.is_empty() => {
-                Item::Class(self.class(local, &schema.description, obj))
-            }
+            Kind::Object(obj) if !obj.properties.is_empty() => Item::Class(self.class(local, &schema.description, obj)),
             _ => {
                 let annotation = self.alias_target(schema, local, 0);
-                Item::Alias(AliasView {
-                    name: self.name(local),
-                    annotation,
-                    comments: comment_lines(&schema.description),
-                })
+                Item::Alias(AliasView { name: self.name(local), annotation, comments: comment_lines(&schema.description) })
             }
         };
         self.items.insert(local.to_string(), item);
@@ -355,11 +289,7 @@ impl<'a> PyGen<'a> {
 
     fn define_alias(&mut self, local: &str, annotation: String, description: &str) {
         if !self.items.contains_key(local) {
-            let view = AliasView {
-                name: self.name(local),
-                annotation,
-                comments: comment_lines(description),
-            };
+            let view = AliasView { name: self.name(local), annotation, comments: comment_lines(description) };
             self.items.insert(local.to_string(), Item::Alias(view));
         }
     }
@@ -370,16 +300,10 @@ impl<'a> PyGen<'a> {
         if let Kind::Ref(r) = &schema.kind {
             let target = self.named(r);
             let text = match target {
-                Some(t) if !self.is_class(t, 0) && depth < 16 => {
-                    self.alias_target(t, &local_type_name(r), depth + 1)
-                }
+                Some(t) if !self.is_class(t, 0) && depth < 16 => self.alias_target(t, &local_type_name(r), depth + 1),
                 _ => self.name(&local_type_name(r)),
             };
-            return if schema.nullable {
-                optional(text)
-            } else {
-                text
-            };
+            return if schema.nullable { optional(text) } else { text };
         }
         self.annotation(schema, ctx, true)
     }
@@ -392,33 +316,15 @@ impl<'a> PyGen<'a> {
             Kind::Boolean => "bool".into(),
             Kind::Integer { .. } => "int".into(),
             Kind::Number { .. } | Kind::Timestamp(_) => "float".into(),
-            Kind::String {
-                format: Some(f), ..
-            } if f == "binary" => "File".into(),
+            Kind::String { format: Some(f), .. } if f == "binary" => "File".into(),
             Kind::String { .. } => "str".into(),
-            Kind::Enum(values) => format!(
-                "Literal[{}]",
-                values
-                    .iter()
-                    .map(|v| py_str(v))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Kind::Enum(values) => format!("Literal[{}]", values.iter().map(|v| py_str(v)).collect::<Vec<_>>().join(", ")),
             Kind::Const(Value::String(s)) => format!("Literal[{}]", py_str(s)),
             Kind::Const(_) => "Any".into(),
-            Kind::Array { items, .. } => format!(
-                "List[{}]",
-                self.annotation(items, &format!("{ctx}Item"), quoted)
-            ),
-            Kind::Map(values) => format!(
-                "Dict[str, {}]",
-                self.annotation(values, &format!("{ctx}Value"), quoted)
-            ),
+            Kind::Array { items, .. } => format!("List[{}]", self.annotation(items, &format!("{ctx}Item"), quoted)),
+            Kind::Map(values) => format!("Dict[str, {}]", self.annotation(values, &format!("{ctx}Value"), quoted)),
             Kind::Object(obj) if obj.properties.is_empty() => match &obj.additional {
-                Additional::Keep(values) => format!(
-                    "Dict[str, {}]",
-                    self.annotation(values, &format!("{ctx}Value"), quoted)
-                ),
+                Additional::Keep(values) => format!("Dict[str, {}]", self.annotation(values, &format!("{ctx}Value"), quoted)),
                 _ => "Dict[str, Any]".into(),
             },
             Kind::Object(_) => {
@@ -455,39 +361,24 @@ impl<'a> PyGen<'a> {
             return None;
         }
         match &schema.kind {
-            Kind::Number {
-                nonfinite_as_strings: true,
-                ..
-            } => Some(format!("_float_in({expr})")),
+            Kind::Number { nonfinite_as_strings: true, .. } => Some(format!("_float_in({expr})")),
             Kind::Object(obj) if !obj.properties.is_empty() => {
                 self.define(ctx, schema);
                 Some(format!("{}.from_dict({expr})", self.name(ctx)))
             }
-            Kind::Object(ObjectSchema {
-                additional: Additional::Keep(values),
-                ..
-            })
-            | Kind::Map(values) => {
+            Kind::Object(ObjectSchema { additional: Additional::Keep(values), .. }) | Kind::Map(values) => {
                 let (k, x) = (format!("k{depth}"), format!("x{depth}"));
                 self.decode(values, &format!("{ctx}Value"), &x, depth + 1)
-                    .map(|e| {
-                        format!(
-                            "{{{k}: None if {x} is None else {e} for {k}, {x} in {expr}.items()}}"
-                        )
-                    })
+                    .map(|e| format!("{{{k}: None if {x} is None else {e} for {k}, {x} in {expr}.items()}}"))
             }
             Kind::Array { items, .. } => {
                 let x = format!("x{depth}");
-                self.decode(items, &format!("{ctx}Item"), &x, depth + 1)
-                    .map(|e| format!("[None if {x} is None else {e} for {x} in {expr}]"))
+                self.decode(items, &format!("{ctx}Item"), &x, depth + 1).map(|e| format!("[None if {x} is None else {e} for {x} in {expr}]"))
             }
             Kind::Ref(r) => {
                 let target = self.named(r)?;
                 if self.is_class(target, 0) {
-                    Some(format!(
-                        "{}.from_dict({expr})",
-                        self.name(&local_type_name(r))
-                    ))
+                    Some(format!("{}.from_dict({expr})", self.name(&local_type_name(r))))
                 } else {
                     self.decode(target, &local_type_name(r), expr, depth + 1)
                 }
@@ -501,12 +392,7 @@ impl<'a> PyGen<'a> {
                     let check = self.union_check(variant, &vctx, 0);
                     let decode = self.decode(variant, &vctx, &v, depth + 1);
                     any |= decode.is_some();
-                    parts.push(format!(
-                        "({check}, {})",
-                        decode
-                            .map(|e| format!("lambda {v}: {e}"))
-                            .unwrap_or_else(|| "None".into())
-                    ));
+                    parts.push(format!("({check}, {})", decode.map(|e| format!("lambda {v}: {e}")).unwrap_or_else(|| "None".into())));
                 }
                 any.then(|| format!("_decode_union({expr}, {})", py_tuple(&parts)))
             }
@@ -539,10 +425,7 @@ impl<'a> PyGen<'a> {
     }
 
     fn class(&mut self, local: &str, description: &str, obj: &ObjectSchema) -> ClassView {
-        let mut taken: Vec<String> = ["extra", "to_dict", "from_dict"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let mut taken: Vec<String> = ["extra", "to_dict", "from_dict"].iter().map(|s| s.to_string()).collect();
         let mut fields = Vec::new();
         let mut required = Vec::new();
         let mut consts = Vec::new();
@@ -568,67 +451,29 @@ impl<'a> PyGen<'a> {
                 consts.push(format!("{wire}: {c}"));
             }
             let decode = self.decode(&p.schema, &ctx, "v", 0);
-            fields.push(FieldView {
-                name,
-                wire,
-                annotation,
-                default,
-                always,
-                decode,
-                comments: comment_lines(&field_doc(&p.schema)),
-            });
+            fields.push(FieldView { name, wire, annotation, default, always, decode, comments: comment_lines(&field_doc(&p.schema)) });
         }
-        let doc = if description.trim().is_empty() {
-            format!("`{local}` of {}.", self.api.title)
-        } else {
-            description.to_string()
-        };
-        ClassView {
-            name: self.name(local),
-            doc: docstring(&doc, "    "),
-            fields,
-            required: py_tuple(&required),
-            consts: format!("{{{}}}", consts.join(", ")),
-        }
+        let doc = if description.trim().is_empty() { format!("`{local}` of {}.", self.api.title) } else { description.to_string() };
+        ClassView { name: self.name(local), doc: docstring(&doc, "    "), fields, required: py_tuple(&required), consts: format!("{{{}}}", consts.join(", ")) }
     }
 
     /// The request type of an operation version (as the server emitter shapes it): the JSON
     /// body's type, a list of items for JSON lines, or a class with one member per parameter
     /// plus `body`.
-    fn request_type(
-        &mut self,
-        service: &Service,
-        op: &Operation,
-        v: &OperationVersion,
-    ) -> Result<RequestType, String> {
+    fn request_type(&mut self, service: &Service, op: &Operation, v: &OperationVersion) -> Result<RequestType, String> {
         let local = format!("{}Request", op_base(op, v));
         match (&v.body, v.params.is_empty()) {
             (Body::JsonLines { operation, version }, _) => {
-                let (iop, iv) = batch_item(service, operation, *version).ok_or_else(|| {
-                    format!(
-                        "{}: batch_request names unknown action `{operation}`",
-                        op.name
-                    )
-                })?;
+                let (iop, iv) =
+                    batch_item(service, operation, *version).ok_or_else(|| format!("{}: batch_request names unknown action `{operation}`", op.name))?;
                 let item = self.request_type(service, iop, iv)?;
                 let item_name = item.class.unwrap_or(item.annotation);
-                self.define_alias(
-                    &local,
-                    format!("List[\"{item_name}\"]"),
-                    &format!("`{}` requests, sent one JSON object per line.", iop.name),
-                );
-                Ok(RequestType {
-                    annotation: self.name(&local),
-                    class: None,
-                })
+                self.define_alias(&local, format!("List[\"{item_name}\"]"), &format!("`{}` requests, sent one JSON object per line.", iop.name));
+                Ok(RequestType { annotation: self.name(&local), class: None })
             }
             (Body::Json { schema, .. }, true) => {
                 let described = Schema {
-                    description: if schema.description.is_empty() {
-                        v.description.clone()
-                    } else {
-                        schema.description.clone()
-                    },
+                    description: if schema.description.is_empty() { v.description.clone() } else { schema.description.clone() },
                     ..schema.clone()
                 };
                 self.define(&local, &described);
@@ -637,22 +482,12 @@ impl<'a> PyGen<'a> {
                     _ => self.name(&local),
                 };
                 let class = self.is_class(schema, 0).then(|| name.clone());
-                Ok(RequestType {
-                    annotation: name,
-                    class,
-                })
+                Ok(RequestType { annotation: name, class })
             }
             (body, _) => {
-                self.define_class(
-                    &local,
-                    &format!("Request of `{}`.", op.name),
-                    &params_object(&v.params, body),
-                );
+                self.define_class(&local, &format!("Request of `{}`.", op.name), &params_object(&v.params, body));
                 let name = self.name(&local);
-                Ok(RequestType {
-                    annotation: name.clone(),
-                    class: Some(name),
-                })
+                Ok(RequestType { annotation: name.clone(), class: Some(name) })
             }
         }
     }
@@ -665,11 +500,7 @@ impl<'a> PyGen<'a> {
         let local = format!("{}Response", op_base(op, v));
         let response = v.response.clone().unwrap_or_else(|| Schema::new(Kind::Any));
         let described = Schema {
-            description: if response.description.is_empty() {
-                format!("Reply of `{}`.", op.name)
-            } else {
-                response.description.clone()
-            },
+            description: if response.description.is_empty() { format!("Reply of `{}`.", op.name) } else { response.description.clone() },
             ..response.clone()
         };
         self.define(&local, &described);
@@ -681,28 +512,14 @@ impl<'a> PyGen<'a> {
         (name, decode)
     }
 
-    fn method(
-        &mut self,
-        service: &Service,
-        op: &Operation,
-        v: &OperationVersion,
-    ) -> Result<MethodView, String> {
+    fn method(&mut self, service: &Service, op: &Operation, v: &OperationVersion) -> Result<MethodView, String> {
         let request = self.request_type(service, op, v)?;
         let (returns, decode) = self.response_type(op, v);
-        let http_method = v
-            .http
-            .method
-            .clone()
-            .unwrap_or_else(|| "POST".into())
-            .to_uppercase();
+        let http_method = v.http.method.clone().unwrap_or_else(|| "POST".into()).to_uppercase();
         let path = match (self.api.protocol, v.version) {
             (Protocol::ClearMl, Some(ver)) => format!("/v{ver}{}", v.http.path),
             (Protocol::ClearMl, None) => v.http.path.clone(),
-            _ => format!(
-                "{}{}",
-                self.api.mounts.first().map(String::as_str).unwrap_or(""),
-                v.http.path
-            ),
+            _ => format!("{}{}", self.api.mounts.first().map(String::as_str).unwrap_or(""), v.http.path),
         };
         let mut call_args = vec![py_str(&http_method), py_str(&path)];
         if !v.authorize {
@@ -713,16 +530,11 @@ impl<'a> PyGen<'a> {
         }
         let mut statements = vec![format!("call = _Call({})", call_args.join(", "))];
         match (&v.body, v.params.is_empty()) {
-            (Body::JsonLines { .. }, _) => {
-                statements.push("call.lines = [_to_wire(item) for item in request]".into())
-            }
+            (Body::JsonLines { .. }, _) => statements.push("call.lines = [_to_wire(item) for item in request]".into()),
             (Body::Json { .. }, true) => statements.push("call.json = _to_wire(request)".into()),
             (body, _) => {
                 let obj = params_object(&v.params, body);
-                let mut taken: Vec<String> = ["extra", "to_dict", "from_dict"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
+                let mut taken: Vec<String> = ["extra", "to_dict", "from_dict"].iter().map(|s| s.to_string()).collect();
                 for (i, p) in obj.properties.iter().enumerate() {
                     let field = unique(py_ident(field_name(&p.name)), &mut taken);
                     let wire = py_str(&p.name);
@@ -735,9 +547,7 @@ impl<'a> PyGen<'a> {
                         ParamLocation::Path => format!("call.path_param({wire}, request.{field})"),
                         ParamLocation::Query => format!("call.query({wire}, request.{field})"),
                         ParamLocation::Header => format!("call.header({wire}, request.{field})"),
-                        ParamLocation::Form if is_file(&param.schema) => {
-                            format!("call.file({wire}, request.{field})")
-                        }
+                        ParamLocation::Form if is_file(&param.schema) => format!("call.file({wire}, request.{field})"),
                         ParamLocation::Form => format!("call.form_field({wire}, request.{field})"),
                     });
                 }
@@ -751,46 +561,26 @@ impl<'a> PyGen<'a> {
             None => statements.push("return self._transport.send(call)".into()),
         }
 
-        let mut doc = if v.description.trim().is_empty() {
-            op.description.clone()
-        } else {
-            v.description.clone()
-        };
+        let mut doc = if v.description.trim().is_empty() { op.description.clone() } else { v.description.clone() };
         if doc.trim().is_empty() {
             doc = format!("`{}`.", op.name);
         }
         let mut notes = Vec::new();
         if let Some(ver) = v.version {
-            notes.push(format!(
-                "Version {ver} of `{}.{}`: `{http_method} {path}`.",
-                service.name, op.name
-            ));
+            notes.push(format!("Version {ver} of `{}.{}`: `{http_method} {path}`.", service.name, op.name));
         } else {
             notes.push(format!("`{http_method} {path}`."));
         }
         if v.raw_response {
             notes.push("The reply is returned as it is sent (bytes).".into());
         }
-        notes.push(format!(
-            "Raises `{}` when the server refuses the request.",
-            error_class(self.api.protocol)
-        ));
-        let doc = docstring(
-            &format!("{}\n\n{}", clean_text(&doc).join("\n"), notes.join("\n")),
-            "        ",
-        );
+        notes.push(format!("Raises `{}` when the server refuses the request.", error_class(self.api.protocol)));
+        let doc = docstring(&format!("{}\n\n{}", clean_text(&doc).join("\n"), notes.join("\n")), "        ");
         let request_param = match &request.class {
             Some(c) => format!("request: Optional[{c}] = None"),
             None => format!("request: {}", request.annotation),
         };
-        Ok(MethodView {
-            name: py_ident(trait_method(op, v)),
-            doc,
-            request_param,
-            request_class: request.class,
-            returns,
-            statements,
-        })
+        Ok(MethodView { name: py_ident(trait_method(op, v)), doc, request_param, request_class: request.class, returns, statements })
     }
 
     fn finish(self) -> (Vec<ClassView>, Vec<AliasView>) {
@@ -812,11 +602,7 @@ impl<'a> PyGen<'a> {
 /// The `Client` attribute of a service: its name's words lowercased and joined by `_`
 /// (`SageMaker Metrics` → `sagemaker_metrics`, `events` → `events`).
 fn service_attr(name: &str) -> String {
-    let words: Vec<String> = name
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_ascii_lowercase())
-        .collect();
+    let words: Vec<String> = name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).map(|w| w.to_ascii_lowercase()).collect();
     py_ident(field_name(&words.join("_")))
 }
 
@@ -857,17 +643,12 @@ fn transport(api: &Api) -> Result<String, String> {
             format!("_ClearMLTransport(self, login_path={login})")
         }
         Protocol::AwsRestJson => {
-            let name = api
-                .signing_name
-                .as_deref()
-                .ok_or_else(|| format!("{}: an AWS API without a signing name", api.name))?;
+            let name = api.signing_name.as_deref().ok_or_else(|| format!("{}: an AWS API without a signing name", api.name))?;
             format!("_AwsTransport(self, signing_name={})", py_str(name))
         }
         // Comet's spec declares no security scheme: its API key travels raw in
         // `Authorization` (runtime/src/protocol/comet.rs), the client's `comet_api_key`.
-        Protocol::OpenApi if api.name == "comet" => {
-            "_OpenApiTransport(self, api_key=comet_api_key)".into()
-        }
+        Protocol::OpenApi if api.name == "comet" => "_OpenApiTransport(self, api_key=comet_api_key)".into(),
         Protocol::OpenApi => "_OpenApiTransport(self)".into(),
     })
 }
@@ -901,11 +682,7 @@ pub fn client_module(apis: &[Api]) -> Result<String, String> {
     }
     // Type names defined by more than one API, or taken by the hand-written part or a service class.
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for name in MODULE_NAMES
-        .iter()
-        .map(|s| s.to_string())
-        .chain(class_taken.iter().cloned())
-    {
+    for name in MODULE_NAMES.iter().map(|s| s.to_string()).chain(class_taken.iter().cloned()) {
         *count.entry(name).or_default() += 1;
     }
     for api in apis {
@@ -913,11 +690,7 @@ pub fn client_module(apis: &[Api]) -> Result<String, String> {
             *count.entry(name).or_default() += 1;
         }
     }
-    let rename: BTreeSet<String> = count
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(k, _)| k)
-        .collect();
+    let rename: BTreeSet<String> = count.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k).collect();
 
     let mut views = Vec::new();
     let mut transports = Vec::new();
@@ -926,58 +699,27 @@ pub fn client_module(apis: &[Api]) -> Result<String, String> {
     for api in apis {
         let mut gen = PyGen::new(api, &rename);
         let var = format!("_{}", field_name(&api.name));
-        transports.push(TransportView {
-            var: var.clone(),
-            expr: transport(api)?,
-        });
+        transports.push(TransportView { var: var.clone(), expr: transport(api)? });
         for service in &api.services {
             let mut methods = Vec::new();
             for op in &service.operations {
                 for v in &op.versions {
-                    methods.push(
-                        gen.method(service, op, v)
-                            .map_err(|e| format!("{}: {e}", api.source))?,
-                    );
+                    methods.push(gen.method(service, op, v).map_err(|e| format!("{}: {e}", api.source))?);
                 }
             }
             let (class_name, attr) = names.next().unwrap_or_default();
-            let summary = format!(
-                "The `{}` service of {} (`{}`).",
-                service.name, api.title, api.name
-            );
+            let summary = format!("The `{}` service of {} (`{}`).", service.name, api.title, api.name);
             let doc = if service.description.trim().is_empty() {
                 summary.clone()
             } else {
-                format!(
-                    "{summary}\n\n{}",
-                    clean_text(&service.description).join("\n")
-                )
+                format!("{summary}\n\n{}", clean_text(&service.description).join("\n"))
             };
-            services.push(ServiceView {
-                attr,
-                class_name,
-                doc: docstring(&doc, "    "),
-                summary,
-                transport: var.clone(),
-                methods,
-            });
+            services.push(ServiceView { attr, class_name, doc: docstring(&doc, "    "), summary, transport: var.clone(), methods });
         }
         let (classes, aliases) = gen.finish();
-        views.push(ApiView {
-            name: api.name.clone(),
-            title: api.title.clone(),
-            source: api.source.clone(),
-            classes,
-            aliases,
-        });
+        views.push(ApiView { name: api.name.clone(), title: api.title.clone(), source: api.source.clone(), classes, aliases });
     }
-    Module {
-        apis: views,
-        transports,
-        services,
-    }
-    .render()
-    .map_err(|e| format!("python client: {e}"))
+    Module { apis: views, transports, services }.render().map_err(|e| format!("python client: {e}"))
 }
 
 #[cfg(test)]
@@ -987,18 +729,9 @@ mod tests {
     #[test]
     fn docstrings_are_cleaned_and_escaped() {
         assert_eq!(docstring("One line.", "    "), "\"\"\"One line.\"\"\"");
-        assert_eq!(
-            docstring("Says \"hi\"", "  "),
-            "\"\"\"Says \"hi\"\n  \"\"\""
-        );
-        assert_eq!(
-            docstring("First\n      second\n        third\n", "    "),
-            "\"\"\"First\n    second\n      third\n    \"\"\""
-        );
-        assert_eq!(
-            docstring("a \"\"\" b \\ c", ""),
-            "\"\"\"a \"\"\\\" b \\\\ c\"\"\""
-        );
+        assert_eq!(docstring("Says \"hi\"", "  "), "\"\"\"Says \"hi\"\n  \"\"\"");
+        assert_eq!(docstring("First\n      second\n        third\n", "    "), "\"\"\"First\n    second\n      third\n    \"\"\"");
+        assert_eq!(docstring("a \"\"\" b \\ c", ""), "\"\"\"a \"\"\\\" b \\\\ c\"\"\"");
     }
 
     #[test]

@@ -9,9 +9,7 @@ use quote::quote;
 use super::types::{batch_item, params_object, request_name, OperationTypes, TypeGen};
 use super::{doc_attrs, opt_tokens};
 use crate::example;
-use crate::ir::{
-    Api, Body, Kind, Operation, OperationVersion, ParamLocation, Protocol, Schema, Service,
-};
+use crate::ir::{Api, Body, Kind, Operation, OperationVersion, ParamLocation, Protocol, Schema, Service};
 use crate::names::{field_name, ident, type_name};
 
 /// One row of the route reference: what a route is and which Rust items serve it.
@@ -77,19 +75,13 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
         for op in &service.operations {
             for v in &op.versions {
                 // Types of this version.
-                let OperationTypes {
-                    request: req_ty,
-                    response: resp_ty,
-                } = gen.operation(service, op, v)?;
+                let OperationTypes { request: req_ty, response: resp_ty } = gen.operation(service, op, v)?;
 
                 // Trait method.
                 let m = trait_method(op, v);
                 let mid = ident(&m);
                 let cid = op_const(op, v);
-                let version_doc = v
-                    .version
-                    .map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name))
-                    .unwrap_or_default();
+                let version_doc = v.version.map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name)).unwrap_or_default();
                 let docs = doc_attrs(&format!("{}{version_doc}", v.description));
                 methods.push(quote! {
                     #docs
@@ -132,28 +124,15 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                 });
 
                 // Route rows.
-                let (example_path, example_body, example_content_type) =
-                    example_request(api, service, v);
+                let (example_path, example_body, example_content_type) = example_request(api, service, v);
                 let shown_paths: Vec<String> = match api.protocol {
-                    Protocol::ClearMl => vec![format!(
-                        "/v{}{}",
-                        v.version.map(|x| x.to_string()).unwrap_or_default(),
-                        v.http.path
-                    )],
-                    _ => api
-                        .mounts
-                        .iter()
-                        .map(|mnt| format!("{mnt}{}", v.http.path))
-                        .collect(),
+                    Protocol::ClearMl => vec![format!("/v{}{}", v.version.map(|x| x.to_string()).unwrap_or_default(), v.http.path)],
+                    _ => api.mounts.iter().map(|mnt| format!("{mnt}{}", v.http.path)).collect(),
                 };
                 for p in shown_paths {
                     let ex_path = match api.protocol {
                         Protocol::ClearMl => p.clone(),
-                        _ => format!(
-                            "{}{}",
-                            p.strip_suffix(&v.http.path).unwrap_or(""),
-                            example_path
-                        ),
+                        _ => format!("{}{}", p.strip_suffix(&v.http.path).unwrap_or(""), example_path),
                     };
                     routes.push(RouteRow {
                         api: api.name.clone(),
@@ -194,9 +173,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
             service.name, api.title
         ));
         let configure = ident(&format!("configure_{}", field_name(&service.name)));
-        let cdoc = format!(
-            " Register every route of `{tname}` (the implementation is taken from `web::Data<S>`)."
-        );
+        let cdoc = format!(" Register every route of `{tname}` (the implementation is taken from `web::Data<S>`).");
         out.extend(quote! {
             #(#consts)*
             #tdocs
@@ -223,11 +200,9 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
         /// Every route of this API, one row per operation version and mount.
         pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[#(#rows)*];
     });
-    Ok(ServerOutput {
-        tokens: out,
-        routes,
-    })
+    Ok(ServerOutput { tokens: out, routes })
 }
+
 
 /// The boundary of example form bodies.
 const EXAMPLE_BOUNDARY: &str = "specmill-example-boundary";
@@ -242,16 +217,8 @@ fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (Strin
             ParamLocation::Path => path = path.replace(&format!("{{{}}}", p.name), &value),
             ParamLocation::Query if p.required => query.push(format!("{}={}", p.name, value)),
             ParamLocation::Form if p.required => {
-                let file = if is_file(&p.schema) {
-                    "; filename=\"example.txt\""
-                } else {
-                    ""
-                };
-                let value = if is_file(&p.schema) {
-                    "example"
-                } else {
-                    value.as_str()
-                };
+                let file = if is_file(&p.schema) { "; filename=\"example.txt\"" } else { "" };
+                let value = if is_file(&p.schema) { "example" } else { value.as_str() };
                 form.push_str(&format!("--{EXAMPLE_BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"{file}\r\n\r\n{value}\r\n", p.name));
             }
             _ => {}
@@ -259,11 +226,7 @@ fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (Strin
     }
     if v.params.iter().any(|p| p.location == ParamLocation::Form) {
         form.push_str(&format!("--{EXAMPLE_BOUNDARY}--\r\n"));
-        return (
-            path,
-            form,
-            format!("multipart/form-data; boundary={EXAMPLE_BOUNDARY}"),
-        );
+        return (path, form, format!("multipart/form-data; boundary={EXAMPLE_BOUNDARY}"));
     }
     if !query.is_empty() {
         path = format!("{path}?{}", query.join("&"));
@@ -281,18 +244,10 @@ fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (Strin
     (path, body, "application/json".to_string())
 }
 
-fn clearml_handler(
-    service: &Service,
-    op: &Operation,
-    tid: &proc_macro2::Ident,
-) -> (TokenStream, TokenStream) {
+fn clearml_handler(service: &Service, op: &Operation, tid: &proc_macro2::Ident) -> (TokenStream, TokenStream) {
     let endpoint = format!("{}.{}", service.name, op.name);
     let hid = ident(&format!("handle_{}", field_name(&op.name)));
-    let versions: Vec<String> = op
-        .versions
-        .iter()
-        .filter_map(|v| v.version.map(|x| x.to_string()))
-        .collect();
+    let versions: Vec<String> = op.versions.iter().filter_map(|v| v.version.map(|x| x.to_string())).collect();
     let arms = op.versions.iter().map(|v| {
         let vs = v.version.map(|x| x.to_string()).unwrap_or_default();
         let mid = ident(&trait_method(op, v));
@@ -300,11 +255,7 @@ fn clearml_handler(
             Body::JsonLines { .. } => quote!(call.batch()),
             _ => quote!(call.request()),
         };
-        let respond = if v.raw_response {
-            quote!(call.respond_raw(&ctx, result))
-        } else {
-            quote!(call.respond(&ctx, result))
-        };
+        let respond = if v.raw_response { quote!(call.respond_raw(&ctx, result)) } else { quote!(call.respond(&ctx, result)) };
         quote! {
             #vs => {
                 let result = match #parse {
@@ -351,13 +302,7 @@ fn clearml_handler(
     (handler, reg)
 }
 
-fn rest_handler(
-    api: &Api,
-    op: &Operation,
-    v: &OperationVersion,
-    tid: &proc_macro2::Ident,
-    error: &TokenStream,
-) -> (TokenStream, TokenStream) {
+fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macro2::Ident, error: &TokenStream) -> (TokenStream, TokenStream) {
     let m = trait_method(op, v);
     let hid = ident(&format!("handle_{m}"));
     let mid = ident(&m);
@@ -365,12 +310,7 @@ fn rest_handler(
     let req_name = request_name(op, v);
     let rid = if v.params.is_empty() {
         match &v.body {
-            Body::Json {
-                schema: Schema {
-                    kind: Kind::Ref(r), ..
-                },
-                ..
-            } if type_name(r) != req_name => ident(&type_name(r)),
+            Body::Json { schema: Schema { kind: Kind::Ref(r), .. }, .. } if type_name(r) != req_name => ident(&type_name(r)),
             _ => ident(&req_name),
         }
     } else {
@@ -378,9 +318,7 @@ fn rest_handler(
     };
     let extract = if v.params.is_empty() {
         match &v.body {
-            Body::Json { .. } => {
-                quote!(::specmill_runtime::protocol::body::json::<types::#rid>(body))
-            }
+            Body::Json { .. } => quote!(::specmill_runtime::protocol::body::json::<types::#rid>(body)),
             _ => quote!(::std::result::Result::Ok(types::#rid {})),
         }
     } else {
@@ -393,9 +331,7 @@ fn rest_handler(
             quote!()
         };
         if v.params.iter().any(|p| p.location == ParamLocation::Form) {
-            query.extend(
-                quote!(let form = ::specmill_runtime::protocol::body::Form::parse(&req, body)?;),
-            );
+            query.extend(quote!(let form = ::specmill_runtime::protocol::body::Form::parse(&req, body)?;));
         }
         let inits = fields.iter().enumerate().map(|(i, (info, _))| {
             let fid = ident(&info.rust);
@@ -427,9 +363,7 @@ fn rest_handler(
             let raw = match param.location {
                 ParamLocation::Path => quote!(req.match_info().get(#wire)),
                 ParamLocation::Query => quote!(query.get(#wire)),
-                ParamLocation::Header => {
-                    quote!(req.headers().get(#wire).and_then(|h| h.to_str().ok()))
-                }
+                ParamLocation::Header => quote!(req.headers().get(#wire).and_then(|h| h.to_str().ok())),
                 ParamLocation::Form => quote!(form.text(#wire)),
             };
             let parsed = quote! {
@@ -451,22 +385,13 @@ fn rest_handler(
             })()
         }
     };
-    let uses_body =
-        !matches!(v.body, Body::None) || v.params.iter().any(|p| p.location == ParamLocation::Form);
-    let bind_body = if uses_body {
-        quote!(let body: &[u8] = &body;)
-    } else {
-        quote!()
-    };
+    let uses_body = !matches!(v.body, Body::None) || v.params.iter().any(|p| p.location == ParamLocation::Form);
+    let bind_body = if uses_body { quote!(let body: &[u8] = &body;) } else { quote!() };
     let protocol = {
         let m = ident(&api.name);
         quote!(::specmill_runtime::protocol::#m)
     };
-    let respond = if v.raw_response {
-        quote!(respond_raw)
-    } else {
-        quote!(respond)
-    };
+    let respond = if v.raw_response { quote!(respond_raw) } else { quote!(respond) };
     let authorize = v.authorize;
     let run = if has_invalid_hook(api) {
         let hid = ident(&format!("{m}_invalid"));
@@ -498,10 +423,7 @@ fn rest_handler(
     };
     let method = v.http.method.clone().unwrap_or_else(|| "GET".into());
     let method_id = ident(&method.to_uppercase());
-    let doc = format!(
-        " `{method} {}`: binds the request, validates it and runs `{m}`.",
-        v.http.path
-    );
+    let doc = format!(" `{method} {}`: binds the request, validates it and runs `{m}`.", v.http.path);
     let handler = quote! {
         #[doc = #doc]
         pub async fn #hid<S: #tid>(
@@ -541,12 +463,7 @@ fn is_file(schema: &Schema) -> bool {
 
 fn resolve<'a>(schema: &'a Schema, api: &'a Api) -> &'a Schema {
     match &schema.kind {
-        Kind::Ref(r) => api
-            .types
-            .named
-            .get(r)
-            .map(|s| resolve(s, api))
-            .unwrap_or(schema),
+        Kind::Ref(r) => api.types.named.get(r).map(|s| resolve(s, api)).unwrap_or(schema),
         _ => schema,
     }
 }

@@ -10,11 +10,8 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
+use crate::ir::{Additional, Api, Body, Kind, ObjectSchema, Operation, OperationVersion, Param, Property, Schema, Service, TimestampFormat, Version};
 use super::{doc_attrs, opt_tokens};
-use crate::ir::{
-    Additional, Api, Body, Kind, ObjectSchema, Operation, OperationVersion, Param, Property,
-    Schema, Service, TimestampFormat, Version,
-};
 use crate::names::{field_name, ident, type_name, unique, variant_name, version_suffix};
 
 /// Which end the types are generated for.
@@ -77,12 +74,7 @@ pub struct FieldInfo {
 
 impl<'a> TypeGen<'a> {
     pub fn new(api: &'a Api, target: Target) -> TypeGen<'a> {
-        let mut gen = TypeGen {
-            api,
-            target,
-            items: BTreeMap::new(),
-            patterns: Vec::new(),
-        };
+        let mut gen = TypeGen { api, target, items: BTreeMap::new(), patterns: Vec::new() };
         for (name, schema) in &api.types.named {
             gen.define(&type_name(name), schema);
         }
@@ -105,13 +97,8 @@ impl<'a> TypeGen<'a> {
         let item = match &schema.kind {
             Kind::Object(obj) => self.object(name, &schema.description, obj),
             Kind::Enum(values) => self.enumeration(name, &schema.description, values),
-            Kind::Const(Value::String(s)) => {
-                self.enumeration(name, &schema.description, std::slice::from_ref(s))
-            }
-            Kind::Union {
-                variants,
-                exclusive,
-            } => self.union(name, &schema.description, variants, *exclusive),
+            Kind::Const(Value::String(s)) => self.enumeration(name, &schema.description, std::slice::from_ref(s)),
+            Kind::Union { variants, exclusive } => self.union(name, &schema.description, variants, *exclusive),
             _ => {
                 let ty = self.rust_type(schema, name);
                 if ty.to_string() == id.to_string() {
@@ -147,17 +134,12 @@ impl<'a> TypeGen<'a> {
             Kind::Boolean => quote!(bool),
             Kind::Integer { bits: 32, .. } => quote!(i32),
             Kind::Integer { .. } => quote!(i64),
-            Kind::Number {
-                nonfinite_as_strings: true,
-                ..
-            } => {
+            Kind::Number { nonfinite_as_strings: true, .. } => {
                 let support = self.target.support();
                 quote!(#support::wire::Double)
             }
             Kind::Number { .. } => quote!(f64),
-            Kind::String {
-                format: Some(f), ..
-            } if f == "binary" => {
+            Kind::String { format: Some(f), .. } if f == "binary" => {
                 let support = self.target.support();
                 quote!(#support::wire::FilePart)
             }
@@ -166,10 +148,7 @@ impl<'a> TypeGen<'a> {
                 let support = self.target.support();
                 quote!(#support::wire::EpochSeconds)
             }
-            Kind::Const(Value::String(_))
-            | Kind::Enum(_)
-            | Kind::Object(_)
-            | Kind::Union { .. } => {
+            Kind::Const(Value::String(_)) | Kind::Enum(_) | Kind::Object(_) | Kind::Union { .. } => {
                 self.define(ctx, schema);
                 let id = ident(ctx);
                 quote!(#id)
@@ -177,11 +156,7 @@ impl<'a> TypeGen<'a> {
             Kind::Const(_) => quote!(::serde_json::Value),
             Kind::Array { items, .. } => {
                 let inner = self.rust_type(items, &format!("{ctx}Item"));
-                let inner = if items.nullable {
-                    quote!(::std::option::Option<#inner>)
-                } else {
-                    inner
-                };
+                let inner = if items.nullable { quote!(::std::option::Option<#inner>) } else { inner };
                 quote!(::std::vec::Vec<#inner>)
             }
             Kind::Map(values) => match values.kind {
@@ -206,23 +181,11 @@ impl<'a> TypeGen<'a> {
             .map(|p| {
                 let rust = unique(field_name(&p.name), &mut taken);
                 let default_fn = match (&p.schema.default, p.required) {
-                    (Some(d), false) if literal(&p.schema.kind, d).is_some() => Some(format!(
-                        "default_{}_{}",
-                        crate::names::field_name(struct_name),
-                        rust
-                    )),
+                    (Some(d), false) if literal(&p.schema.kind, d).is_some() => Some(format!("default_{}_{}", crate::names::field_name(struct_name), rust)),
                     _ => None,
                 };
                 let optional = (!p.required || p.schema.nullable) && default_fn.is_none();
-                (
-                    FieldInfo {
-                        rust,
-                        wire: p.name.clone(),
-                        optional,
-                        default_fn,
-                    },
-                    p,
-                )
+                (FieldInfo { rust, wire: p.name.clone(), optional, default_fn }, p)
             })
             .collect()
     }
@@ -240,35 +203,21 @@ impl<'a> TypeGen<'a> {
             let ty = self.rust_type(&prop.schema, &format!("{name}{}", type_name(&prop.name)));
             let fdocs = doc_attrs(&field_doc(&prop.schema));
             let wire = &info.wire;
-            let rename = if info.rust != info.wire {
-                quote!(rename = #wire,)
-            } else {
-                quote!()
-            };
+            let rename = if info.rust != info.wire { quote!(rename = #wire,) } else { quote!() };
             let check = self.checks(&quote!(value), &prop.schema);
             if let Some(dfn) = &info.default_fn {
                 all_optional = false;
                 let dfn_id = ident(dfn);
-                let lit = literal(
-                    &prop.schema.kind,
-                    prop.schema.default.as_ref().unwrap_or(&Value::Null),
-                )
-                .unwrap_or_default();
+                let lit = literal(&prop.schema.kind, prop.schema.default.as_ref().unwrap_or(&Value::Null)).unwrap_or_default();
                 defaults.push(quote! { #[doc = " Default of this member, from the spec."] pub fn #dfn_id() -> #ty { #lit } });
                 fields.push(quote! { #fdocs #[serde(#rename default = #dfn)] pub #fid: #ty, });
                 if !check.is_empty() {
-                    checks.push(
-                        quote! { v.enter(#wire); { let value = &self.#fid; #check } v.leave(); },
-                    );
+                    checks.push(quote! { v.enter(#wire); { let value = &self.#fid; #check } v.leave(); });
                 }
             } else if info.optional {
                 // A required member that may be null is always sent (as `null` when None);
                 // an optional one is left out when None.
-                let skip = if prop.required {
-                    quote!()
-                } else {
-                    quote!(skip_serializing_if = "::std::option::Option::is_none")
-                };
+                let skip = if prop.required { quote!() } else { quote!(skip_serializing_if = "::std::option::Option::is_none") };
                 fields.push(quote! {
                     #fdocs #[serde(#rename default, #skip)]
                     pub #fid: ::std::option::Option<#ty>,
@@ -278,31 +227,23 @@ impl<'a> TypeGen<'a> {
                 }
             } else {
                 all_optional = false;
-                let attr = if rename.is_empty() {
-                    quote!()
-                } else {
-                    quote!(#[serde(#rename)])
-                };
+                let attr = if rename.is_empty() { quote!() } else { quote!(#[serde(#rename)]) };
                 fields.push(quote! { #fdocs #attr pub #fid: #ty, });
                 if !check.is_empty() {
-                    checks.push(
-                        quote! { v.enter(#wire); { let value = &self.#fid; #check } v.leave(); },
-                    );
+                    checks.push(quote! { v.enter(#wire); { let value = &self.#fid; #check } v.leave(); });
                 }
             }
         }
         if let Some(alt) = &obj.alternatives {
             let fields = Self::fields(name, obj);
             let present = alt.sets.iter().map(|set| {
-                let each = set
-                    .iter()
-                    .map(|m| match fields.iter().find(|(_, p)| &p.name == m) {
-                        Some((info, _)) if info.optional => {
-                            let fid = ident(&info.rust);
-                            quote!(self.#fid.is_some())
-                        }
-                        _ => quote!(true),
-                    });
+                let each = set.iter().map(|m| match fields.iter().find(|(_, p)| &p.name == m) {
+                    Some((info, _)) if info.optional => {
+                        let fid = ident(&info.rust);
+                        quote!(self.#fid.is_some())
+                    }
+                    _ => quote!(true),
+                });
                 quote!((true #(&& #each)*))
             });
             let names: Vec<String> = alt.sets.iter().map(|s| s.join("+")).collect();
@@ -315,9 +256,7 @@ impl<'a> TypeGen<'a> {
             Additional::Ignore => {}
             Additional::Keep(values) => {
                 let ty = match values.kind {
-                    Kind::Any => {
-                        quote!(::serde_json::Map<::std::string::String, ::serde_json::Value>)
-                    }
+                    Kind::Any => quote!(::serde_json::Map<::std::string::String, ::serde_json::Value>),
                     _ => {
                         let inner = self.rust_type(values, &format!("{name}Extra"));
                         quote!(::std::collections::BTreeMap<::std::string::String, #inner>)
@@ -330,11 +269,7 @@ impl<'a> TypeGen<'a> {
                 });
             }
         }
-        let derive_default = if all_optional {
-            quote!(Default,)
-        } else {
-            quote!()
-        };
+        let derive_default = if all_optional { quote!(Default,) } else { quote!() };
         quote! {
             #docs
             #[derive(Debug, Clone, PartialEq, #derive_default ::serde::Serialize, ::serde::Deserialize)]
@@ -384,18 +319,10 @@ impl<'a> TypeGen<'a> {
         }
     }
 
-    fn union(
-        &mut self,
-        name: &str,
-        description: &str,
-        variants: &[Schema],
-        exclusive: bool,
-    ) -> TokenStream {
+    fn union(&mut self, name: &str, description: &str, variants: &[Schema], exclusive: bool) -> TokenStream {
         let support = self.target.support();
         let kind = if exclusive { "one of" } else { "any of" };
-        let docs = doc_attrs(&format!(
-            "{description}\n\nOn the wire: {kind} the variants below, tried in order."
-        ));
+        let docs = doc_attrs(&format!("{description}\n\nOn the wire: {kind} the variants below, tried in order."));
         let id = ident(name);
         let mut taken = Vec::new();
         let mut vs = Vec::new();
@@ -435,12 +362,7 @@ impl<'a> TypeGen<'a> {
     fn checks(&mut self, expr: &TokenStream, schema: &Schema) -> TokenStream {
         let support = self.target.support();
         match &schema.kind {
-            Kind::String {
-                min_length,
-                max_length,
-                pattern,
-                ..
-            } => {
+            Kind::String { min_length, max_length, pattern, .. } => {
                 let mut out = quote!();
                 if min_length.is_some() || max_length.is_some() {
                     let min = opt_tokens(*min_length);
@@ -460,36 +382,22 @@ impl<'a> TypeGen<'a> {
                 }
                 out
             }
-            Kind::Integer {
-                minimum, maximum, ..
-            } if minimum.is_some() || maximum.is_some() => {
+            Kind::Integer { minimum, maximum, .. } if minimum.is_some() || maximum.is_some() => {
                 let min = opt_tokens(minimum.map(|m| m as f64));
                 let max = opt_tokens(maximum.map(|m| m as f64));
                 quote! { v.range(*#expr as f64, #min, #max); }
             }
-            Kind::Number {
-                minimum,
-                maximum,
-                nonfinite_as_strings,
-            } if minimum.is_some() || maximum.is_some() => {
+            Kind::Number { minimum, maximum, nonfinite_as_strings } if minimum.is_some() || maximum.is_some() => {
                 let min = opt_tokens(*minimum);
                 let max = opt_tokens(*maximum);
-                let val = if *nonfinite_as_strings {
-                    quote!(#expr.0)
-                } else {
-                    quote!(*#expr)
-                };
+                let val = if *nonfinite_as_strings { quote!(#expr.0) } else { quote!(*#expr) };
                 quote! { v.range(#val, #min, #max); }
             }
             Kind::Const(c) if !c.is_string() => {
                 let text = c.to_string();
                 quote! { v.equals(#expr, #text); }
             }
-            Kind::Array {
-                items,
-                min_items,
-                max_items,
-            } => {
+            Kind::Array { items, min_items, max_items } => {
                 let mut out = quote!();
                 if min_items.is_some() || max_items.is_some() {
                     let min = opt_tokens(*min_items);
@@ -519,14 +427,7 @@ impl<'a> TypeGen<'a> {
             }
             // A named alias (a list, a string, …) has no Validate impl of its own: check its
             // constraints here.
-            Kind::Ref(r)
-                if self.api.types.named.get(r).is_some_and(|t| {
-                    !matches!(
-                        t.kind,
-                        Kind::Object(_) | Kind::Union { .. } | Kind::Enum(_) | Kind::Ref(_)
-                    )
-                }) =>
-            {
+            Kind::Ref(r) if self.api.types.named.get(r).is_some_and(|t| !matches!(t.kind, Kind::Object(_) | Kind::Union { .. } | Kind::Enum(_) | Kind::Ref(_))) => {
                 let target = self.api.types.named[r].clone();
                 self.checks(expr, &target)
             }
@@ -541,22 +442,12 @@ impl<'a> TypeGen<'a> {
     /// them): a parameterless JSON body is its schema, a REST operation with parameters gets
     /// a struct of its parameters plus `body`, a JSON-lines body is a batch of another
     /// version's requests, a raw reply is the end's raw type.
-    pub fn operation(
-        &mut self,
-        service: &Service,
-        op: &Operation,
-        v: &OperationVersion,
-    ) -> Result<OperationTypes, String> {
+    pub fn operation(&mut self, service: &Service, op: &Operation, v: &OperationVersion) -> Result<OperationTypes, String> {
         let req_name = request_name(op, v);
         let resp_name = response_name(op, v);
         match (&v.body, v.params.is_empty()) {
             (Body::JsonLines { operation, version }, _) => {
-                let (iop, iv) = batch_item(service, operation, *version).ok_or_else(|| {
-                    format!(
-                        "{}: batch_request names unknown action `{operation}`",
-                        op.name
-                    )
-                })?;
+                let (iop, iv) = batch_item(service, operation, *version).ok_or_else(|| format!("{}: batch_request names unknown action `{operation}`", op.name))?;
                 let item_id = ident(&request_name(iop, iv));
                 let rid = ident(&req_name);
                 let doc = format!(" `{}` requests, one JSON object per line.", iop.name);
@@ -565,52 +456,23 @@ impl<'a> TypeGen<'a> {
             }
             (Body::Json { schema, .. }, true) => self.alias(
                 &req_name,
-                &Schema {
-                    description: if schema.description.is_empty() {
-                        v.description.clone()
-                    } else {
-                        schema.description.clone()
-                    },
-                    ..schema.clone()
-                },
+                &Schema { description: if schema.description.is_empty() { v.description.clone() } else { schema.description.clone() }, ..schema.clone() },
             ),
-            (body, _) => self.define(
-                &req_name,
-                &Schema::new(Kind::Object(params_object(&v.params, body)))
-                    .described(format!("Request of `{}`.", op.name)),
-            ),
+            (body, _) => self.define(&req_name, &Schema::new(Kind::Object(params_object(&v.params, body))).described(format!("Request of `{}`.", op.name))),
         }
         let response = v.response.clone().unwrap_or_else(|| Schema::new(Kind::Any));
-        let response_doc = if response.description.is_empty() {
-            format!("Reply of `{}`.", op.name)
-        } else {
-            response.description.clone()
-        };
+        let response_doc = if response.description.is_empty() { format!("Reply of `{}`.", op.name) } else { response.description.clone() };
         if v.raw_response {
             let rid = ident(&resp_name);
             let docs = doc_attrs(&format!("{response_doc}\n\nSent as it is, not as JSON."));
             let raw = self.target.raw_reply();
             self.define_raw(&resp_name, quote! { #docs pub type #rid = #raw; });
         } else {
-            self.alias(
-                &resp_name,
-                &Schema {
-                    description: response_doc,
-                    ..response
-                },
-            );
+            self.alias(&resp_name, &Schema { description: response_doc, ..response });
         }
         Ok(OperationTypes {
             request: type_ident(&req_name, self, &v.body, v.params.is_empty()),
-            response: type_ident(
-                &resp_name,
-                self,
-                &Body::Json {
-                    schema: v.response.clone().unwrap_or_default(),
-                    required: true,
-                },
-                true,
-            ),
+            response: type_ident(&resp_name, self, &Body::Json { schema: v.response.clone().unwrap_or_default(), required: true }, true),
         })
     }
 
@@ -650,41 +512,21 @@ pub fn params_object(params: &[Param], body: &Body) -> ObjectSchema {
         .map(|p| Property {
             name: p.name.clone(),
             required: p.required,
-            schema: Schema {
-                description: p.description.clone(),
-                ..p.schema.clone()
-            },
+            schema: Schema { description: p.description.clone(), ..p.schema.clone() },
         })
         .collect();
     if let Body::Json { schema, required } = body {
-        properties.push(Property {
-            name: "body".into(),
-            required: *required,
-            schema: schema.clone(),
-        });
+        properties.push(Property { name: "body".into(), required: *required, schema: schema.clone() });
     }
-    ObjectSchema {
-        properties,
-        additional: Additional::Ignore,
-        alternatives: None,
-    }
+    ObjectSchema { properties, additional: Additional::Ignore, alternatives: None }
 }
 
 /// Resolve the operation version a JSON-lines batch item belongs to: the highest version of
 /// `operation` not above `version`, else its lowest.
-pub fn batch_item<'a>(
-    service: &'a Service,
-    operation: &str,
-    version: Option<Version>,
-) -> Option<(&'a Operation, &'a OperationVersion)> {
+pub fn batch_item<'a>(service: &'a Service, operation: &str, version: Option<Version>) -> Option<(&'a Operation, &'a OperationVersion)> {
     let op = service.operations.iter().find(|o| o.name == operation)?;
     let v = version
-        .and_then(|want| {
-            op.versions
-                .iter()
-                .rev()
-                .find(|v| v.version.map(|x| x <= want).unwrap_or(true))
-        })
+        .and_then(|want| op.versions.iter().rev().find(|v| v.version.map(|x| x <= want).unwrap_or(true)))
         .or_else(|| op.versions.first())?;
     Some((op, v))
 }
@@ -706,12 +548,7 @@ pub(crate) fn field_doc(schema: &Schema) -> String {
     let mut d = schema.description.clone();
     let mut notes = Vec::new();
     match &schema.kind {
-        Kind::String {
-            min_length,
-            max_length,
-            pattern,
-            format,
-        } => {
+        Kind::String { min_length, max_length, pattern, format } => {
             if let Some(m) = min_length {
                 notes.push(format!("min length {m}"));
             }
@@ -725,23 +562,15 @@ pub(crate) fn field_doc(schema: &Schema) -> String {
                 notes.push(format!("format `{f}`"));
             }
         }
-        Kind::Integer {
-            minimum, maximum, ..
-        } => {
+        Kind::Integer { minimum, maximum, .. } => {
             notes.extend(minimum.map(|m| format!("minimum {m}")));
             notes.extend(maximum.map(|m| format!("maximum {m}")));
         }
-        Kind::Number {
-            minimum, maximum, ..
-        } => {
+        Kind::Number { minimum, maximum, .. } => {
             notes.extend(minimum.map(|m| format!("minimum {m}")));
             notes.extend(maximum.map(|m| format!("maximum {m}")));
         }
-        Kind::Array {
-            min_items,
-            max_items,
-            ..
-        } => {
+        Kind::Array { min_items, max_items, .. } => {
             notes.extend(min_items.map(|m| format!("at least {m} items")));
             notes.extend(max_items.map(|m| format!("at most {m} items")));
         }
@@ -769,13 +598,7 @@ pub fn literal(kind: &Kind, v: &Value) -> Option<TokenStream> {
             quote!(#i)
         }),
         (Kind::Integer { .. }, Value::Number(n)) => n.as_i64().map(|i| quote!(#i)),
-        (
-            Kind::Number {
-                nonfinite_as_strings: false,
-                ..
-            },
-            Value::Number(n),
-        ) => n.as_f64().map(|f| quote!(#f)),
+        (Kind::Number { nonfinite_as_strings: false, .. }, Value::Number(n)) => n.as_f64().map(|f| quote!(#f)),
         (Kind::String { .. }, Value::String(s)) => Some(quote!(::std::string::String::from(#s))),
         _ => None,
     }

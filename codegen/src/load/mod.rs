@@ -20,10 +20,7 @@ pub struct LoadError {
 
 impl LoadError {
     pub fn new(file: impl Into<PathBuf>, reason: impl Into<String>) -> LoadError {
-        LoadError {
-            file: file.into(),
-            reason: reason.into(),
-        }
+        LoadError { file: file.into(), reason: reason.into() }
     }
 }
 
@@ -38,15 +35,10 @@ pub fn spec_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     let entries = std::fs::read_dir(dir).map_err(|e| LoadError::new(dir, e.to_string()))?;
     for entry in entries {
-        let path = entry
-            .map_err(|e| LoadError::new(dir, e.to_string()))?
-            .path();
+        let path = entry.map_err(|e| LoadError::new(dir, e.to_string()))?.path();
         if path.is_dir() {
             collect(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("conf" | "json" | "yaml" | "yml")
-        ) {
+        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("conf" | "json" | "yaml" | "yml")) {
             out.push(path);
         }
     }
@@ -65,11 +57,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
     let mut apis = Vec::new();
     let mut clearml_dirs: Vec<PathBuf> = Vec::new();
     for file in &files {
-        let rel = file
-            .strip_prefix(dir)
-            .unwrap_or(file)
-            .to_string_lossy()
-            .replace('\\', "/");
+        let rel = file.strip_prefix(dir).unwrap_or(file).to_string_lossy().replace('\\', "/");
         match file.extension().and_then(|e| e.to_str()) {
             Some("conf") => {
                 let parent = file.parent().unwrap_or(dir).to_path_buf();
@@ -82,24 +70,14 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
         }
     }
     for d in clearml_dirs {
-        let rel = d
-            .strip_prefix(dir)
-            .unwrap_or(&d)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let name = d
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "clearml".into());
+        let rel = d.strip_prefix(dir).unwrap_or(&d).to_string_lossy().replace('\\', "/");
+        let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "clearml".into());
         apis.push(clearml::load_dir(&d, &rel, &name)?);
     }
     apis.sort_by(|a, b| a.name.cmp(&b.name));
     for pair in apis.windows(2) {
         if pair[0].name == pair[1].name {
-            return Err(LoadError::new(
-                dir,
-                format!("two spec files define the API `{}`", pair[0].name),
-            ));
+            return Err(LoadError::new(dir, format!("two spec files define the API `{}`", pair[0].name)));
         }
     }
     Ok(apis)
@@ -127,10 +105,6 @@ pub(crate) fn html_to_text(html: &str) -> String {
             _ => {}
         }
     }
-    let text = out
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&");
+    let text = out.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&");
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -7,30 +7,22 @@
 
 use std::path::Path;
 
-use openapiv3::{
-    OpenAPI, Operation as OaOperation, Parameter, ParameterSchemaOrContent, ReferenceOr, StatusCode,
-};
+use openapiv3::{OpenAPI, Operation as OaOperation, Parameter, ParameterSchemaOrContent, ReferenceOr, StatusCode};
 use serde_json::Value;
 
 use super::jsonschema::{self, Dialect};
 use super::LoadError;
 use crate::ir::{
-    Additional, Api, Body, ErrorReply, HttpBinding, Operation, OperationVersion, Param,
-    ParamLocation, Protocol, Schema, Service, TypeSpace,
+    Additional, Api, Body, ErrorReply, HttpBinding, Operation, OperationVersion, Param, ParamLocation, Protocol, Schema, Service,
+    TypeSpace,
 };
 
 /// OpenAPI objects drop members they do not name unless `additionalProperties` says otherwise.
-const DIALECT: Dialect = Dialect {
-    ref_prefix: "#/components/schemas/",
-    default_additional: || Additional::Ignore,
-};
+const DIALECT: Dialect = Dialect { ref_prefix: "#/components/schemas/", default_additional: || Additional::Ignore };
 
 pub fn load_file(file: &Path, rel: &str) -> Result<Api, LoadError> {
     let text = std::fs::read_to_string(file).map_err(|e| LoadError::new(file, e.to_string()))?;
-    let stem = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     load_str(&text, rel, &stem).map_err(|e| LoadError::new(file, e))
 }
 
@@ -39,70 +31,40 @@ pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
         Some(l) => format!("line {}: {e}", l.line()),
         None => e.to_string(),
     })?;
-    let doc: OpenAPI = serde_json::from_value(raw.clone())
-        .map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
+    let doc: OpenAPI = serde_json::from_value(raw.clone()).map_err(|e| format!("not an OpenAPI 3.0 document: {e}"))?;
     if !doc.openapi.starts_with("3.0") {
-        return Err(format!(
-            "OpenAPI version {} is not supported (3.0.x)",
-            doc.openapi
-        ));
+        return Err(format!("OpenAPI version {} is not supported (3.0.x)", doc.openapi));
     }
-    let name = raw
-        .get("x-specmill-api")
-        .and_then(Value::as_str)
-        .unwrap_or(stem)
-        .to_string();
+    let name = raw.get("x-specmill-api").and_then(Value::as_str).unwrap_or(stem).to_string();
 
     let mut types = TypeSpace::default();
-    if let Some(schemas) = raw
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-    {
+    if let Some(schemas) = raw.pointer("/components/schemas").and_then(Value::as_object) {
         for (n, s) in schemas {
-            types.named.insert(
-                n.clone(),
-                jsonschema::convert(s, &DIALECT, &format!("components.schemas.{n}"))?,
-            );
+            types.named.insert(n.clone(), jsonschema::convert(s, &DIALECT, &format!("components.schemas.{n}"))?);
         }
     }
-    let mut mounts: Vec<String> = doc
-        .servers
-        .iter()
-        .map(|s| s.url.trim_end_matches('/').to_string())
-        .collect();
+    let mut mounts: Vec<String> = doc.servers.iter().map(|s| s.url.trim_end_matches('/').to_string()).collect();
     if mounts.is_empty() {
         mounts.push(String::new());
     }
     if let Some(bad) = mounts.iter().find(|m| !m.is_empty() && !m.starts_with('/')) {
-        return Err(format!(
-            "server url `{bad}` must be a path starting with `/`"
-        ));
+        return Err(format!("server url `{bad}` must be a path starting with `/`"));
     }
 
     let mut operations = Vec::new();
     for (path, item) in doc.paths.paths.iter() {
         let item = match item {
             ReferenceOr::Item(i) => i,
-            ReferenceOr::Reference { reference } => {
-                return Err(format!(
-                    "{path}: path item references ({reference}) are not supported"
-                ))
-            }
+            ReferenceOr::Reference { reference } => return Err(format!("{path}: path item references ({reference}) are not supported")),
         };
         for (method, op) in item.iter() {
             // Parameters of the path item, then of the operation, `$ref`s to
             // `#/components/parameters/…` resolved.
             let mut params = Vec::new();
             for p in item.parameters.iter().chain(op.parameters.iter()) {
-                params
-                    .push(ReferenceOr::Item(resolve_parameter(p, &doc).map_err(
-                        |e| format!("{} {path}: {e}", method.to_uppercase()),
-                    )?));
+                params.push(ReferenceOr::Item(resolve_parameter(p, &doc).map_err(|e| format!("{} {path}: {e}", method.to_uppercase()))?));
             }
-            operations.push(
-                operation(path, method, op, &params, &types)
-                    .map_err(|e| format!("{} {path}: {e}", method.to_uppercase()))?,
-            );
+            operations.push(operation(path, method, op, &params, &types).map_err(|e| format!("{} {path}: {e}", method.to_uppercase()))?);
         }
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -114,22 +76,12 @@ pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
     Ok(Api {
         name: name.clone(),
         title: doc.info.title.clone(),
-        description: doc
-            .info
-            .description
-            .clone()
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
+        description: doc.info.description.clone().unwrap_or_default().trim().to_string(),
         protocol: Protocol::OpenApi,
         source: rel.to_string(),
         mounts,
         signing_name: None,
-        services: vec![Service {
-            name,
-            description: String::new(),
-            operations,
-        }],
+        services: vec![Service { name, description: String::new(), operations }],
         types,
     })
 }
@@ -148,12 +100,8 @@ fn resolve_parameter(p: &ReferenceOr<Parameter>, doc: &OpenAPI) -> Result<Parame
                 .ok_or_else(|| format!("unsupported parameter reference `{reference}`"))?;
             match doc.components.as_ref().and_then(|c| c.parameters.get(name)) {
                 Some(ReferenceOr::Item(p)) => Ok(p.clone()),
-                Some(ReferenceOr::Reference { reference: r }) => {
-                    Err(format!("parameter `{name}` is itself a reference ({r})"))
-                }
-                None => Err(format!(
-                    "parameter `{name}` is not defined in components.parameters"
-                )),
+                Some(ReferenceOr::Reference { reference: r }) => Err(format!("parameter `{name}` is itself a reference ({r})")),
+                None => Err(format!("parameter `{name}` is not defined in components.parameters")),
             }
         }
     }
@@ -162,22 +110,12 @@ fn resolve_parameter(p: &ReferenceOr<Parameter>, doc: &OpenAPI) -> Result<Parame
 /// A schema with a top-level `$ref` replaced by the named schema.
 fn resolve_ref(schema: Schema, types: &TypeSpace) -> Result<Schema, String> {
     match &schema.kind {
-        crate::ir::Kind::Ref(r) => types
-            .named
-            .get(r)
-            .cloned()
-            .ok_or_else(|| format!("schema `{r}` is not defined")),
+        crate::ir::Kind::Ref(r) => types.named.get(r).cloned().ok_or_else(|| format!("schema `{r}` is not defined")),
         _ => Ok(schema),
     }
 }
 
-fn operation(
-    path: &str,
-    method: &str,
-    op: &OaOperation,
-    params: &[ReferenceOr<Parameter>],
-    types: &TypeSpace,
-) -> Result<Operation, String> {
+fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<Parameter>], types: &TypeSpace) -> Result<Operation, String> {
     let name = op.operation_id.clone().ok_or("operationId is missing")?;
     let description = [op.summary.clone(), op.description.clone()]
         .into_iter()
@@ -190,62 +128,34 @@ fn operation(
     for p in params {
         let p = match p {
             ReferenceOr::Item(p) => p,
-            ReferenceOr::Reference { reference } => {
-                return Err(format!(
-                    "parameter references ({reference}) are not supported"
-                ))
-            }
+            ReferenceOr::Reference { reference } => return Err(format!("parameter references ({reference}) are not supported")),
         };
         let (data, location) = match p {
             Parameter::Path { parameter_data, .. } => (parameter_data, ParamLocation::Path),
             Parameter::Query { parameter_data, .. } => (parameter_data, ParamLocation::Query),
             Parameter::Header { parameter_data, .. } => (parameter_data, ParamLocation::Header),
-            Parameter::Cookie { parameter_data, .. } => {
-                return Err(format!(
-                    "cookie parameter `{}` is not supported",
-                    parameter_data.name
-                ))
-            }
+            Parameter::Cookie { parameter_data, .. } => return Err(format!("cookie parameter `{}` is not supported", parameter_data.name)),
         };
         let schema = match &data.format {
-            ParameterSchemaOrContent::Schema(s) => {
-                schema_value(s, &format!("parameter {}", data.name))?
-            }
-            ParameterSchemaOrContent::Content(_) => {
-                return Err(format!(
-                    "parameter `{}`: content parameters are not supported",
-                    data.name
-                ))
-            }
+            ParameterSchemaOrContent::Schema(s) => schema_value(s, &format!("parameter {}", data.name))?,
+            ParameterSchemaOrContent::Content(_) => return Err(format!("parameter `{}`: content parameters are not supported", data.name)),
         };
         ir_params.push(Param {
             name: data.name.clone(),
             location,
             required: data.required || location == ParamLocation::Path,
-            description: data
-                .description
-                .clone()
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
+            description: data.description.clone().unwrap_or_default().trim().to_string(),
             schema,
         });
     }
     for placeholder in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
-        if !ir_params
-            .iter()
-            .any(|p| p.location == ParamLocation::Path && p.name == placeholder)
-        {
+        if !ir_params.iter().any(|p| p.location == ParamLocation::Path && p.name == placeholder) {
             return Err(format!("path parameter `{placeholder}` is not declared"));
         }
     }
     let body = match &op.request_body {
         None => Body::None,
-        Some(ReferenceOr::Reference { reference }) => {
-            return Err(format!(
-                "request body references ({reference}) are not supported"
-            ))
-        }
+        Some(ReferenceOr::Reference { reference }) => return Err(format!("request body references ({reference}) are not supported")),
         Some(ReferenceOr::Item(rb)) => {
             if let Some(media) = rb.content.get("multipart/form-data") {
                 // The parts of a form become parameters of their own, each typed by its
@@ -266,18 +176,9 @@ fn operation(
                 }
                 Body::None
             } else {
-                let media = rb
-                    .content
-                    .get("application/json")
-                    .ok_or("the request body must be application/json or multipart/form-data")?;
-                let schema = media
-                    .schema
-                    .as_ref()
-                    .ok_or("the request body has no schema")?;
-                Body::Json {
-                    schema: schema_value(schema, "requestBody")?,
-                    required: rb.required,
-                }
+                let media = rb.content.get("application/json").ok_or("the request body must be application/json or multipart/form-data")?;
+                let schema = media.schema.as_ref().ok_or("the request body has no schema")?;
+                Body::Json { schema: schema_value(schema, "requestBody")?, required: rb.required }
             }
         }
     };
@@ -291,11 +192,7 @@ fn operation(
         };
         let resp = match resp {
             ReferenceOr::Item(r) => r,
-            ReferenceOr::Reference { reference } => {
-                return Err(format!(
-                    "response references ({reference}) are not supported"
-                ))
-            }
+            ReferenceOr::Reference { reference } => return Err(format!("response references ({reference}) are not supported")),
         };
         let schema = resp
             .content
@@ -308,15 +205,10 @@ fn operation(
                 return Err("more than one success response".into());
             }
             // A success that is not JSON (a file) is sent as it is.
-            raw_response =
-                !resp.content.is_empty() && !resp.content.contains_key("application/json");
+            raw_response = !resp.content.is_empty() && !resp.content.contains_key("application/json");
             response = Some(schema.unwrap_or_default());
         } else {
-            errors.push(ErrorReply {
-                status: code,
-                description: resp.description.trim().to_string(),
-                schema,
-            });
+            errors.push(ErrorReply { status: code, description: resp.description.trim().to_string(), schema });
         }
     }
     Ok(Operation {
@@ -325,10 +217,7 @@ fn operation(
         versions: vec![OperationVersion {
             version: None,
             description,
-            http: HttpBinding {
-                method: Some(method.to_uppercase()),
-                path: path.to_string(),
-            },
+            http: HttpBinding { method: Some(method.to_uppercase()), path: path.to_string() },
             params: ir_params,
             body,
             response,

@@ -7,11 +7,7 @@ use super::RequestProblem;
 /// Decode a JSON body. An empty body is read as `{}` so that a body whose members are all
 /// optional may be left out.
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, RequestProblem> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        body
-    };
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
     serde_json::from_slice(body).map_err(|e| RequestProblem::from_serde(&e))
 }
 
@@ -36,10 +32,7 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if from > haystack.len() {
         return None;
     }
-    haystack[from..]
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
+    haystack[from..].windows(needle.len()).position(|w| w == needle).map(|i| i + from)
 }
 
 /// `name="value"` parameters of a header value (quotes removed, `\"` unescaped).
@@ -50,41 +43,25 @@ fn header_param(value: &str, key: &str) -> Option<String> {
             return None;
         }
         let v = v.trim();
-        Some(
-            v.strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .map(|v| v.replace("\\\"", "\""))
-                .unwrap_or_else(|| v.to_string()),
-        )
+        Some(v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).map(|v| v.replace("\\\"", "\"")).unwrap_or_else(|| v.to_string()))
     })
 }
 
 impl Form {
     /// Parse `body` with the boundary of the request's `Content-Type`.
     pub fn parse(req: &actix_web::HttpRequest, body: &[u8]) -> Result<Form, RequestProblem> {
-        let content_type = req
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !content_type
-            .to_ascii_lowercase()
-            .starts_with("multipart/form-data")
-        {
-            return Err(RequestProblem::Malformed(format!(
-                "expected a multipart/form-data body, got `{content_type}`"
-            )));
+        let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+            return Err(RequestProblem::Malformed(format!("expected a multipart/form-data body, got `{content_type}`")));
         }
-        let boundary = header_param(content_type, "boundary")
-            .ok_or_else(|| RequestProblem::Malformed("multipart body without a boundary".into()))?;
+        let boundary = header_param(content_type, "boundary").ok_or_else(|| RequestProblem::Malformed("multipart body without a boundary".into()))?;
         Form::parse_bytes(body, &boundary)
     }
 
     pub fn parse_bytes(body: &[u8], boundary: &str) -> Result<Form, RequestProblem> {
         let bad = |m: &str| RequestProblem::Malformed(format!("multipart body: {m}"));
         let delimiter = format!("--{boundary}").into_bytes();
-        let mut pos =
-            find(body, &delimiter, 0).ok_or_else(|| bad("no boundary line"))? + delimiter.len();
+        let mut pos = find(body, &delimiter, 0).ok_or_else(|| bad("no boundary line"))? + delimiter.len();
         let mut parts = Vec::new();
         loop {
             if body[pos..].starts_with(b"--") {
@@ -92,24 +69,14 @@ impl Form {
             }
             // The rest of the boundary line.
             pos = find(body, b"\r\n", pos).ok_or_else(|| bad("boundary line not ended"))? + 2;
-            let head_end =
-                find(body, b"\r\n\r\n", pos).ok_or_else(|| bad("part headers not ended"))?;
-            let head = std::str::from_utf8(&body[pos..head_end])
-                .map_err(|_| bad("part headers are not UTF-8"))?;
-            let mut part = Part {
-                name: String::new(),
-                filename: None,
-                content_type: None,
-                data: Vec::new(),
-            };
+            let head_end = find(body, b"\r\n\r\n", pos).ok_or_else(|| bad("part headers not ended"))?;
+            let head = std::str::from_utf8(&body[pos..head_end]).map_err(|_| bad("part headers are not UTF-8"))?;
+            let mut part = Part { name: String::new(), filename: None, content_type: None, data: Vec::new() };
             for line in head.split("\r\n") {
-                let Some((k, v)) = line.split_once(':') else {
-                    continue;
-                };
+                let Some((k, v)) = line.split_once(':') else { continue };
                 match k.trim().to_ascii_lowercase().as_str() {
                     "content-disposition" => {
-                        part.name =
-                            header_param(v, "name").ok_or_else(|| bad("a part without a name"))?;
+                        part.name = header_param(v, "name").ok_or_else(|| bad("a part without a name"))?;
                         part.filename = header_param(v, "filename");
                     }
                     "content-type" => part.content_type = Some(v.trim().to_string()),
@@ -119,8 +86,7 @@ impl Form {
             let data_start = head_end + 4;
             let mut end_marker = b"\r\n".to_vec();
             end_marker.extend_from_slice(&delimiter);
-            let data_end = find(body, &end_marker, data_start)
-                .ok_or_else(|| bad("part not closed by the boundary"))?;
+            let data_end = find(body, &end_marker, data_start).ok_or_else(|| bad("part not closed by the boundary"))?;
             part.data = body[data_start..data_end].to_vec();
             parts.push(part);
             pos = data_end + end_marker.len();
@@ -133,17 +99,12 @@ impl Form {
 
     /// A text part (UTF-8).
     pub fn text(&self, name: &str) -> Option<&str> {
-        self.part(name)
-            .and_then(|p| std::str::from_utf8(&p.data).ok())
+        self.part(name).and_then(|p| std::str::from_utf8(&p.data).ok())
     }
 
     /// A file part.
     pub fn file(&self, name: &str) -> Option<FilePart> {
-        self.part(name).map(|p| FilePart {
-            filename: p.filename.clone(),
-            content_type: p.content_type.clone(),
-            bytes: p.data.clone(),
-        })
+        self.part(name).map(|p| FilePart { filename: p.filename.clone(), content_type: p.content_type.clone(), bytes: p.data.clone() })
     }
 }
 
@@ -158,10 +119,7 @@ mod tests {
         let form = Form::parse_bytes(body, "b0undary").unwrap();
         assert_eq!(form.parts.len(), 2);
         let file = form.file("file").unwrap();
-        assert_eq!(
-            (file.filename.as_deref(), file.bytes.as_slice()),
-            (Some("file"), &b"line 1\r\nline 2"[..])
-        );
+        assert_eq!((file.filename.as_deref(), file.bytes.as_slice()), (Some("file"), &b"line 1\r\nline 2"[..]));
         assert_eq!(form.text("metadata"), Some("{\"k\": \"v\"}"));
         assert_eq!(form.text("missing"), None);
     }
@@ -170,23 +128,10 @@ mod tests {
     fn refuses_broken_bodies() {
         for (body, boundary) in [
             (&b"no boundary here"[..], "x"),
-            (
-                &b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated"[..],
-                "x",
-            ),
-            (
-                &b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--"[..],
-                "x",
-            ),
+            (&b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated"[..], "x"),
+            (&b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--"[..], "x"),
         ] {
-            assert!(
-                matches!(
-                    Form::parse_bytes(body, boundary),
-                    Err(RequestProblem::Malformed(_))
-                ),
-                "{:?}",
-                String::from_utf8_lossy(body)
-            );
+            assert!(matches!(Form::parse_bytes(body, boundary), Err(RequestProblem::Malformed(_))), "{:?}", String::from_utf8_lossy(body));
         }
         assert_eq!(Form::parse_bytes(b"--x--\r\n", "x").unwrap().parts.len(), 0);
     }

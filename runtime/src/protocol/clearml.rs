@@ -23,19 +23,11 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: u16, subcode: u32, msg: impl Into<String>) -> Error {
-        Error {
-            code,
-            subcode,
-            msg: msg.into(),
-        }
+        Error { code, subcode, msg: msg.into() }
     }
     /// 400/11 `Missing required fields: missing=(a, b)`.
     pub fn missing_fields(fields: &[&str]) -> Error {
-        Error::new(
-            400,
-            11,
-            format!("Missing required fields: missing=({})", fields.join(", ")),
-        )
+        Error::new(400, 11, format!("Missing required fields: missing=({})", fields.join(", ")))
     }
     /// 400/12 `Validation error (…)`.
     pub fn validation(detail: impl std::fmt::Display) -> Error {
@@ -55,9 +47,7 @@ impl Error {
     fn from_problem(problem: RequestProblem) -> Error {
         match problem {
             RequestProblem::MissingMember(m) => Error::missing_fields(&[m.as_str()]),
-            RequestProblem::Malformed(m) => {
-                Error::new(400, 0, format!("Failed to decode JSON object: {m}"))
-            }
+            RequestProblem::Malformed(m) => Error::new(400, 0, format!("Failed to decode JSON object: {m}")),
             other => Error::validation(other.describe()),
         }
     }
@@ -102,8 +92,7 @@ impl<T> Validate for Batch<T> {
     fn validate(&self, _: &mut crate::validate::Validator) {}
 }
 
-static PATH_VERSION: LazyLock<regex::Regex> =
-    LazyLock::new(|| regex::Regex::new(r"^\d+(\.\d+)?$").expect("static regex"));
+static PATH_VERSION: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(r"^\d+(\.\d+)?$").expect("static regex"));
 
 /// A version as ClearML compares them: numerically by part.
 fn parse_version(s: &str) -> Option<(u32, u32)> {
@@ -143,16 +132,7 @@ impl Call {
         let mut ctx = RequestContext::from_request(req);
         let requested = match req.match_info().get("version") {
             Some(v) if PATH_VERSION.is_match(v) => v.to_string(),
-            Some(_) => {
-                return Err(envelope(
-                    &ctx,
-                    None,
-                    endpoint,
-                    None,
-                    None,
-                    Err(Error::new(400, 2, "Request path has invalid version")),
-                ))
-            }
+            Some(_) => return Err(envelope(&ctx, None, endpoint, None, None, Err(Error::new(400, 2, "Request path has invalid version")))),
             None => max_version.to_string(),
         };
         let want = parse_version(&requested).unwrap_or((0, 0));
@@ -161,46 +141,22 @@ impl Call {
             .filter(|v| parse_version(v).map(|x| x <= want).unwrap_or(false))
             .max_by_key(|v| parse_version(v));
         let Some(actual) = actual else {
-            let msg =
-                format!("Unable to find endpoint for name {endpoint} and version {requested}");
-            return Err(envelope(
-                &ctx,
-                None,
-                endpoint,
-                Some(&requested),
-                None,
-                Err(Error::new(404, 0, msg)),
-            ));
+            let msg = format!("Unable to find endpoint for name {endpoint} and version {requested}");
+            return Err(envelope(&ctx, None, endpoint, Some(&requested), None, Err(Error::new(404, 0, msg))));
         };
         if authorize {
-            ctx.tenant = authenticate(req, &ctx).map_err(|e| {
-                envelope(&ctx, None, endpoint, Some(&requested), Some(actual), Err(e))
-            })?;
+            ctx.tenant = authenticate(req, &ctx).map_err(|e| envelope(&ctx, None, endpoint, Some(&requested), Some(actual), Err(e)))?;
         }
-        let trx = ["X-ClearML-Trx", "X-Trains-Trx"].iter().find_map(|h| {
-            req.headers()
-                .get(*h)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        });
+        let trx = ["X-ClearML-Trx", "X-Trains-Trx"]
+            .iter()
+            .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_string));
         let json_lines = req
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .map(|ct| {
-                ct.starts_with("application/json-lines") || ct.starts_with("application/jsonlines")
-            })
+            .map(|ct| ct.starts_with("application/json-lines") || ct.starts_with("application/jsonlines"))
             .unwrap_or(false);
-        Ok(Call {
-            ctx,
-            endpoint,
-            requested,
-            actual,
-            trx,
-            body: body.clone(),
-            json_lines,
-            query: req.query_string().to_string(),
-        })
+        Ok(Call { ctx, endpoint, requested, actual, trx, body: body.clone(), json_lines, query: req.query_string().to_string() })
     }
 
     /// The caller, authenticated.
@@ -217,8 +173,7 @@ impl Call {
     /// (numbers and booleans converted), as clearml-server does.
     fn object(&self) -> Result<Value, Error> {
         if self.body.iter().all(u8::is_ascii_whitespace) {
-            let pairs: Vec<(String, String)> =
-                serde_urlencoded::from_str(&self.query).unwrap_or_default();
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&self.query).unwrap_or_default();
             let mut obj = Map::new();
             for (k, v) in pairs {
                 let value = if let Ok(i) = v.parse::<i64>() {
@@ -234,8 +189,7 @@ impl Call {
             }
             return Ok(Value::Object(obj));
         }
-        let v: Value = serde_json::from_slice(&self.body)
-            .map_err(|e| Error::new(400, 0, format!("Failed to decode JSON object: {e}")))?;
+        let v: Value = serde_json::from_slice(&self.body).map_err(|e| Error::new(400, 0, format!("Failed to decode JSON object: {e}")))?;
         if !v.is_object() {
             return Err(Error::new(400, 0, "Data should be a dict"));
         }
@@ -244,8 +198,7 @@ impl Call {
 
     /// Decode and validate the request of a plain call.
     pub fn request<T: DeserializeOwned + Validate>(&self) -> Result<T, Error> {
-        let value: T = serde_json::from_value(self.object()?)
-            .map_err(|e| Error::from_problem(RequestProblem::from_serde(&e)))?;
+        let value: T = serde_json::from_value(self.object()?).map_err(|e| Error::from_problem(RequestProblem::from_serde(&e)))?;
         validate(&value).map_err(|v| Error::from_problem(RequestProblem::Invalid(v)))?;
         Ok(value)
     }
@@ -258,27 +211,16 @@ impl Call {
             return Err(Error::new(400, 17, "Batch request contains no items"));
         }
         let mut objects = Vec::new();
-        let whole = if self.json_lines {
-            None
-        } else {
-            serde_json::from_slice::<Value>(&self.body).ok()
-        };
+        let whole = if self.json_lines { None } else { serde_json::from_slice::<Value>(&self.body).ok() };
         match whole {
             Some(Value::Object(o)) => objects.push(Value::Object(o)),
             Some(Value::Array(a)) => objects.extend(a),
             _ => {
-                let text = std::str::from_utf8(&self.body).map_err(|_| {
-                    Error::new(400, 0, "Failed to decode JSON object: body is not UTF-8")
-                })?;
+                let text = std::str::from_utf8(&self.body).map_err(|_| Error::new(400, 0, "Failed to decode JSON object: body is not UTF-8"))?;
                 let lines: Vec<&str> = text.trim_end_matches(['\n', '\r']).split('\n').collect();
                 for (i, line) in lines.iter().enumerate() {
-                    let v: Value = serde_json::from_str(line).map_err(|e| {
-                        Error::new(
-                            400,
-                            0,
-                            format!("Failed to decode JSON object: {e} in batch item #{i}"),
-                        )
-                    })?;
+                    let v: Value = serde_json::from_str(line)
+                        .map_err(|e| Error::new(400, 0, format!("Failed to decode JSON object: {e} in batch item #{i}")))?;
                     objects.push(v);
                 }
             }
@@ -291,11 +233,7 @@ impl Call {
                 Value::Bool(_) => "bool",
                 _ => "null",
             };
-            return Err(Error::new(
-                400,
-                0,
-                format!("json lines must contain objects, found: {kind}"),
-            ));
+            return Err(Error::new(400, 0, format!("json lines must contain objects, found: {kind}")));
         }
         if objects.is_empty() {
             return Err(Error::new(400, 17, "Batch request contains no items"));
@@ -303,14 +241,9 @@ impl Call {
         let items = objects
             .into_iter()
             .map(|raw| {
-                let item: T = serde_json::from_value(raw.clone()).map_err(|e| ItemError {
-                    message: RequestProblem::from_serde(&e).describe(),
-                    raw: raw.clone(),
-                })?;
-                validate(&item).map_err(|v| ItemError {
-                    message: RequestProblem::Invalid(v).describe(),
-                    raw,
-                })?;
+                let item: T = serde_json::from_value(raw.clone())
+                    .map_err(|e| ItemError { message: RequestProblem::from_serde(&e).describe(), raw: raw.clone() })?;
+                validate(&item).map_err(|v| ItemError { message: RequestProblem::Invalid(v).describe(), raw })?;
                 Ok(item)
             })
             .collect();
@@ -318,44 +251,20 @@ impl Call {
     }
 
     /// The reply in the envelope.
-    pub fn respond<T: Serialize>(
-        &self,
-        ctx: &RequestContext,
-        result: Result<T, Error>,
-    ) -> HttpResponse {
-        let (trx, requested, actual) = (
-            self.trx.as_deref(),
-            Some(self.requested.as_str()),
-            Some(self.actual),
-        );
+    pub fn respond<T: Serialize>(&self, ctx: &RequestContext, result: Result<T, Error>) -> HttpResponse {
+        let (trx, requested, actual) = (self.trx.as_deref(), Some(self.requested.as_str()), Some(self.actual));
         match result {
             // the reply serialised straight into the body, with no JSON tree in between
-            Ok(data) => match serde_json::to_vec(&Envelope {
-                meta: meta(ctx, trx, self.endpoint, requested, actual, 200, 0, "OK"),
-                data,
-            }) {
-                Ok(body) => HttpResponse::Ok()
-                    .content_type("application/json")
-                    .body(body),
-                Err(e) => envelope(
-                    ctx,
-                    trx,
-                    self.endpoint,
-                    requested,
-                    actual,
-                    Err(Error::internal(e.to_string())),
-                ),
+            Ok(data) => match serde_json::to_vec(&Envelope { meta: meta(ctx, trx, self.endpoint, requested, actual, 200, 0, "OK"), data }) {
+                Ok(body) => HttpResponse::Ok().content_type("application/json").body(body),
+                Err(e) => envelope(ctx, trx, self.endpoint, requested, actual, Err(Error::internal(e.to_string()))),
             },
             Err(e) => envelope(ctx, trx, self.endpoint, requested, actual, Err(e)),
         }
     }
 
     /// A raw reply (a file): sent as it is; errors still in the envelope.
-    pub fn respond_raw(
-        &self,
-        ctx: &RequestContext,
-        result: Result<super::RawReply, Error>,
-    ) -> HttpResponse {
+    pub fn respond_raw(&self, ctx: &RequestContext, result: Result<super::RawReply, Error>) -> HttpResponse {
         match result {
             Ok(raw) => raw.into_response(),
             Err(e) => self.respond::<Value>(ctx, Err(e)),
@@ -364,15 +273,10 @@ impl Call {
 
     /// A resolved version with no handler (cannot happen with generated tables).
     pub fn unresolved(&self, ctx: &RequestContext) -> HttpResponse {
-        self.respond::<Value>(
-            ctx,
-            Err(Error::internal(format!(
-                "version {} of {} has no handler",
-                self.actual, self.endpoint
-            ))),
-        )
+        self.respond::<Value>(ctx, Err(Error::internal(format!("version {} of {} has no handler", self.actual, self.endpoint))))
     }
 }
+
 
 /// The caller's tenant, from the server's [`Auth`] (an app without one is open).
 fn authenticate(req: &HttpRequest, ctx: &RequestContext) -> Result<String, Error> {
@@ -382,26 +286,19 @@ fn authenticate(req: &HttpRequest, ctx: &RequestContext) -> Result<String, Error
     if auth.is_open() {
         return Ok(ctx.tenant.clone());
     }
-    let header = req
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok());
+    let header = req.headers().get("authorization").and_then(|h| h.to_str().ok());
     let bearer = header
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .map(str::to_string)
         .or_else(|| super::cookie(req, "clearml_token_basic"));
     let result = match bearer {
         Some(token) => auth.clearml_tenant_of_token(&token),
-        None => auth
-            .clearml_identity(ctx.basic.as_ref())
-            .map(|id| id.company),
+        None => auth.clearml_identity(ctx.basic.as_ref()).map(|id| id.company),
     };
     result.map_err(refusal)
 }
+
 
 /// A refused caller in ClearML's codes: 401/20 missing, 401/22 invalid credentials, 401/30 bad token.
 pub fn refusal(r: Refusal) -> Error {
@@ -415,10 +312,7 @@ pub fn refusal(r: Refusal) -> Error {
 /// Versions below 2.1 are reported as JSON floats, as clearml-server does for old clients.
 fn version_value(v: &str) -> Value {
     match parse_version(v) {
-        Some(x) if x < (2, 1) => v
-            .parse::<f64>()
-            .map(|f| json!(f))
-            .unwrap_or_else(|_| json!(v)),
+        Some(x) if x < (2, 1) => v.parse::<f64>().map(|f| json!(f)).unwrap_or_else(|_| json!(v)),
         _ => json!(v),
     }
 }
@@ -482,8 +376,7 @@ pub fn envelope(
 }
 
 static ENDPOINT_PATH: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"^/?(v(?P<v>\d+\.?\d+)/)?(?P<name>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$")
-        .expect("static regex")
+    regex::Regex::new(r"^/?(v(?P<v>\d+\.?\d+)/)?(?P<name>[a-zA-Z_]\w+\.[a-zA-Z_]\w+)/?$").expect("static regex")
 });
 
 /// An unknown ClearML-shaped path (`/[vX.Y/]service.action`) gets the envelope's 404.
@@ -493,33 +386,15 @@ pub fn unknown_endpoint(req: &HttpRequest, max_version: &str) -> Option<HttpResp
     let version = caps.name("v").map(|m| m.as_str()).unwrap_or(max_version);
     let ctx = RequestContext::from_request(req);
     let msg = format!("Unable to find endpoint for name {name} and version {version}");
-    Some(envelope(
-        &ctx,
-        None,
-        name,
-        Some(version),
-        None,
-        Err(Error::new(404, 0, msg)),
-    ))
+    Some(envelope(&ctx, None, name, Some(version), None, Err(Error::new(404, 0, msg))))
 }
 
 /// A request to a ClearML-shaped path whose body is over the size limit: the envelope's 413.
-pub fn payload_too_large(
-    req: &HttpRequest,
-    max_version: &str,
-    limit: usize,
-) -> Option<HttpResponse> {
+pub fn payload_too_large(req: &HttpRequest, max_version: &str, limit: usize) -> Option<HttpResponse> {
     let caps = ENDPOINT_PATH.captures(req.path())?;
     let name = caps.name("name")?.as_str();
     let version = caps.name("v").map(|m| m.as_str()).unwrap_or(max_version);
     let ctx = RequestContext::from_request(req);
     let msg = format!("Request body too large: the limit is {limit} bytes");
-    Some(envelope(
-        &ctx,
-        None,
-        name,
-        Some(version),
-        None,
-        Err(Error::new(413, 0, msg)),
-    ))
+    Some(envelope(&ctx, None, name, Some(version), None, Err(Error::new(413, 0, msg))))
 }

@@ -22,11 +22,7 @@ pub const VERSION_CHECK_PATH: &str = "/clientlib/isAlive/ver";
 #[derive(Debug)]
 pub enum Error {
     /// `{"msg","code","sdk_error_code"}` with HTTP status `code`.
-    Api {
-        code: u16,
-        msg: String,
-        sdk_error_code: i64,
-    },
+    Api { code: u16, msg: String, sdk_error_code: i64 },
 }
 
 impl Error {
@@ -66,28 +62,16 @@ impl Error {
 
 impl NativeError for Error {
     fn not_implemented(op: &OpInfo) -> Error {
-        Error::new(
-            501,
-            format!(
-                "not implemented: {} {}",
-                op.method.unwrap_or("GET"),
-                op.path
-            ),
-        )
+        Error::new(501, format!("not implemented: {} {}", op.method.unwrap_or("GET"), op.path))
     }
     fn bad_request(_op: &OpInfo, problem: RequestProblem) -> Error {
         Error::bad_request(problem.describe())
     }
     fn into_response(self, _ctx: &RequestContext) -> HttpResponse {
         match self {
-            Error::Api {
-                code,
-                msg,
-                sdk_error_code,
-            } => json_reply(
-                code,
-                &json!({ "msg": msg, "code": code, "sdk_error_code": sdk_error_code }),
-            ),
+            Error::Api { code, msg, sdk_error_code } => {
+                json_reply(code, &json!({ "msg": msg, "code": code, "sdk_error_code": sdk_error_code }))
+            }
         }
     }
 }
@@ -101,11 +85,7 @@ fn tenant_of_key(auth: &Auth, key: &str) -> Option<String> {
 /// is open and every caller is the default tenant; otherwise `Authorization` must carry an API
 /// key (raw, as comet_ml sends it), whose tenant becomes the caller's. A missing or unknown key
 /// is a 401 with `sdk_error_code` 90212.
-pub fn authenticate(
-    req: &actix_web::HttpRequest,
-    _body: &[u8],
-    _authorize: bool,
-) -> Result<RequestContext, Error> {
+pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8], _authorize: bool) -> Result<RequestContext, Error> {
     let mut ctx = RequestContext::from_request(req);
     if req.path() == VERSION_CHECK_PATH {
         return Ok(ctx);
@@ -123,9 +103,7 @@ pub fn authenticate(
         .map(str::trim)
         .unwrap_or("");
     if key.is_empty() {
-        return Err(Error::unauthorized(
-            "No API key was sent (header Authorization)",
-        ));
+        return Err(Error::unauthorized("No API key was sent (header Authorization)"));
     }
     match tenant_of_key(auth, key) {
         Some(tenant) => {
@@ -143,10 +121,7 @@ pub fn project_id(tenant: &str, workspace: &str, project: &str) -> String {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
-    h.finalize()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

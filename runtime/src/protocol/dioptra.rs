@@ -11,17 +11,9 @@ use super::{json_reply, NativeError, OpInfo, RequestContext, RequestProblem};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// A DioptraError subclass: `{"error": name, "message": "<HTTP phrase> - <msg>", "detail", "originating_path"}`.
-    Service {
-        status: u16,
-        error: String,
-        message: String,
-        detail: Value,
-    },
+    Service { status: u16, error: String, message: String, detail: Value },
     /// Field validation: `{"errors": {field: [msg]}}`, with `"message"` when set.
-    Fields {
-        errors: Map<String, Value>,
-        message: Option<String>,
-    },
+    Fields { errors: Map<String, Value>, message: Option<String> },
     /// `{"message": …}`.
     Message { status: u16, message: String },
     /// A `sortBy` query value the spec's pattern refuses: 400 `SortParameterValidationError`
@@ -30,25 +22,12 @@ pub enum Error {
 }
 
 fn phrase(status: u16) -> &'static str {
-    actix_web::http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error")
+    actix_web::http::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
 }
 
 impl Error {
-    pub fn service(
-        status: u16,
-        error: &str,
-        message: impl std::fmt::Display,
-        detail: Value,
-    ) -> Error {
-        Error::Service {
-            status,
-            error: error.into(),
-            message: format!("{} - {message}", phrase(status)),
-            detail,
-        }
+    pub fn service(status: u16, error: &str, message: impl std::fmt::Display, detail: Value) -> Error {
+        Error::Service { status, error: error.into(), message: format!("{} - {message}", phrase(status)), detail }
     }
     /// 404 `EntityDoesNotExistError` for a missing `entity_type` with `key` = `value`.
     pub fn not_found(entity_type: &str, key: &str, value: Value) -> Error {
@@ -66,10 +45,7 @@ impl Error {
     pub fn field(field: &str, message: &str) -> Error {
         let mut errors = Map::new();
         errors.insert(field.into(), json!([message]));
-        Error::Fields {
-            errors,
-            message: None,
-        }
+        Error::Fields { errors, message: None }
     }
     /// Flask-Login's 401 for a request without a valid session.
     pub fn not_logged_in() -> Error {
@@ -79,10 +55,7 @@ impl Error {
         }
     }
     pub fn internal() -> Error {
-        Error::Message {
-            status: 500,
-            message: "Internal Server Error".into(),
-        }
+        Error::Message { status: 500, message: "Internal Server Error".into() }
     }
     /// 409 `EntityExistsError`.
     pub fn exists(message: impl std::fmt::Display, detail: Value) -> Error {
@@ -111,16 +84,9 @@ impl Error {
 /// The message marshmallow (Dioptra's validator) gives for a broken constraint, from the
 /// generic one of the generated validation.
 fn marshmallow_message(field: &str, message: &str) -> String {
-    let bound = |prefix: &str| {
-        message
-            .split_once(prefix)
-            .map(|(_, b)| b.trim().to_string())
-    };
+    let bound = |prefix: &str| message.split_once(prefix).map(|(_, b)| b.trim().to_string());
     if message.starts_with("length ") {
-        match (
-            bound("less than the minimum"),
-            bound("more than the maximum"),
-        ) {
+        match (bound("less than the minimum"), bound("more than the maximum")) {
             (Some(b), _) => format!("Shorter than minimum length {b}."),
             (_, Some(b)) => format!("Longer than maximum length {b}."),
             _ => message.to_string(),
@@ -145,27 +111,16 @@ impl NativeError for Error {
         Error::service(
             501,
             "NotImplementedError",
-            format!(
-                "{} {} is defined by the spec but not implemented by this server.",
-                op.method.unwrap_or("GET"),
-                op.path
-            ),
+            format!("{} {} is defined by the spec but not implemented by this server.", op.method.unwrap_or("GET"), op.path),
             json!({}),
         )
     }
     fn bad_request(_op: &OpInfo, problem: RequestProblem) -> Error {
         match problem {
             // A metric value that is neither a number nor a string (`true`, `null`).
-            RequestProblem::Malformed(m) if m.contains("untagged enum MetricValueIn") => {
-                Error::field("value", "Not a valid number.")
-            }
-            RequestProblem::Malformed(m) => Error::Message {
-                status: 400,
-                message: format!("Failed to decode JSON object: {m}"),
-            },
-            RequestProblem::MissingMember(m) => {
-                Error::field(&m, "Missing data for required field.")
-            }
+            RequestProblem::Malformed(m) if m.contains("untagged enum MetricValueIn") => Error::field("value", "Not a valid number."),
+            RequestProblem::Malformed(m) => Error::Message { status: 400, message: format!("Failed to decode JSON object: {m}") },
+            RequestProblem::MissingMember(m) => Error::field(&m, "Missing data for required field."),
             RequestProblem::UnknownMember(m) => Error::field(&m, "Unknown field."),
             RequestProblem::Param(p) => {
                 let mut e = Error::field(&p.name, &p.message);
@@ -176,50 +131,29 @@ impl NativeError for Error {
                 }
                 e
             }
-            RequestProblem::Invalid(violations)
-                if violations.iter().any(|v| v.path == SORT_PARAMETER) =>
-            {
-                Error::NotSortable {
-                    entity_type: "job".into(),
-                }
+            RequestProblem::Invalid(violations) if violations.iter().any(|v| v.path == SORT_PARAMETER) => {
+                Error::NotSortable { entity_type: "job".into() }
             }
             RequestProblem::Invalid(violations) => {
                 let mut errors = Map::new();
                 for v in violations {
-                    let key = v
-                        .path
-                        .trim_start_matches("body.")
-                        .trim_start_matches("body")
-                        .to_string();
-                    let key = if key.is_empty() {
-                        "_schema".to_string()
-                    } else {
-                        key
-                    };
+                    let key = v.path.trim_start_matches("body.").trim_start_matches("body").to_string();
+                    let key = if key.is_empty() { "_schema".to_string() } else { key };
                     let message = marshmallow_message(&key, &v.message);
                     let entry = errors.entry(key).or_insert_with(|| json!([]));
                     if let Some(list) = entry.as_array_mut() {
                         list.push(json!(message));
                     }
                 }
-                Error::Fields {
-                    errors,
-                    message: None,
-                }
+                Error::Fields { errors, message: None }
             }
         }
     }
     fn into_response(self, ctx: &RequestContext) -> HttpResponse {
         match self {
-            Error::Service {
-                status,
-                error,
-                message,
-                detail,
-            } => json_reply(
-                status,
-                &json!({ "error": error, "message": message, "detail": detail, "originating_path": ctx.full_path }),
-            ),
+            Error::Service { status, error, message, detail } => {
+                json_reply(status, &json!({ "error": error, "message": message, "detail": detail, "originating_path": ctx.full_path }))
+            }
             Error::Fields { errors, message } => {
                 let mut body = json!({ "errors": errors });
                 if let Some(m) = message {
@@ -227,19 +161,12 @@ impl NativeError for Error {
                 }
                 json_reply(400, &body)
             }
-            Error::Message { status, message } => {
-                json_reply(status, &json!({ "message": message }))
-            }
+            Error::Message { status, message } => json_reply(status, &json!({ "message": message })),
             Error::NotSortable { entity_type } => {
                 let query = ctx.full_path.split_once('?').map(|(_, q)| q).unwrap_or("");
                 let sort_by = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
                     .ok()
-                    .and_then(|pairs| {
-                        pairs
-                            .into_iter()
-                            .find(|(k, _)| k == SORT_PARAMETER)
-                            .map(|(_, v)| v)
-                    })
+                    .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == SORT_PARAMETER).map(|(_, v)| v))
                     .unwrap_or_default();
                 Error::not_sortable(&entity_type, &sort_by).into_response(ctx)
             }
@@ -256,11 +183,7 @@ pub const SESSION_COOKIE: &str = "session";
 /// Who is calling. With no credentials configured the server is open (tenant `default`);
 /// otherwise every operation but login needs the session cookie `POST /auth/login` set, and
 /// its tenant becomes the caller's. A missing or bad session is Flask-Login's 401.
-pub fn authenticate(
-    req: &actix_web::HttpRequest,
-    _body: &[u8],
-    authorize: bool,
-) -> Result<RequestContext, Error> {
+pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8], authorize: bool) -> Result<RequestContext, Error> {
     let mut ctx = RequestContext::from_request(req);
     let Some(auth) = req.app_data::<actix_web::web::Data<crate::auth::Auth>>() else {
         return Ok(ctx);

@@ -12,30 +12,18 @@ pub fn not_found(req: &HttpRequest, clearml_max_version: &str) -> HttpResponse {
     if let Some(reply) = super::clearml::unknown_endpoint(req, clearml_max_version) {
         return reply;
     }
-    json_reply(
-        404,
-        &json!({ "error": format!("endpoint not found: {} {}", req.method(), req.path()) }),
-    )
+    json_reply(404, &json!({ "error": format!("endpoint not found: {} {}", req.method(), req.path()) }))
 }
 
 /// The API (`RouteInfo::api`) whose route `pattern` (actix's matched pattern) is, if any.
 fn api_of_pattern(routes: &[&[RouteInfo]], pattern: &str) -> Option<&'static str> {
-    routes
-        .iter()
-        .flat_map(|r| r.iter())
-        .find(|r| r.path == pattern)
-        .map(|r| r.api)
+    routes.iter().flat_map(|r| r.iter()).find(|r| r.path == pattern).map(|r| r.api)
 }
 
 /// The reply to a request whose body is over `limit` bytes: a 413 in the native error format
 /// of the API the path belongs to (ClearML's envelope, an AWS JSON error, Dioptra's and
 /// Flask's `{"message"}`, Lens's `{"error"}`, Comet's `{"msg","code"}`).
-pub fn payload_too_large(
-    req: &HttpRequest,
-    routes: &[&[RouteInfo]],
-    clearml_max_version: &str,
-    limit: usize,
-) -> HttpResponse {
+pub fn payload_too_large(req: &HttpRequest, routes: &[&[RouteInfo]], clearml_max_version: &str, limit: usize) -> HttpResponse {
     if let Some(reply) = super::clearml::payload_too_large(req, clearml_max_version, limit) {
         return reply;
     }
@@ -54,17 +42,10 @@ pub fn payload_too_large(
         }
         .into_response(&ctx),
         // what Go's http.MaxBytesReader reports
-        Some("lens") => {
-            super::lens::Error::new(413, "http: request body too large").into_response(&ctx)
+        Some("lens") => super::lens::Error::new(413, "http: request body too large").into_response(&ctx),
+        Some("comet") => {
+            super::comet::Error::new(413, format!("the request body is larger than the {limit} bytes allowed")).into_response(&ctx)
         }
-        Some("comet") => super::comet::Error::new(
-            413,
-            format!("the request body is larger than the {limit} bytes allowed"),
-        )
-        .into_response(&ctx),
-        _ => json_reply(
-            413,
-            &json!({ "error": format!("request body larger than {limit} bytes") }),
-        ),
+        _ => json_reply(413, &json!({ "error": format!("request body larger than {limit} bytes") })),
     }
 }

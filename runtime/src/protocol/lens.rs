@@ -14,10 +14,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(status: u16, message: impl Into<String>) -> Error {
-        Error {
-            status,
-            message: message.into(),
-        }
+        Error { status, message: message.into() }
     }
     pub fn internal(message: impl Into<String>) -> Error {
         Error::new(500, message)
@@ -29,44 +26,23 @@ impl Error {
 
 impl NativeError for Error {
     fn not_implemented(op: &OpInfo) -> Error {
-        Error::new(
-            501,
-            format!(
-                "not implemented: {} {}",
-                op.method.unwrap_or("GET"),
-                op.path
-            ),
-        )
+        Error::new(501, format!("not implemented: {} {}", op.method.unwrap_or("GET"), op.path))
     }
     fn bad_request(op: &OpInfo, problem: RequestProblem) -> Error {
         match problem {
             // The messages Lens itself gives for these parameters.
-            RequestProblem::Param(p)
-                if p.location == Location::Query && (p.name == "start" || p.name == "end") =>
-            {
+            RequestProblem::Param(p) if p.location == Location::Query && (p.name == "start" || p.name == "end") => {
                 Error::new(400, format!("invalid {} time format", p.name))
             }
-            RequestProblem::Param(p) if p.location == Location::Path && p.name == "uid" => {
-                Error::new(400, "workload_uid is required")
-            }
-            RequestProblem::Invalid(v) if v.iter().any(|v| v.path == "uid") => {
-                Error::new(400, "workload_uid is required")
-            }
+            RequestProblem::Param(p) if p.location == Location::Path && p.name == "uid" => Error::new(400, "workload_uid is required"),
+            RequestProblem::Invalid(v) if v.iter().any(|v| v.path == "uid") => Error::new(400, "workload_uid is required"),
             // The telemetry-processor's message for a body naming no workload (the schema's
             // `anyOf` of `workload_uid` and `pod_name`).
             RequestProblem::Invalid(v) if v.iter().any(|v| v.message.starts_with("either ")) => {
-                Error::new(
-                    400,
-                    v.iter()
-                        .find(|v| v.message.starts_with("either "))
-                        .map(|v| v.message.clone())
-                        .unwrap_or_default(),
-                )
+                Error::new(400, v.iter().find(|v| v.message.starts_with("either ")).map(|v| v.message.clone()).unwrap_or_default())
             }
             // The ingest routes (the telemetry-processor's message for a body it cannot bind).
-            other if op.method == Some("POST") => {
-                Error::new(400, format!("invalid request format: {}", other.describe()))
-            }
+            other if op.method == Some("POST") => Error::new(400, format!("invalid request format: {}", other.describe())),
             other => Error::new(400, other.describe()),
         }
     }
@@ -76,10 +52,6 @@ impl NativeError for Error {
 }
 
 /// Who is calling: every caller is the default tenant until this API authenticates.
-pub fn authenticate(
-    req: &actix_web::HttpRequest,
-    _body: &[u8],
-    _authorize: bool,
-) -> Result<RequestContext, Error> {
+pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8], _authorize: bool) -> Result<RequestContext, Error> {
     Ok(RequestContext::from_request(req))
 }

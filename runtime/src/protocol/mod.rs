@@ -85,12 +85,7 @@ impl RequestContext {
                 .and_then(crate::auth::basic_credentials),
             worker: ["x-clearml-worker", "x-trains-worker"]
                 .iter()
-                .find_map(|h| {
-                    req.headers()
-                        .get(*h)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string)
-                }),
+                .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()).map(str::to_string)),
             user: None,
             reply_headers: Default::default(),
         }
@@ -98,18 +93,15 @@ impl RequestContext {
 
     /// Add a header to the reply (every value of a repeated name is sent).
     pub fn add_reply_header(&self, name: &str, value: String) {
-        self.reply_headers
-            .borrow_mut()
-            .push((name.to_string(), value));
+        self.reply_headers.borrow_mut().push((name.to_string(), value));
     }
 
     /// The reply with the headers services added.
     pub fn finish(&self, mut reply: HttpResponse) -> HttpResponse {
         for (k, v) in self.reply_headers.borrow().iter() {
-            if let (Ok(name), Ok(value)) = (
-                actix_web::http::header::HeaderName::try_from(k.as_str()),
-                actix_web::http::header::HeaderValue::from_str(v),
-            ) {
+            if let (Ok(name), Ok(value)) =
+                (actix_web::http::header::HeaderName::try_from(k.as_str()), actix_web::http::header::HeaderValue::from_str(v))
+            {
                 reply.headers_mut().append(name, value);
             }
         }
@@ -144,14 +136,10 @@ impl RequestProblem {
     pub fn from_serde(e: &serde_json::Error) -> RequestProblem {
         let msg = e.to_string();
         if let Some(rest) = msg.strip_prefix("missing field `") {
-            return RequestProblem::MissingMember(
-                rest.split('`').next().unwrap_or_default().to_string(),
-            );
+            return RequestProblem::MissingMember(rest.split('`').next().unwrap_or_default().to_string());
         }
         if let Some(rest) = msg.strip_prefix("unknown field `") {
-            return RequestProblem::UnknownMember(
-                rest.split('`').next().unwrap_or_default().to_string(),
-            );
+            return RequestProblem::UnknownMember(rest.split('`').next().unwrap_or_default().to_string());
         }
         RequestProblem::Malformed(msg)
     }
@@ -165,13 +153,7 @@ impl RequestProblem {
             RequestProblem::Param(p) => format!("parameter `{}`: {}", p.name, p.message),
             RequestProblem::Invalid(v) => v
                 .iter()
-                .map(|x| {
-                    if x.path.is_empty() {
-                        x.message.clone()
-                    } else {
-                        format!("{}: {}", x.path, x.message)
-                    }
-                })
+                .map(|x| if x.path.is_empty() { x.message.clone() } else { format!("{}: {}", x.path, x.message) })
                 .collect::<Vec<_>>()
                 .join("; "),
         }
@@ -188,11 +170,7 @@ impl From<ParamError> for RequestProblem {
 pub enum RawBody {
     Bytes(Vec<u8>),
     /// Chunks sent as they come (a large file read from the store in pages).
-    Stream(
-        std::pin::Pin<
-            Box<dyn futures_core::Stream<Item = Result<actix_web::web::Bytes, std::io::Error>>>,
-        >,
-    ),
+    Stream(std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<actix_web::web::Bytes, std::io::Error>>>>),
 }
 
 impl std::fmt::Debug for RawBody {
@@ -218,10 +196,7 @@ impl RawReply {
         let mut r = HttpResponse::Ok();
         r.content_type(self.content_type);
         if let Some(name) = self.filename {
-            r.insert_header((
-                "Content-Disposition",
-                format!("attachment; filename={name}"),
-            ));
+            r.insert_header(("Content-Disposition", format!("attachment; filename={name}")));
         }
         match self.body {
             RawBody::Bytes(b) => r.body(b),
@@ -239,17 +214,12 @@ pub trait NativeError: Sized {
     fn into_response(self, ctx: &RequestContext) -> HttpResponse;
     /// A successful reply carrying `json`.
     fn ok_response(_ctx: &RequestContext, json: Vec<u8>) -> HttpResponse {
-        HttpResponse::Ok()
-            .content_type("application/json")
-            .body(json)
+        HttpResponse::Ok().content_type("application/json").body(json)
     }
 }
 
 /// Turn a service result into the reply: 200 with the JSON body, or the native error.
-pub fn respond<T: Serialize, E: NativeError>(
-    ctx: &RequestContext,
-    result: Result<T, E>,
-) -> HttpResponse {
+pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Result<T, E>) -> HttpResponse {
     let reply = match result {
         Ok(value) => match serde_json::to_vec(&value) {
             Ok(json) => E::ok_response(ctx, json),
@@ -264,10 +234,7 @@ pub fn respond<T: Serialize, E: NativeError>(
 }
 
 /// Turn a service result whose success is sent as it is (a file) into the reply.
-pub fn respond_raw<E: NativeError>(
-    ctx: &RequestContext,
-    result: Result<RawReply, E>,
-) -> HttpResponse {
+pub fn respond_raw<E: NativeError>(ctx: &RequestContext, result: Result<RawReply, E>) -> HttpResponse {
     ctx.finish(match result {
         Ok(raw) => raw.into_response(),
         Err(e) => e.into_response(ctx),

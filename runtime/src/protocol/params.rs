@@ -46,36 +46,20 @@ impl Query {
             .map_err(|e| RequestProblem::Malformed(format!("query string: {e}")))
     }
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
 fn err(name: &str, location: Location, message: impl Into<String>) -> RequestProblem {
-    RequestProblem::Param(ParamError {
-        name: name.to_string(),
-        location,
-        message: message.into(),
-    })
+    RequestProblem::Param(ParamError { name: name.to_string(), location, message: message.into() })
 }
 
 /// Convert a parameter's text (if present) to `T`.
-pub fn parse<T: DeserializeOwned>(
-    raw: Option<&str>,
-    name: &str,
-    location: Location,
-    kind: Kind,
-) -> Result<Option<T>, RequestProblem> {
+pub fn parse<T: DeserializeOwned>(raw: Option<&str>, name: &str, location: Location, kind: Kind) -> Result<Option<T>, RequestProblem> {
     let Some(raw) = raw else { return Ok(None) };
     let value = match kind {
         Kind::String => Value::String(raw.to_string()),
-        Kind::Integer => raw
-            .trim()
-            .parse::<i64>()
-            .map(Value::from)
-            .map_err(|_| err(name, location, "Not a valid integer."))?,
+        Kind::Integer => raw.trim().parse::<i64>().map(Value::from).map_err(|_| err(name, location, "Not a valid integer."))?,
         Kind::Number => raw
             .trim()
             .parse::<f64>()
@@ -90,9 +74,7 @@ pub fn parse<T: DeserializeOwned>(
         },
         Kind::Json => serde_json::from_str(raw).map_err(|e| err(name, location, e.to_string()))?,
     };
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|e| err(name, location, e.to_string()))
+    serde_json::from_value(value).map(Some).map_err(|e| err(name, location, e.to_string()))
 }
 
 /// A required parameter.

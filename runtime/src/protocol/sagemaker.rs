@@ -19,11 +19,7 @@ pub struct Error {
 
 impl Error {
     pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Error {
-        Error {
-            status,
-            code: code.into(),
-            message: message.into(),
-        }
+        Error { status, code: code.into(), message: message.into() }
     }
     pub fn validation(message: impl Into<String>) -> Error {
         Error::new(400, "ValidationException", message)
@@ -45,38 +41,22 @@ impl NativeError for Error {
         match problem {
             RequestProblem::Invalid(v) => {
                 let n = v.len();
-                let list = v
-                    .iter()
-                    .map(|x| {
-                        format!(
-                            "Value at '{}' failed to satisfy constraint: {}",
-                            x.path, x.message
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Error::validation(format!(
-                    "{n} validation error{} detected: {list}",
-                    if n == 1 { "" } else { "s" }
-                ))
+                let list =
+                    v.iter().map(|x| format!("Value at '{}' failed to satisfy constraint: {}", x.path, x.message)).collect::<Vec<_>>().join("; ");
+                Error::validation(format!("{n} validation error{} detected: {list}", if n == 1 { "" } else { "s" }))
             }
             other => Error::validation(other.describe()),
         }
     }
     fn into_response(self, ctx: &RequestContext) -> HttpResponse {
-        HttpResponse::build(
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        )
-        .content_type("application/json")
-        .insert_header(("x-amzn-ErrorType", self.code.as_str()))
-        .insert_header(("x-amzn-RequestId", ctx.request_id.as_str()))
-        .body(json!({"__type": self.code, "message": self.message}).to_string())
+        HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+            .content_type("application/json")
+            .insert_header(("x-amzn-ErrorType", self.code.as_str()))
+            .insert_header(("x-amzn-RequestId", ctx.request_id.as_str()))
+            .body(json!({"__type": self.code, "message": self.message}).to_string())
     }
     fn ok_response(ctx: &RequestContext, json: Vec<u8>) -> HttpResponse {
-        HttpResponse::Ok()
-            .content_type("application/json")
-            .insert_header(("x-amzn-RequestId", ctx.request_id.as_str()))
-            .body(json)
+        HttpResponse::Ok().content_type("application/json").insert_header(("x-amzn-RequestId", ctx.request_id.as_str())).body(json)
     }
 }
 
@@ -86,11 +66,7 @@ impl NativeError for Error {
 /// key's tenant becomes the caller's. The body is hashed as received, before it is parsed.
 /// Refusals are 403 `MissingAuthenticationTokenException`, `UnrecognizedClientException`
 /// or `InvalidSignatureException`.
-pub fn authenticate(
-    req: &actix_web::HttpRequest,
-    body: &[u8],
-    _authorize: bool,
-) -> Result<RequestContext, Error> {
+pub fn authenticate(req: &actix_web::HttpRequest, body: &[u8], _authorize: bool) -> Result<RequestContext, Error> {
     let mut ctx = RequestContext::from_request(req);
     let Some(auth) = req.app_data::<actix_web::web::Data<Auth>>() else {
         return Ok(ctx);
@@ -98,23 +74,9 @@ pub fn authenticate(
     if auth.is_open() {
         return Ok(ctx);
     }
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            (
-                name.as_str().to_string(),
-                String::from_utf8_lossy(value.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let request = sigv4::Request {
-        method: req.method().as_str(),
-        path: req.uri().path(),
-        query: req.uri().query().unwrap_or(""),
-        headers,
-        body,
-    };
+    let headers =
+        req.headers().iter().map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())).collect();
+    let request = sigv4::Request { method: req.method().as_str(), path: req.uri().path(), query: req.uri().query().unwrap_or(""), headers, body };
     match sigv4::verify(&request, SIGNING_NAME, now_s(), |akid| auth.aws_key(akid)) {
         Ok((_, tenant)) => {
             ctx.tenant = tenant;
@@ -131,8 +93,5 @@ pub fn authenticate(
 pub const SIGNING_NAME: &str = "sagemaker";
 
 fn now_s() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

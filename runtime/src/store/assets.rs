@@ -63,12 +63,7 @@ struct NewAssetRow {
 impl Store {
     /// Stores `asset` for run `run_id`, in one transaction. With `replace_same_name`, the run's
     /// assets of the same file name are deleted first. Bumps the run's `updated_us`.
-    pub fn put_asset(
-        &self,
-        run_id: i64,
-        asset: &NewAsset,
-        replace_same_name: bool,
-    ) -> Result<AssetInfo, StoreError> {
+    pub fn put_asset(&self, run_id: i64, asset: &NewAsset, replace_same_name: bool) -> Result<AssetInfo, StoreError> {
         let row = NewAssetRow {
             run_id,
             asset_id: asset.asset_id.clone(),
@@ -85,30 +80,17 @@ impl Store {
         };
         self.write(1, move |tx| {
             if replace_same_name {
-                diesel::delete(
-                    assets::table
-                        .filter(assets::run_id.eq(run_id))
-                        .filter(assets::file_name.eq(&row.file_name)),
-                )
-                .execute(tx.conn)?;
+                diesel::delete(assets::table.filter(assets::run_id.eq(run_id)).filter(assets::file_name.eq(&row.file_name)))
+                    .execute(tx.conn)?;
             }
-            diesel::insert_into(assets::table)
-                .values(&row)
-                .execute(tx.conn)?;
+            diesel::insert_into(assets::table).values(&row).execute(tx.conn)?;
             tx.touch(run_id);
-            Ok(assets::table
-                .filter(assets::asset_id.eq(&row.asset_id))
-                .select(AssetInfo::as_select())
-                .first(tx.conn)?)
+            Ok(assets::table.filter(assets::asset_id.eq(&row.asset_id)).select(AssetInfo::as_select()).first(tx.conn)?)
         })
     }
 
     /// The assets of a run (of one type), in upload order.
-    pub fn assets(
-        &self,
-        run_id: i64,
-        asset_type: Option<&str>,
-    ) -> Result<Vec<AssetInfo>, StoreError> {
+    pub fn assets(&self, run_id: i64, asset_type: Option<&str>) -> Result<Vec<AssetInfo>, StoreError> {
         let mut query = assets::table
             .filter(assets::run_id.eq(run_id))
             .select(AssetInfo::as_select())
@@ -121,11 +103,7 @@ impl Store {
 
     /// The asset `asset_id` with its bytes, if it belongs to one of `run_ids` (any run when
     /// `run_ids` is `None`).
-    pub fn asset_content(
-        &self,
-        asset_id: &str,
-        run_ids: Option<&[i64]>,
-    ) -> Result<Option<(AssetInfo, Vec<u8>)>, StoreError> {
+    pub fn asset_content(&self, asset_id: &str, run_ids: Option<&[i64]>) -> Result<Option<(AssetInfo, Vec<u8>)>, StoreError> {
         let mut query = assets::table
             .filter(assets::asset_id.eq(asset_id.to_string()))
             .select((AssetInfo::as_select(), assets::content))

@@ -139,12 +139,8 @@ impl Committer {
         F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (job, answer) = pending(rows, body);
-        self.queue
-            .send(job)
-            .map_err(|_| StoreError::Write("the store writer has stopped".into()))?;
-        answer
-            .recv()
-            .map_err(|_| StoreError::Write("the store writer dropped the write".into()))?
+        self.queue.send(job).map_err(|_| StoreError::Write("the store writer has stopped".into()))?;
+        answer.recv().map_err(|_| StoreError::Write("the store writer dropped the write".into()))?
     }
 }
 
@@ -155,21 +151,10 @@ where
     F: FnMut(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
 {
     let (reply, answer) = mpsc::sync_channel(1);
-    (
-        Box::new(Pending {
-            body: Some(body),
-            rows: rows.max(1),
-            result: None,
-            reply,
-        }),
-        answer,
-    )
+    (Box::new(Pending { body: Some(body), rows: rows.max(1), result: None, reply }), answer)
 }
 
-fn writer_loop(
-    jobs: Receiver<Box<dyn Job>>,
-    mut connect: impl FnMut() -> Result<AnyConnection, StoreError>,
-) {
+fn writer_loop(jobs: Receiver<Box<dyn Job>>, mut connect: impl FnMut() -> Result<AnyConnection, StoreError>) {
     let mut conn: Option<AnyConnection> = None;
     let mut concurrent = false;
     // blocks for the first write of each group; ends when every Store handle is gone
@@ -232,9 +217,7 @@ fn r2d2_broken(c: &mut AnyConnection) -> bool {
 /// failing mid-transaction), a plain `BEGIN` on PostgreSQL.
 fn begin(conn: &mut AnyConnection) -> QueryResult<()> {
     match conn {
-        AnyConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-        }
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
         AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c),
     }
 }
@@ -254,10 +237,7 @@ fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Resul
     // first attempt: every write straight in the transaction
     let mut touched = BTreeSet::new();
     let all_ok = group.iter_mut().all(|job| {
-        let mut tx = Tx {
-            conn: &mut *conn,
-            touched: Vec::new(),
-        };
+        let mut tx = Tx { conn: &mut *conn, touched: Vec::new() };
         let ok = job.run(&mut tx);
         touched.extend(tx.touched);
         ok
@@ -266,9 +246,7 @@ fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Resul
     if !all_ok {
         // a write failed (on PostgreSQL the transaction is now aborted): start over, each
         // write in its own savepoint. A single write's failure is its own answer.
-        if let Err(e) =
-            <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)
-        {
+        if let Err(e) = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn) {
             fail_all(group, &e);
             return Err(());
         }
@@ -287,9 +265,7 @@ fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Resul
         }
     }
     let finish = if any_ok {
-        bump_runs(conn, &touched).and_then(|()| {
-            <AnyConnection as Connection>::TransactionManager::commit_transaction(conn)
-        })
+        bump_runs(conn, &touched).and_then(|()| <AnyConnection as Connection>::TransactionManager::commit_transaction(conn))
     } else {
         // nothing to keep: every write failed on its own
         <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn)
@@ -314,16 +290,9 @@ fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Resul
 
 /// Runs one write of a group in its own savepoint: released when it succeeds, rolled back
 /// (alone) when it fails.
-fn run_in_savepoint(
-    conn: &mut AnyConnection,
-    job: &mut dyn Job,
-    touched: &mut BTreeSet<i64>,
-) -> bool {
+fn run_in_savepoint(conn: &mut AnyConnection, job: &mut dyn Job, touched: &mut BTreeSet<i64>) -> bool {
     let outcome = conn.transaction::<Vec<i64>, SavepointAbort, _>(|c| {
-        let mut tx = Tx {
-            conn: c,
-            touched: Vec::new(),
-        };
+        let mut tx = Tx { conn: c, touched: Vec::new() };
         if job.run(&mut tx) {
             Ok(tx.touched)
         } else {
@@ -364,9 +333,7 @@ fn bump_runs(conn: &mut AnyConnection, touched: &BTreeSet<i64>) -> QueryResult<(
     let now = now_us();
     let ids: Vec<i64> = touched.iter().copied().collect();
     for chunk in ids.chunks(super::INSERT_CHUNK) {
-        diesel::update(runs::table.filter(runs::id.eq_any(chunk)))
-            .set(runs::updated_us.eq(now))
-            .execute(conn)?;
+        diesel::update(runs::table.filter(runs::id.eq_any(chunk))).set(runs::updated_us.eq(now)).execute(conn)?;
     }
     Ok(())
 }
@@ -397,12 +364,7 @@ mod tests {
     }
 
     fn keys(conn: &mut AnyConnection, run_id: i64) -> Vec<String> {
-        scalars::table
-            .filter(scalars::run_id.eq(run_id))
-            .select(scalars::point_key)
-            .order(scalars::point_key)
-            .load(conn)
-            .unwrap()
+        scalars::table.filter(scalars::run_id.eq(run_id)).select(scalars::point_key).order(scalars::point_key).load(conn).unwrap()
     }
 
     /// One group of four writes: the second writes a row and then fails, the third fails on
@@ -421,12 +383,8 @@ mod tests {
             crate::store::scalars::insert_scalars(tx.conn, &[row(id, "b")])?;
             Err::<usize, _>(StoreError::Write("refused by the write itself".into()))
         });
-        let (c, rc) = pending(1, move |tx: &mut Tx<'_>| {
-            crate::store::scalars::insert_scalars(tx.conn, &[row(id + 1000, "c")])
-        });
-        let (d, rd) = pending(1, move |tx: &mut Tx<'_>| {
-            crate::store::scalars::insert_scalars(tx.conn, &[row(id, "d")])
-        });
+        let (c, rc) = pending(1, move |tx: &mut Tx<'_>| crate::store::scalars::insert_scalars(tx.conn, &[row(id + 1000, "c")]));
+        let (d, rd) = pending(1, move |tx: &mut Tx<'_>| crate::store::scalars::insert_scalars(tx.conn, &[row(id, "d")]));
         assert_eq!(commit_group(&mut conn, vec![a, b, c, d]), Ok(()));
         assert_eq!(ra.recv().unwrap().unwrap(), 1);
         assert!(matches!(rb.recv().unwrap(), Err(StoreError::Write(m)) if m.contains("refused")));
@@ -522,9 +480,7 @@ mod tests {
                 a_failing_write_rolls_back_alone(&url);
                 testdb::drop_postgres_database(&admin, &url).unwrap();
             }
-            Err(reason) if std::env::var_os("CI").is_some() => {
-                panic!("PostgreSQL is required in CI: {reason}")
-            }
+            Err(reason) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required in CI: {reason}"),
             Err(reason) => eprintln!("SKIP postgres: {reason}"),
         }
     }

@@ -263,14 +263,7 @@ impl Store {
             .error_handler(Box::new(TracingErrorHandler))
             .build(AnyConnectionManager { target })?;
         tracing::debug!(?backend, "store opened");
-        Ok((
-            Store {
-                pool,
-                backend,
-                committer,
-            },
-            applied,
-        ))
+        Ok((Store { pool, backend, committer }, applied))
     }
 
     /// Applies pending migrations; returns the names of those applied (empty when the

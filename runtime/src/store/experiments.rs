@@ -77,12 +77,8 @@ pub enum JobField {
 
 impl JobField {
     /// Every searchable field with its name in Dioptra's search language.
-    pub const ALL: [(&'static str, JobField); 4] = [
-        ("description", JobField::Description),
-        ("status", JobField::Status),
-        ("timeout", JobField::Timeout),
-        ("tag", JobField::Tag),
-    ];
+    pub const ALL: [(&'static str, JobField); 4] =
+        [("description", JobField::Description), ("status", JobField::Status), ("timeout", JobField::Timeout), ("tag", JobField::Tag)];
 
     fn column(self) -> Option<&'static str> {
         match self {
@@ -230,10 +226,7 @@ fn job_filter(q: &JobList) -> (String, Vec<Bind>) {
     for term in &q.terms {
         let columns: Vec<&str> = match term.field {
             Some(f) => f.column().into_iter().collect(),
-            None => JobField::ALL
-                .iter()
-                .filter_map(|(_, f)| f.column())
-                .collect(),
+            None => JobField::ALL.iter().filter_map(|(_, f)| f.column()).collect(),
         };
         if columns.is_empty() {
             sql.push_str(" AND 1 = 0");
@@ -241,10 +234,7 @@ fn job_filter(q: &JobList) -> (String, Vec<Bind>) {
         }
         binds.push(Bind::Text(term.pattern.to_like('\\', true)));
         let p = binds.len();
-        let tests: Vec<String> = columns
-            .iter()
-            .map(|c| format!("lower({c}) LIKE ${p} ESCAPE '\\'"))
-            .collect();
+        let tests: Vec<String> = columns.iter().map(|c| format!("lower({c}) LIKE ${p} ESCAPE '\\'")).collect();
         sql.push_str(&format!(" AND ({})", tests.join(" OR ")));
     }
     (sql, binds)
@@ -267,12 +257,7 @@ struct NewJobRow {
 }
 
 impl NewJobRow {
-    fn new(
-        run_id: i64,
-        experiment_id: i64,
-        attrs: &JobAttrs,
-        now: i64,
-    ) -> Result<Self, StoreError> {
+    fn new(run_id: i64, experiment_id: i64, attrs: &JobAttrs, now: i64) -> Result<Self, StoreError> {
         Ok(NewJobRow {
             run_id,
             experiment_id,
@@ -300,11 +285,7 @@ fn experiment_exists(conn: &mut AnyConnection, tenant: &str, id: i64) -> QueryRe
     Ok(found.is_some())
 }
 
-fn find_experiment(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    id: i64,
-) -> QueryResult<Option<Experiment>> {
+fn find_experiment(conn: &mut AnyConnection, tenant: &str, id: i64) -> QueryResult<Option<Experiment>> {
     experiments::table
         .filter(experiments::id.eq(id))
         .filter(experiments::tenant.eq(tenant))
@@ -314,39 +295,21 @@ fn find_experiment(
 }
 
 fn find_run(conn: &mut AnyConnection, tenant: &str, id: i64) -> QueryResult<Option<Run>> {
-    runs::table
-        .filter(runs::id.eq(id))
-        .filter(runs::tenant.eq(tenant))
-        .select(Run::as_select())
-        .first(conn)
-        .optional()
+    runs::table.filter(runs::id.eq(id)).filter(runs::tenant.eq(tenant)).select(Run::as_select()).first(conn).optional()
 }
 
 /// The jobs with these run ids (of any experiment), keyed by run id.
-fn jobs_by_ids(
-    conn: &mut AnyConnection,
-    ids: &[i64],
-) -> Result<std::collections::HashMap<i64, Job>, StoreError> {
+fn jobs_by_ids(conn: &mut AnyConnection, ids: &[i64]) -> Result<std::collections::HashMap<i64, Job>, StoreError> {
     let mut out = std::collections::HashMap::new();
     for chunk in ids.chunks(super::INSERT_CHUNK) {
         let rows: Vec<(JobRow, Run, Experiment)> = experiment_jobs::table
             .inner_join(runs::table)
             .inner_join(experiments::table)
             .filter(experiment_jobs::run_id.eq_any(chunk))
-            .select((
-                JobRow::as_select(),
-                Run::as_select(),
-                Experiment::as_select(),
-            ))
+            .select((JobRow::as_select(), Run::as_select(), Experiment::as_select()))
             .load(conn)?;
         for (row, run, experiment) in rows {
-            out.insert(
-                run.id,
-                Job {
-                    run,
-                    membership: Some(row.membership(experiment)?),
-                },
-            );
+            out.insert(run.id, Job { run, membership: Some(row.membership(experiment)?) });
         }
     }
     Ok(out)
@@ -362,11 +325,7 @@ impl Store {
         description: Option<&str>,
     ) -> Result<Option<Experiment>, StoreError> {
         let now = now_us();
-        let (tenant, name, description) = (
-            tenant.to_string(),
-            name.to_string(),
-            description.map(str::to_string),
-        );
+        let (tenant, name, description) = (tenant.to_string(), name.to_string(), description.map(str::to_string));
         self.write(1, move |tx| {
             let row = (
                 experiments::tenant.eq(&tenant),
@@ -378,11 +337,7 @@ impl Store {
             );
             let inserted = with_conn!(&mut *tx.conn, |c| diesel::insert_into(experiments::table)
                 .values(row)
-                .on_conflict((
-                    experiments::tenant,
-                    experiments::group_id,
-                    experiments::name
-                ))
+                .on_conflict((experiments::tenant, experiments::group_id, experiments::name))
                 .do_nothing()
                 .execute(c))?;
             if inserted == 0 {
@@ -414,8 +369,7 @@ impl Store {
         attrs: &JobAttrs,
     ) -> Result<Option<Job>, StoreError> {
         let now = now_us();
-        let (tenant, uid, created_by) =
-            (tenant.to_string(), uid.to_string(), created_by.to_string());
+        let (tenant, uid, created_by) = (tenant.to_string(), uid.to_string(), created_by.to_string());
         let attrs = attrs.clone();
         let created: Option<i64> = self.write(1, move |tx| {
             if !experiment_exists(tx.conn, &tenant, experiment_id)? {
@@ -431,9 +385,7 @@ impl Store {
                 ))
                 .returning(runs::id)
                 .get_result(c))?;
-            diesel::insert_into(experiment_jobs::table)
-                .values(NewJobRow::new(run_id, experiment_id, &attrs, now)?)
-                .execute(tx.conn)?;
+            diesel::insert_into(experiment_jobs::table).values(NewJobRow::new(run_id, experiment_id, &attrs, now)?).execute(tx.conn)?;
             Ok(Some(run_id))
         })?;
         match created {
@@ -456,22 +408,15 @@ impl Store {
     ) -> Result<Attach, StoreError> {
         let now = now_us();
         let tenant = tenant.to_string();
-        let (description, status, default_status) = (
-            description.map(str::to_string),
-            status.map(str::to_string),
-            default_status.to_string(),
-        );
+        let (description, status, default_status) =
+            (description.map(str::to_string), status.map(str::to_string), default_status.to_string());
         // None: attached
         let refused: Option<Attach> = self.write(1, move |tx| {
             if !experiment_exists(tx.conn, &tenant, experiment_id)? {
                 return Ok(Some(Attach::NoExperiment));
             }
-            let run: Option<i64> = runs::table
-                .filter(runs::id.eq(run_id))
-                .filter(runs::tenant.eq(&tenant))
-                .select(runs::id)
-                .first(tx.conn)
-                .optional()?;
+            let run: Option<i64> =
+                runs::table.filter(runs::id.eq(run_id)).filter(runs::tenant.eq(&tenant)).select(runs::id).first(tx.conn).optional()?;
             if run.is_none() {
                 return Ok(Some(Attach::NoRun));
             }
@@ -482,23 +427,15 @@ impl Store {
                 .optional()?;
             let c = &mut *tx.conn;
             match current {
-                Some(other) if other != experiment_id => {
-                    return Ok(Some(Attach::InOtherExperiment(other)))
-                }
+                Some(other) if other != experiment_id => return Ok(Some(Attach::InOtherExperiment(other))),
                 Some(_) => {
                     if let Some(d) = &description {
-                        diesel::update(experiment_jobs::table.find(run_id))
-                            .set(experiment_jobs::description.eq(d))
-                            .execute(c)?;
+                        diesel::update(experiment_jobs::table.find(run_id)).set(experiment_jobs::description.eq(d)).execute(c)?;
                     }
                     if let Some(s) = &status {
-                        diesel::update(experiment_jobs::table.find(run_id))
-                            .set(experiment_jobs::status.eq(s))
-                            .execute(c)?;
+                        diesel::update(experiment_jobs::table.find(run_id)).set(experiment_jobs::status.eq(s)).execute(c)?;
                     }
-                    diesel::update(experiment_jobs::table.find(run_id))
-                        .set(experiment_jobs::updated_us.eq(now))
-                        .execute(c)?;
+                    diesel::update(experiment_jobs::table.find(run_id)).set(experiment_jobs::updated_us.eq(now)).execute(c)?;
                 }
                 None => {
                     let attrs = JobAttrs {
@@ -506,9 +443,7 @@ impl Store {
                         status: status.clone().unwrap_or_else(|| default_status.clone()),
                         ..Default::default()
                     };
-                    diesel::insert_into(experiment_jobs::table)
-                        .values(NewJobRow::new(run_id, experiment_id, &attrs, now)?)
-                        .execute(c)?;
+                    diesel::insert_into(experiment_jobs::table).values(NewJobRow::new(run_id, experiment_id, &attrs, now)?).execute(c)?;
                 }
             }
             tx.touch(run_id);
@@ -526,17 +461,8 @@ impl Store {
     /// The run `run_id` of `tenant` as a job (with its experiment when it has one).
     pub fn job(&self, tenant: &str, run_id: i64) -> Result<Option<Job>, StoreError> {
         let mut conn = self.conn()?;
-        let Some(run) = find_run(&mut conn, tenant, run_id)? else {
-            return Ok(None);
-        };
-        Ok(Some(
-            jobs_by_ids(&mut conn, &[run_id])?
-                .remove(&run_id)
-                .unwrap_or(Job {
-                    run,
-                    membership: None,
-                }),
-        ))
+        let Some(run) = find_run(&mut conn, tenant, run_id)? else { return Ok(None) };
+        Ok(Some(jobs_by_ids(&mut conn, &[run_id])?.remove(&run_id).unwrap_or(Job { run, membership: None })))
     }
 
     /// One page of an experiment's jobs as `q` filters and sorts them, and how many jobs
@@ -545,20 +471,13 @@ impl Store {
         let backend = self.backend();
         let (filter, mut binds) = job_filter(q);
         let mut conn = self.conn()?;
-        let total = load_bound::<CountRow>(
-            &mut conn,
-            &numbered(&format!("SELECT COUNT(*) AS n {filter}"), backend),
-            &binds,
-        )?
-        .first()
-        .map_or(0, |r| r.n);
+        let total = load_bound::<CountRow>(&mut conn, &numbered(&format!("SELECT COUNT(*) AS n {filter}"), backend), &binds)?
+            .first()
+            .map_or(0, |r| r.n);
         if total == 0 || q.limit <= 0 {
             return Ok((Vec::new(), total));
         }
-        let (col, dir, nulls) = match (
-            q.sort.unwrap_or(JobSort::Id),
-            q.descending && q.sort.is_some(),
-        ) {
+        let (col, dir, nulls) = match (q.sort.unwrap_or(JobSort::Id), q.descending && q.sort.is_some()) {
             (s, false) => (s.column(), "ASC", "DESC"),
             (s, true) => (s.column(), "DESC", "ASC"),
         };
@@ -569,10 +488,7 @@ impl Store {
             "SELECT j.run_id AS id {filter} ORDER BY ({col} IS NULL) {nulls}, {col} {dir}, j.run_id {dir} LIMIT ${} OFFSET ${n}",
             n - 1
         );
-        let ids: Vec<i64> = load_bound::<IdRow>(&mut conn, &numbered(&sql, backend), &binds)?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
+        let ids: Vec<i64> = load_bound::<IdRow>(&mut conn, &numbered(&sql, backend), &binds)?.into_iter().map(|r| r.id).collect();
         let mut jobs = jobs_by_ids(&mut conn, &ids)?;
         Ok((ids.iter().filter_map(|id| jobs.remove(id)).collect(), total))
     }

@@ -72,9 +72,7 @@ pub struct ValueSummary {
 /// Order of logged values: numerically when both read as finite numbers, else as text.
 pub fn compare_values(a: &str, b: &str) -> Ordering {
     match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
-        (Ok(x), Ok(y)) if x.is_finite() && y.is_finite() => {
-            x.partial_cmp(&y).unwrap_or(Ordering::Equal)
-        }
+        (Ok(x), Ok(y)) if x.is_finite() && y.is_finite() => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
         _ => a.cmp(b),
     }
 }
@@ -102,23 +100,14 @@ impl ValueSummary {
         if compare_values(value, &self.value_max) == Ordering::Greater {
             (self.value_max, self.timestamp_max, self.step_max) = (value.to_string(), ts_ms, step);
         }
-        (
-            self.value_current,
-            self.timestamp_current,
-            self.step_current,
-        ) = (value.to_string(), ts_ms, step);
+        (self.value_current, self.timestamp_current, self.step_current) = (value.to_string(), ts_ms, step);
     }
 }
 
 impl Store {
     /// Sets `(kind, key) = value` for each entry (of repeated keys the last wins), in one
     /// transaction; bumps the run's `updated_us`.
-    pub fn put_meta(
-        &self,
-        run_id: i64,
-        kind: &str,
-        entries: &[(String, String)],
-    ) -> Result<(), StoreError> {
+    pub fn put_meta(&self, run_id: i64, kind: &str, entries: &[(String, String)]) -> Result<(), StoreError> {
         let now = now_us();
         let keep = super::last_occurrence_mask(entries.iter().map(|(k, _)| Some(k.as_str())));
         let rows: Vec<NewMetaRow> = entries
@@ -143,12 +132,7 @@ impl Store {
     /// Adds the keys of `kind` that are not stored yet (with an empty value); stored keys keep
     /// their value and time. For sets such as tags: new keys get increasing times in the given
     /// order, so [`Store::meta`] lists them in the order they were first added.
-    pub fn add_meta_keys(
-        &self,
-        run_id: i64,
-        kind: &str,
-        keys: &[String],
-    ) -> Result<(), StoreError> {
+    pub fn add_meta_keys(&self, run_id: i64, kind: &str, keys: &[String]) -> Result<(), StoreError> {
         let now = now_us();
         let mut seen = std::collections::HashSet::new();
         let rows: Vec<NewMetaRow> = keys
@@ -197,16 +181,7 @@ impl Store {
                 .first(tx.conn)
                 .optional()?;
             let value = update(current.as_deref())?;
-            upsert_meta(
-                tx.conn,
-                &[NewMetaRow {
-                    run_id,
-                    kind: kind.clone(),
-                    key: key.clone(),
-                    value: value.clone(),
-                    ts_us: now,
-                }],
-            )?;
+            upsert_meta(tx.conn, &[NewMetaRow { run_id, kind: kind.clone(), key: key.clone(), value: value.clone(), ts_us: now }])?;
             tx.touch(run_id);
             Ok(value)
         })
@@ -231,22 +206,14 @@ impl Store {
                 }
                 None => ValueSummary::first(&value, ts_ms, step),
             };
-            serde_json::to_string(&summary).map_err(|e| {
-                StoreError::Query(diesel::result::Error::SerializationError(Box::new(e)))
-            })
+            serde_json::to_string(&summary).map_err(|e| StoreError::Query(diesel::result::Error::SerializationError(Box::new(e))))
         })?;
-        serde_json::from_str(&text).map_err(|e| {
-            StoreError::Query(diesel::result::Error::DeserializationError(Box::new(e)))
-        })
+        serde_json::from_str(&text).map_err(|e| StoreError::Query(diesel::result::Error::DeserializationError(Box::new(e))))
     }
 
     /// The value summaries of `kind`, by key (bytewise). Entries that are not summaries are
     /// left out.
-    pub fn value_summaries(
-        &self,
-        run_id: i64,
-        kind: &str,
-    ) -> Result<Vec<(String, ValueSummary)>, StoreError> {
+    pub fn value_summaries(&self, run_id: i64, kind: &str) -> Result<Vec<(String, ValueSummary)>, StoreError> {
         let mut out: Vec<(String, ValueSummary)> = self
             .meta(run_id, kind)?
             .into_iter()
@@ -267,12 +234,7 @@ impl Store {
     }
 
     /// The value of `(kind, key)`.
-    pub fn meta_value(
-        &self,
-        run_id: i64,
-        kind: &str,
-        key: &str,
-    ) -> Result<Option<String>, StoreError> {
+    pub fn meta_value(&self, run_id: i64, kind: &str, key: &str) -> Result<Option<String>, StoreError> {
         Ok(run_meta::table
             .filter(run_meta::run_id.eq(run_id))
             .filter(run_meta::kind.eq(kind))
@@ -283,13 +245,7 @@ impl Store {
     }
 
     /// The runs of `tenant` whose `(kind, key)` is `value`, oldest first.
-    pub fn runs_with_meta(
-        &self,
-        tenant: &str,
-        kind: &str,
-        key: &str,
-        value: &str,
-    ) -> Result<Vec<Run>, StoreError> {
+    pub fn runs_with_meta(&self, tenant: &str, kind: &str, key: &str, value: &str) -> Result<Vec<Run>, StoreError> {
         Ok(runs::table
             .inner_join(run_meta::table)
             .filter(runs::tenant.eq(tenant))
@@ -302,12 +258,7 @@ impl Store {
     }
 
     /// The distinct values of `(kind, key)` over the runs of `tenant`, sorted (bytewise).
-    pub fn meta_values(
-        &self,
-        tenant: &str,
-        kind: &str,
-        key: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    pub fn meta_values(&self, tenant: &str, kind: &str, key: &str) -> Result<Vec<String>, StoreError> {
         Ok(runs::table
             .inner_join(run_meta::table)
             .filter(runs::tenant.eq(tenant))
@@ -323,9 +274,7 @@ impl Store {
     pub fn set_run_name(&self, run_id: i64, name: &str) -> Result<(), StoreError> {
         let name = name.to_string();
         self.write(1, move |tx| {
-            diesel::update(runs::table.find(run_id))
-                .set(runs::name.eq(&name))
-                .execute(tx.conn)?;
+            diesel::update(runs::table.find(run_id)).set(runs::name.eq(&name)).execute(tx.conn)?;
             tx.touch(run_id);
             Ok(())
         })
@@ -350,22 +299,9 @@ mod tests {
         let mut s = ValueSummary::first("32", 1000, Some(0));
         s.observe("64", 2000, Some(5));
         s.observe("16", 3000, None);
-        assert_eq!(
-            (
-                s.value_current.as_str(),
-                s.timestamp_current,
-                s.step_current
-            ),
-            ("16", 3000, None)
-        );
-        assert_eq!(
-            (s.value_min.as_str(), s.timestamp_min, s.step_min),
-            ("16", 3000, None)
-        );
-        assert_eq!(
-            (s.value_max.as_str(), s.timestamp_max, s.step_max),
-            ("64", 2000, Some(5))
-        );
+        assert_eq!((s.value_current.as_str(), s.timestamp_current, s.step_current), ("16", 3000, None));
+        assert_eq!((s.value_min.as_str(), s.timestamp_min, s.step_min), ("16", 3000, None));
+        assert_eq!((s.value_max.as_str(), s.timestamp_max, s.step_max), ("64", 2000, Some(5)));
         let text = serde_json::to_string(&s).unwrap();
         assert!(text.contains("\"valueCurrent\":\"16\""), "{text}");
         assert_eq!(serde_json::from_str::<ValueSummary>(&text).unwrap(), s);

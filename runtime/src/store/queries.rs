@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use super::connection::Store;
-use super::events::EventRow;
 use super::model::{Backend, Event, Scalar, StoreError, SCALAR_EVENT_TYPE};
+use super::events::EventRow;
 use super::scalars::ScalarRow;
 use super::schema::{events, scalar_rollup, scalars};
 
@@ -24,11 +24,7 @@ pub struct StepCursor {
 impl StepCursor {
     /// The cursor just after `s` (pass it as [`StepPage::after`] to continue).
     pub fn of(s: &Scalar) -> StepCursor {
-        StepCursor {
-            step: s.step,
-            ts_us: s.ts_us,
-            id: s.id,
-        }
+        StepCursor { step: s.step, ts_us: s.ts_us, id: s.id }
     }
 }
 
@@ -102,6 +98,7 @@ pub struct UrlRef {
     pub url: String,
 }
 
+
 #[derive(QueryableByName)]
 struct CountRow {
     #[diesel(sql_type = BigInt)]
@@ -148,33 +145,20 @@ fn json_member_text(backend: Backend, column: &str, member: &str) -> String {
 /// True when `payload.valid_plot` is true, JSON null or absent.
 fn valid_plot_condition(backend: Backend, column: &str) -> String {
     match backend {
-        Backend::Sqlite => {
-            format!("COALESCE(json_type({column}, '$.valid_plot'), 'null') IN ('null', 'true')")
-        }
-        Backend::Postgres => {
-            format!("COALESCE(({column}::jsonb -> 'valid_plot')::text, 'null') IN ('null', 'true')")
-        }
+        Backend::Sqlite => format!("COALESCE(json_type({column}, '$.valid_plot'), 'null') IN ('null', 'true')"),
+        Backend::Postgres => format!("COALESCE(({column}::jsonb -> 'valid_plot')::text, 'null') IN ('null', 'true')"),
     }
 }
 
 /// The ranked selection of an [`IterQuery`] (binds `$1` event type, `$2` max id, `$3`
 /// metric, `$4` variant, `$5` rank bound), aliased `r`, with its outer filter.
 fn iter_selection(q: &IterQuery, backend: Backend) -> String {
-    let runs = q
-        .run_ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+    let runs = q.run_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
     let partition = match q.last_iters {
         Some(LastIters::PerSeries(_)) => "e.run_id, e.metric, e.variant",
         _ => "e.run_id",
     };
-    let valid = if q.valid_plots_only {
-        valid_plot_condition(backend, "r.payload")
-    } else {
-        "1 = 1".to_string()
-    };
+    let valid = if q.valid_plots_only { valid_plot_condition(backend, "r.payload") } else { "1 = 1".to_string() };
     format!(
         "FROM (SELECT e.id, e.run_id, e.event_type, e.metric, e.variant, e.iter, e.ts_us, e.point_key, e.payload, \
          DENSE_RANK() OVER (PARTITION BY {partition} ORDER BY e.iter DESC) AS rk \
@@ -194,11 +178,7 @@ fn rank_bound(q: &IterQuery) -> i64 {
 impl Store {
     /// The distinct (metric, variant) of a run's scalars (`event_type` =
     /// [`SCALAR_EVENT_TYPE`]) or of its events of `event_type`, sorted bytewise.
-    pub fn metric_variants(
-        &self,
-        run_id: i64,
-        event_type: &str,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    pub fn metric_variants(&self, run_id: i64, event_type: &str) -> Result<Vec<(String, String)>, StoreError> {
         if event_type == SCALAR_EVENT_TYPE {
             // from the per-bucket aggregates: a few rows per series, not the run's points
             return self.scalar_series(run_id);
@@ -221,19 +201,15 @@ impl Store {
     /// began; an overwrite keeps its row's id). One seek at the end of the id key, where
     /// the highest id of one run would scan the run.
     pub fn max_scalar_id(&self) -> Result<i64, StoreError> {
-        let max: Option<i64> = scalars::table
-            .select(diesel::dsl::max(scalars::id))
-            .first(&mut *self.conn()?)?;
+        let max: Option<i64> = scalars::table.select(diesel::dsl::max(scalars::id)).first(&mut *self.conn()?)?;
         Ok(max.unwrap_or(0))
     }
 
     /// The highest event id of some runs (0 when they have none): the snapshot bound of
     /// an [`IterQuery`] scroll.
     pub fn max_event_id(&self, run_ids: &[i64]) -> Result<i64, StoreError> {
-        let max: Option<i64> = events::table
-            .filter(events::run_id.eq_any(run_ids))
-            .select(diesel::dsl::max(events::id))
-            .first(&mut *self.conn()?)?;
+        let max: Option<i64> =
+            events::table.filter(events::run_id.eq_any(run_ids)).select(diesel::dsl::max(events::id)).first(&mut *self.conn()?)?;
         Ok(max.unwrap_or(0))
     }
 
@@ -259,12 +235,7 @@ impl Store {
         // stepped points, unless the cursor is already among the unstepped ones
         if q.after.is_none_or(|c| c.step.is_some()) {
             let mut query = base().filter(scalars::step.is_not_null());
-            if let Some(StepCursor {
-                step: Some(step),
-                ts_us,
-                id,
-            }) = q.after
-            {
+            if let Some(StepCursor { step: Some(step), ts_us, id }) = q.after {
                 // `step <= s` bounds the index range; the rest breaks ties within step s
                 query = query.filter(scalars::step.le(step)).filter(
                     scalars::step
@@ -273,34 +244,15 @@ impl Store {
                         .or(scalars::ts_us.eq(ts_us).and(scalars::id.lt(id))),
                 );
             }
-            rows = query
-                .order((
-                    scalars::step.desc(),
-                    scalars::ts_us.desc(),
-                    scalars::id.desc(),
-                ))
-                .limit(limit)
-                .load(&mut *conn)?;
+            rows = query.order((scalars::step.desc(), scalars::ts_us.desc(), scalars::id.desc())).limit(limit).load(&mut *conn)?;
         }
         let left = limit - rows.len() as i64;
         if left > 0 {
             let mut query = base().filter(scalars::step.is_null());
-            if let Some(StepCursor {
-                step: None,
-                ts_us,
-                id,
-            }) = q.after
-            {
-                query = query
-                    .filter(scalars::ts_us.le(ts_us))
-                    .filter(scalars::ts_us.lt(ts_us).or(scalars::id.lt(id)));
+            if let Some(StepCursor { step: None, ts_us, id }) = q.after {
+                query = query.filter(scalars::ts_us.le(ts_us)).filter(scalars::ts_us.lt(ts_us).or(scalars::id.lt(id)));
             }
-            rows.extend(
-                query
-                    .order((scalars::ts_us.desc(), scalars::id.desc()))
-                    .limit(left)
-                    .load::<ScalarRow>(&mut *conn)?,
-            );
+            rows.extend(query.order((scalars::ts_us.desc(), scalars::id.desc())).limit(left).load::<ScalarRow>(&mut *conn)?);
         }
         rows.into_iter().map(ScalarRow::into_scalar).collect()
     }
@@ -316,32 +268,20 @@ impl Store {
              FROM scalars s WHERE s.run_id = $1) ranked WHERE rn <= $2 ORDER BY metric, variant, rn",
             self.backend(),
         );
-        let rows: Vec<ScalarRow> = diesel::sql_query(sql)
-            .bind::<BigInt, _>(run_id)
-            .bind::<BigInt, _>(n)
-            .load(&mut *self.conn()?)?;
+        let rows: Vec<ScalarRow> = diesel::sql_query(sql).bind::<BigInt, _>(run_id).bind::<BigInt, _>(n).load(&mut *self.conn()?)?;
         rows.into_iter().map(ScalarRow::into_scalar).collect()
     }
 
     /// The latest ts_us of a run's scalars.
     pub fn last_scalar_ts(&self, run_id: i64) -> Result<Option<i64>, StoreError> {
-        Ok(scalars::table
-            .filter(scalars::run_id.eq(run_id))
-            .select(diesel::dsl::max(scalars::ts_us))
-            .first(&mut *self.conn()?)?)
+        Ok(scalars::table.filter(scalars::run_id.eq(run_id)).select(diesel::dsl::max(scalars::ts_us)).first(&mut *self.conn()?)?)
     }
 
     /// The highest iteration (step) of a run over its scalars and events.
     pub fn max_iteration(&self, run_id: i64) -> Result<Option<i64>, StoreError> {
         let mut conn = self.conn()?;
-        let s: Option<i64> = scalars::table
-            .filter(scalars::run_id.eq(run_id))
-            .select(diesel::dsl::max(scalars::step))
-            .first(&mut *conn)?;
-        let e: Option<i64> = events::table
-            .filter(events::run_id.eq(run_id))
-            .select(diesel::dsl::max(events::iter))
-            .first(&mut *conn)?;
+        let s: Option<i64> = scalars::table.filter(scalars::run_id.eq(run_id)).select(diesel::dsl::max(scalars::step)).first(&mut *conn)?;
+        let e: Option<i64> = events::table.filter(events::run_id.eq(run_id)).select(diesel::dsl::max(events::iter)).first(&mut *conn)?;
         Ok(s.max(e))
     }
 
@@ -351,11 +291,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let backend = self.backend();
-        let (cmp, dir, start) = if q.descending {
-            ("<", "DESC", i64::MAX)
-        } else {
-            (">", "ASC", i64::MIN)
-        };
+        let (cmp, dir, start) = if q.descending { ("<", "DESC", i64::MAX) } else { (">", "ASC", i64::MIN) };
         let (iter, id) = q.after.unwrap_or((start, start));
         let sql = placeholders(
             &format!(
@@ -384,10 +320,7 @@ impl Store {
             return Ok(0);
         }
         let backend = self.backend();
-        let sql = placeholders(
-            &format!("SELECT COUNT(*) AS n {}", iter_selection(q, backend)),
-            backend,
-        );
+        let sql = placeholders(&format!("SELECT COUNT(*) AS n {}", iter_selection(q, backend)), backend);
         let row: CountRow = diesel::sql_query(sql)
             .bind::<Text, _>(q.event_type.as_str())
             .bind::<BigInt, _>(q.max_id.unwrap_or(i64::MAX))
@@ -401,12 +334,7 @@ impl Store {
     /// The events of `event_type` of a run (of one metric) that have an iteration and a
     /// non-null `url` in their payload, without payloads, ordered by metric, variant,
     /// iteration and id.
-    pub fn url_refs(
-        &self,
-        run_id: i64,
-        event_type: &str,
-        metric: Option<&str>,
-    ) -> Result<Vec<UrlRef>, StoreError> {
+    pub fn url_refs(&self, run_id: i64, event_type: &str, metric: Option<&str>) -> Result<Vec<UrlRef>, StoreError> {
         let backend = self.backend();
         let url = json_member_text(backend, "e.payload", "url");
         let sql = placeholders(
@@ -424,15 +352,7 @@ impl Store {
             .load(&mut *self.conn()?)?;
         Ok(rows
             .into_iter()
-            .filter_map(|r| {
-                Some(UrlRef {
-                    id: r.id,
-                    metric: r.metric,
-                    variant: r.variant,
-                    iter: r.iter,
-                    url: r.url?,
-                })
-            })
+            .filter_map(|r| Some(UrlRef { id: r.id, metric: r.metric, variant: r.variant, iter: r.iter, url: r.url? }))
             .collect())
     }
 
@@ -457,15 +377,10 @@ impl Store {
     /// bumps the run's `updated_us`. Returns the number of rows deleted.
     pub fn delete_run_data(&self, run_id: i64) -> Result<usize, StoreError> {
         self.write(1, move |tx| {
-            with_conn!(&mut *tx.conn, |c| super::rollup::RollupConn::lock_run(
-                c, run_id
-            ))?;
-            let mut deleted = diesel::delete(scalars::table.filter(scalars::run_id.eq(run_id)))
-                .execute(tx.conn)?;
-            deleted +=
-                diesel::delete(events::table.filter(events::run_id.eq(run_id))).execute(tx.conn)?;
-            diesel::delete(scalar_rollup::table.filter(scalar_rollup::run_id.eq(run_id)))
-                .execute(tx.conn)?;
+            with_conn!(&mut *tx.conn, |c| super::rollup::RollupConn::lock_run(c, run_id))?;
+            let mut deleted = diesel::delete(scalars::table.filter(scalars::run_id.eq(run_id))).execute(tx.conn)?;
+            deleted += diesel::delete(events::table.filter(events::run_id.eq(run_id))).execute(tx.conn)?;
+            diesel::delete(scalar_rollup::table.filter(scalar_rollup::run_id.eq(run_id))).execute(tx.conn)?;
             tx.touch(run_id);
             Ok(deleted)
         })
@@ -478,14 +393,8 @@ mod tests {
 
     #[test]
     fn sqlite_statements_use_numbered_parameters() {
-        assert_eq!(
-            placeholders("a = $1 OR b = $12", Backend::Sqlite),
-            "a = ?1 OR b = ?12"
-        );
-        assert_eq!(
-            placeholders("json_extract(p, '$.url') = $3", Backend::Sqlite),
-            "json_extract(p, '$.url') = ?3"
-        );
+        assert_eq!(placeholders("a = $1 OR b = $12", Backend::Sqlite), "a = ?1 OR b = ?12");
+        assert_eq!(placeholders("json_extract(p, '$.url') = $3", Backend::Sqlite), "json_extract(p, '$.url') = ?3");
         assert_eq!(placeholders("a = $1", Backend::Postgres), "a = $1");
     }
 }

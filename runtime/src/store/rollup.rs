@@ -23,8 +23,8 @@ use super::schema::{scalar_rollup, scalars};
 /// `2025-01-05-000000_read_paths`, which fills the table for points stored before it
 /// (`2025-01-06-000000_rollup_clustered` makes it `WITHOUT ROWID` on SQLite).
 pub const WIDTHS: [i64; 20] = [
-    5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000,
-    500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000,
+    5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000,
+    2_000_000, 5_000_000, 10_000_000,
 ];
 /// The widest maintained width: one or a few rows per series, read to list the series.
 const TOP_WIDTH: i64 = 10_000_000;
@@ -93,12 +93,7 @@ impl RollupConn for diesel::sqlite::SqliteConnection {
 impl RollupConn for diesel::pg::PgConnection {
     fn lock_run(&mut self, run: i64) -> QueryResult<()> {
         // the run id folded into 32 bits: a collision only serialises two runs' writes
-        diesel::select(pg_advisory_xact_lock(
-            ROLLUP_LOCK_CLASS,
-            (run ^ (run >> 32)) as i32,
-        ))
-        .execute(self)
-        .map(|_| ())
+        diesel::select(pg_advisory_xact_lock(ROLLUP_LOCK_CLASS, (run ^ (run >> 32)) as i32)).execute(self).map(|_| ())
     }
 }
 
@@ -121,36 +116,19 @@ fn bucket_of(step: i64, width: i64) -> i64 {
 /// Per (metric, variant), the delta of each bucket of the finest width.
 type SeriesDeltas<'a> = HashMap<(&'a str, &'a str), HashMap<i64, Agg>>;
 
-fn add_point<'a>(
-    deltas: &mut SeriesDeltas<'a>,
-    metric: &'a str,
-    variant: &'a str,
-    step: Option<i64>,
-    value: f64,
-    special: i16,
-    sign: i64,
-) {
+fn add_point<'a>(deltas: &mut SeriesDeltas<'a>, metric: &'a str, variant: &'a str, step: Option<i64>, value: f64, special: i16, sign: i64) {
     let finite = FINITE_SPECIALS.contains(&special);
     let d = Agg {
         n: if finite { sign } else { 0 },
         total: if finite { sign as f64 * value } else { 0.0 },
         points: sign,
     };
-    deltas
-        .entry((metric, variant))
-        .or_default()
-        .entry(bucket_of(step.unwrap_or(0), WIDTHS[0]))
-        .or_default()
-        .add(d);
+    deltas.entry((metric, variant)).or_default().entry(bucket_of(step.unwrap_or(0), WIDTHS[0])).or_default().add(d);
 }
 
 /// The rollup part of a scalar write, called inside its transaction BEFORE the points are
 /// upserted: `points` are the rows about to be written (keys unique within them).
-pub(crate) fn record<C: RollupConn>(
-    c: &mut C,
-    run_id: i64,
-    points: &[RollupPoint<'_>],
-) -> Result<(), StoreError> {
+pub(crate) fn record<C: RollupConn>(c: &mut C, run_id: i64, points: &[RollupPoint<'_>]) -> Result<(), StoreError> {
     if points.is_empty() {
         return Ok(());
     }
@@ -162,15 +140,7 @@ pub(crate) fn record<C: RollupConn>(
         add_point(&mut deltas, metric, variant, *step, *value, *special, -1);
     }
     for p in points {
-        add_point(
-            &mut deltas,
-            p.metric,
-            p.variant,
-            p.step,
-            p.value,
-            p.special,
-            1,
-        );
+        add_point(&mut deltas, p.metric, p.variant, p.step, p.value, p.special, 1);
     }
     let mut rows = Vec::new();
     for ((metric, variant), finest) in &deltas {
@@ -183,10 +153,7 @@ pub(crate) fn record<C: RollupConn>(
                 let from = (0..i).rev().find(|j| width % WIDTHS[*j] == 0).unwrap_or(0);
                 let mut level: HashMap<i64, Agg> = HashMap::new();
                 for (bucket, agg) in &levels[from] {
-                    level
-                        .entry(bucket_of(*bucket, width))
-                        .or_default()
-                        .add(*agg);
+                    level.entry(bucket_of(*bucket, width)).or_default().add(*agg);
                 }
                 level
             };
@@ -230,11 +197,7 @@ impl Store {
             .filter(scalar_rollup::run_id.eq(run_id))
             .filter(scalar_rollup::width.eq(TOP_WIDTH))
             .filter(scalar_rollup::points.gt(0))
-            .select((
-                scalar_rollup::metric,
-                scalar_rollup::variant,
-                scalar_rollup::points,
-            ))
+            .select((scalar_rollup::metric, scalar_rollup::variant, scalar_rollup::points))
             .order((scalar_rollup::metric.asc(), scalar_rollup::variant.asc()))
             .load(&mut *self.conn()?)?;
         let mut out: Vec<(String, String)> = rows.into_iter().map(|(m, v, _)| (m, v)).collect();
@@ -265,11 +228,7 @@ impl Store {
             .filter(scalar_rollup::run_id.eq(run_id))
             .filter(scalar_rollup::width.eq(TOP_WIDTH))
             .filter(scalar_rollup::n.gt(0))
-            .select((
-                scalar_rollup::metric,
-                scalar_rollup::variant,
-                scalar_rollup::n,
-            ))
+            .select((scalar_rollup::metric, scalar_rollup::variant, scalar_rollup::n))
             .load(&mut *conn)?;
         let mut counts: BTreeMap<(String, String), i64> = BTreeMap::new();
         for (m, v, n) in rows {
@@ -297,30 +256,13 @@ impl Store {
                 .order(scalars::step.desc())
                 .first(&mut *conn)
                 .optional()?;
-            let unstepped: Option<i64> = series()
-                .filter(scalars::step.is_null())
-                .select(scalars::id)
-                .first(&mut *conn)
-                .optional()?;
-            let mut steps: Vec<i64> = [lowest.flatten(), highest.flatten()]
-                .into_iter()
-                .flatten()
-                .collect();
+            let unstepped: Option<i64> = series().filter(scalars::step.is_null()).select(scalars::id).first(&mut *conn).optional()?;
+            let mut steps: Vec<i64> = [lowest.flatten(), highest.flatten()].into_iter().flatten().collect();
             if unstepped.is_some() {
                 steps.push(0);
             }
-            let (Some(min_step), Some(max_step)) =
-                (steps.iter().min().copied(), steps.iter().max().copied())
-            else {
-                continue;
-            };
-            out.push(SeriesBounds {
-                metric,
-                variant,
-                count,
-                min_step,
-                max_step,
-            });
+            let (Some(min_step), Some(max_step)) = (steps.iter().min().copied(), steps.iter().max().copied()) else { continue };
+            out.push(SeriesBounds { metric, variant, count, min_step, max_step });
         }
         Ok(out)
     }
@@ -329,13 +271,7 @@ impl Store {
     /// NULL step counting as 0): per non-empty bucket, in key order, the key and the mean of
     /// the finite values in it. From the rollup when a maintained width divides `interval`,
     /// else from the points (an index range scan of the series).
-    pub fn series_buckets(
-        &self,
-        run_id: i64,
-        metric: &str,
-        variant: &str,
-        interval: i64,
-    ) -> Result<Vec<(i64, f64)>, StoreError> {
+    pub fn series_buckets(&self, run_id: i64, metric: &str, variant: &str, interval: i64) -> Result<Vec<(i64, f64)>, StoreError> {
         let interval = interval.max(1);
         let mut conn = self.conn()?;
         let mut buckets: BTreeMap<i64, (f64, i64)> = BTreeMap::new();
@@ -347,11 +283,7 @@ impl Store {
                     .filter(scalar_rollup::metric.eq(metric))
                     .filter(scalar_rollup::variant.eq(variant))
                     .filter(scalar_rollup::n.gt(0))
-                    .select((
-                        scalar_rollup::bucket,
-                        scalar_rollup::n,
-                        scalar_rollup::total,
-                    ))
+                    .select((scalar_rollup::bucket, scalar_rollup::n, scalar_rollup::total))
                     .order(scalar_rollup::bucket.asc())
                     .load(&mut *conn)?;
                 if width == interval {
@@ -376,18 +308,13 @@ impl Store {
                     .select((scalars::step, scalars::value))
                     .load(&mut *conn)?;
                 for (step, value) in rows {
-                    let b = buckets
-                        .entry(bucket_of(step.unwrap_or(0), interval))
-                        .or_default();
+                    let b = buckets.entry(bucket_of(step.unwrap_or(0), interval)).or_default();
                     b.0 += value;
                     b.1 += 1;
                 }
             }
         }
-        Ok(buckets
-            .into_iter()
-            .map(|(k, (total, n))| (k, total / n as f64))
-            .collect())
+        Ok(buckets.into_iter().map(|(k, (total, n))| (k, total / n as f64)).collect())
     }
 }
 

@@ -128,19 +128,12 @@ impl NewScalarRow {
 /// Upserts `rows` (distinct point keys) inside the write transaction of the caller (the
 /// group commit): a row whose `(run_id, point_key)` is stored overwrites it. Returns the
 /// number of rows inserted or overwritten. Every scalar write of the store goes through here.
-pub(crate) fn insert_scalars(
-    conn: &mut AnyConnection,
-    rows: &[NewScalarRow],
-) -> Result<usize, StoreError> {
+pub(crate) fn insert_scalars(conn: &mut AnyConnection, rows: &[NewScalarRow]) -> Result<usize, StoreError> {
     // The per-bucket totals first: they take back what the overwritten rows added.
     let mut run_ids: Vec<i64> = rows.iter().map(|r| r.run_id).collect();
     run_ids.dedup();
     for run_id in run_ids {
-        let points: Vec<_> = rows
-            .iter()
-            .filter(|r| r.run_id == run_id)
-            .map(NewScalarRow::rollup_point)
-            .collect();
+        let points: Vec<_> = rows.iter().filter(|r| r.run_id == run_id).map(NewScalarRow::rollup_point).collect();
         with_conn!(&mut *conn, |c| super::rollup::record(c, run_id, &points))?;
     }
     Ok(with_conn!(&mut *conn, |c| {

@@ -91,23 +91,14 @@ impl Store {
         if matches_nothing(q) {
             return Ok(Vec::new());
         }
-        let mut query = point_filters!(
-            scalars::table.select(ScalarRow::as_select()).into_boxed(),
-            q
-        );
+        let mut query = point_filters!(scalars::table.select(ScalarRow::as_select()).into_boxed(), q);
         query = match q.order {
-            ScalarOrder::StepAsc => query.order((
-                scalars::step.is_null().desc(),
-                scalars::step.asc(),
-                scalars::ts_us.asc(),
-                scalars::id.asc(),
-            )),
-            ScalarOrder::StepDesc => query.order((
-                scalars::step.is_null().asc(),
-                scalars::step.desc(),
-                scalars::ts_us.desc(),
-                scalars::id.desc(),
-            )),
+            ScalarOrder::StepAsc => {
+                query.order((scalars::step.is_null().desc(), scalars::step.asc(), scalars::ts_us.asc(), scalars::id.asc()))
+            }
+            ScalarOrder::StepDesc => {
+                query.order((scalars::step.is_null().asc(), scalars::step.desc(), scalars::ts_us.desc(), scalars::id.desc()))
+            }
             ScalarOrder::TsAsc => query.order((scalars::ts_us.asc(), scalars::id.asc())),
             ScalarOrder::TsDesc => query.order((scalars::ts_us.desc(), scalars::id.desc())),
         };
@@ -124,14 +115,7 @@ impl Store {
     /// ts_us and id), `offset` rows in, and the series' size: the unstepped points and then
     /// the stepped ones, each read in the order of the `(run_id, metric, variant, step,
     /// ts_us, id)` index (no sort).
-    pub fn series_page(
-        &self,
-        run_id: i64,
-        metric: &str,
-        variant: &str,
-        offset: i64,
-        limit: i64,
-    ) -> Result<(Vec<Scalar>, i64), StoreError> {
+    pub fn series_page(&self, run_id: i64, metric: &str, variant: &str, offset: i64, limit: i64) -> Result<(Vec<Scalar>, i64), StoreError> {
         let mut conn = self.conn()?;
         let series = || {
             scalars::table
@@ -141,10 +125,7 @@ impl Store {
                 .into_boxed()
         };
         let total: i64 = series().select(count_star()).get_result(&mut *conn)?;
-        let unstepped: i64 = series()
-            .filter(scalars::step.is_null())
-            .select(count_star())
-            .get_result(&mut *conn)?;
+        let unstepped: i64 = series().filter(scalars::step.is_null()).select(count_star()).get_result(&mut *conn)?;
         let (offset, limit) = (offset.max(0), limit.max(0));
         let mut rows: Vec<ScalarRow> = Vec::new();
         if offset < unstepped && limit > 0 {
@@ -168,12 +149,7 @@ impl Store {
                     .load::<ScalarRow>(&mut *conn)?,
             );
         }
-        Ok((
-            rows.into_iter()
-                .map(ScalarRow::into_scalar)
-                .collect::<Result<_, _>>()?,
-            total,
-        ))
+        Ok((rows.into_iter().map(ScalarRow::into_scalar).collect::<Result<_, _>>()?, total))
     }
 
     /// How many points `q` selects, ignoring its order, offset and limit.
@@ -197,26 +173,13 @@ impl Store {
 
     /// Per (metric, variant, source) of a run (of one source), its number of finite points;
     /// series with none are left out. Ordered by metric, variant and source.
-    pub fn series_counts(
-        &self,
-        run_id: i64,
-        source: Option<&str>,
-    ) -> Result<Vec<SeriesCount>, StoreError> {
+    pub fn series_counts(&self, run_id: i64, source: Option<&str>) -> Result<Vec<SeriesCount>, StoreError> {
         let mut query = scalars::table
             .filter(scalars::run_id.eq(run_id))
             .filter(scalars::special.eq_any(FINITE_SPECIALS))
             .group_by((scalars::metric, scalars::variant, scalars::source))
-            .select((
-                scalars::metric,
-                scalars::variant,
-                scalars::source,
-                count_star(),
-            ))
-            .order((
-                scalars::metric.asc(),
-                scalars::variant.asc(),
-                scalars::source.asc(),
-            ))
+            .select((scalars::metric, scalars::variant, scalars::source, count_star()))
+            .order((scalars::metric.asc(), scalars::variant.asc(), scalars::source.asc()))
             .into_boxed();
         if let Some(source) = source {
             query = query.filter(scalars::source.eq(source.to_string()));
@@ -224,12 +187,7 @@ impl Store {
         let rows: Vec<(String, String, String, i64)> = query.load(&mut *self.conn()?)?;
         Ok(rows
             .into_iter()
-            .map(|(metric, variant, source, finite_points)| SeriesCount {
-                metric,
-                variant,
-                source,
-                finite_points,
-            })
+            .map(|(metric, variant, source, finite_points)| SeriesCount { metric, variant, source, finite_points })
             .collect())
     }
 
@@ -263,11 +221,7 @@ impl Store {
         let mut out = Vec::new();
         for chunk in run_ids.chunks(super::INSERT_CHUNK) {
             // the ids are integers, rendered by us
-            let ids = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let ids = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
             let sql = format!(
                 "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra \
                  FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.run_id, s.metric, s.variant \
@@ -279,9 +233,7 @@ impl Store {
                 out.push(row.into_scalar()?);
             }
         }
-        out.sort_by(|a, b| {
-            (a.run_id, &a.metric, &a.variant).cmp(&(b.run_id, &b.metric, &b.variant))
-        });
+        out.sort_by(|a, b| (a.run_id, &a.metric, &a.variant).cmp(&(b.run_id, &b.metric, &b.variant)));
         Ok(out)
     }
 }

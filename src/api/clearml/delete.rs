@@ -18,33 +18,15 @@ impl ClearmlEvents {
         ctx: &RequestContext,
         request: DeleteForTaskV2_1Request,
     ) -> Result<DeleteForTaskV2_1Response, Error> {
-        let found = self
-            .find_runs(ctx, std::slice::from_ref(&request.task))
-            .await?;
+        let found = self.find_runs(ctx, std::slice::from_ref(&request.task)).await?;
         let Some(run) = found.into_iter().flatten().next() else {
-            let extra = if request.allow_locked {
-                ""
-            } else {
-                " (or task published)"
-            };
-            return Err(Error::new(
-                400,
-                101,
-                format!(
-                    "Invalid task id{extra}: company={}, id={}",
-                    ctx.tenant, request.task
-                ),
-            ));
+            let extra = if request.allow_locked { "" } else { " (or task published)" };
+            return Err(Error::new(400, 101, format!("Invalid task id{extra}: company={}, id={}", ctx.tenant, request.task)));
         };
         let store = self.store.clone();
-        let deleted = blocking(move || store.delete_run_data(run.id))
-            .await
-            .map_err(Error::internal)?;
+        let deleted = blocking(move || store.delete_run_data(run.id)).await.map_err(Error::internal)?;
         let mut extra = Map::new();
         extra.insert("deleted_count".into(), json!(deleted));
-        Ok(DeleteForTaskV2_1Response {
-            deleted: Some(deleted > 0),
-            extra,
-        })
+        Ok(DeleteForTaskV2_1Response { deleted: Some(deleted > 0), extra })
     }
 }

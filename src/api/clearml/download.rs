@@ -34,13 +34,7 @@ impl LogPages {
             return None;
         }
         let store = self.store.clone();
-        let query = TimelineQuery {
-            run_id: self.run_id,
-            types: Some(vec!["log".to_string()]),
-            descending: false,
-            after: self.after,
-            limit: LOG_PAGE,
-        };
+        let query = TimelineQuery { run_id: self.run_id, types: Some(vec!["log".to_string()]), descending: false, after: self.after, limit: LOG_PAGE };
         let items: Vec<TimelineItem> = match blocking(move || store.timeline(&query)).await {
             Ok(items) => items,
             Err(e) => {
@@ -77,11 +71,7 @@ enum Piece {
 
 /// A line format that Python's `str.format` rejects (400/16 "invalid line format").
 fn invalid_format(error: &str) -> Error {
-    Error::new(
-        400,
-        16,
-        format!("Invalid value for fields (invalid line format): error={error}"),
-    )
+    Error::new(400, 16, format!("Invalid value for fields (invalid line format): error={error}"))
 }
 
 /// Parses a `str.format` line format as clearml-server validates it: it formats the line
@@ -131,30 +121,16 @@ fn parse_line_format(format: &str) -> Result<Vec<Piece>, Error> {
                         let mut cs = conv.chars();
                         match (cs.next(), cs.next()) {
                             (Some(ch @ ('r' | 's' | 'a')), None) => (n, Some(ch)),
-                            (None, _) => {
-                                return Err(invalid_format(
-                                    "end of string while looking for conversion specifier",
-                                ))
-                            }
-                            (Some(_), Some(_)) => {
-                                return Err(invalid_format(
-                                    "expected ':' after conversion specifier",
-                                ))
-                            }
-                            (Some(ch), None) => {
-                                return Err(invalid_format(&format!(
-                                    "Unknown conversion specifier {ch}"
-                                )))
-                            }
+                            (None, _) => return Err(invalid_format("end of string while looking for conversion specifier")),
+                            (Some(_), Some(_)) => return Err(invalid_format("expected ':' after conversion specifier")),
+                            (Some(ch), None) => return Err(invalid_format(&format!("Unknown conversion specifier {ch}"))),
                         }
                     }
                     None => (head, None),
                 };
                 if name.is_empty() || name.chars().all(|ch| ch.is_ascii_digit()) {
                     let index = if name.is_empty() { "0" } else { name };
-                    return Err(invalid_format(&format!(
-                        "Replacement index {index} out of range for positional args tuple"
-                    )));
+                    return Err(invalid_format(&format!("Replacement index {index} out of range for positional args tuple")));
                 }
                 let bare = name.split(['.', '[']).next().unwrap_or(name);
                 if !LOG_FIELDS.contains(&bare) {
@@ -165,18 +141,13 @@ fn parse_line_format(format: &str) -> Result<Vec<Piece>, Error> {
                 }
                 if let Some(rest) = name.strip_prefix(bare).filter(|r| !r.is_empty()) {
                     let error = match rest.strip_prefix('.') {
-                        Some(attr) => format!(
-                            "'NoneType' object has no attribute '{}'",
-                            attr.split(['.', '[']).next().unwrap_or(attr)
-                        ),
+                        Some(attr) => format!("'NoneType' object has no attribute '{}'", attr.split(['.', '[']).next().unwrap_or(attr)),
                         None => "'NoneType' object is not subscriptable".to_string(),
                     };
                     return Err(invalid_format(&error));
                 }
                 if spec.is_some_and(|s| !s.is_empty()) {
-                    return Err(invalid_format(
-                        "unsupported format string passed to NoneType.__format__",
-                    ));
+                    return Err(invalid_format("unsupported format string passed to NoneType.__format__"));
                 }
                 if !text.is_empty() {
                     pieces.push(Piece::Text(std::mem::take(&mut text)));
@@ -218,21 +189,13 @@ fn py_float(f: f64) -> String {
             format!("{plain}.0")
         }
     } else {
-        format!(
-            "{mantissa}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        )
+        format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
     }
 }
 
 /// Python's `repr` of a string (single quotes unless it holds one and no double quote).
 fn py_str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -245,9 +208,7 @@ fn py_str_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -272,18 +233,9 @@ fn py_str(v: &Value) -> String {
         Value::Number(n) if n.is_f64() => py_float(n.as_f64().unwrap_or(f64::NAN)),
         Value::Number(n) => n.to_string(),
         Value::String(s) => s.clone(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
         Value::Object(m) => {
-            format!(
-                "{{{}}}",
-                m.iter()
-                    .map(|(k, v)| format!("{}: {}", py_str_repr(k), py_repr(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            format!("{{{}}}", m.iter().map(|(k, v)| format!("{}: {}", py_str_repr(k), py_repr(v))).collect::<Vec<_>>().join(", "))
         }
     }
 }
@@ -309,11 +261,7 @@ fn text_line(pieces: &[Piece], event: &Map<String, Value>, out: &mut String) {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Field(name, conversion) => {
-                let key = if name == "asctime" {
-                    "timestamp"
-                } else {
-                    name.as_str()
-                };
+                let key = if name == "asctime" { "timestamp" } else { name.as_str() };
                 if let Some(v) = event.get(key) {
                     out.push_str(&match conversion {
                         Some('r') => py_repr(v),
@@ -352,35 +300,19 @@ impl ClearmlEvents {
         ctx: &RequestContext,
         request: DownloadTaskLogV2_1Request,
     ) -> Result<DownloadTaskLogV2_1Response, Error> {
-        let text = matches!(
-            request.line_type,
-            Some(DownloadTaskLogV2_1RequestLineType::Text)
-        );
+        let text = matches!(request.line_type, Some(DownloadTaskLogV2_1RequestLineType::Text));
         let pieces = if text {
             if request.line_format.is_empty() {
-                return Err(Error::new(
-                    400,
-                    11,
-                    "Missing required fields (line_format is required for plain text lines)",
-                ));
+                return Err(Error::new(400, 11, "Missing required fields (line_format is required for plain text lines)"));
             }
-            Some(parse_line_format(
-                request.line_format.trim_end_matches('\n'),
-            )?)
+            Some(parse_line_format(request.line_format.trim_end_matches('\n'))?)
         } else {
             None
         };
         let run_id = self.run_id(ctx, &request.task).await?;
         // The reply streams: each page of the log is read and rendered as the previous one
         // is being sent, so a large log never sits in memory whole.
-        let pages = LogPages {
-            store: self.store.clone(),
-            run_id,
-            task: request.task.clone(),
-            pieces,
-            after: None,
-            done: false,
-        };
+        let pages = LogPages { store: self.store.clone(), run_id, task: request.task.clone(), pieces, after: None, done: false };
         let stream = futures_util::stream::unfold(pages, |mut pages| async move {
             let chunk = pages.next_page().await?;
             Some((chunk, pages))
@@ -404,33 +336,14 @@ mod tests {
 
     #[test]
     fn line_formats_are_checked_as_python_checks_them() {
-        assert_eq!(
-            fields("{{x}} {msg!r}"),
-            vec![
-                Piece::Text("{x} ".into()),
-                Piece::Field("msg".into(), Some('r'))
-            ]
-        );
+        assert_eq!(fields("{{x}} {msg!r}"), vec![Piece::Text("{x} ".into()), Piece::Field("msg".into(), Some('r'))]);
         let err = parse_line_format("{foo} {msg} {bar} {foo}").unwrap_err();
         assert_eq!((err.code, err.subcode), (400, 16));
         assert_eq!(err.msg, "Invalid value for fields (undefined placeholders in line format): placeholders=(foo, bar)");
-        for bad in [
-            "{}",
-            "{0}",
-            "{msg:>10}",
-            "{msg!x}",
-            "{msg.x}",
-            "{msg[0]}",
-            "{msg",
-            "msg}",
-        ] {
+        for bad in ["{}", "{0}", "{msg:>10}", "{msg!x}", "{msg.x}", "{msg[0]}", "{msg", "msg}"] {
             let err = parse_line_format(bad).unwrap_err();
             assert_eq!(
-                (
-                    err.subcode,
-                    err.msg
-                        .starts_with("Invalid value for fields (invalid line format)")
-                ),
+                (err.subcode, err.msg.starts_with("Invalid value for fields (invalid line format)")),
                 (16, true),
                 "{bad}: {}",
                 err.msg
@@ -445,18 +358,13 @@ mod tests {
         assert_eq!(py_str(&json!(0.00001)), "1e-05");
         assert_eq!(py_str(&json!(1700000000000i64)), "1700000000000");
         assert_eq!(py_str(&json!(null)), "None");
-        assert_eq!(
-            py_str(&json!({"a": [1, "b", true]})),
-            "{'a': [1, 'b', True]}"
-        );
+        assert_eq!(py_str(&json!({"a": [1, "b", true]})), "{'a': [1, 'b', True]}");
         assert_eq!(py_repr(&json!("it's")), "\"it's\"");
         assert_eq!(py_ascii(&json!("é")), "'\\xe9'");
         let mut out = String::new();
         text_line(
             &fields("{asctime}|{level}|{worker}|{timestamp}"),
-            json!({"timestamp": 5, "level": "info"})
-                .as_object()
-                .unwrap(),
+            json!({"timestamp": 5, "level": "info"}).as_object().unwrap(),
             &mut out,
         );
         assert_eq!(out, "5|info||5\n");

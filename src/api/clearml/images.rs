@@ -99,17 +99,11 @@ fn url_max_iters<'a>(refs: &[&'a UrlRef]) -> BTreeMap<&'a str, i64> {
 fn last_invalid_iteration(refs: &[&UrlRef]) -> Option<i64> {
     let by_url = url_max_iters(refs);
     // highest max iteration; of equal ones the first URL in key order
-    let (url, _) = by_url
-        .iter()
-        .fold(None::<(&str, i64)>, |best, (u, i)| match best {
-            Some((_, b)) if b >= *i => best,
-            _ => Some((u, *i)),
-        })?;
-    let mut iters: Vec<i64> = refs
-        .iter()
-        .filter(|r| r.url == url)
-        .map(|r| r.iter)
-        .collect();
+    let (url, _) = by_url.iter().fold(None::<(&str, i64)>, |best, (u, i)| match best {
+        Some((_, b)) if b >= *i => best,
+        _ => Some((u, *i)),
+    })?;
+    let mut iters: Vec<i64> = refs.iter().filter(|r| r.url == url).map(|r| r.iter).collect();
     iters.sort_unstable_by(|a, b| b.cmp(a));
     iters.get(1).copied()
 }
@@ -121,11 +115,7 @@ type Iteration = (i64, Vec<i64>);
 fn by_metric_variant(refs: &[UrlRef]) -> BTreeMap<&str, BTreeMap<&str, Vec<&UrlRef>>> {
     let mut out: BTreeMap<&str, BTreeMap<&str, Vec<&UrlRef>>> = BTreeMap::new();
     for r in refs {
-        out.entry(r.metric.as_str())
-            .or_default()
-            .entry(r.variant.as_str())
-            .or_default()
-            .push(r);
+        out.entry(r.metric.as_str()).or_default().entry(r.variant.as_str()).or_default().push(r);
     }
     out
 }
@@ -133,11 +123,7 @@ fn by_metric_variant(refs: &[UrlRef]) -> BTreeMap<&str, BTreeMap<&str, Vec<&UrlR
 /// The metric states of one task's navigation, from the images of its snapshot
 /// (`id <= max_id`), over `metrics` (`None`: every metric with images), at most 100 metrics
 /// of 100 variants.
-fn metric_states(
-    metrics: Option<&BTreeSet<String>>,
-    max_id: i64,
-    refs: &[UrlRef],
-) -> Vec<MetricState> {
+fn metric_states(metrics: Option<&BTreeSet<String>>, max_id: i64, refs: &[UrlRef]) -> Vec<MetricState> {
     let snapshot: Vec<UrlRef> = refs.iter().filter(|r| r.id <= max_id).cloned().collect();
     by_metric_variant(&snapshot)
         .into_iter()
@@ -148,10 +134,7 @@ fn metric_states(
             variants: variants
                 .iter()
                 .take(MAX_VARIANTS)
-                .map(|(v, refs)| VariantState {
-                    variant: v.to_string(),
-                    last_invalid_iteration: last_invalid_iteration(refs),
-                })
+                .map(|(v, refs)| VariantState { variant: v.to_string(), last_invalid_iteration: last_invalid_iteration(refs) })
                 .collect(),
         })
         .collect()
@@ -163,12 +146,7 @@ fn metric_states(
 /// images by URL descending, only those of known variants above their recycled-URL border;
 /// iterations left without images are dropped. Returns (iteration, event ids), highest
 /// iteration first, and moves the state.
-fn next_iterations(
-    state: &mut TaskState,
-    refs: &[UrlRef],
-    iters: i64,
-    navigate_earlier: bool,
-) -> Vec<Iteration> {
+fn next_iterations(state: &mut TaskState, refs: &[UrlRef], iters: i64, navigate_earlier: bool) -> Vec<Iteration> {
     let states = metric_states(state.metrics.as_ref(), state.max_id, refs);
     if states.is_empty() {
         return Vec::new();
@@ -176,14 +154,7 @@ fn next_iterations(
     let earlier = navigate_earlier || state.last_max_iter.is_none();
     let known: HashMap<(&str, &str), Option<i64>> = states
         .iter()
-        .flat_map(|m| {
-            m.variants.iter().map(move |v| {
-                (
-                    (m.metric.as_str(), v.variant.as_str()),
-                    v.last_invalid_iteration,
-                )
-            })
-        })
+        .flat_map(|m| m.variants.iter().map(move |v| ((m.metric.as_str(), v.variant.as_str()), v.last_invalid_iteration)))
         .collect();
     let metrics: BTreeSet<&str> = states.iter().map(|m| m.metric.as_str()).collect();
     let in_range = |it: i64| match (earlier, state.last_min_iter, state.last_max_iter) {
@@ -192,26 +163,17 @@ fn next_iterations(
         _ => true,
     };
     let mut by_iter: BTreeMap<i64, Vec<&UrlRef>> = BTreeMap::new();
-    for r in refs
-        .iter()
-        .filter(|r| metrics.contains(r.metric.as_str()) && in_range(r.iter))
-    {
+    for r in refs.iter().filter(|r| metrics.contains(r.metric.as_str()) && in_range(r.iter)) {
         by_iter.entry(r.iter).or_default().push(r);
     }
     let take = usize::try_from(iters).unwrap_or(usize::MAX);
-    let chosen: Vec<(i64, Vec<&UrlRef>)> = if earlier {
-        by_iter.into_iter().rev().take(take).collect()
-    } else {
-        by_iter.into_iter().take(take).collect()
-    };
+    let chosen: Vec<(i64, Vec<&UrlRef>)> =
+        if earlier { by_iter.into_iter().rev().take(take).collect() } else { by_iter.into_iter().take(take).collect() };
     let mut out: Vec<Iteration> = Vec::new();
     for (iter, refs) in chosen {
         let mut groups: BTreeMap<(&str, &str), Vec<&UrlRef>> = BTreeMap::new();
         for r in refs {
-            groups
-                .entry((r.metric.as_str(), r.variant.as_str()))
-                .or_default()
-                .push(r);
+            groups.entry((r.metric.as_str(), r.variant.as_str())).or_default().push(r);
         }
         let mut ids = Vec::new();
         for (key, mut group) in groups {
@@ -251,11 +213,7 @@ fn variant_ranges(refs: &[UrlRef]) -> Vec<VariantRange> {
         .filter_map(|(name, refs)| {
             let min_iteration = url_max_iters(&refs).into_values().min()?;
             let max_iteration = refs.iter().map(|r| r.iter).max()?;
-            Some(VariantRange {
-                name: name.to_string(),
-                min_iteration,
-                max_iteration,
-            })
+            Some(VariantRange { name: name.to_string(), min_iteration, max_iteration })
         })
         .collect()
 }
@@ -265,33 +223,13 @@ fn variant_ranges(refs: &[UrlRef]) -> Vec<VariantRange> {
 /// variants valid there; else the nearest other iteration (earlier: highest iteration then
 /// variant first; later: lowest first), among images at or above their variant's
 /// `min_iteration`.
-fn next_sample<'a>(
-    state: &SampleState,
-    variant: &str,
-    iteration: i64,
-    refs: &'a [UrlRef],
-    earlier: bool,
-) -> Option<&'a UrlRef> {
-    let ranges: HashMap<&str, &VariantRange> = state
-        .variant_states
-        .iter()
-        .map(|v| (v.name.as_str(), v))
-        .collect();
+fn next_sample<'a>(state: &SampleState, variant: &str, iteration: i64, refs: &'a [UrlRef], earlier: bool) -> Option<&'a UrlRef> {
+    let ranges: HashMap<&str, &VariantRange> = state.variant_states.iter().map(|v| (v.name.as_str(), v)).collect();
     let same_iteration = refs
         .iter()
         .filter(|r| r.iter == iteration)
-        .filter(|r| {
-            if earlier {
-                r.variant.as_str() < variant
-            } else {
-                r.variant.as_str() > variant
-            }
-        })
-        .filter(|r| {
-            ranges
-                .get(r.variant.as_str())
-                .is_some_and(|v| v.min_iteration <= iteration)
-        });
+        .filter(|r| if earlier { r.variant.as_str() < variant } else { r.variant.as_str() > variant })
+        .filter(|r| ranges.get(r.variant.as_str()).is_some_and(|v| v.min_iteration <= iteration));
     let found = if earlier {
         same_iteration.max_by(|a, b| a.variant.cmp(&b.variant))
     } else {
@@ -301,14 +239,8 @@ fn next_sample<'a>(
         return found;
     }
     let other = refs.iter().filter(|r| {
-        let Some(v) = ranges.get(r.variant.as_str()) else {
-            return false;
-        };
-        let allowed = if earlier {
-            v.min_iteration < iteration && r.iter < iteration
-        } else {
-            r.iter > iteration
-        };
+        let Some(v) = ranges.get(r.variant.as_str()) else { return false };
+        let allowed = if earlier { v.min_iteration < iteration && r.iter < iteration } else { r.iter > iteration };
         allowed && r.iter >= v.min_iteration
     });
     if earlier {
@@ -319,11 +251,7 @@ fn next_sample<'a>(
 }
 
 /// A sample reply; members without a value are sent as null, as clearml-server does.
-fn sample_reply(
-    scroll_id: Option<String>,
-    event: Option<Map<String, Value>>,
-    range: Option<&VariantRange>,
-) -> DebugImageSampleReposnse {
+fn sample_reply(scroll_id: Option<String>, event: Option<Map<String, Value>>, range: Option<&VariantRange>) -> DebugImageSampleReposnse {
     // Members without a value are left out: the spec types them as an object and integers
     // (clearml-server sends nulls there).
     DebugImageSampleReposnse {
@@ -339,21 +267,13 @@ impl ClearmlEvents {
     /// The image events (with a URL) of a run, of one metric or all.
     async fn image_refs(&self, run_id: i64, metric: Option<String>) -> Result<Vec<UrlRef>, Error> {
         let store = self.store.clone();
-        blocking(move || store.url_refs(run_id, IMAGE_EVENT_TYPE, metric.as_deref()))
-            .await
-            .map_err(Error::internal)
+        blocking(move || store.url_refs(run_id, IMAGE_EVENT_TYPE, metric.as_deref())).await.map_err(Error::internal)
     }
 
     /// The stored events of `ids`, by id.
-    async fn events_by_id(
-        &self,
-        runs: Vec<i64>,
-        ids: Vec<i64>,
-    ) -> Result<HashMap<i64, Event>, Error> {
+    async fn events_by_id(&self, runs: Vec<i64>, ids: Vec<i64>) -> Result<HashMap<i64, Event>, Error> {
         let store = self.store.clone();
-        let events = blocking(move || store.events_by_ids(&runs, &ids))
-            .await
-            .map_err(Error::internal)?;
+        let events = blocking(move || store.events_by_ids(&runs, &ids)).await.map_err(Error::internal)?;
         Ok(events.into_iter().map(|e| (e.id, e)).collect())
     }
 
@@ -366,25 +286,9 @@ impl ClearmlEvents {
     ) -> Result<DebugImagesV2_1Response, Error> {
         let iters = iterations(request.iters.filter(|n| *n != 0))?;
         let run_id = self.run_id(ctx, &request.task).await?;
-        let start = IterScroll::new(
-            vec![run_id],
-            IMAGE_EVENT_TYPE,
-            LastIters::PerRun(iters),
-            false,
-        );
-        let page = self
-            .iter_scroll(
-                ctx,
-                DEBUG_IMAGES_V1_TOKEN,
-                start,
-                request.scroll_id.as_deref(),
-            )
-            .await?;
-        let images: Vec<Map<String, Value>> = page
-            .events
-            .into_iter()
-            .map(|e| render(&request.task, e))
-            .collect();
+        let start = IterScroll::new(vec![run_id], IMAGE_EVENT_TYPE, LastIters::PerRun(iters), false);
+        let page = self.iter_scroll(ctx, DEBUG_IMAGES_V1_TOKEN, start, request.scroll_id.as_deref()).await?;
+        let images: Vec<Map<String, Value>> = page.events.into_iter().map(|e| render(&request.task, e)).collect();
         Ok(DebugImagesV2_1Response {
             task: Some(request.task),
             returned: Some(images.len() as i64),
@@ -407,18 +311,12 @@ impl ClearmlEvents {
         request: DebugImagesV2_7Request,
     ) -> Result<DebugImagesV2_7Response, Error> {
         if request.metrics.is_empty() {
-            return Err(Error::validation(
-                "metrics: at least 1 task metric is required",
-            ));
+            return Err(Error::validation("metrics: at least 1 task metric is required"));
         }
         let iters = iterations(request.iters)?;
         let mut wanted: Vec<(String, Option<BTreeSet<String>>)> = Vec::new();
         for tm in &request.metrics {
-            let metric = tm
-                .extra
-                .get("metric")
-                .and_then(Value::as_str)
-                .map(str::to_string);
+            let metric = tm.extra.get("metric").and_then(Value::as_str).map(str::to_string);
             let pos = match wanted.iter().position(|(t, _)| *t == tm.task) {
                 Some(pos) => pos,
                 None => {
@@ -440,23 +338,18 @@ impl ClearmlEvents {
         let scroll_id = request.scroll_id.as_deref().filter(|s| !s.is_empty());
         let refresh = request.refresh.unwrap_or(false);
         let mut state = match scroll_id {
-            Some(id) if !refresh => self
-                .tokens
-                .open::<ImagesState>(DEBUG_IMAGES_TOKEN, &ctx.tenant, id)
-                .ok_or_else(|| Error::invalid_scroll_id(id))?,
+            Some(id) if !refresh => {
+                self.tokens.open::<ImagesState>(DEBUG_IMAGES_TOKEN, &ctx.tenant, id).ok_or_else(|| Error::invalid_scroll_id(id))?
+            }
             other => {
                 if let Some(id) = other {
                     // a refresh still needs a scroll id this server issued
-                    self.tokens
-                        .open::<ImagesState>(DEBUG_IMAGES_TOKEN, &ctx.tenant, id)
-                        .ok_or_else(|| Error::invalid_scroll_id(id))?;
+                    self.tokens.open::<ImagesState>(DEBUG_IMAGES_TOKEN, &ctx.tenant, id).ok_or_else(|| Error::invalid_scroll_id(id))?;
                 }
                 let store = self.store.clone();
                 let run_ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
                 let max_ids: Vec<i64> =
-                    blocking(move || run_ids.iter().map(|r| store.max_event_id(&[*r])).collect())
-                        .await
-                        .map_err(Error::internal)?;
+                    blocking(move || run_ids.iter().map(|r| store.max_event_id(&[*r])).collect()).await.map_err(Error::internal)?;
                 let tasks = wanted
                     .into_iter()
                     .zip(runs.iter().zip(max_ids))
@@ -479,27 +372,17 @@ impl ClearmlEvents {
             let its = next_iterations(task_state, &refs, iters, navigate_earlier);
             per_task.push((task_state.task.clone(), its));
         }
-        let ids: Vec<i64> = per_task
-            .iter()
-            .flat_map(|(_, its)| its.iter().flat_map(|(_, ids)| ids.iter().copied()))
-            .collect();
+        let ids: Vec<i64> = per_task.iter().flat_map(|(_, its)| its.iter().flat_map(|(_, ids)| ids.iter().copied())).collect();
         let runs: Vec<i64> = state.tasks.iter().map(|t| t.run).collect();
-        let mut events = if ids.is_empty() {
-            HashMap::new()
-        } else {
-            self.events_by_id(runs, ids).await?
-        };
+        let mut events = if ids.is_empty() { HashMap::new() } else { self.events_by_id(runs, ids).await? };
         let metrics = per_task
             .into_iter()
             .map(|(task, its)| {
                 let iterations: Vec<Value> = its
                     .into_iter()
                     .map(|(iter, ids)| {
-                        let evs: Vec<Map<String, Value>> = ids
-                            .into_iter()
-                            .filter_map(|id| events.remove(&id))
-                            .map(|e| render(&task, e))
-                            .collect();
+                        let evs: Vec<Map<String, Value>> =
+                            ids.into_iter().filter_map(|id| events.remove(&id)).map(|e| render(&task, e)).collect();
                         json!({ "iter": iter, "events": evs })
                     })
                     .collect();
@@ -510,11 +393,7 @@ impl ClearmlEvents {
             })
             .collect();
         let scroll_id = self.tokens.seal(DEBUG_IMAGES_TOKEN, &ctx.tenant, &state);
-        Ok(DebugImagesV2_7Response {
-            metrics: Some(metrics),
-            scroll_id: Some(scroll_id),
-            extra: Map::new(),
-        })
+        Ok(DebugImagesV2_7Response { metrics: Some(metrics), scroll_id: Some(scroll_id), extra: Map::new() })
     }
 
     /// The image of `variant` at `iteration` or the latest one before it (the latest of all
@@ -527,15 +406,10 @@ impl ClearmlEvents {
         request: GetDebugImageSampleV2_12Request,
     ) -> Result<GetDebugImageSampleV2_12Response, Error> {
         let run_id = self.run_id(ctx, &request.task).await?;
-        let refs = self
-            .image_refs(run_id, Some(request.metric.clone()))
-            .await?;
+        let refs = self.image_refs(run_id, Some(request.metric.clone())).await?;
         let mut state = match request.scroll_id.as_deref().filter(|s| !s.is_empty()) {
             Some(id) => {
-                let mut state: SampleState = self
-                    .tokens
-                    .open(SAMPLE_TOKEN, &ctx.tenant, id)
-                    .ok_or_else(|| Error::invalid_scroll_id(id))?;
+                let mut state: SampleState = self.tokens.open(SAMPLE_TOKEN, &ctx.tenant, id).ok_or_else(|| Error::invalid_scroll_id(id))?;
                 if state.task != request.task || state.metric != request.metric {
                     return Err(Error::new(
                         400,
@@ -556,43 +430,22 @@ impl ClearmlEvents {
                 variant_states: variant_ranges(&refs),
             },
         };
-        let Some(range) = state
-            .variant_states
-            .iter()
-            .find(|v| v.name == request.variant)
-            .cloned()
-        else {
-            return Ok(sample_reply(
-                Some(self.tokens.seal(SAMPLE_TOKEN, &ctx.tenant, &state)),
-                None,
-                None,
-            ));
+        let Some(range) = state.variant_states.iter().find(|v| v.name == request.variant).cloned() else {
+            return Ok(sample_reply(Some(self.tokens.seal(SAMPLE_TOKEN, &ctx.tenant, &state)), None, None));
         };
         let found = refs
             .iter()
-            .filter(|r| {
-                r.variant == request.variant
-                    && r.iter >= range.min_iteration
-                    && request.iteration.is_none_or(|i| r.iter <= i)
-            })
+            .filter(|r| r.variant == request.variant && r.iter >= range.min_iteration && request.iteration.is_none_or(|i| r.iter <= i))
             .max_by_key(|r| (r.iter, r.id));
         let Some(found) = found else {
-            return Ok(sample_reply(
-                Some(self.tokens.seal(SAMPLE_TOKEN, &ctx.tenant, &state)),
-                None,
-                None,
-            ));
+            return Ok(sample_reply(Some(self.tokens.seal(SAMPLE_TOKEN, &ctx.tenant, &state)), None, None));
         };
         let (id, iter) = (found.id, found.iter);
         let event = self.events_by_id(vec![run_id], vec![id]).await?.remove(&id);
         state.variant = Some(request.variant.clone());
         state.iteration = Some(iter);
         let scroll_id = self.tokens.seal(SAMPLE_TOKEN, &ctx.tenant, &state);
-        Ok(sample_reply(
-            Some(scroll_id),
-            event.map(|e| render(&request.task, e)),
-            Some(&range),
-        ))
+        Ok(sample_reply(Some(scroll_id), event.map(|e| render(&request.task, e)), Some(&range)))
     }
 
     /// From the image a sample scroll id is at, the next one (`navigate_earlier`, default:
@@ -621,23 +474,12 @@ impl ClearmlEvents {
             return Ok(nothing());
         };
         let (event_id, iter, variant) = (found.id, found.iter, found.variant.clone());
-        let event = self
-            .events_by_id(vec![run_id], vec![event_id])
-            .await?
-            .remove(&event_id);
-        let range = state
-            .variant_states
-            .iter()
-            .find(|v| v.name == variant)
-            .cloned();
+        let event = self.events_by_id(vec![run_id], vec![event_id]).await?.remove(&event_id);
+        let range = state.variant_states.iter().find(|v| v.name == variant).cloned();
         state.variant = Some(variant);
         state.iteration = Some(iter);
         let scroll_id = self.tokens.seal(SAMPLE_TOKEN, &ctx.tenant, &state);
-        Ok(sample_reply(
-            Some(scroll_id),
-            event.map(|e| render(&request.task, e)),
-            range.as_ref(),
-        ))
+        Ok(sample_reply(Some(scroll_id), event.map(|e| render(&request.task, e)), range.as_ref()))
     }
 }
 
@@ -646,85 +488,37 @@ mod tests {
     use super::*;
 
     fn r(id: i64, metric: &str, variant: &str, iter: i64, url: &str) -> UrlRef {
-        UrlRef {
-            id,
-            metric: metric.into(),
-            variant: variant.into(),
-            iter,
-            url: url.into(),
-        }
+        UrlRef { id, metric: metric.into(), variant: variant.into(), iter, url: url.into() }
     }
 
     #[test]
     fn recycled_urls_set_the_invalid_border() {
         // URLs cycle every 3 iterations: 0 a, 1 b, 2 c, 3 a, 4 b
-        let refs: Vec<UrlRef> = ["a", "b", "c", "a", "b"]
-            .iter()
-            .enumerate()
-            .map(|(i, u)| r(i as i64, "m", "v", i as i64, u))
-            .collect();
+        let refs: Vec<UrlRef> = ["a", "b", "c", "a", "b"].iter().enumerate().map(|(i, u)| r(i as i64, "m", "v", i as i64, u)).collect();
         let all: Vec<&UrlRef> = refs.iter().collect();
         // the URL of the highest iteration (b, at 4) was also written at 1
         assert_eq!(last_invalid_iteration(&all), Some(1));
         let ranges = variant_ranges(&refs);
         // per-URL highest iterations: a 3, b 4, c 2 → min 2
-        assert_eq!(
-            ranges,
-            vec![VariantRange {
-                name: "v".into(),
-                min_iteration: 2,
-                max_iteration: 4
-            }]
-        );
-        let unique: Vec<UrlRef> = (0..3)
-            .map(|i| r(i, "m", "v", i, &format!("u{i}")))
-            .collect();
-        assert_eq!(
-            last_invalid_iteration(&unique.iter().collect::<Vec<_>>()),
-            None
-        );
+        assert_eq!(ranges, vec![VariantRange { name: "v".into(), min_iteration: 2, max_iteration: 4 }]);
+        let unique: Vec<UrlRef> = (0..3).map(|i| r(i, "m", "v", i, &format!("u{i}"))).collect();
+        assert_eq!(last_invalid_iteration(&unique.iter().collect::<Vec<_>>()), None);
     }
 
     #[test]
     fn navigation_moves_through_iterations() {
-        let refs: Vec<UrlRef> = (0..5)
-            .flat_map(|i| {
-                [
-                    r(i * 2, "m", "a", i, &format!("a{i}")),
-                    r(i * 2 + 1, "m", "b", i, &format!("b{i}")),
-                ]
-            })
-            .collect();
-        let mut st = TaskState {
-            task: "t".into(),
-            run: 1,
-            metrics: None,
-            max_id: 9,
-            last_min_iter: None,
-            last_max_iter: None,
-        };
+        let refs: Vec<UrlRef> =
+            (0..5).flat_map(|i| [r(i * 2, "m", "a", i, &format!("a{i}")), r(i * 2 + 1, "m", "b", i, &format!("b{i}"))]).collect();
+        let mut st = TaskState { task: "t".into(), run: 1, metrics: None, max_id: 9, last_min_iter: None, last_max_iter: None };
         let first = next_iterations(&mut st, &refs, 2, false); // the first call goes from the latest
         assert_eq!(first, vec![(4, vec![8, 9]), (3, vec![6, 7])]);
-        assert_eq!(
-            next_iterations(&mut st, &refs, 2, true),
-            vec![(2, vec![4, 5]), (1, vec![2, 3])]
-        );
-        assert_eq!(
-            next_iterations(&mut st, &refs, 2, false),
-            vec![(4, vec![8, 9]), (3, vec![6, 7])]
-        );
+        assert_eq!(next_iterations(&mut st, &refs, 2, true), vec![(2, vec![4, 5]), (1, vec![2, 3])]);
+        assert_eq!(next_iterations(&mut st, &refs, 2, false), vec![(4, vec![8, 9]), (3, vec![6, 7])]);
         assert_eq!(next_iterations(&mut st, &refs, 2, false), vec![]);
         // images written after the state began: new iterations of known variants count,
         // unknown variants (and metrics) do not
         let mut more = refs.clone();
-        more.extend([
-            r(10, "m", "a", 5, "a5"),
-            r(11, "m", "new", 5, "n5"),
-            r(12, "z", "a", 6, "z6"),
-        ]);
-        assert_eq!(
-            next_iterations(&mut st, &more, 2, false),
-            vec![(5, vec![10])]
-        );
+        more.extend([r(10, "m", "a", 5, "a5"), r(11, "m", "new", 5, "n5"), r(12, "z", "a", 6, "z6")]);
+        assert_eq!(next_iterations(&mut st, &more, 2, false), vec![(5, vec![10])]);
     }
 }

@@ -39,33 +39,19 @@ impl ClearmlEvents {
     /// The run of `task` in the caller's tenant; an unknown task is 400/101.
     pub(super) async fn find_run(&self, ctx: &RequestContext, task: &str) -> Result<Run, Error> {
         let found = self.find_runs(ctx, &[task.to_string()]).await?;
-        found
-            .into_iter()
-            .flatten()
-            .next()
-            .ok_or_else(|| Error::invalid_task_id(task))
+        found.into_iter().flatten().next().ok_or_else(|| Error::invalid_task_id(task))
     }
 
     /// The run of each of `tasks` in the caller's tenant (`None` for an unknown task).
-    pub(super) async fn find_runs(
-        &self,
-        ctx: &RequestContext,
-        tasks: &[String],
-    ) -> Result<Vec<Option<Run>>, Error> {
+    pub(super) async fn find_runs(&self, ctx: &RequestContext, tasks: &[String]) -> Result<Vec<Option<Run>>, Error> {
         let store = self.store.clone();
         let (tenant, tasks) = (ctx.tenant.clone(), tasks.to_vec());
-        blocking(move || tasks.iter().map(|t| store.run_by_uid(&tenant, t)).collect())
-            .await
-            .map_err(Error::internal)
+        blocking(move || tasks.iter().map(|t| store.run_by_uid(&tenant, t)).collect()).await.map_err(Error::internal)
     }
 
     /// The runs of `tasks`, all of which must exist: else 400/101 `Invalid task id:
     /// ids=(…)` listing every unknown one.
-    pub(super) async fn require_runs(
-        &self,
-        ctx: &RequestContext,
-        tasks: &[String],
-    ) -> Result<Vec<Run>, Error> {
+    pub(super) async fn require_runs(&self, ctx: &RequestContext, tasks: &[String]) -> Result<Vec<Run>, Error> {
         let found = self.find_runs(ctx, tasks).await?;
         let missing = missing_tasks(tasks, &found);
         if !missing.is_empty() {
@@ -75,15 +61,9 @@ impl ClearmlEvents {
     }
 
     /// The distinct (metric, variant) a run reported as `event_type`.
-    async fn metric_variants(
-        &self,
-        run_id: i64,
-        event_type: &'static str,
-    ) -> Result<Vec<(String, String)>, Error> {
+    async fn metric_variants(&self, run_id: i64, event_type: &'static str) -> Result<Vec<(String, String)>, Error> {
         let store = self.store.clone();
-        blocking(move || store.metric_variants(run_id, event_type))
-            .await
-            .map_err(Error::internal)
+        blocking(move || store.metric_variants(run_id, event_type)).await.map_err(Error::internal)
     }
 
     /// `{"metrics": [{"task": id, "metrics": [name, …]}]}`: per task (in the order asked),
@@ -107,12 +87,7 @@ impl ClearmlEvents {
         for (task, run) in request.tasks.iter().zip(&runs) {
             let mut metrics = Vec::new();
             for t in &event_types {
-                metrics.extend(
-                    self.metric_variants(run.id, t)
-                        .await?
-                        .into_iter()
-                        .map(|(m, _)| m),
-                );
+                metrics.extend(self.metric_variants(run.id, t).await?.into_iter().map(|(m, _)| m));
             }
             metrics.sort();
             metrics.dedup();
@@ -122,10 +97,7 @@ impl ClearmlEvents {
             item.insert("metrics".into(), json!(metrics));
             out.push(item);
         }
-        Ok(GetTaskMetricsV2_7Response {
-            metrics: Some(out),
-            extra: Map::new(),
-        })
+        Ok(GetTaskMetricsV2_7Response { metrics: Some(out), extra: Map::new() })
     }
 
     /// `{"metrics": {metric: [variant, …]}}` of a task's scalars.
@@ -136,10 +108,7 @@ impl ClearmlEvents {
     ) -> Result<GetScalarMetricsAndVariantsV2_1Response, Error> {
         let run_id = self.run_id(ctx, &request.task).await?;
         let pairs = self.metric_variants(run_id, SCALAR_EVENT_TYPE).await?;
-        Ok(GetScalarMetricsAndVariantsV2_1Response {
-            metrics: Some(metric_variant_map(pairs)),
-            extra: Map::new(),
-        })
+        Ok(GetScalarMetricsAndVariantsV2_1Response { metrics: Some(metric_variant_map(pairs)), extra: Map::new() })
     }
 
     /// `{"metrics": [{"metric": name, "variants": [variant, …]}, …]}` of a task's vector
@@ -151,9 +120,7 @@ impl ClearmlEvents {
         request: GetVectorMetricsAndVariantsV2_1Request,
     ) -> Result<GetVectorMetricsAndVariantsV2_1Response, Error> {
         let run_id = self.run_id(ctx, &request.task).await?;
-        let pairs = self
-            .metric_variants(run_id, super::vectors::VECTOR_EVENT_TYPE)
-            .await?;
+        let pairs = self.metric_variants(run_id, super::vectors::VECTOR_EVENT_TYPE).await?;
         let metrics = metric_variant_map(pairs)
             .into_iter()
             .map(|(metric, variants)| {
@@ -163,9 +130,6 @@ impl ClearmlEvents {
                 item
             })
             .collect();
-        Ok(GetVectorMetricsAndVariantsV2_1Response {
-            metrics: Some(metrics),
-            extra: Map::new(),
-        })
+        Ok(GetVectorMetricsAndVariantsV2_1Response { metrics: Some(metrics), extra: Map::new() })
     }
 }

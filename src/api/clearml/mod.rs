@@ -29,13 +29,7 @@ use crate::generated::clearml::EventsService;
 
 pub const SOURCE: &str = "clearml";
 /// The event types ClearML knows.
-pub const EVENT_TYPES: &[&str] = &[
-    "training_stats_scalar",
-    "training_stats_vector",
-    "training_debug_image",
-    "plot",
-    "log",
-];
+pub const EVENT_TYPES: &[&str] = &["training_stats_scalar", "training_stats_vector", "training_debug_image", "plot", "log"];
 
 pub struct ClearmlEvents {
     store: Store,
@@ -51,11 +45,8 @@ impl ClearmlEvents {
     async fn run_id(&self, ctx: &RequestContext, task: &str) -> Result<i64, Error> {
         let store = self.store.clone();
         let (tenant, uid) = (ctx.tenant.clone(), task.to_string());
-        let run = blocking(move || store.run_by_uid(&tenant, &uid))
-            .await
-            .map_err(Error::internal)?;
-        run.map(|r| r.id)
-            .ok_or_else(|| Error::invalid_task_id(task))
+        let run = blocking(move || store.run_by_uid(&tenant, &uid)).await.map_err(Error::internal)?;
+        run.map(|r| r.id).ok_or_else(|| Error::invalid_task_id(task))
     }
 }
 
@@ -64,58 +55,32 @@ fn batch_size(requested: Option<i64>) -> Result<i64, Error> {
     match requested {
         None | Some(0) => Ok(500),
         Some(n) if (1..=10_000).contains(&n) => Ok(n),
-        Some(n) => Err(Error::validation(format!(
-            "batch_size {n} is out of range 1..10000"
-        ))),
+        Some(n) => Err(Error::validation(format!("batch_size {n} is out of range 1..10000"))),
     }
 }
 
 impl EventsService for ClearmlEvents {
-    async fn add_v2_1(
-        &self,
-        ctx: &RequestContext,
-        request: AddV2_1Request,
-    ) -> Result<AddV2_1Response, Error> {
+    async fn add_v2_1(&self, ctx: &RequestContext, request: AddV2_1Request) -> Result<AddV2_1Response, Error> {
         self.add(ctx, request).await
     }
 
-    async fn add_batch_v2_1(
-        &self,
-        ctx: &RequestContext,
-        request: Batch<AddV2_1Request>,
-    ) -> Result<AddBatchV2_1Response, Error> {
+    async fn add_batch_v2_1(&self, ctx: &RequestContext, request: Batch<AddV2_1Request>) -> Result<AddBatchV2_1Response, Error> {
         self.add_events(ctx, request.items).await
     }
 
-    async fn get_task_events_v2_1(
-        &self,
-        ctx: &RequestContext,
-        request: GetTaskEventsV2_1Request,
-    ) -> Result<GetTaskEventsV2_1Response, Error> {
+    async fn get_task_events_v2_1(&self, ctx: &RequestContext, request: GetTaskEventsV2_1Request) -> Result<GetTaskEventsV2_1Response, Error> {
         self.task_events(ctx, request).await
     }
 
-    async fn get_task_log_v1_5(
-        &self,
-        ctx: &RequestContext,
-        request: GetTaskLogV1_5Request,
-    ) -> Result<GetTaskLogV1_5Response, Error> {
+    async fn get_task_log_v1_5(&self, ctx: &RequestContext, request: GetTaskLogV1_5Request) -> Result<GetTaskLogV1_5Response, Error> {
         self.task_log_v1_5(ctx, request).await
     }
 
-    async fn get_task_log_v1_7(
-        &self,
-        ctx: &RequestContext,
-        request: GetTaskLogV1_7Request,
-    ) -> Result<GetTaskLogV1_7Response, Error> {
+    async fn get_task_log_v1_7(&self, ctx: &RequestContext, request: GetTaskLogV1_7Request) -> Result<GetTaskLogV1_7Response, Error> {
         self.task_log_v1_7(ctx, request).await
     }
 
-    async fn get_task_log_v2_9(
-        &self,
-        ctx: &RequestContext,
-        request: GetTaskLogV2_9Request,
-    ) -> Result<GetTaskLogV2_9Response, Error> {
+    async fn get_task_log_v2_9(&self, ctx: &RequestContext, request: GetTaskLogV2_9Request) -> Result<GetTaskLogV2_9Response, Error> {
         self.task_log_v2_9(ctx, request).await
     }
 
@@ -183,11 +148,7 @@ impl EventsService for ClearmlEvents {
         self.vector_histogram(ctx, request).await
     }
 
-    async fn get_task_plots_v2_1(
-        &self,
-        ctx: &RequestContext,
-        request: GetTaskPlotsV2_1Request,
-    ) -> Result<GetTaskPlotsV2_1Response, Error> {
+    async fn get_task_plots_v2_1(&self, ctx: &RequestContext, request: GetTaskPlotsV2_1Request) -> Result<GetTaskPlotsV2_1Response, Error> {
         self.task_plots(ctx, request).await
     }
 
@@ -199,19 +160,11 @@ impl EventsService for ClearmlEvents {
         self.multi_task_plots(ctx, request).await
     }
 
-    async fn debug_images_v2_1(
-        &self,
-        ctx: &RequestContext,
-        request: DebugImagesV2_1Request,
-    ) -> Result<DebugImagesV2_1Response, Error> {
+    async fn debug_images_v2_1(&self, ctx: &RequestContext, request: DebugImagesV2_1Request) -> Result<DebugImagesV2_1Response, Error> {
         self.images_v2_1(ctx, request).await
     }
 
-    async fn debug_images_v2_7(
-        &self,
-        ctx: &RequestContext,
-        request: DebugImagesV2_7Request,
-    ) -> Result<DebugImagesV2_7Response, Error> {
+    async fn debug_images_v2_7(&self, ctx: &RequestContext, request: DebugImagesV2_7Request) -> Result<DebugImagesV2_7Response, Error> {
         self.images_v2_7(ctx, request).await
     }
 

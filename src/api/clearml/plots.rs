@@ -36,20 +36,8 @@ pub(super) struct IterScroll {
 }
 
 impl IterScroll {
-    pub fn new(
-        runs: Vec<i64>,
-        event_type: &str,
-        last_iters: LastIters,
-        valid_plots: bool,
-    ) -> IterScroll {
-        IterScroll {
-            runs,
-            event_type: event_type.to_string(),
-            last_iters,
-            valid_plots,
-            max_id: None,
-            after: None,
-        }
+    pub fn new(runs: Vec<i64>, event_type: &str, last_iters: LastIters, valid_plots: bool) -> IterScroll {
+        IterScroll { runs, event_type: event_type.to_string(), last_iters, valid_plots, max_id: None, after: None }
     }
 }
 
@@ -65,9 +53,7 @@ pub(super) fn iterations(iters: Option<i64>) -> Result<i64, Error> {
     match iters {
         None | Some(0) => Ok(1),
         Some(n) if n >= 1 => Ok(n),
-        Some(n) => Err(Error::validation(format!(
-            "iters {n} is lower than minimum 1"
-        ))),
+        Some(n) => Err(Error::validation(format!("iters {n} is lower than minimum 1"))),
     }
 }
 
@@ -87,13 +73,7 @@ impl ClearmlEvents {
         scroll_id: Option<&str>,
     ) -> Result<IterPage, Error> {
         let state = match scroll_id.filter(|s| !s.is_empty()) {
-            Some(SCROLL_END) => {
-                return Ok(IterPage {
-                    events: Vec::new(),
-                    total: 0,
-                    scroll_id: SCROLL_END.into(),
-                })
-            }
+            Some(SCROLL_END) => return Ok(IterPage { events: Vec::new(), total: 0, scroll_id: SCROLL_END.into() }),
             Some(id) => {
                 let mut want = start.runs.clone();
                 want.sort_unstable();
@@ -125,33 +105,15 @@ impl ClearmlEvents {
             };
             let events = store.events_by_iter(&query)?;
             let total = store.count_events_by_iter(&query)?;
-            Ok((
-                IterScroll {
-                    max_id: Some(max_id),
-                    ..state
-                },
-                events,
-                total,
-            ))
+            Ok((IterScroll { max_id: Some(max_id), ..state }, events, total))
         })
         .await
         .map_err(Error::internal)?;
         let scroll_id = match events.last() {
-            Some(last) => self.tokens.seal(
-                kind,
-                &ctx.tenant,
-                &IterScroll {
-                    after: Some((last.iter.unwrap_or(0), last.id)),
-                    ..state
-                },
-            ),
+            Some(last) => self.tokens.seal(kind, &ctx.tenant, &IterScroll { after: Some((last.iter.unwrap_or(0), last.id)), ..state }),
             None => SCROLL_END.into(),
         };
-        Ok(IterPage {
-            events,
-            total,
-            scroll_id,
-        })
+        Ok(IterPage { events, total, scroll_id })
     }
 
     /// The plots of the last `iters` (default 1) iterations of each metric/variant of a
@@ -164,20 +126,9 @@ impl ClearmlEvents {
     ) -> Result<GetTaskPlotsV2_1Response, Error> {
         let iters = iterations(request.iters)?;
         let run_id = self.run_id(ctx, &request.task).await?;
-        let start = IterScroll::new(
-            vec![run_id],
-            PLOT_EVENT_TYPE,
-            LastIters::PerSeries(iters),
-            true,
-        );
-        let page = self
-            .iter_scroll(ctx, TASK_PLOTS_TOKEN, start, request.scroll_id.as_deref())
-            .await?;
-        let plots: Vec<Map<String, Value>> = page
-            .events
-            .into_iter()
-            .map(|e| render(&request.task, e))
-            .collect();
+        let start = IterScroll::new(vec![run_id], PLOT_EVENT_TYPE, LastIters::PerSeries(iters), true);
+        let page = self.iter_scroll(ctx, TASK_PLOTS_TOKEN, start, request.scroll_id.as_deref()).await?;
+        let plots: Vec<Map<String, Value>> = page.events.into_iter().map(|e| render(&request.task, e)).collect();
         Ok(GetTaskPlotsV2_1Response {
             returned: Some(plots.len() as i64),
             plots: Some(plots),
@@ -201,21 +152,11 @@ impl ClearmlEvents {
         }
         let iters = iterations(request.iters)?;
         let runs = self.require_runs(ctx, &request.tasks).await?;
-        let tasks: HashMap<i64, (String, String)> = runs
-            .iter()
-            .map(|r| (r.id, (r.uid.clone(), r.name.clone())))
-            .collect();
+        let tasks: HashMap<i64, (String, String)> = runs.iter().map(|r| (r.id, (r.uid.clone(), r.name.clone()))).collect();
         let mut run_ids: Vec<i64> = tasks.keys().copied().collect();
         run_ids.sort_unstable();
         let start = IterScroll::new(run_ids, PLOT_EVENT_TYPE, LastIters::PerRun(iters), false);
-        let page = self
-            .iter_scroll(
-                ctx,
-                MULTI_TASK_PLOTS_TOKEN,
-                start,
-                request.scroll_id.as_deref(),
-            )
-            .await?;
+        let page = self.iter_scroll(ctx, MULTI_TASK_PLOTS_TOKEN, start, request.scroll_id.as_deref()).await?;
         let plots = nest_plots(page.events, iters as usize, &tasks);
         Ok(GetMultiTaskPlotsV2_1Response {
             returned: Some(plots.len() as i64),
@@ -232,35 +173,17 @@ type IterGroups = BTreeMap<i64, Vec<Map<String, Value>>>;
 /// clearml-server's `_get_top_iter_unique_events_per_task`: at most `max_per_key` events
 /// per (metric, variant, task, iter), nested in that order, every level in descending key
 /// order, the leaves `{"name": <task name>, "plots": [...]}`.
-fn nest_plots(
-    events: Vec<Event>,
-    max_per_key: usize,
-    tasks: &HashMap<i64, (String, String)>,
-) -> Map<String, Value> {
-    let mut tree: BTreeMap<String, BTreeMap<String, BTreeMap<String, IterGroups>>> =
-        BTreeMap::new();
+fn nest_plots(events: Vec<Event>, max_per_key: usize, tasks: &HashMap<i64, (String, String)>) -> Map<String, Value> {
+    let mut tree: BTreeMap<String, BTreeMap<String, BTreeMap<String, IterGroups>>> = BTreeMap::new();
     for e in events {
-        let Some((uid, _)) = tasks.get(&e.run_id) else {
-            continue;
-        };
+        let Some((uid, _)) = tasks.get(&e.run_id) else { continue };
         let (metric, variant, iter) = (e.metric.clone(), e.variant.clone(), e.iter.unwrap_or(0));
-        let group = tree
-            .entry(metric)
-            .or_default()
-            .entry(variant)
-            .or_default()
-            .entry(uid.clone())
-            .or_default()
-            .entry(iter)
-            .or_default();
+        let group = tree.entry(metric).or_default().entry(variant).or_default().entry(uid.clone()).or_default().entry(iter).or_default();
         if group.len() < max_per_key {
             group.push(render(uid, e));
         }
     }
-    let names: HashMap<&str, &str> = tasks
-        .values()
-        .map(|(uid, name)| (uid.as_str(), name.as_str()))
-        .collect();
+    let names: HashMap<&str, &str> = tasks.values().map(|(uid, name)| (uid.as_str(), name.as_str())).collect();
     let mut out = Map::new();
     for (metric, variants) in tree.into_iter().rev() {
         let mut by_variant = Map::new();
@@ -268,13 +191,8 @@ fn nest_plots(
             let mut task_map = Map::new();
             for (task, iters) in by_task.into_iter().rev() {
                 let name = names.get(task.as_str()).copied().unwrap_or("");
-                let iter_map: Map<String, Value> = iters
-                    .into_iter()
-                    .rev()
-                    .map(|(iter, plots)| {
-                        (iter.to_string(), json!({ "name": name, "plots": plots }))
-                    })
-                    .collect();
+                let iter_map: Map<String, Value> =
+                    iters.into_iter().rev().map(|(iter, plots)| (iter.to_string(), json!({ "name": name, "plots": plots }))).collect();
                 task_map.insert(task, Value::Object(iter_map));
             }
             by_variant.insert(variant, Value::Object(task_map));

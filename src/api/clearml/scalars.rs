@@ -73,11 +73,7 @@ impl SeriesStats {
 /// expected to give.
 fn series_interval(s: SeriesStats, samples: i64) -> (i64, i64) {
     let range = s.max.saturating_sub(s.min).saturating_add(1);
-    let interval = if s.count < samples {
-        1
-    } else {
-        snap_interval(((range as f64 / samples as f64).ceil() as i64).max(1))
-    };
+    let interval = if s.count < samples { 1 } else { snap_interval(((range as f64 / samples as f64).ceil() as i64).max(1)) };
     (interval, (range as f64 / interval as f64).ceil() as i64)
 }
 
@@ -86,10 +82,7 @@ fn series_interval(s: SeriesStats, samples: i64) -> (i64, i64) {
 /// when it holds 50 series, or when its expected points would pass 6000; every series of a
 /// group uses the group's largest width. Returns one width per input series.
 pub fn group_intervals(series: &[SeriesStats], samples: i64) -> Vec<i64> {
-    let measured: Vec<(i64, i64)> = series
-        .iter()
-        .map(|s| series_interval(*s, samples))
-        .collect();
+    let measured: Vec<(i64, i64)> = series.iter().map(|s| series_interval(*s, samples)).collect();
     let mut order: Vec<usize> = (0..series.len()).collect();
     order.sort_by_key(|i| measured[*i].0);
     let mut widths = vec![1; series.len()];
@@ -104,10 +97,7 @@ pub fn group_intervals(series: &[SeriesStats], samples: i64) -> Vec<i64> {
     for i in order {
         let (interval, points) = measured[i];
         if let Some(first) = group.first().map(|f| measured[*f].0) {
-            if interval > first + first / 10
-                || group.len() >= MAX_GROUP_VARIANTS
-                || group_points + points > MAX_GROUP_POINTS
-            {
+            if interval > first + first / 10 || group.len() >= MAX_GROUP_VARIANTS || group_points + points > MAX_GROUP_POINTS {
                 close(&mut group);
                 group_points = 0;
             }
@@ -125,16 +115,11 @@ pub fn histogram(points: &[(i64, f64)], interval: i64) -> (Vec<i64>, Vec<f64>) {
     let interval = interval.max(1);
     let mut buckets: BTreeMap<i64, (f64, u32)> = BTreeMap::new();
     for (x, y) in points {
-        let b = buckets
-            .entry(x.div_euclid(interval) * interval)
-            .or_insert((0.0, 0));
+        let b = buckets.entry(x.div_euclid(interval) * interval).or_insert((0.0, 0));
         b.0 += y;
         b.1 += 1;
     }
-    buckets
-        .into_iter()
-        .map(|(k, (sum, n))| (k, sum / n as f64))
-        .unzip()
+    buckets.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).unzip()
 }
 
 /// `samples`: default 6000; 0 returns all the points, as the spec documents
@@ -143,9 +128,7 @@ fn check_samples(samples: Option<i64>) -> Result<i64, Error> {
     match samples.unwrap_or(6000) {
         0 => Ok(i64::MAX),
         n if n > 0 => Ok(n),
-        n => Err(Error::validation(format!(
-            "samples {n} is lower than minimum 0"
-        ))),
+        n => Err(Error::validation(format!("samples {n} is lower than minimum 0"))),
     }
 }
 
@@ -166,10 +149,7 @@ fn downsample(rows: &[Scalar], key: ScalarKeyEnum, samples: i64) -> Vec<Series> 
             ScalarKeyEnum::Iter => s.step.unwrap_or(0),
             _ => s.ts_us.div_euclid(1000),
         };
-        series
-            .entry((s.metric.clone(), s.variant.clone()))
-            .or_default()
-            .push((x, s.value));
+        series.entry((s.metric.clone(), s.variant.clone())).or_default().push((x, s.value));
     }
     let stats: Vec<SeriesStats> = series.values().map(|p| SeriesStats::of(p)).collect();
     let widths = group_intervals(&stats, samples);
@@ -189,12 +169,7 @@ fn downsample(rows: &[Scalar], key: ScalarKeyEnum, samples: i64) -> Vec<Series> 
                     .collect(),
                 _ => x.into_iter().map(|v| json!(v)).collect(),
             };
-            Series {
-                metric: metric.clone(),
-                variant: variant.clone(),
-                x,
-                y,
-            }
+            Series { metric: metric.clone(), variant: variant.clone(), x, y }
         })
         .collect()
 }
@@ -213,33 +188,14 @@ struct MetricDataScroll {
 /// Every (metric, variant) of one run's scalars (finite values only) keyed by iteration,
 /// downsampled as [`downsample`] does, from the store's per-bucket aggregates: the points
 /// are read only for series whose width is 1 or 2 (fewer than about 2 × `samples` of them).
-fn downsample_iterations(
-    store: &Store,
-    run_id: i64,
-    samples: i64,
-) -> Result<Vec<Series>, StoreError> {
+fn downsample_iterations(store: &Store, run_id: i64, samples: i64) -> Result<Vec<Series>, StoreError> {
     let bounds = store.series_bounds(run_id)?;
-    let stats: Vec<SeriesStats> = bounds
-        .iter()
-        .map(|b| SeriesStats {
-            count: b.count,
-            min: b.min_step,
-            max: b.max_step,
-        })
-        .collect();
+    let stats: Vec<SeriesStats> = bounds.iter().map(|b| SeriesStats { count: b.count, min: b.min_step, max: b.max_step }).collect();
     let widths = group_intervals(&stats, samples);
     let mut out = Vec::with_capacity(bounds.len());
     for (b, width) in bounds.into_iter().zip(widths) {
-        let (x, y): (Vec<i64>, Vec<f64>) = store
-            .series_buckets(run_id, &b.metric, &b.variant, width)?
-            .into_iter()
-            .unzip();
-        out.push(Series {
-            metric: b.metric,
-            variant: b.variant,
-            x: x.into_iter().map(|v| json!(v)).collect(),
-            y,
-        });
+        let (x, y): (Vec<i64>, Vec<f64>) = store.series_buckets(run_id, &b.metric, &b.variant, width)?.into_iter().unzip();
+        out.push(Series { metric: b.metric, variant: b.variant, x: x.into_iter().map(|v| json!(v)).collect(), y });
     }
     Ok(out)
 }
@@ -247,17 +203,10 @@ fn downsample_iterations(
 impl ClearmlEvents {
     /// One run's series downsampled by `key`: by iteration from the per-bucket aggregates,
     /// by time from the points.
-    async fn run_histogram(
-        &self,
-        run_id: i64,
-        key: ScalarKeyEnum,
-        samples: i64,
-    ) -> Result<Vec<Series>, Error> {
+    async fn run_histogram(&self, run_id: i64, key: ScalarKeyEnum, samples: i64) -> Result<Vec<Series>, Error> {
         if matches!(key, ScalarKeyEnum::Iter) {
             let store = self.store.clone();
-            return blocking(move || downsample_iterations(&store, run_id, samples))
-                .await
-                .map_err(Error::internal);
+            return blocking(move || downsample_iterations(&store, run_id, samples)).await.map_err(Error::internal);
         }
         let rows = self.run_scalars(run_id).await?;
         Ok(downsample(&rows, key, samples))
@@ -266,14 +215,9 @@ impl ClearmlEvents {
     /// All scalars of a run in step order.
     async fn run_scalars(&self, run_id: i64) -> Result<Vec<Scalar>, Error> {
         let store = self.store.clone();
-        blocking(move || {
-            store.scalars(&ScalarQuery {
-                order: ScalarOrder::StepAsc,
-                ..ScalarQuery::for_run(run_id)
-            })
-        })
-        .await
-        .map_err(Error::internal)
+        blocking(move || store.scalars(&ScalarQuery { order: ScalarOrder::StepAsc, ..ScalarQuery::for_run(run_id) }))
+            .await
+            .map_err(Error::internal)
     }
 
     /// `{metric: {variant: {name, x, y}}}`, each series downsampled to about `samples`
@@ -291,10 +235,7 @@ impl ClearmlEvents {
             let entry = out.entry(s.metric).or_insert_with(|| json!({}));
             entry[s.variant.as_str()] = json!({ "name": s.variant, "x": s.x, "y": s.y });
         }
-        Ok(ScalarMetricsIterHistogramV2_1Response {
-            images: None,
-            extra: out,
-        })
+        Ok(ScalarMetricsIterHistogramV2_1Response { images: None, extra: out })
     }
 
     /// `{"metrics": {metric: {variant: {task: {name, x, y}}}}}` for 1..10 tasks, `name` the
@@ -306,10 +247,7 @@ impl ClearmlEvents {
         request: MultiTaskScalarMetricsIterHistogramV2_1Request,
     ) -> Result<MultiTaskScalarMetricsIterHistogramV2_1Response, Error> {
         if request.tasks.is_empty() || request.tasks.len() > MAX_COMPARED_TASKS {
-            return Err(Error::validation(format!(
-                "tasks: {} given, 1..{MAX_COMPARED_TASKS} allowed",
-                request.tasks.len()
-            )));
+            return Err(Error::validation(format!("tasks: {} given, 1..{MAX_COMPARED_TASKS} allowed", request.tasks.len())));
         }
         let samples = check_samples(request.samples)?;
         let key = request.key.unwrap_or(ScalarKeyEnum::Iter);
@@ -322,37 +260,19 @@ impl ClearmlEvents {
         let found = self.find_runs(ctx, &tasks).await?;
         let missing = missing_tasks(&tasks, &found);
         if !missing.is_empty() {
-            return Err(Error::new(
-                400,
-                101,
-                format!(
-                    "Invalid task id: company={}, ids=({})",
-                    ctx.tenant,
-                    missing.join(", ")
-                ),
-            ));
+            return Err(Error::new(400, 101, format!("Invalid task id: company={}, ids=({})", ctx.tenant, missing.join(", "))));
         }
         let mut out: BTreeMap<String, BTreeMap<String, Map<String, Value>>> = BTreeMap::new();
         for (task, run) in tasks.iter().zip(found.into_iter().flatten()) {
             for s in self.run_histogram(run.id, key, samples).await? {
-                let by_task = out
-                    .entry(s.metric)
-                    .or_default()
-                    .entry(s.variant)
-                    .or_default();
-                by_task.insert(
-                    task.clone(),
-                    json!({ "name": run.name, "x": s.x, "y": s.y }),
-                );
+                let by_task = out.entry(s.metric).or_default().entry(s.variant).or_default();
+                by_task.insert(task.clone(), json!({ "name": run.name, "x": s.x, "y": s.y }));
             }
         }
         let metrics: Map<String, Value> = out
             .into_iter()
             .map(|(metric, variants)| {
-                let variants: Map<String, Value> = variants
-                    .into_iter()
-                    .map(|(v, by_task)| (v, Value::Object(by_task)))
-                    .collect();
+                let variants: Map<String, Value> = variants.into_iter().map(|(v, by_task)| (v, Value::Object(by_task))).collect();
                 (metric, Value::Object(variants))
             })
             .collect();
@@ -378,11 +298,7 @@ impl ClearmlEvents {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(Error::validation(format!(
-                    "scroll_id must be a string, not {other}"
-                )))
-            }
+            Some(other) => return Err(Error::validation(format!("scroll_id must be a string, not {other}"))),
         };
         let run_id = self.run_id(ctx, &task).await?;
         let state = match scroll_id.as_deref() {
@@ -412,36 +328,17 @@ impl ClearmlEvents {
                 })
                 .await
                 .map_err(Error::internal)?;
-                MetricDataScroll {
-                    run: run_id,
-                    metric,
-                    max_id,
-                    total,
-                    after: None,
-                }
+                MetricDataScroll { run: run_id, metric, max_id, total, after: None }
             }
         };
         let store = self.store.clone();
         let total = state.total;
-        let page = StepPage {
-            run_id,
-            metric: state.metric.clone(),
-            max_id: state.max_id,
-            after: state.after,
-            limit: METRIC_DATA_PAGE,
-        };
-        let rows = blocking(move || store.scalars_by_step_desc(&page))
-            .await
-            .map_err(Error::internal)?;
+        let page = StepPage { run_id, metric: state.metric.clone(), max_id: state.max_id, after: state.after, limit: METRIC_DATA_PAGE };
+        let rows = blocking(move || store.scalars_by_step_desc(&page)).await.map_err(Error::internal)?;
         let scroll_id = match rows.last() {
-            Some(last) => self.tokens.seal(
-                METRIC_DATA_TOKEN,
-                &ctx.tenant,
-                &MetricDataScroll {
-                    after: Some(StepCursor::of(last)),
-                    ..state
-                },
-            ),
+            Some(last) => {
+                self.tokens.seal(METRIC_DATA_TOKEN, &ctx.tenant, &MetricDataScroll { after: Some(StepCursor::of(last)), ..state })
+            }
             None => SCROLL_END.into(),
         };
         let events: Vec<Map<String, Value>> = rows.iter().map(|s| scalar_json(&task, s)).collect();
@@ -473,72 +370,53 @@ impl ClearmlEvents {
         let store = self.store.clone();
         let run_id = run.id;
         let (recent, last_iter, last_ts) = blocking(move || {
-            Ok((
-                store.recent_scalars(run_id, LAST_VALUES_AVERAGED)?,
-                store.max_iteration(run_id)?,
-                store.last_scalar_ts(run_id)?,
-            ))
+            Ok((store.recent_scalars(run_id, LAST_VALUES_AVERAGED)?, store.max_iteration(run_id)?, store.last_scalar_ts(run_id)?))
         })
         .await
         .map_err(Error::internal)?;
         // recent: by metric, variant, then highest step first
         let mut series: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
         for s in &recent {
-            series
-                .entry(&s.metric)
-                .or_default()
-                .entry(&s.variant)
-                .or_default()
-                .push(s.value);
+            series.entry(&s.metric).or_default().entry(&s.variant).or_default().push(s.value);
         }
         let metrics = series
             .into_iter()
             .take(super::metrics::MAX_METRICS)
-            .map(
-                |(metric, variants)| GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
-                    name: Some(metric.to_string()),
-                    variants: Some(
-                        variants
-                            .into_iter()
-                            .take(super::metrics::MAX_VARIANTS)
-                            .map(|(variant, values)| {
-                                let last = values.first().copied().unwrap_or(f64::NAN);
-                                let finite: Vec<f64> =
-                                    values.iter().copied().filter(|v| v.is_finite()).collect();
-                                let mean = (!finite.is_empty())
-                                    .then(|| finite.iter().sum::<f64>() / finite.len() as f64);
-                                // The spec types the values as numbers: a NaN or infinite last
-                                // value, or no finite value to average, leaves the member out.
-                                let last = Some(last).filter(|v| v.is_finite());
-                                let mut extra = Map::new();
-                                if let Some(last) = last {
-                                    extra.insert("last_10_value".into(), json!(last));
-                                }
-                                GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
-                                    name: Some(variant.to_string()),
-                                    last_value: last,
-                                    last_100_value: mean,
-                                    extra,
-                                }
-                            })
-                            .collect(),
-                    ),
-                    extra: Map::new(),
-                },
-            )
+            .map(|(metric, variants)| GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
+                name: Some(metric.to_string()),
+                variants: Some(
+                    variants
+                        .into_iter()
+                        .take(super::metrics::MAX_VARIANTS)
+                        .map(|(variant, values)| {
+                            let last = values.first().copied().unwrap_or(f64::NAN);
+                            let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+                            let mean = (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64);
+                            // The spec types the values as numbers: a NaN or infinite last
+                            // value, or no finite value to average, leaves the member out.
+                            let last = Some(last).filter(|v| v.is_finite());
+                            let mut extra = Map::new();
+                            if let Some(last) = last {
+                                extra.insert("last_10_value".into(), json!(last));
+                            }
+                            GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
+                                name: Some(variant.to_string()),
+                                last_value: last,
+                                last_100_value: mean,
+                                extra,
+                            }
+                        })
+                        .collect(),
+                ),
+                extra: Map::new(),
+            })
             .collect();
         let mut extra = Map::new();
         extra.insert("last_iter".into(), json!(last_iter.unwrap_or(0)));
         extra.insert("name".into(), json!(run.name));
         extra.insert("status".into(), json!("in_progress"));
-        extra.insert(
-            "last_timestamp".into(),
-            json!(last_ts.map(|us| us as f64 / 1000.0).unwrap_or(0.0)),
-        );
-        Ok(GetTaskLatestScalarValuesV2_1Response {
-            metrics: Some(metrics),
-            extra,
-        })
+        extra.insert("last_timestamp".into(), json!(last_ts.map(|us| us as f64 / 1000.0).unwrap_or(0.0)));
+        Ok(GetTaskLatestScalarValuesV2_1Response { metrics: Some(metrics), extra })
     }
 }
 
@@ -565,59 +443,30 @@ mod tests {
         assert_eq!(widths, vec![10]);
         let (x, y) = histogram(&points, widths[0]);
         assert_eq!(x, (0..10).map(|i| i * 10).collect::<Vec<_>>());
-        assert_eq!(
-            y,
-            (0..10).map(|i| i as f64 * 10.0 + 4.5).collect::<Vec<_>>()
-        );
+        assert_eq!(y, (0..10).map(|i| i as f64 * 10.0 + 4.5).collect::<Vec<_>>());
         assert_eq!(group_intervals(&[SeriesStats::of(&points)], 6000), vec![1]);
     }
 
     #[test]
     fn variants_share_the_largest_width_of_their_group() {
-        let s = |n: i64| SeriesStats {
-            count: n,
-            min: 0,
-            max: n - 1,
-        };
+        let s = |n: i64| SeriesStats { count: n, min: 0, max: n - 1 };
         // at samples=10: 1000 points → width 100; 1800 → 180 → 200 on the ladder (a new
         // group, over 10 %); 2000 → 200 (same group); 5 points, fewer than samples → 1
-        assert_eq!(
-            group_intervals(&[s(1000), s(1800), s(2000), s(5)], 10),
-            vec![100, 200, 200, 1]
-        );
+        assert_eq!(group_intervals(&[s(1000), s(1800), s(2000), s(5)], 10), vec![100, 200, 200, 1]);
     }
 
     #[test]
     fn intervals_round_up_the_one_two_five_ladder() {
-        let snapped: Vec<i64> = [1, 2, 3, 5, 6, 10, 11, 17, 20, 21, 50, 51, 100]
-            .into_iter()
-            .map(snap_interval)
-            .collect();
-        assert_eq!(
-            snapped,
-            vec![1, 2, 5, 5, 10, 10, 20, 20, 20, 50, 50, 100, 100]
-        );
+        let snapped: Vec<i64> = [1, 2, 3, 5, 6, 10, 11, 17, 20, 21, 50, 51, 100].into_iter().map(snap_interval).collect();
+        assert_eq!(snapped, vec![1, 2, 5, 5, 10, 10, 20, 20, 20, 50, 50, 100, 100]);
         assert_eq!(snap_interval(i64::MAX), i64::MAX);
         // 100k iterations at samples=6000: ceil(100000 / 6000) = 17 → 20
-        assert_eq!(
-            group_intervals(
-                &[SeriesStats {
-                    count: 100_000,
-                    min: 0,
-                    max: 99_999
-                }],
-                6000
-            ),
-            vec![20]
-        );
+        assert_eq!(group_intervals(&[SeriesStats { count: 100_000, min: 0, max: 99_999 }], 6000), vec![20]);
     }
 
     #[test]
     fn missing_tasks_are_listed_once_in_order() {
         let tasks: Vec<String> = ["a", "b", "c", "b"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(
-            missing_tasks(&tasks, &[Some(1), None, Some(2), None]),
-            vec!["b".to_string()]
-        );
+        assert_eq!(missing_tasks(&tasks, &[Some(1), None, Some(2), None]), vec!["b".to_string()]);
     }
 }

@@ -32,13 +32,8 @@ impl ClearmlEvents {
             limit: MAX_VECTORS,
             ..IterQuery::new(vec![run_id], VECTOR_EVENT_TYPE)
         };
-        let rows = blocking(move || store.events_by_iter(&query))
-            .await
-            .map_err(Error::internal)?;
-        let (mut vectors, mut iterations) = (
-            Vec::with_capacity(rows.len()),
-            Vec::with_capacity(rows.len()),
-        );
+        let rows = blocking(move || store.events_by_iter(&query)).await.map_err(Error::internal)?;
+        let (mut vectors, mut iterations) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
         for e in rows {
             vectors.push(e.payload.get("value").cloned().unwrap_or(Value::Null));
             iterations.push(json!(e.iter));
@@ -48,9 +43,6 @@ impl ClearmlEvents {
         extra.insert("variant".into(), json!(request.variant));
         extra.insert("vectors".into(), Value::Array(vectors));
         extra.insert("iterations".into(), Value::Array(iterations));
-        Ok(VectorMetricsIterHistogramV2_1Response {
-            images: None,
-            extra,
-        })
+        Ok(VectorMetricsIterHistogramV2_1Response { images: None, extra })
     }
 }

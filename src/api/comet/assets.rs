@@ -7,9 +7,7 @@ use specmill_runtime::store::assets::{AssetInfo, NewAsset};
 
 use super::{Comet, SOURCE};
 use crate::generated::comet::types::UploadExperimentAssetRequest;
-use crate::generated::comet::types::{
-    Asset, AssetList, AssetUploadResponse, GetExperimentAssetListRequest, GetExperimentAssetRequest,
-};
+use crate::generated::comet::types::{Asset, AssetList, AssetUploadResponse, GetExperimentAssetListRequest, GetExperimentAssetRequest};
 
 /// The largest asset accepted, in bytes (10 MiB). A request body is limited to 16 MiB in all
 /// (`server::MAX_BODY`).
@@ -22,9 +20,7 @@ const DEFAULT_TYPE: &str = "asset";
 fn query_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -46,12 +42,7 @@ fn listed(key: &str, a: AssetInfo) -> Asset {
         run_context: a.context.map(Value::String).unwrap_or(Value::Null),
         step: a.step.map(Value::from).unwrap_or(Value::Null),
         created_at: a.created_us.div_euclid(1000),
-        dir: if a.asset_type == "image" {
-            "images"
-        } else {
-            "assets"
-        }
-        .to_string(),
+        dir: if a.asset_type == "image" { "images" } else { "assets" }.to_string(),
         can_view: false,
         audio: a.asset_type == "audio",
         video: a.asset_type == "video",
@@ -68,11 +59,7 @@ fn listed(key: &str, a: AssetInfo) -> Asset {
 impl Comet {
     /// Store the `file` part; 413 when it is over [`MAX_ASSET_BYTES`], 400 when the metadata
     /// part is not a JSON object.
-    pub(super) async fn upload_asset(
-        &self,
-        ctx: &RequestContext,
-        r: UploadExperimentAssetRequest,
-    ) -> Result<AssetUploadResponse, Error> {
+    pub(super) async fn upload_asset(&self, ctx: &RequestContext, r: UploadExperimentAssetRequest) -> Result<AssetUploadResponse, Error> {
         let size = r.file.bytes.len();
         if size > MAX_ASSET_BYTES {
             return Err(Error::new(
@@ -95,10 +82,7 @@ impl Comet {
         let asset = NewAsset {
             asset_id: uuid::Uuid::new_v4().simple().to_string(),
             file_name,
-            asset_type: r
-                .type_
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| DEFAULT_TYPE.to_string()),
+            asset_type: r.type_.filter(|t| !t.is_empty()).unwrap_or_else(|| DEFAULT_TYPE.to_string()),
             step: r.step,
             epoch: r.epoch,
             context: r.context,
@@ -107,9 +91,7 @@ impl Comet {
             content: r.file.bytes,
         };
         let (id, overwrite) = (run.id, r.overwrite);
-        let stored = self
-            .call(move |s| s.put_asset(id, &asset, overwrite))
-            .await?;
+        let stored = self.call(move |s| s.put_asset(id, &asset, overwrite)).await?;
         let link = download_link(&run.uid, &stored.asset_id);
         Ok(AssetUploadResponse {
             asset_id: stored.asset_id,
@@ -120,11 +102,7 @@ impl Comet {
         })
     }
 
-    pub(super) async fn asset_list(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentAssetListRequest,
-    ) -> Result<AssetList, Error> {
+    pub(super) async fn asset_list(&self, ctx: &RequestContext, r: GetExperimentAssetListRequest) -> Result<AssetList, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let id = run.id;
         let wanted = Some(r.type_).filter(|t| !t.is_empty() && t != "all");
@@ -135,11 +113,7 @@ impl Comet {
     }
 
     /// The asset's bytes, sent raw; 404 for an asset of another experiment or tenant.
-    pub(super) async fn download_asset(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentAssetRequest,
-    ) -> Result<RawReply, Error> {
+    pub(super) async fn download_asset(&self, ctx: &RequestContext, r: GetExperimentAssetRequest) -> Result<RawReply, Error> {
         let run_ids = match &r.experiment_key {
             Some(key) => Some(vec![self.experiment(ctx, key).await?.id]),
             None => None,

@@ -9,9 +9,8 @@ use specmill_runtime::store::{now_us, NewEvent, TimelineItem, TimelineQuery};
 
 use super::{now_ms, written, Comet};
 use crate::generated::comet::types::{
-    GitMetadata, GitMetadataRequest, HtmlRequest, LogOtherRequest, OtherSummary, OtherSummaryList,
-    Output, OutputRequest, ParameterRequest, Summary, SummaryList, SystemDetails,
-    SystemDetailsRequest, Tags, TagsRequest, WriteResponse,
+    GitMetadata, GitMetadataRequest, HtmlRequest, LogOtherRequest, OtherSummary, OtherSummaryList, Output, OutputRequest, ParameterRequest,
+    Summary, SummaryList, SystemDetails, SystemDetailsRequest, Tags, TagsRequest, WriteResponse,
 };
 
 /// `run_meta` kinds: value summaries of parameters and of others, the tag set, system details
@@ -103,51 +102,26 @@ fn from_json_text(s: &str) -> Value {
 }
 
 impl Comet {
-    pub(super) async fn log_parameter(
-        &self,
-        ctx: &RequestContext,
-        r: ParameterRequest,
-    ) -> Result<WriteResponse, Error> {
+    pub(super) async fn log_parameter(&self, ctx: &RequestContext, r: ParameterRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
-        let (id, value, ts) = (
-            run.id,
-            value_string(&r.parameter_value),
-            r.timestamp.unwrap_or_else(now_ms),
-        );
+        let (id, value, ts) = (run.id, value_string(&r.parameter_value), r.timestamp.unwrap_or_else(now_ms));
         self.call(move |s| s.observe_value(id, KIND_PARAM, &r.parameter_name, &value, ts, r.step))
             .await?;
         Ok(written(&run))
     }
 
-    pub(super) async fn parameters(
-        &self,
-        ctx: &RequestContext,
-        key: &str,
-    ) -> Result<SummaryList, Error> {
+    pub(super) async fn parameters(&self, ctx: &RequestContext, key: &str) -> Result<SummaryList, Error> {
         let id = self.experiment(ctx, key).await?.id;
-        let values = self
-            .call(move |s| s.value_summaries(id, KIND_PARAM))
-            .await?;
+        let values = self.call(move |s| s.value_summaries(id, KIND_PARAM)).await?;
         Ok(SummaryList {
-            values: values
-                .into_iter()
-                .map(|(name, s)| summary(name, s, true))
-                .collect(),
+            values: values.into_iter().map(|(name, s)| summary(name, s, true)).collect(),
         })
     }
 
     /// An other; `Name` also renames the run.
-    pub(super) async fn log_other(
-        &self,
-        ctx: &RequestContext,
-        r: LogOtherRequest,
-    ) -> Result<WriteResponse, Error> {
+    pub(super) async fn log_other(&self, ctx: &RequestContext, r: LogOtherRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
-        let (id, value, ts) = (
-            run.id,
-            value_string(&r.value),
-            r.timestamp.unwrap_or_else(now_ms),
-        );
+        let (id, value, ts) = (run.id, value_string(&r.value), r.timestamp.unwrap_or_else(now_ms));
         self.call(move |s| {
             s.observe_value(id, KIND_OTHER, &r.key, &value, ts, None)?;
             if r.key == OTHER_NAME {
@@ -159,15 +133,9 @@ impl Comet {
         Ok(written(&run))
     }
 
-    pub(super) async fn others(
-        &self,
-        ctx: &RequestContext,
-        key: &str,
-    ) -> Result<OtherSummaryList, Error> {
+    pub(super) async fn others(&self, ctx: &RequestContext, key: &str) -> Result<OtherSummaryList, Error> {
         let id = self.experiment(ctx, key).await?.id;
-        let values = self
-            .call(move |s| s.value_summaries(id, KIND_OTHER))
-            .await?;
+        let values = self.call(move |s| s.value_summaries(id, KIND_OTHER)).await?;
         Ok(OtherSummaryList {
             values: values
                 .into_iter()
@@ -185,15 +153,10 @@ impl Comet {
         })
     }
 
-    pub(super) async fn add_tags(
-        &self,
-        ctx: &RequestContext,
-        r: TagsRequest,
-    ) -> Result<WriteResponse, Error> {
+    pub(super) async fn add_tags(&self, ctx: &RequestContext, r: TagsRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let id = run.id;
-        self.call(move |s| s.add_meta_keys(id, KIND_TAG, &r.added_tags))
-            .await?;
+        self.call(move |s| s.add_meta_keys(id, KIND_TAG, &r.added_tags)).await?;
         Ok(written(&run))
     }
 
@@ -206,11 +169,7 @@ impl Comet {
     }
 
     /// Appends (or, with `override`, replaces) the HTML.
-    pub(super) async fn log_html(
-        &self,
-        ctx: &RequestContext,
-        r: HtmlRequest,
-    ) -> Result<WriteResponse, Error> {
+    pub(super) async fn log_html(&self, ctx: &RequestContext, r: HtmlRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let id = run.id;
         self.call(move |s| {
@@ -226,16 +185,9 @@ impl Comet {
     }
 
     /// A document (HTML, code, graph): its text, or null when none was stored.
-    pub(super) async fn document(
-        &self,
-        ctx: &RequestContext,
-        key: &str,
-        doc: &'static str,
-    ) -> Result<Value, Error> {
+    pub(super) async fn document(&self, ctx: &RequestContext, key: &str, doc: &'static str) -> Result<Value, Error> {
         let id = self.experiment(ctx, key).await?.id;
-        let text = self
-            .call(move |s| s.meta_value(id, KIND_DOCUMENT, doc))
-            .await?;
+        let text = self.call(move |s| s.meta_value(id, KIND_DOCUMENT, doc)).await?;
         Ok(text.map(Value::String).unwrap_or(Value::Null))
     }
 
@@ -254,11 +206,7 @@ impl Comet {
     }
 
     /// Merges the members sent into the stored system details; additional info by its key.
-    pub(super) async fn set_system_details(
-        &self,
-        ctx: &RequestContext,
-        r: SystemDetailsRequest,
-    ) -> Result<WriteResponse, Error> {
+    pub(super) async fn set_system_details(&self, ctx: &RequestContext, r: SystemDetailsRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let Ok(Value::Object(mut members)) = serde_json::to_value(&r) else {
             return Err(Error::internal("system details do not serialize"));
@@ -273,16 +221,11 @@ impl Comet {
         }
         entries.extend(members.iter().map(|(k, v)| (k.clone(), json_text(v))));
         let id = run.id;
-        self.call(move |s| s.put_meta(id, KIND_SYSTEM, &entries))
-            .await?;
+        self.call(move |s| s.put_meta(id, KIND_SYSTEM, &entries)).await?;
         Ok(written(&run))
     }
 
-    pub(super) async fn system_details(
-        &self,
-        ctx: &RequestContext,
-        key: &str,
-    ) -> Result<SystemDetails, Error> {
+    pub(super) async fn system_details(&self, ctx: &RequestContext, key: &str) -> Result<SystemDetails, Error> {
         let run = self.experiment(ctx, key).await?;
         let id = run.id;
         let entries = self.call(move |s| s.meta(id, KIND_SYSTEM)).await?;
@@ -301,11 +244,7 @@ impl Comet {
         Ok(details)
     }
 
-    pub(super) async fn set_git_metadata(
-        &self,
-        ctx: &RequestContext,
-        r: GitMetadataRequest,
-    ) -> Result<WriteResponse, Error> {
+    pub(super) async fn set_git_metadata(&self, ctx: &RequestContext, r: GitMetadataRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let entries: Vec<(String, String)> = [
             ("user", r.user),
@@ -318,16 +257,11 @@ impl Comet {
         .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
         .collect();
         let id = run.id;
-        self.call(move |s| s.put_meta(id, KIND_GIT, &entries))
-            .await?;
+        self.call(move |s| s.put_meta(id, KIND_GIT, &entries)).await?;
         Ok(written(&run))
     }
 
-    pub(super) async fn git_metadata(
-        &self,
-        ctx: &RequestContext,
-        key: &str,
-    ) -> Result<GitMetadata, Error> {
+    pub(super) async fn git_metadata(&self, ctx: &RequestContext, key: &str) -> Result<GitMetadata, Error> {
         let id = self.experiment(ctx, key).await?.id;
         let entries = self.call(move |s| s.meta(id, KIND_GIT)).await?;
         let get = |k: &str| {
@@ -348,11 +282,7 @@ impl Comet {
 
     /// Each line becomes a log event received now (ClearML's `get_task_log` shows it); the
     /// line as sent, `\n` included, and the client's fields stay in the payload.
-    pub(super) async fn log_output(
-        &self,
-        ctx: &RequestContext,
-        r: OutputRequest,
-    ) -> Result<WriteResponse, Error> {
+    pub(super) async fn log_output(&self, ctx: &RequestContext, r: OutputRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let received_us = now_us();
         let events: Vec<NewEvent> = r
@@ -360,14 +290,8 @@ impl Comet {
             .iter()
             .map(|line| {
                 let mut payload = Map::new();
-                payload.insert(
-                    "msg".into(),
-                    json!(line.output.strip_suffix('\n').unwrap_or(&line.output)),
-                );
-                payload.insert(
-                    "level".into(),
-                    json!(if line.stderr { "error" } else { "info" }),
-                );
+                payload.insert("msg".into(), json!(line.output.strip_suffix('\n').unwrap_or(&line.output)));
+                payload.insert("level".into(), json!(if line.stderr { "error" } else { "info" }));
                 payload.insert("timestamp".into(), json!(received_us.div_euclid(1000)));
                 payload.insert("metric".into(), json!(""));
                 payload.insert("variant".into(), json!(""));
@@ -410,9 +334,7 @@ impl Comet {
             .await?;
         let mut output = String::new();
         for item in items {
-            let TimelineItem::Event(e) = item else {
-                continue;
-            };
+            let TimelineItem::Event(e) = item else { continue };
             match (e.payload.get("output"), e.payload.get("msg")) {
                 (Some(Value::String(line)), _) => output.push_str(line),
                 (_, Some(Value::String(msg))) => {

@@ -10,9 +10,7 @@ use specmill_runtime::store::{NewScalar, Scalar, ScalarOrder, ScalarQuery};
 
 use super::{now_ms, written, Comet, SOURCE};
 use crate::api::display_name;
-use crate::generated::comet::types::{
-    MetricList, MetricPoint, MetricRequest, Summary, SummaryList, WriteResponse,
-};
+use crate::generated::comet::types::{MetricList, MetricPoint, MetricRequest, Summary, SummaryList, WriteResponse};
 
 /// A metric value as JSON gives it: a number, a boolean (1/0), or a string that reads as a
 /// number (`"0.5"`, `"NaN"`, `"Infinity"`, `"-inf"`, …).
@@ -47,13 +45,7 @@ fn point_key(name: &str, step: Option<i64>, ts_ms: i64) -> String {
 }
 
 fn point(s: &Scalar) -> MetricPoint {
-    let extra = |k: &str| {
-        s.extra
-            .as_ref()
-            .and_then(|m| m.get(k))
-            .cloned()
-            .unwrap_or(Value::Null)
-    };
+    let extra = |k: &str| s.extra.as_ref().and_then(|m| m.get(k)).cloned().unwrap_or(Value::Null);
     MetricPoint {
         metric_name: display_name(&s.metric, &s.variant),
         metric_value: value_text(s.value),
@@ -92,13 +84,11 @@ fn beats(a: f64, b: f64, lowest: bool) -> bool {
 pub fn summaries(points: &[Scalar]) -> Vec<Summary> {
     let mut by_name: BTreeMap<String, Extremes> = BTreeMap::new();
     for p in points {
-        let e = by_name
-            .entry(display_name(&p.metric, &p.variant))
-            .or_insert(Extremes {
-                max: p,
-                min: p,
-                current: p,
-            });
+        let e = by_name.entry(display_name(&p.metric, &p.variant)).or_insert(Extremes {
+            max: p,
+            min: p,
+            current: p,
+        });
         if beats(p.value, e.max.value, false) {
             e.max = p;
         }
@@ -130,14 +120,9 @@ pub fn summaries(points: &[Scalar]) -> Vec<Summary> {
 
 impl Comet {
     /// Store one point; a write with the same (name, step, timestamp) overwrites it.
-    pub(super) async fn log_metric(
-        &self,
-        ctx: &RequestContext,
-        r: MetricRequest,
-    ) -> Result<WriteResponse, Error> {
+    pub(super) async fn log_metric(&self, ctx: &RequestContext, r: MetricRequest) -> Result<WriteResponse, Error> {
         let raw = serde_json::to_value(&r.metric_value).unwrap_or(Value::Null);
-        let value = metric_value(&raw)
-            .ok_or_else(|| Error::bad_request(format!("metricValue `{raw}` is not a number")))?;
+        let value = metric_value(&raw).ok_or_else(|| Error::bad_request(format!("metricValue `{raw}` is not a number")))?;
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let ts_ms = r.timestamp.unwrap_or_else(now_ms);
         let mut extra = Map::new();
@@ -172,12 +157,7 @@ impl Comet {
         self.call(move |s| s.scalars(&q)).await
     }
 
-    pub(super) async fn metric_points(
-        &self,
-        ctx: &RequestContext,
-        key: &str,
-        name: Option<String>,
-    ) -> Result<MetricList, Error> {
+    pub(super) async fn metric_points(&self, ctx: &RequestContext, key: &str, name: Option<String>) -> Result<MetricList, Error> {
         let points = self.points(ctx, key).await?;
         let metrics = points
             .iter()
@@ -187,11 +167,7 @@ impl Comet {
         Ok(MetricList { metrics })
     }
 
-    pub(super) async fn metrics_summary(
-        &self,
-        ctx: &RequestContext,
-        key: &str,
-    ) -> Result<SummaryList, Error> {
+    pub(super) async fn metrics_summary(&self, ctx: &RequestContext, key: &str) -> Result<SummaryList, Error> {
         let points = self.points(ctx, key).await?;
         Ok(SummaryList {
             values: summaries(&points),
@@ -228,31 +204,10 @@ mod tests {
         assert_eq!(metric_value(&json!("abc")), None);
         assert_eq!(metric_value(&json!([1])), None);
         assert_eq!(metric_value(&Value::Null), None);
-        let shown: Vec<String> = [
-            3.0,
-            0.25,
-            1e-7,
-            -2.0,
-            1e20,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ]
-        .map(value_text)
-        .to_vec();
-        assert_eq!(
-            shown,
-            [
-                "3",
-                "0.25",
-                "1e-7",
-                "-2",
-                "1e+20",
-                "NaN",
-                "Infinity",
-                "-Infinity"
-            ]
-        );
+        let shown: Vec<String> = [3.0, 0.25, 1e-7, -2.0, 1e20, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]
+            .map(value_text)
+            .to_vec();
+        assert_eq!(shown, ["3", "0.25", "1e-7", "-2", "1e+20", "NaN", "Infinity", "-Infinity"]);
     }
 
     #[test]
@@ -271,27 +226,14 @@ mod tests {
             scalar(5, "acc", None, 10, 1.0),
         ];
         let s = summaries(&pts);
-        assert_eq!(
-            s.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
-            ["acc", "loss"]
-        );
+        assert_eq!(s.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(), ["acc", "loss"]);
         let loss = &s[1];
         assert_eq!(
-            (
-                loss.value_max.as_str(),
-                loss.step_max.clone(),
-                loss.timestamp_max
-            ),
+            (loss.value_max.as_str(), loss.step_max.clone(), loss.timestamp_max),
             ("0.9", json!(0), 1000)
         );
-        assert_eq!(
-            (loss.value_min.as_str(), loss.step_min.clone()),
-            ("0.1", json!(2))
-        );
-        assert_eq!(
-            (loss.value_current.as_str(), loss.timestamp_current),
-            ("0.1", 3000)
-        );
+        assert_eq!((loss.value_min.as_str(), loss.step_min.clone()), ("0.1", json!(2)));
+        assert_eq!((loss.value_current.as_str(), loss.timestamp_current), ("0.1", 3000));
         assert_eq!(s[0].step_current, Value::Null);
     }
 }

@@ -52,9 +52,7 @@ impl Comet {
     /// The experiment `key` of the caller's tenant; 404 when there is none.
     async fn experiment(&self, ctx: &RequestContext, key: &str) -> Result<Run, Error> {
         let (tenant, uid) = (ctx.tenant.clone(), key.to_string());
-        self.call(move |s| s.run_by_uid(&tenant, &uid))
-            .await?
-            .ok_or_else(|| not_found(key))
+        self.call(move |s| s.run_by_uid(&tenant, &uid)).await?.ok_or_else(|| not_found(key))
     }
 }
 
@@ -88,9 +86,7 @@ fn project_value(workspace: &str, project: &str) -> String {
 }
 
 fn meta_i64(meta: &[MetaEntry], key: &str) -> Option<i64> {
-    meta.iter()
-        .find(|e| e.key == key)
-        .and_then(|e| e.value.parse().ok())
+    meta.iter().find(|e| e.key == key).and_then(|e| e.value.parse().ok())
 }
 
 /// The metadata of `run` from its Comet facts (`KIND_EXPERIMENT` entries).
@@ -103,20 +99,11 @@ fn metadata(tenant: &str, run: &Run, meta: &[MetaEntry]) -> ExperimentMetadata {
     let end = set_end
         .or(set_start.map(|s| s.saturating_add(1000)))
         .unwrap_or(run.updated_us.div_euclid(1000));
-    let file_path = meta
-        .iter()
-        .find(|e| e.key == KEY_FILE_PATH)
-        .map(|e| e.value.clone());
-    let file_name = file_path
-        .as_deref()
-        .map(|p| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string());
+    let file_path = meta.iter().find(|e| e.key == KEY_FILE_PATH).map(|e| e.value.clone());
+    let file_name = file_path.as_deref().map(|p| p.rsplit(['/', '\\']).next().unwrap_or(p).to_string());
     ExperimentMetadata {
         experiment_key: run.uid.clone(),
-        experiment_name: if run.name.is_empty() {
-            Value::Null
-        } else {
-            json!(run.name)
-        },
+        experiment_name: if run.name.is_empty() { Value::Null } else { json!(run.name) },
         project_id: comet::project_id(tenant, &workspace, &project),
         project_name: project,
         workspace_name: workspace,
@@ -134,26 +121,16 @@ fn metadata(tenant: &str, run: &Run, meta: &[MetaEntry]) -> ExperimentMetadata {
 }
 
 impl CometService for Comet {
-    async fn get_backend_version(
-        &self,
-        _ctx: &RequestContext,
-        _r: GetBackendVersionRequest,
-    ) -> Result<BackendVersion, Error> {
+    async fn get_backend_version(&self, _ctx: &RequestContext, _r: GetBackendVersionRequest) -> Result<BackendVersion, Error> {
         Ok(BackendVersion {
             version: comet::BACKEND_VERSION.to_string(),
         })
     }
 
     /// The tenant's workspace and every workspace an experiment was created in.
-    async fn get_workspaces(
-        &self,
-        ctx: &RequestContext,
-        _r: GetWorkspacesRequest,
-    ) -> Result<Workspaces, Error> {
+    async fn get_workspaces(&self, ctx: &RequestContext, _r: GetWorkspacesRequest) -> Result<Workspaces, Error> {
         let tenant = ctx.tenant.clone();
-        let projects = self
-            .call(move |s| s.meta_values(&tenant, KIND_EXPERIMENT, KEY_PROJECT))
-            .await?;
+        let projects = self.call(move |s| s.meta_values(&tenant, KIND_EXPERIMENT, KEY_PROJECT)).await?;
         let mut names: Vec<String> = projects
             .iter()
             .filter_map(|v| serde_json::from_str::<(String, String)>(v).ok())
@@ -162,16 +139,10 @@ impl CometService for Comet {
         names.push(ctx.tenant.clone());
         names.sort();
         names.dedup();
-        Ok(Workspaces {
-            workspace_names: names,
-        })
+        Ok(Workspaces { workspace_names: names })
     }
 
-    async fn get_account_details(
-        &self,
-        ctx: &RequestContext,
-        _r: GetAccountDetailsRequest,
-    ) -> Result<AccountDetails, Error> {
+    async fn get_account_details(&self, ctx: &RequestContext, _r: GetAccountDetailsRequest) -> Result<AccountDetails, Error> {
         Ok(AccountDetails {
             user_name: ctx.tenant.clone(),
             default_workspace_name: ctx.tenant.clone(),
@@ -180,32 +151,17 @@ impl CometService for Comet {
 
     /// A new run with a fresh key, its workspace and project, and its name (also the other
     /// `Name`, as `set_name` stores it).
-    async fn create_experiment(
-        &self,
-        ctx: &RequestContext,
-        r: CreateExperimentRequest,
-    ) -> Result<CreateExperimentResponse, Error> {
+    async fn create_experiment(&self, ctx: &RequestContext, r: CreateExperimentRequest) -> Result<CreateExperimentResponse, Error> {
         let key = uuid::Uuid::new_v4().simple().to_string();
         let (tenant, uid) = (ctx.tenant.clone(), key.clone());
         let project = project_value(&r.workspace_name, &r.project_name);
         let name = r.experiment_name.clone().filter(|n| !n.is_empty());
         self.call(move |s| {
             let run = s.ensure_run(&tenant, &uid, SOURCE)?;
-            s.put_meta(
-                run.id,
-                KIND_EXPERIMENT,
-                &[(KEY_PROJECT.to_string(), project)],
-            )?;
+            s.put_meta(run.id, KIND_EXPERIMENT, &[(KEY_PROJECT.to_string(), project)])?;
             if let Some(name) = name {
                 s.set_run_name(run.id, &name)?;
-                s.observe_value(
-                    run.id,
-                    facts::KIND_OTHER,
-                    facts::OTHER_NAME,
-                    &name,
-                    now_ms(),
-                    None,
-                )?;
+                s.observe_value(run.id, facts::KIND_OTHER, facts::OTHER_NAME, &name, now_ms(), None)?;
             }
             Ok(())
         })
@@ -218,11 +174,7 @@ impl CometService for Comet {
         })
     }
 
-    async fn get_experiment_metadata(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentMetadataRequest,
-    ) -> Result<ExperimentMetadata, Error> {
+    async fn get_experiment_metadata(&self, ctx: &RequestContext, r: GetExperimentMetadataRequest) -> Result<ExperimentMetadata, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let id = run.id;
         let meta = self.call(move |s| s.meta(id, KIND_EXPERIMENT)).await?;
@@ -230,15 +182,9 @@ impl CometService for Comet {
     }
 
     /// The experiments created in the workspace and project, oldest first.
-    async fn get_project_experiments(
-        &self,
-        ctx: &RequestContext,
-        r: GetProjectExperimentsRequest,
-    ) -> Result<ExperimentList, Error> {
+    async fn get_project_experiments(&self, ctx: &RequestContext, r: GetProjectExperimentsRequest) -> Result<ExperimentList, Error> {
         if r.archived {
-            return Ok(ExperimentList {
-                experiments: Vec::new(),
-            });
+            return Ok(ExperimentList { experiments: Vec::new() });
         }
         let tenant = ctx.tenant.clone();
         let project = project_value(&r.workspace_name, &r.project_name);
@@ -251,18 +197,11 @@ impl CometService for Comet {
             })
             .await?;
         Ok(ExperimentList {
-            experiments: found
-                .iter()
-                .map(|(meta, run)| metadata(&ctx.tenant, run, meta))
-                .collect(),
+            experiments: found.iter().map(|(meta, run)| metadata(&ctx.tenant, run, meta)).collect(),
         })
     }
 
-    async fn set_experiment_start_end_time(
-        &self,
-        ctx: &RequestContext,
-        r: StartEndTimeRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn set_experiment_start_end_time(&self, ctx: &RequestContext, r: StartEndTimeRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let mut entries = Vec::new();
         if let Some(start) = r.start_time_millis {
@@ -272,16 +211,11 @@ impl CometService for Comet {
             entries.push((KEY_END.to_string(), end.to_string()));
         }
         let id = run.id;
-        self.call(move |s| s.put_meta(id, KIND_EXPERIMENT, &entries))
-            .await?;
+        self.call(move |s| s.put_meta(id, KIND_EXPERIMENT, &entries)).await?;
         Ok(written(&run))
     }
 
-    async fn set_experiment_file_path(
-        &self,
-        ctx: &RequestContext,
-        r: FilePathRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn set_experiment_file_path(&self, ctx: &RequestContext, r: FilePathRequest) -> Result<WriteResponse, Error> {
         let run = self.experiment(ctx, &r.experiment_key).await?;
         let (id, path) = (run.id, r.file_path);
         self.call(move |s| s.put_meta(id, KIND_EXPERIMENT, &[(KEY_FILE_PATH.to_string(), path)]))
@@ -289,29 +223,16 @@ impl CometService for Comet {
         Ok(written(&run))
     }
 
-    async fn log_experiment_metric(
-        &self,
-        ctx: &RequestContext,
-        r: MetricRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn log_experiment_metric(&self, ctx: &RequestContext, r: MetricRequest) -> Result<WriteResponse, Error> {
         self.log_metric(ctx, r).await
     }
 
-    async fn get_experiment_metrics(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentMetricsRequest,
-    ) -> Result<MetricList, Error> {
+    async fn get_experiment_metrics(&self, ctx: &RequestContext, r: GetExperimentMetricsRequest) -> Result<MetricList, Error> {
         self.metric_points(ctx, &r.experiment_key, None).await
     }
 
-    async fn get_experiment_metric(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentMetricRequest,
-    ) -> Result<MetricList, Error> {
-        self.metric_points(ctx, &r.experiment_key, Some(r.metric_name))
-            .await
+    async fn get_experiment_metric(&self, ctx: &RequestContext, r: GetExperimentMetricRequest) -> Result<MetricList, Error> {
+        self.metric_points(ctx, &r.experiment_key, Some(r.metric_name)).await
     }
 
     async fn get_experiment_metrics_summary(
@@ -322,95 +243,49 @@ impl CometService for Comet {
         self.metrics_summary(ctx, &r.experiment_key).await
     }
 
-    async fn log_experiment_parameter(
-        &self,
-        ctx: &RequestContext,
-        r: ParameterRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn log_experiment_parameter(&self, ctx: &RequestContext, r: ParameterRequest) -> Result<WriteResponse, Error> {
         self.log_parameter(ctx, r).await
     }
 
-    async fn get_experiment_parameters(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentParametersRequest,
-    ) -> Result<SummaryList, Error> {
+    async fn get_experiment_parameters(&self, ctx: &RequestContext, r: GetExperimentParametersRequest) -> Result<SummaryList, Error> {
         self.parameters(ctx, &r.experiment_key).await
     }
 
-    async fn log_experiment_other(
-        &self,
-        ctx: &RequestContext,
-        r: LogOtherRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn log_experiment_other(&self, ctx: &RequestContext, r: LogOtherRequest) -> Result<WriteResponse, Error> {
         self.log_other(ctx, r).await
     }
 
-    async fn get_experiment_others(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentOthersRequest,
-    ) -> Result<OtherSummaryList, Error> {
+    async fn get_experiment_others(&self, ctx: &RequestContext, r: GetExperimentOthersRequest) -> Result<OtherSummaryList, Error> {
         self.others(ctx, &r.experiment_key).await
     }
 
-    async fn add_experiment_tags(
-        &self,
-        ctx: &RequestContext,
-        r: TagsRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn add_experiment_tags(&self, ctx: &RequestContext, r: TagsRequest) -> Result<WriteResponse, Error> {
         self.add_tags(ctx, r).await
     }
 
-    async fn get_experiment_tags(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentTagsRequest,
-    ) -> Result<Tags, Error> {
+    async fn get_experiment_tags(&self, ctx: &RequestContext, r: GetExperimentTagsRequest) -> Result<Tags, Error> {
         self.tags(ctx, &r.experiment_key).await
     }
 
-    async fn log_experiment_output(
-        &self,
-        ctx: &RequestContext,
-        r: OutputRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn log_experiment_output(&self, ctx: &RequestContext, r: OutputRequest) -> Result<WriteResponse, Error> {
         self.log_output(ctx, r).await
     }
 
-    async fn get_experiment_output(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentOutputRequest,
-    ) -> Result<Output, Error> {
+    async fn get_experiment_output(&self, ctx: &RequestContext, r: GetExperimentOutputRequest) -> Result<Output, Error> {
         self.output(ctx, &r.experiment_key).await
     }
 
-    async fn log_experiment_html(
-        &self,
-        ctx: &RequestContext,
-        r: HtmlRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn log_experiment_html(&self, ctx: &RequestContext, r: HtmlRequest) -> Result<WriteResponse, Error> {
         self.log_html(ctx, r).await
     }
 
-    async fn get_experiment_html(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentHtmlRequest,
-    ) -> Result<Html, Error> {
+    async fn get_experiment_html(&self, ctx: &RequestContext, r: GetExperimentHtmlRequest) -> Result<Html, Error> {
         Ok(Html {
-            html: self
-                .document(ctx, &r.experiment_key, facts::DOC_HTML)
-                .await?,
+            html: self.document(ctx, &r.experiment_key, facts::DOC_HTML).await?,
         })
     }
 
-    async fn set_experiment_system_details(
-        &self,
-        ctx: &RequestContext,
-        r: SystemDetailsRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn set_experiment_system_details(&self, ctx: &RequestContext, r: SystemDetailsRequest) -> Result<WriteResponse, Error> {
         self.set_system_details(ctx, r).await
     }
 
@@ -422,97 +297,51 @@ impl CometService for Comet {
         self.system_details(ctx, &r.experiment_key).await
     }
 
-    async fn set_experiment_git_metadata(
-        &self,
-        ctx: &RequestContext,
-        r: GitMetadataRequest,
-    ) -> Result<WriteResponse, Error> {
+    async fn set_experiment_git_metadata(&self, ctx: &RequestContext, r: GitMetadataRequest) -> Result<WriteResponse, Error> {
         self.set_git_metadata(ctx, r).await
     }
 
-    async fn get_experiment_git_metadata(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentGitMetadataRequest,
-    ) -> Result<GitMetadata, Error> {
+    async fn get_experiment_git_metadata(&self, ctx: &RequestContext, r: GetExperimentGitMetadataRequest) -> Result<GitMetadata, Error> {
         self.git_metadata(ctx, &r.experiment_key).await
     }
 
     /// Git patches are not stored: always the client's "no patch" body.
-    async fn get_experiment_git_patch(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentGitPatchRequest,
-    ) -> Result<NoGitPatch, Error> {
+    async fn get_experiment_git_patch(&self, ctx: &RequestContext, r: GetExperimentGitPatchRequest) -> Result<NoGitPatch, Error> {
         self.experiment(ctx, &r.experiment_key).await?;
         Ok(NoGitPatch {
             msg: "No git patch was logged for this experiment".to_string(),
         })
     }
 
-    async fn set_experiment_code(
-        &self,
-        ctx: &RequestContext,
-        r: CodeRequest,
-    ) -> Result<WriteResponse, Error> {
-        self.set_document(ctx, &r.experiment_key, facts::DOC_CODE, r.code)
-            .await
+    async fn set_experiment_code(&self, ctx: &RequestContext, r: CodeRequest) -> Result<WriteResponse, Error> {
+        self.set_document(ctx, &r.experiment_key, facts::DOC_CODE, r.code).await
     }
 
-    async fn get_experiment_code(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentCodeRequest,
-    ) -> Result<Code, Error> {
+    async fn get_experiment_code(&self, ctx: &RequestContext, r: GetExperimentCodeRequest) -> Result<Code, Error> {
         Ok(Code {
-            code: self
-                .document(ctx, &r.experiment_key, facts::DOC_CODE)
-                .await?,
+            code: self.document(ctx, &r.experiment_key, facts::DOC_CODE).await?,
         })
     }
 
-    async fn set_experiment_graph(
-        &self,
-        ctx: &RequestContext,
-        r: GraphRequest,
-    ) -> Result<WriteResponse, Error> {
-        self.set_document(ctx, &r.experiment_key, facts::DOC_GRAPH, r.graph)
-            .await
+    async fn set_experiment_graph(&self, ctx: &RequestContext, r: GraphRequest) -> Result<WriteResponse, Error> {
+        self.set_document(ctx, &r.experiment_key, facts::DOC_GRAPH, r.graph).await
     }
 
-    async fn get_experiment_graph(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentGraphRequest,
-    ) -> Result<Graph, Error> {
+    async fn get_experiment_graph(&self, ctx: &RequestContext, r: GetExperimentGraphRequest) -> Result<Graph, Error> {
         Ok(Graph {
-            graph: self
-                .document(ctx, &r.experiment_key, facts::DOC_GRAPH)
-                .await?,
+            graph: self.document(ctx, &r.experiment_key, facts::DOC_GRAPH).await?,
         })
     }
 
-    async fn upload_experiment_asset(
-        &self,
-        ctx: &RequestContext,
-        r: UploadExperimentAssetRequest,
-    ) -> Result<AssetUploadResponse, Error> {
+    async fn upload_experiment_asset(&self, ctx: &RequestContext, r: UploadExperimentAssetRequest) -> Result<AssetUploadResponse, Error> {
         self.upload_asset(ctx, r).await
     }
 
-    async fn get_experiment_asset_list(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentAssetListRequest,
-    ) -> Result<AssetList, Error> {
+    async fn get_experiment_asset_list(&self, ctx: &RequestContext, r: GetExperimentAssetListRequest) -> Result<AssetList, Error> {
         self.asset_list(ctx, r).await
     }
 
-    async fn get_experiment_asset(
-        &self,
-        ctx: &RequestContext,
-        r: GetExperimentAssetRequest,
-    ) -> Result<specmill_runtime::protocol::RawReply, Error> {
+    async fn get_experiment_asset(&self, ctx: &RequestContext, r: GetExperimentAssetRequest) -> Result<specmill_runtime::protocol::RawReply, Error> {
         self.download_asset(ctx, r).await
     }
 }

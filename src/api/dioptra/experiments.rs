@@ -4,15 +4,13 @@
 use serde_json::{json, Map, Value};
 use specmill_runtime::protocol::dioptra::Error;
 use specmill_runtime::protocol::RequestContext;
-use specmill_runtime::store::experiments::{
-    Attach, Experiment as StoredExperiment, Job as StoredJob, JobAttrs,
-};
+use specmill_runtime::store::experiments::{Attach, Experiment as StoredExperiment, Job as StoredJob, JobAttrs};
 
 use super::{iso, Dioptra, SOURCE};
 use crate::api::blocking;
 use crate::generated::dioptra::types::{
-    AttachExperimentRunRequest, CreateExperimentJobRequest, CreateExperimentRequest, Experiment,
-    GetJobRequest, Job, JobStatus, ResourceSnapshotRef,
+    AttachExperimentRunRequest, CreateExperimentJobRequest, CreateExperimentRequest, Experiment, GetJobRequest, Job, JobStatus,
+    ResourceSnapshotRef,
 };
 
 /// Status of a run that no experiment holds, and default of a newly attached run.
@@ -71,18 +69,7 @@ fn job_out(job: &StoredJob) -> Job {
         user: None,
         tags: None,
         values: attrs.map(|a| {
-            a.values
-                .iter()
-                .flatten()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect()
+            a.values.iter().flatten().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect()
         }),
         timeout: attrs.and_then(|a| a.timeout.clone()),
         created_on: iso(run.created_us),
@@ -93,22 +80,12 @@ fn job_out(job: &StoredJob) -> Job {
     }
 }
 
-pub(super) async fn create_experiment(
-    d: &Dioptra,
-    ctx: &RequestContext,
-    request: CreateExperimentRequest,
-) -> Result<Experiment, Error> {
+pub(super) async fn create_experiment(d: &Dioptra, ctx: &RequestContext, request: CreateExperimentRequest) -> Result<Experiment, Error> {
     let store = d.store.clone();
     let tenant = ctx.tenant.clone();
-    let (group, name, description) = (
-        request.group,
-        request.name.clone(),
-        request.description.clone(),
-    );
+    let (group, name, description) = (request.group, request.name.clone(), request.description.clone());
     let created =
-        blocking(move || store.create_experiment(&tenant, group, &name, description.as_deref()))
-            .await
-            .map_err(|_| Error::internal())?;
+        blocking(move || store.create_experiment(&tenant, group, &name, description.as_deref())).await.map_err(|_| Error::internal())?;
     match created {
         Some(e) => Ok(experiment_out(&e)),
         None => Err(Error::exists(
@@ -118,15 +95,9 @@ pub(super) async fn create_experiment(
     }
 }
 
-pub(super) async fn create_experiment_job(
-    d: &Dioptra,
-    ctx: &RequestContext,
-    request: CreateExperimentJobRequest,
-) -> Result<Job, Error> {
+pub(super) async fn create_experiment_job(d: &Dioptra, ctx: &RequestContext, request: CreateExperimentJobRequest) -> Result<Job, Error> {
     let body = request.body;
-    let values: Option<Map<String, Value>> = body
-        .values
-        .map(|v| v.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
+    let values: Option<Map<String, Value>> = body.values.map(|v| v.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
     let attrs = JobAttrs {
         description: body.description,
         status: "queued".into(),
@@ -140,19 +111,11 @@ pub(super) async fn create_experiment_job(
     let tenant = ctx.tenant.clone();
     let experiment_id = request.id;
     let uid = uuid::Uuid::new_v4().simple().to_string();
-    let job = blocking(move || store.create_job(&tenant, experiment_id, &uid, SOURCE, &attrs))
-        .await
-        .map_err(|_| Error::internal())?;
-    job.as_ref()
-        .map(job_out)
-        .ok_or_else(|| Error::not_found("experiment", "experiment_id", json!(experiment_id)))
+    let job = blocking(move || store.create_job(&tenant, experiment_id, &uid, SOURCE, &attrs)).await.map_err(|_| Error::internal())?;
+    job.as_ref().map(job_out).ok_or_else(|| Error::not_found("experiment", "experiment_id", json!(experiment_id)))
 }
 
-pub(super) async fn attach_experiment_run(
-    d: &Dioptra,
-    ctx: &RequestContext,
-    request: AttachExperimentRunRequest,
-) -> Result<Job, Error> {
+pub(super) async fn attach_experiment_run(d: &Dioptra, ctx: &RequestContext, request: AttachExperimentRunRequest) -> Result<Job, Error> {
     let body = request.body;
     if body.id.is_some() == body.uid.is_some() {
         return Err(Error::field("_schema", "Give exactly one of id and uid."));
@@ -172,16 +135,7 @@ pub(super) async fn attach_experiment_run(
             },
             (None, None) => return Ok(None),
         };
-        store
-            .attach_job(
-                &tenant,
-                experiment_id,
-                run_id,
-                description.as_deref(),
-                wanted_status,
-                ATTACHED_STATUS,
-            )
-            .map(|a| Some((run_id, a)))
+        store.attach_job(&tenant, experiment_id, run_id, description.as_deref(), wanted_status, ATTACHED_STATUS).map(|a| Some((run_id, a)))
     })
     .await
     .map_err(|_| Error::internal())?;
@@ -191,11 +145,7 @@ pub(super) async fn attach_experiment_run(
     };
     match outcome {
         None | Some((_, Attach::NoRun)) => Err(missing_run()),
-        Some((_, Attach::NoExperiment)) => Err(Error::not_found(
-            "experiment",
-            "experiment_id",
-            json!(experiment_id),
-        )),
+        Some((_, Attach::NoExperiment)) => Err(Error::not_found("experiment", "experiment_id", json!(experiment_id))),
         Some((run_id, Attach::InOtherExperiment(other))) => Err(Error::exists(
             format!("The job {run_id} already belongs to experiment {other}."),
             json!({ "entity_type": "job", "job_id": run_id, "experiment_id": other }),
@@ -204,18 +154,10 @@ pub(super) async fn attach_experiment_run(
     }
 }
 
-pub(super) async fn get_job(
-    d: &Dioptra,
-    ctx: &RequestContext,
-    request: GetJobRequest,
-) -> Result<Job, Error> {
+pub(super) async fn get_job(d: &Dioptra, ctx: &RequestContext, request: GetJobRequest) -> Result<Job, Error> {
     let store = d.store.clone();
     let tenant = ctx.tenant.clone();
     let id = request.id;
-    let job = blocking(move || store.job(&tenant, id))
-        .await
-        .map_err(|_| Error::internal())?;
-    job.as_ref()
-        .map(job_out)
-        .ok_or_else(|| Error::not_found("job", "job_id", json!(id)))
+    let job = blocking(move || store.job(&tenant, id)).await.map_err(|_| Error::internal())?;
+    job.as_ref().map(job_out).ok_or_else(|| Error::not_found("job", "job_id", json!(id)))
 }

@@ -11,24 +11,16 @@ use specmill_runtime::store::experiments::{JobField, JobList, JobSort, JobTerm};
 use specmill_runtime::store::series::PointQuery;
 use specmill_runtime::store::{now_us, NewScalar, Scalar, ScalarOrder, SCALAR_EVENT_TYPE};
 
-use super::{
-    iso, parse_timestamp, parse_value, path_segment, url_encode, value_out, Dioptra, SOURCE,
-};
+use super::{iso, parse_timestamp, parse_value, path_segment, url_encode, value_out, Dioptra, SOURCE};
 use crate::api::{blocking, display_name};
 use crate::generated::dioptra::types::{
-    AppendJobMetricRequest, ExperimentJobsMetricsPage, GetExperimentMetricsRequest,
-    GetJobLatestMetricsRequest, GetJobMetricSnapshotsRequest, JobIdMetrics, Metric, MetricSnapshot,
-    MetricsSnapshotPage,
+    AppendJobMetricRequest, ExperimentJobsMetricsPage, GetExperimentMetricsRequest, GetJobLatestMetricsRequest,
+    GetJobMetricSnapshotsRequest, JobIdMetrics, Metric, MetricSnapshot, MetricsSnapshotPage,
 };
 
 /// The paging envelope's members: `(isComplete, first, next, prev)`. `link(index)` makes
 /// the URL of the page at `index`.
-fn envelope(
-    index: i64,
-    page_length: i64,
-    total: i64,
-    link: impl Fn(i64) -> String,
-) -> (bool, String, Option<String>, Option<String>) {
+fn envelope(index: i64, page_length: i64, total: i64, link: impl Fn(i64) -> String) -> (bool, String, Option<String>, Option<String>) {
     let complete = total <= index.saturating_add(page_length);
     let next = (!complete).then(|| link(index.saturating_add(page_length)));
     let prev = (index > 0).then(|| link((index - page_length).max(0)));
@@ -54,26 +46,14 @@ fn latest_by_name(points: impl IntoIterator<Item = Scalar>) -> Vec<Metric> {
             }
         }
     }
-    best.into_iter()
-        .map(|(name, s)| Metric {
-            name,
-            value: value_out(s.value),
-        })
-        .collect()
+    best.into_iter().map(|(name, s)| Metric { name, value: value_out(s.value) }).collect()
 }
 
-pub(super) async fn append_job_metric(
-    d: &Dioptra,
-    ctx: &RequestContext,
-    request: AppendJobMetricRequest,
-) -> Result<Metric, Error> {
+pub(super) async fn append_job_metric(d: &Dioptra, ctx: &RequestContext, request: AppendJobMetricRequest) -> Result<Metric, Error> {
     let body = request.body;
-    let value =
-        parse_value(&body.value).ok_or_else(|| Error::field("value", "Not a valid number."))?;
+    let value = parse_value(&body.value).ok_or_else(|| Error::field("value", "Not a valid number."))?;
     let ts_us = match &body.timestamp {
-        Some(t) => {
-            parse_timestamp(t).ok_or_else(|| Error::field("timestamp", "Not a valid datetime."))?
-        }
+        Some(t) => parse_timestamp(t).ok_or_else(|| Error::field("timestamp", "Not a valid datetime."))?,
         None => now_us(),
     };
     let point = NewScalar {
@@ -98,10 +78,7 @@ pub(super) async fn append_job_metric(
     if !found {
         return Err(Error::not_found("job", "job_id", json!(id)));
     }
-    Ok(Metric {
-        name: body.name,
-        value: value_out(value),
-    })
+    Ok(Metric { name: body.name, value: value_out(value) })
 }
 
 pub(super) async fn get_job_latest_metrics(
@@ -132,14 +109,9 @@ pub(super) async fn get_job_metric_snapshots(
     let tenant = ctx.tenant.clone();
     let name = metric_name.clone();
     let (rows, total) = blocking(move || {
-        let Some(run) = store.run_by_id(&tenant, request.id)? else {
-            return Ok((Vec::new(), 0));
-        };
-        let pairs: Vec<(String, String)> = store
-            .metric_variants(run.id, SCALAR_EVENT_TYPE)?
-            .into_iter()
-            .filter(|(m, v)| display_name(m, v) == name)
-            .collect();
+        let Some(run) = store.run_by_id(&tenant, request.id)? else { return Ok((Vec::new(), 0)) };
+        let pairs: Vec<(String, String)> =
+            store.metric_variants(run.id, SCALAR_EVENT_TYPE)?.into_iter().filter(|(m, v)| display_name(m, v) == name).collect();
         if pairs.is_empty() {
             return Ok((Vec::new(), 0));
         }
@@ -167,30 +139,14 @@ pub(super) async fn get_job_metric_snapshots(
             return Ok((store.points(&q)?, total));
         }
         // names that several metrics spell alike (`a/b` as metric, or metric `a` variant `b`)
-        let all: Vec<Scalar> = store
-            .points(&q)?
-            .into_iter()
-            .filter(|s| pairs.contains(&(s.metric.clone(), s.variant.clone())))
-            .collect();
+        let all: Vec<Scalar> = store.points(&q)?.into_iter().filter(|s| pairs.contains(&(s.metric.clone(), s.variant.clone()))).collect();
         let total = all.len() as i64;
-        Ok((
-            all.into_iter()
-                .skip(index as usize)
-                .take(page_length as usize)
-                .collect(),
-            total,
-        ))
+        Ok((all.into_iter().skip(index as usize).take(page_length as usize).collect(), total))
     })
     .await
     .map_err(|_| Error::internal())?;
-    let base = format!(
-        "/api/v1/jobs/{}/metrics/{}/snapshots",
-        request.id,
-        url_encode(&metric_name)
-    );
-    let (is_complete, first, next, prev) = envelope(index, page_length, total, |i| {
-        format!("{base}?index={i}&pageLength={page_length}")
-    });
+    let base = format!("/api/v1/jobs/{}/metrics/{}/snapshots", request.id, url_encode(&metric_name));
+    let (is_complete, first, next, prev) = envelope(index, page_length, total, |i| format!("{base}?index={i}&pageLength={page_length}"));
     let data = rows
         .into_iter()
         .map(|s| MetricSnapshot {
@@ -200,15 +156,7 @@ pub(super) async fn get_job_metric_snapshots(
             timestamp: iso(s.ts_us),
         })
         .collect();
-    Ok(MetricsSnapshotPage {
-        index,
-        is_complete,
-        total_num_results: total,
-        first,
-        next,
-        prev,
-        data,
-    })
+    Ok(MetricsSnapshotPage { index, is_complete, total_num_results: total, first, next, prev, data })
 }
 
 /// `sortBy` as a job sort key (`None` for absent or empty).
@@ -230,16 +178,10 @@ fn job_sort(sort_by: Option<&str>) -> Result<Option<JobSort>, Error> {
 /// `search` parsed into job terms (422 `SearchParseError` when it cannot be).
 fn job_terms(search_text: &str) -> Result<Vec<JobTerm>, Error> {
     let names: Vec<&str> = JobField::ALL.iter().map(|(n, _)| *n).collect();
-    let terms = search::parse(search_text, &names)
-        .map_err(|e| Error::search_parse(search_text, &e.reason))?;
+    let terms = search::parse(search_text, &names).map_err(|e| Error::search_parse(search_text, &e.reason))?;
     Ok(terms
         .into_iter()
-        .map(|t| JobTerm {
-            field: t
-                .field
-                .and_then(|f| JobField::ALL.iter().find(|(n, _)| *n == f).map(|(_, f)| *f)),
-            pattern: t.pattern,
-        })
+        .map(|t| JobTerm { field: t.field.and_then(|f| JobField::ALL.iter().find(|(n, _)| *n == f).map(|(_, f)| *f)), pattern: t.pattern })
         .collect())
 }
 
@@ -273,52 +215,27 @@ pub(super) async fn get_experiment_metrics(
     for s in latest {
         by_run.entry(s.run_id).or_default().push(s);
     }
-    let data = jobs
-        .iter()
-        .map(|j| JobIdMetrics {
-            id: j.run.id,
-            metrics: latest_by_name(by_run.remove(&j.run.id).unwrap_or_default()),
-        })
-        .collect();
+    let data =
+        jobs.iter().map(|j| JobIdMetrics { id: j.run.id, metrics: latest_by_name(by_run.remove(&j.run.id).unwrap_or_default()) }).collect();
     // the links keep the query that selected the jobs
     let mut query = String::new();
     if let Some(s) = request.sort_by.as_deref().filter(|s| !s.is_empty()) {
-        query.push_str(&format!(
-            "&sortBy={}&descending={}",
-            url_encode(s),
-            request.descending
-        ));
+        query.push_str(&format!("&sortBy={}&descending={}", url_encode(s), request.descending));
     }
     if !search_text.is_empty() {
         query.push_str(&format!("&search={}", url_encode(&search_text)));
     }
     let base = format!("/api/v1/experiments/{}/metrics", request.id);
-    let (is_complete, first, next, prev) = envelope(index, page_length, total, |i| {
-        format!("{base}?index={i}&pageLength={page_length}{query}")
-    });
-    Ok(ExperimentJobsMetricsPage {
-        index,
-        is_complete,
-        total_num_results: total,
-        first,
-        next,
-        prev,
-        data,
-    })
+    let (is_complete, first, next, prev) =
+        envelope(index, page_length, total, |i| format!("{base}?index={i}&pageLength={page_length}{query}"));
+    Ok(ExperimentJobsMetricsPage { index, is_complete, total_num_results: total, first, next, prev, data })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn point(
-        id: i64,
-        metric: &str,
-        variant: &str,
-        step: Option<i64>,
-        ts_us: i64,
-        value: f64,
-    ) -> Scalar {
+    fn point(id: i64, metric: &str, variant: &str, step: Option<i64>, ts_us: i64, value: f64) -> Scalar {
         Scalar {
             id,
             run_id: 1,
@@ -341,10 +258,7 @@ mod tests {
             point(3, "acc", "val", None, 99, 0.9),
             point(4, "acc", "", Some(0), 1, 0.1),
         ]);
-        let names: Vec<(String, MetricValueOut)> = got
-            .iter()
-            .map(|m| (m.name.clone(), MetricValueOut::of(&m.value)))
-            .collect();
+        let names: Vec<(String, MetricValueOut)> = got.iter().map(|m| (m.name.clone(), MetricValueOut::of(&m.value))).collect();
         assert_eq!(
             names,
             vec![
@@ -365,9 +279,7 @@ mod tests {
         fn of(v: &crate::generated::dioptra::types::MetricValue) -> Self {
             match v {
                 crate::generated::dioptra::types::MetricValue::Number(n) => MetricValueOut::N(*n),
-                crate::generated::dioptra::types::MetricValue::Named(s) => {
-                    MetricValueOut::S(s.as_str().into())
-                }
+                crate::generated::dioptra::types::MetricValue::Named(s) => MetricValueOut::S(s.as_str().into()),
             }
         }
     }
@@ -375,41 +287,18 @@ mod tests {
     #[test]
     fn envelopes_move_by_offset() {
         let link = |i: i64| format!("?index={i}");
-        assert_eq!(
-            envelope(0, 2, 5, link),
-            (false, "?index=0".into(), Some("?index=2".into()), None)
-        );
-        assert_eq!(
-            envelope(2, 2, 5, link),
-            (
-                false,
-                "?index=0".into(),
-                Some("?index=4".into()),
-                Some("?index=0".into())
-            )
-        );
-        assert_eq!(
-            envelope(4, 2, 5, link),
-            (true, "?index=0".into(), None, Some("?index=2".into()))
-        );
-        assert_eq!(
-            envelope(1, 10, 5, link),
-            (true, "?index=0".into(), None, Some("?index=0".into()))
-        );
-        assert_eq!(
-            envelope(0, 10, 0, link),
-            (true, "?index=0".into(), None, None)
-        );
+        assert_eq!(envelope(0, 2, 5, link), (false, "?index=0".into(), Some("?index=2".into()), None));
+        assert_eq!(envelope(2, 2, 5, link), (false, "?index=0".into(), Some("?index=4".into()), Some("?index=0".into())));
+        assert_eq!(envelope(4, 2, 5, link), (true, "?index=0".into(), None, Some("?index=2".into())));
+        assert_eq!(envelope(1, 10, 5, link), (true, "?index=0".into(), None, Some("?index=0".into())));
+        assert_eq!(envelope(0, 10, 0, link), (true, "?index=0".into(), None, None));
     }
 
     #[test]
     fn sort_keys_and_search_terms() {
         assert_eq!(job_sort(None).unwrap(), None);
         assert_eq!(job_sort(Some("")).unwrap(), None);
-        assert_eq!(
-            job_sort(Some("createdOn")).unwrap(),
-            Some(JobSort::CreatedOn)
-        );
+        assert_eq!(job_sort(Some("createdOn")).unwrap(), Some(JobSort::CreatedOn));
         assert!(job_sort(Some("bogus")).is_err());
         let terms = job_terms("status:fin*, resnet").unwrap();
         assert_eq!(terms[0].field, Some(JobField::Status));

@@ -15,11 +15,9 @@ use specmill_runtime::protocol::RequestContext;
 use specmill_runtime::store::Store;
 
 use crate::generated::dioptra::types::{
-    AppendJobMetricRequest, AttachExperimentRunRequest, AuthLogoutRequest,
-    CreateExperimentJobRequest, CreateExperimentRequest, Experiment, ExperimentJobsMetricsPage,
-    GetExperimentMetricsRequest, GetJobLatestMetricsRequest, GetJobMetricSnapshotsRequest,
-    GetJobRequest, Job, LoginRequest, LoginResponse, LogoutResponse, Metric, MetricValue,
-    MetricValueIn, MetricValueNamed, MetricsSnapshotPage,
+    AppendJobMetricRequest, AttachExperimentRunRequest, CreateExperimentJobRequest, CreateExperimentRequest, Experiment,
+    ExperimentJobsMetricsPage, GetExperimentMetricsRequest, GetJobLatestMetricsRequest, GetJobMetricSnapshotsRequest, GetJobRequest, Job,
+    Metric, MetricValue, MetricValueIn, MetricValueNamed, MetricsSnapshotPage, AuthLogoutRequest, LoginRequest, LoginResponse, LogoutResponse,
 };
 use crate::generated::dioptra::DioptraService;
 
@@ -43,8 +41,7 @@ fn session_cookies(token: Option<&str>) -> [String; 2] {
         Some(t) => (t, String::new()),
         None => ("", "; Max-Age=0".to_string()),
     };
-    [SESSION_COOKIE, "dioptra_remember_token"]
-        .map(|name| format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{age}"))
+    [SESSION_COOKIE, "dioptra_remember_token"].map(|name| format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{age}"))
 }
 
 /// A metric value as Dioptra accepts it: a number, or a string Python's `float()` reads
@@ -82,20 +79,12 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s.trim()) {
         return Some(t.with_timezone(&Utc).timestamp_micros());
     }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%dT%H:%M%:z",
-    ] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M%:z"] {
         if let Ok(t) = DateTime::parse_from_str(s.trim(), fmt) {
             return Some(t.with_timezone(&Utc).timestamp_micros());
         }
     }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-    ] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s.trim(), fmt) {
             return Some(t.and_utc().timestamp_micros());
         }
@@ -147,77 +136,37 @@ pub fn path_segment(raw: &str) -> String {
 impl DioptraService for Dioptra {
     /// Checks the user name and password of the config's `[[tenant.dioptra]]` users and sets
     /// the session cookies. Open server (no credentials configured): every login succeeds.
-    async fn auth_login(
-        &self,
-        ctx: &RequestContext,
-        request: LoginRequest,
-    ) -> Result<LoginResponse, Error> {
+    async fn auth_login(&self, ctx: &RequestContext, request: LoginRequest) -> Result<LoginResponse, Error> {
         if !self.auth.is_open() {
-            let token = self
-                .auth
-                .dioptra_login(&request.username, &request.password)
-                .map_err(|r| match r {
-                    DioptraRefusal::UnknownUser => Error::service(
-                        401,
-                        "UserDoesNotExistError",
-                        "A user with that name does not exist.",
-                        serde_json::json!({"username": request.username}),
-                    ),
-                    DioptraRefusal::WrongPassword => Error::service(
-                        401,
-                        "UserPasswordError",
-                        "Password Verification Failed.",
-                        serde_json::json!({}),
-                    ),
-                })?;
+            let token = self.auth.dioptra_login(&request.username, &request.password).map_err(|r| match r {
+                DioptraRefusal::UnknownUser => Error::service(401, "UserDoesNotExistError", "A user with that name does not exist.", serde_json::json!({"username": request.username})),
+                DioptraRefusal::WrongPassword => Error::service(401, "UserPasswordError", "Password Verification Failed.", serde_json::json!({})),
+            })?;
             for cookie in session_cookies(Some(&token)) {
                 ctx.add_reply_header("set-cookie", cookie);
             }
         }
-        Ok(LoginResponse {
-            username: request.username,
-            status: "Login successful".into(),
-        })
+        Ok(LoginResponse { username: request.username, status: "Login successful".into() })
     }
 
     /// Clears the session cookies. Sessions are signed tokens kept by the client, so
     /// `everywhere` cannot end the user's other sessions; it is echoed.
-    async fn auth_logout(
-        &self,
-        ctx: &RequestContext,
-        request: AuthLogoutRequest,
-    ) -> Result<LogoutResponse, Error> {
+    async fn auth_logout(&self, ctx: &RequestContext, request: AuthLogoutRequest) -> Result<LogoutResponse, Error> {
         for cookie in session_cookies(None) {
             ctx.add_reply_header("set-cookie", cookie);
         }
-        Ok(LogoutResponse {
-            username: ctx.user.clone().unwrap_or_default(),
-            status: "Logout successful".into(),
-            everywhere: request.everywhere,
-        })
+        Ok(LogoutResponse { username: ctx.user.clone().unwrap_or_default(), status: "Logout successful".into(), everywhere: request.everywhere })
     }
 
-    async fn create_experiment(
-        &self,
-        ctx: &RequestContext,
-        request: CreateExperimentRequest,
-    ) -> Result<Experiment, Error> {
+    async fn create_experiment(&self, ctx: &RequestContext, request: CreateExperimentRequest) -> Result<Experiment, Error> {
         experiments::create_experiment(self, ctx, request).await
     }
 
-    async fn create_experiment_job(
-        &self,
-        ctx: &RequestContext,
-        request: CreateExperimentJobRequest,
-    ) -> Result<Job, Error> {
+    async fn create_experiment_job(&self, ctx: &RequestContext, request: CreateExperimentJobRequest) -> Result<Job, Error> {
         experiments::create_experiment_job(self, ctx, request).await
     }
 
-    async fn attach_experiment_run(
-        &self,
-        ctx: &RequestContext,
-        request: AttachExperimentRunRequest,
-    ) -> Result<Job, Error> {
+    async fn attach_experiment_run(&self, ctx: &RequestContext, request: AttachExperimentRunRequest) -> Result<Job, Error> {
         experiments::attach_experiment_run(self, ctx, request).await
     }
 
@@ -226,20 +175,12 @@ impl DioptraService for Dioptra {
     }
 
     /// Upsert on (job, name, step); 404 when the job does not exist.
-    async fn append_job_metric(
-        &self,
-        ctx: &RequestContext,
-        request: AppendJobMetricRequest,
-    ) -> Result<Metric, Error> {
+    async fn append_job_metric(&self, ctx: &RequestContext, request: AppendJobMetricRequest) -> Result<Metric, Error> {
         metrics::append_job_metric(self, ctx, request).await
     }
 
     /// The value at the highest step of each metric name (an unknown job: `[]`).
-    async fn get_job_latest_metrics(
-        &self,
-        ctx: &RequestContext,
-        request: GetJobLatestMetricsRequest,
-    ) -> Result<Vec<Metric>, Error> {
+    async fn get_job_latest_metrics(&self, ctx: &RequestContext, request: GetJobLatestMetricsRequest) -> Result<Vec<Metric>, Error> {
         metrics::get_job_latest_metrics(self, ctx, request).await
     }
 
@@ -266,34 +207,14 @@ mod tests {
 
     #[test]
     fn values_and_timestamps() {
-        assert!(parse_value(&MetricValueIn::String("NaN".into()))
-            .unwrap()
-            .is_nan());
-        assert_eq!(
-            parse_value(&MetricValueIn::String("-Infinity".into())),
-            Some(f64::NEG_INFINITY)
-        );
-        assert_eq!(
-            parse_value(&MetricValueIn::String(" 1.5 ".into())),
-            Some(1.5)
-        );
-        assert_eq!(
-            parse_value(&MetricValueIn::String("1e400".into())),
-            Some(f64::INFINITY)
-        );
+        assert!(parse_value(&MetricValueIn::String("NaN".into())).unwrap().is_nan());
+        assert_eq!(parse_value(&MetricValueIn::String("-Infinity".into())), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_value(&MetricValueIn::String(" 1.5 ".into())), Some(1.5));
+        assert_eq!(parse_value(&MetricValueIn::String("1e400".into())), Some(f64::INFINITY));
         assert_eq!(parse_value(&MetricValueIn::String("abc".into())), None);
-        assert_eq!(
-            parse_timestamp("2024-01-15T10:30:00+02:00"),
-            parse_timestamp("2024-01-15T08:30:00Z")
-        );
-        assert_eq!(
-            parse_timestamp("2024-01-15T08:30:00"),
-            parse_timestamp("2024-01-15T08:30:00+00:00")
-        );
-        assert_eq!(
-            parse_timestamp("2024-01-15 10:30:00.5+02:00"),
-            parse_timestamp("2024-01-15T08:30:00.5Z")
-        );
+        assert_eq!(parse_timestamp("2024-01-15T10:30:00+02:00"), parse_timestamp("2024-01-15T08:30:00Z"));
+        assert_eq!(parse_timestamp("2024-01-15T08:30:00"), parse_timestamp("2024-01-15T08:30:00+00:00"));
+        assert_eq!(parse_timestamp("2024-01-15 10:30:00.5+02:00"), parse_timestamp("2024-01-15T08:30:00.5Z"));
         assert_eq!(parse_timestamp("yesterday"), None);
     }
 

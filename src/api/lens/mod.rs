@@ -13,9 +13,8 @@ use specmill_runtime::protocol::RequestContext;
 use specmill_runtime::store::Store;
 
 use crate::generated::lens::types::{
-    AvailableMetricsResponse, DataSourcesResponse, GetWorkloadAvailableMetricsRequest,
-    GetWorkloadIterationTimesRequest, GetWorkloadMetricsDataRequest,
-    GetWorkloadMetricsSourcesRequest, MetricsDataResponse, WandBBatchRequest, WandBBatchResponse,
+    AvailableMetricsResponse, DataSourcesResponse, GetWorkloadAvailableMetricsRequest, GetWorkloadIterationTimesRequest,
+    GetWorkloadMetricsDataRequest, GetWorkloadMetricsSourcesRequest, MetricsDataResponse, WandBBatchRequest, WandBBatchResponse,
     WandBIngestResponse, WandBLogsRequest, WandBMetricsRequest,
 };
 use crate::generated::lens::LensService;
@@ -73,27 +72,15 @@ impl LensService for Lens {
         read::iteration_times(self, ctx, request).await
     }
 
-    async fn post_wandb_metrics(
-        &self,
-        ctx: &RequestContext,
-        request: WandBMetricsRequest,
-    ) -> Result<WandBIngestResponse, Error> {
+    async fn post_wandb_metrics(&self, ctx: &RequestContext, request: WandBMetricsRequest) -> Result<WandBIngestResponse, Error> {
         wandb::metrics(self, ctx, request).await
     }
 
-    async fn post_wandb_logs(
-        &self,
-        ctx: &RequestContext,
-        request: WandBLogsRequest,
-    ) -> Result<WandBIngestResponse, Error> {
+    async fn post_wandb_logs(&self, ctx: &RequestContext, request: WandBLogsRequest) -> Result<WandBIngestResponse, Error> {
         wandb::logs(self, ctx, request).await
     }
 
-    async fn post_wandb_batch(
-        &self,
-        ctx: &RequestContext,
-        request: WandBBatchRequest,
-    ) -> Result<WandBBatchResponse, Error> {
+    async fn post_wandb_batch(&self, ctx: &RequestContext, request: WandBBatchRequest) -> Result<WandBBatchResponse, Error> {
         wandb::batch(self, ctx, request).await
     }
 }

@@ -12,23 +12,14 @@ use super::Lens;
 use crate::api::dioptra::path_segment;
 use crate::api::{blocking, display_name};
 use crate::generated::lens::types::{
-    AvailableMetricsResponse, DataSourceInfo, DataSourcesResponse,
-    GetWorkloadAvailableMetricsRequest, GetWorkloadIterationTimesRequest,
-    GetWorkloadMetricsDataRequest, GetWorkloadMetricsSourcesRequest, MetricDataPoint, MetricInfo,
-    MetricsDataResponse,
+    AvailableMetricsResponse, DataSourceInfo, DataSourcesResponse, GetWorkloadAvailableMetricsRequest, GetWorkloadIterationTimesRequest,
+    GetWorkloadMetricsDataRequest, GetWorkloadMetricsSourcesRequest, MetricDataPoint, MetricInfo, MetricsDataResponse,
 };
 
 /// Keys Lens never reports as metrics: they are what iteration-times reports.
 const COMMON_METADATA: [&str; 2] = ["iteration", "target_iteration"];
 /// Keys the Lens W&B processor adds to every row.
-const WANDB_METADATA: [&str; 6] = [
-    "step",
-    "run_id",
-    "source",
-    "history",
-    "created_at",
-    "updated_at",
-];
+const WANDB_METADATA: [&str; 6] = ["step", "run_id", "source", "history", "created_at", "updated_at"];
 /// Keys the Lens TensorBoard reader adds to every row.
 const TENSORFLOW_METADATA: [&str; 5] = ["step", "wall_time", "file", "scalars", "texts"];
 
@@ -38,19 +29,11 @@ const TENSORFLOW_METADATA: [&str; 5] = ["step", "wall_time", "file", "scalars", 
 /// every metric.
 pub fn metric_filter(raw: Option<&str>) -> Option<Vec<String>> {
     let raw = raw?.trim();
-    let raw = raw
-        .strip_prefix('{')
-        .and_then(|r| r.strip_suffix('}'))
-        .unwrap_or(raw);
+    let raw = raw.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(raw);
     if raw.trim().is_empty() || raw.trim().eq_ignore_ascii_case("all") {
         return None;
     }
-    Some(
-        raw.split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-    )
+    Some(raw.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
 }
 
 /// Whether `key` of a point from `source` is a metric Lens reports (`isMetricField` plus the
@@ -61,11 +44,7 @@ pub fn is_metric_key(source: &str, key: &str) -> bool {
     }
     match source {
         "wandb" => !WANDB_METADATA.contains(&key),
-        "tensorflow" => {
-            !TENSORFLOW_METADATA.contains(&key)
-                && !key.contains(" vs samples")
-                && !key.contains(" vs steps")
-        }
+        "tensorflow" => !TENSORFLOW_METADATA.contains(&key) && !key.contains(" vs samples") && !key.contains(" vs steps"),
         _ => true,
     }
 }
@@ -86,17 +65,13 @@ fn source_filter(data_source: Option<&str>) -> Option<String> {
 /// `start`/`end` (ms, inclusive) as a µs range; applied only when both are given.
 fn time_range(start: Option<i64>, end: Option<i64>) -> (Option<i64>, Option<i64>) {
     match (start, end) {
-        (Some(s), Some(e)) => (
-            Some(s.saturating_mul(1000)),
-            Some(e.saturating_mul(1000).saturating_add(999)),
-        ),
+        (Some(s), Some(e)) => (Some(s.saturating_mul(1000)), Some(e.saturating_mul(1000).saturating_add(999))),
         _ => (None, None),
     }
 }
 
 fn iteration(step: Option<i64>) -> i32 {
-    step.unwrap_or(0)
-        .clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+    step.unwrap_or(0).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
 }
 
 pub(super) async fn sources(
@@ -114,15 +89,8 @@ pub(super) async fn sources(
     })
     .await
     .map_err(Error::internal)?;
-    let data_sources: Vec<DataSourceInfo> = counts
-        .into_iter()
-        .map(|(name, count)| DataSourceInfo { name, count })
-        .collect();
-    Ok(DataSourcesResponse {
-        workload_uid: workload,
-        total_count: data_sources.len() as i64,
-        data_sources,
-    })
+    let data_sources: Vec<DataSourceInfo> = counts.into_iter().map(|(name, count)| DataSourceInfo { name, count }).collect();
+    Ok(DataSourcesResponse { workload_uid: workload, total_count: data_sources.len() as i64, data_sources })
 }
 
 pub(super) async fn available(
@@ -153,24 +121,12 @@ pub(super) async fn available(
     }
     let metrics: Vec<MetricInfo> = by_name
         .into_iter()
-        .map(|(name, (sources, count))| MetricInfo {
-            name,
-            data_source: sources.into_iter().collect(),
-            count,
-        })
+        .map(|(name, (sources, count))| MetricInfo { name, data_source: sources.into_iter().collect(), count })
         .collect();
-    Ok(AvailableMetricsResponse {
-        workload_uid: workload,
-        total_count: metrics.len() as i64,
-        metrics,
-    })
+    Ok(AvailableMetricsResponse { workload_uid: workload, total_count: metrics.len() as i64, metrics })
 }
 
-pub(super) async fn data(
-    l: &Lens,
-    ctx: &RequestContext,
-    request: GetWorkloadMetricsDataRequest,
-) -> Result<MetricsDataResponse, Error> {
+pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMetricsDataRequest) -> Result<MetricsDataResponse, Error> {
     let workload = workload_uid(&request.uid)?;
     let uid = workload.clone();
     let wanted = metric_filter(request.metrics.as_deref());
@@ -180,9 +136,7 @@ pub(super) async fn data(
     let tenant = ctx.tenant.clone();
     let (wanted_q, source_q) = (wanted.clone(), source.clone());
     let rows = blocking(move || {
-        let Some(run) = store.run_by_uid(&tenant, &uid)? else {
-            return Ok(Vec::new());
-        };
+        let Some(run) = store.run_by_uid(&tenant, &uid)? else { return Ok(Vec::new()) };
         let mut q = PointQuery {
             run_id: run.id,
             source: source_q,
@@ -202,22 +156,8 @@ pub(super) async fn data(
             if pairs.is_empty() {
                 return Ok(Vec::new());
             }
-            q.metrics = Some(
-                pairs
-                    .iter()
-                    .map(|(m, _)| m.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-            );
-            q.variants = Some(
-                pairs
-                    .iter()
-                    .map(|(_, v)| v.clone())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
-            );
+            q.metrics = Some(pairs.iter().map(|(m, _)| m.clone()).collect::<BTreeSet<_>>().into_iter().collect());
+            q.variants = Some(pairs.iter().map(|(_, v)| v.clone()).collect::<BTreeSet<_>>().into_iter().collect());
         }
         store.points(&q)
     })
@@ -227,8 +167,7 @@ pub(super) async fn data(
         .into_iter()
         .filter_map(|s| {
             let name = display_name(&s.metric, &s.variant);
-            let keep = is_metric_key(&s.source, &name)
-                && wanted.as_ref().is_none_or(|w| w.contains(&name));
+            let keep = is_metric_key(&s.source, &name) && wanted.as_ref().is_none_or(|w| w.contains(&name));
             keep.then(|| MetricDataPoint {
                 metric_name: name,
                 value: s.value,
@@ -238,12 +177,7 @@ pub(super) async fn data(
             })
         })
         .collect();
-    Ok(MetricsDataResponse {
-        workload_uid: workload,
-        data_source: source,
-        total_count: data.len() as i64,
-        data,
-    })
+    Ok(MetricsDataResponse { workload_uid: workload, data_source: source, total_count: data.len() as i64, data })
 }
 
 pub(super) async fn iteration_times(
@@ -259,9 +193,7 @@ pub(super) async fn iteration_times(
     let tenant = ctx.tenant.clone();
     let source_q = source.clone();
     let (firsts, targets) = blocking(move || {
-        let Some(run) = store.run_by_uid(&tenant, &uid)? else {
-            return Ok((Vec::new(), Vec::new()));
-        };
+        let Some(run) = store.run_by_uid(&tenant, &uid)? else { return Ok((Vec::new(), Vec::new())) };
         let firsts = store.first_point_per_step(run.id, source_q.as_deref(), from, to)?;
         let targets = store.points(&PointQuery {
             run_id: run.id,
@@ -304,12 +236,7 @@ pub(super) async fn iteration_times(
             });
         }
     }
-    Ok(MetricsDataResponse {
-        workload_uid: workload,
-        data_source: source,
-        total_count: data.len() as i64,
-        data,
-    })
+    Ok(MetricsDataResponse { workload_uid: workload, data_source: source, total_count: data.len() as i64, data })
 }
 
 #[cfg(test)]

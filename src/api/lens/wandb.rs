@@ -13,9 +13,8 @@ use specmill_runtime::store::{now_us, NewScalar, Store};
 use super::{Lens, CREATED_BY, WANDB_SOURCE};
 use crate::api::blocking;
 use crate::generated::lens::types::{
-    WandBBatchPartResult, WandBBatchRequest, WandBBatchResponse, WandBBatchResponseStatus,
-    WandBBatchResults, WandBIngestResponse, WandBIngestResponseStatus, WandBLogsRequest,
-    WandBMetricsRequest,
+    WandBBatchPartResult, WandBBatchRequest, WandBBatchResponse, WandBBatchResponseStatus, WandBBatchResults, WandBIngestResponse,
+    WandBIngestResponseStatus, WandBLogsRequest, WandBMetricsRequest,
 };
 
 const NO_WORKLOAD: &str = "either workload_uid or pod_name is required";
@@ -33,8 +32,7 @@ fn workload(workload_uid: Option<&str>, pod_name: Option<&str>) -> Result<String
 
 /// Unix seconds as µs, when given and positive.
 fn seconds_us(s: Option<f64>) -> Option<i64> {
-    s.filter(|s| s.is_finite() && *s > 0.0)
-        .map(|s| (s * 1e6).round() as i64)
+    s.filter(|s| s.is_finite() && *s > 0.0).map(|s| (s * 1e6).round() as i64)
 }
 
 /// One W&B value as a point (its identity is the metric and the step).
@@ -53,12 +51,7 @@ fn point(metric: &str, step: i64, ts_us: i64, value: f64, extra: &Map<String, Va
 
 /// Stores `points` under workload `uid` (created if missing). A point that replaces a
 /// stored one keeps the time that one was first reported, as Lens keeps a row's time.
-async fn store_points(
-    store: &Store,
-    tenant: &str,
-    uid: String,
-    mut points: Vec<NewScalar>,
-) -> Result<(), String> {
+async fn store_points(store: &Store, tenant: &str, uid: String, mut points: Vec<NewScalar>) -> Result<(), String> {
     let (store, tenant) = (store.clone(), tenant.to_string());
     blocking(move || {
         let run = store.ensure_run(&tenant, &uid, CREATED_BY)?;
@@ -68,14 +61,9 @@ async fn store_points(
         let mut names: Vec<String> = points.iter().map(|p| p.metric.clone()).collect();
         names.sort();
         names.dedup();
-        let stored = store.points(&PointQuery {
-            run_id: run.id,
-            source: Some(WANDB_SOURCE.into()),
-            metrics: Some(names),
-            ..Default::default()
-        })?;
-        let first: HashMap<String, i64> =
-            stored.into_iter().map(|s| (s.point_key, s.ts_us)).collect();
+        let stored =
+            store.points(&PointQuery { run_id: run.id, source: Some(WANDB_SOURCE.into()), metrics: Some(names), ..Default::default() })?;
+        let first: HashMap<String, i64> = stored.into_iter().map(|s| (s.point_key, s.ts_us)).collect();
         for p in &mut points {
             if let Some(ts) = first.get(&p.point_key) {
                 p.ts_us = *ts;
@@ -98,11 +86,7 @@ fn base_extra(run_id: Option<&str>, pod_uid: Option<&str>) -> Map<String, Value>
 }
 
 /// Stores a metrics report; the number of values it had.
-async fn ingest_metrics(
-    store: &Store,
-    tenant: &str,
-    request: &WandBMetricsRequest,
-) -> Result<i64, Error> {
+async fn ingest_metrics(store: &Store, tenant: &str, request: &WandBMetricsRequest) -> Result<i64, Error> {
     let uid = workload(request.workload_uid.as_deref(), request.pod_name.as_deref())?;
     let now = now_us();
     let request_ts = seconds_us(request.timestamp);
@@ -119,18 +103,12 @@ async fn ingest_metrics(
             point(&m.name, m.step, ts, m.value, &extra)
         })
         .collect();
-    store_points(store, tenant, uid, points)
-        .await
-        .map_err(|_| Error::internal("failed to process metrics"))?;
+    store_points(store, tenant, uid, points).await.map_err(|_| Error::internal("failed to process metrics"))?;
     Ok(metrics.len() as i64)
 }
 
 /// Stores a logs report (numeric values only); the number of entries it had.
-async fn ingest_logs(
-    store: &Store,
-    tenant: &str,
-    request: &WandBLogsRequest,
-) -> Result<i64, Error> {
+async fn ingest_logs(store: &Store, tenant: &str, request: &WandBLogsRequest) -> Result<i64, Error> {
     let uid = workload(request.workload_uid.as_deref(), request.pod_name.as_deref())?;
     let now = now_us();
     let request_ts = seconds_us(request.timestamp);
@@ -145,100 +123,57 @@ async fn ingest_logs(
             }
         }
     }
-    store_points(store, tenant, uid, points)
-        .await
-        .map_err(|_| Error::internal("failed to process logs"))?;
+    store_points(store, tenant, uid, points).await.map_err(|_| Error::internal("failed to process logs"))?;
     Ok(logs.len() as i64)
 }
 
 fn ingested(message: &str, count: i64) -> WandBIngestResponse {
-    WandBIngestResponse {
-        status: WandBIngestResponseStatus::Ok,
-        message: message.into(),
-        count,
-    }
+    WandBIngestResponse { status: WandBIngestResponseStatus::Ok, message: message.into(), count }
 }
 
-pub(super) async fn metrics(
-    l: &Lens,
-    ctx: &RequestContext,
-    request: WandBMetricsRequest,
-) -> Result<WandBIngestResponse, Error> {
+pub(super) async fn metrics(l: &Lens, ctx: &RequestContext, request: WandBMetricsRequest) -> Result<WandBIngestResponse, Error> {
     let count = ingest_metrics(&l.store, &ctx.tenant, &request).await?;
     Ok(ingested("metrics reported successfully", count))
 }
 
-pub(super) async fn logs(
-    l: &Lens,
-    ctx: &RequestContext,
-    request: WandBLogsRequest,
-) -> Result<WandBIngestResponse, Error> {
+pub(super) async fn logs(l: &Lens, ctx: &RequestContext, request: WandBLogsRequest) -> Result<WandBIngestResponse, Error> {
     let count = ingest_logs(&l.store, &ctx.tenant, &request).await?;
     Ok(ingested("training data reported successfully", count))
 }
 
 fn part(result: Result<i64, Error>) -> WandBBatchPartResult {
     match result {
-        Ok(count) => WandBBatchPartResult {
-            success: true,
-            count: Some(count),
-            error: None,
-        },
-        Err(e) => WandBBatchPartResult {
-            success: false,
-            count: None,
-            error: Some(e.message),
-        },
+        Ok(count) => WandBBatchPartResult { success: true, count: Some(count), error: None },
+        Err(e) => WandBBatchPartResult { success: false, count: None, error: Some(e.message) },
     }
 }
 
 /// A batch part as its route's request: decoded and validated on its own, so a part that
 /// does not fit fails alone (with the message the route would give).
-fn decode_part<T: serde::de::DeserializeOwned + specmill_runtime::validate::Validate>(
-    part: Map<String, Value>,
-) -> Result<T, Error> {
-    let value: T = serde_json::from_value(Value::Object(part))
-        .map_err(|e| Error::bad_request(format!("invalid request format: {e}")))?;
-    specmill_runtime::validate::validate(&value).map_err(|v| {
-        Error::bad_request(
-            v.iter()
-                .map(|x| x.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+fn decode_part<T: serde::de::DeserializeOwned + specmill_runtime::validate::Validate>(part: Map<String, Value>) -> Result<T, Error> {
+    let value: T = serde_json::from_value(Value::Object(part)).map_err(|e| Error::bad_request(format!("invalid request format: {e}")))?;
+    specmill_runtime::validate::validate(&value)
+        .map_err(|v| Error::bad_request(v.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; ")))?;
     Ok(value)
 }
 
-pub(super) async fn batch(
-    l: &Lens,
-    ctx: &RequestContext,
-    request: WandBBatchRequest,
-) -> Result<WandBBatchResponse, Error> {
+pub(super) async fn batch(l: &Lens, ctx: &RequestContext, request: WandBBatchRequest) -> Result<WandBBatchResponse, Error> {
     let metrics = match request.metrics {
-        Some(m) => Some(part(
-            match decode_part::<WandBMetricsRequest>(m.into_iter().collect()) {
-                Ok(m) => ingest_metrics(&l.store, &ctx.tenant, &m).await,
-                Err(e) => Err(e),
-            },
-        )),
+        Some(m) => Some(part(match decode_part::<WandBMetricsRequest>(m.into_iter().collect()) {
+            Ok(m) => ingest_metrics(&l.store, &ctx.tenant, &m).await,
+            Err(e) => Err(e),
+        })),
         None => None,
     };
     let logs = match request.logs {
-        Some(m) => Some(part(
-            match decode_part::<WandBLogsRequest>(m.into_iter().collect()) {
-                Ok(m) => ingest_logs(&l.store, &ctx.tenant, &m).await,
-                Err(e) => Err(e),
-            },
-        )),
+        Some(m) => Some(part(match decode_part::<WandBLogsRequest>(m.into_iter().collect()) {
+            Ok(m) => ingest_logs(&l.store, &ctx.tenant, &m).await,
+            Err(e) => Err(e),
+        })),
         None => None,
     };
     let success = metrics.iter().chain(logs.iter()).all(|p| p.success);
-    Ok(WandBBatchResponse {
-        status: WandBBatchResponseStatus::Ok,
-        success,
-        results: WandBBatchResults { metrics, logs },
-    })
+    Ok(WandBBatchResponse { status: WandBBatchResponseStatus::Ok, success, results: WandBBatchResults { metrics, logs } })
 }
 
 #[cfg(test)]

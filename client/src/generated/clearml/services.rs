@@ -30,7 +30,11 @@ impl<'c> Auth<'c> {
         request: &types::LoginV2_1Request,
     ) -> ::std::result::Result<types::LoginV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("clearml", "POST", "/v2.1/auth.login");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/auth.login",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -58,7 +62,11 @@ impl<'c> Events<'c> {
         request: &types::AddV2_1Request,
     ) -> ::std::result::Result<types::AddV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("clearml", "POST", "/v2.1/events.add");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/events.add",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -72,7 +80,11 @@ impl<'c> Events<'c> {
         request: &types::AddBatchV2_1Request,
     ) -> ::std::result::Result<types::AddBatchV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("clearml", "POST", "/v2.1/events.add_batch");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/events.add_batch",
+        );
         call.json_lines(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -86,8 +98,11 @@ impl<'c> Events<'c> {
         request: &types::DeleteForTaskV2_1Request,
     ) -> ::std::result::Result<types::DeleteForTaskV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.1/events.delete_for_task");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/events.delete_for_task",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -101,8 +116,11 @@ impl<'c> Events<'c> {
         request: &types::DebugImagesV2_1Request,
     ) -> ::std::result::Result<types::DebugImagesV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.1/events.debug_images");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/events.debug_images",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -116,8 +134,11 @@ impl<'c> Events<'c> {
         request: &types::DebugImagesV2_7Request,
     ) -> ::std::result::Result<types::DebugImagesV2_7Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.7/events.debug_images");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.7/events.debug_images",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -167,8 +188,11 @@ impl<'c> Events<'c> {
         request: &types::GetTaskMetricsV2_7Request,
     ) -> ::std::result::Result<types::GetTaskMetricsV2_7Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.7/events.get_task_metrics");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.7/events.get_task_metrics",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -182,8 +206,11 @@ impl<'c> Events<'c> {
         request: &types::GetTaskLogV1_5Request,
     ) -> ::std::result::Result<types::GetTaskLogV1_5Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v1.5/events.get_task_log");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v1.5/events.get_task_log",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -197,8 +224,11 @@ impl<'c> Events<'c> {
         request: &types::GetTaskLogV1_7Request,
     ) -> ::std::result::Result<types::GetTaskLogV1_7Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v1.7/events.get_task_log");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v1.7/events.get_task_log",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -212,8 +242,11 @@ impl<'c> Events<'c> {
         request: &types::GetTaskLogV2_9Request,
     ) -> ::std::result::Result<types::GetTaskLogV2_9Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.9/events.get_task_log");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.9/events.get_task_log",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -227,8 +260,11 @@ impl<'c> Events<'c> {
         request: &types::GetTaskEventsV2_1Request,
     ) -> ::std::result::Result<types::GetTaskEventsV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.1/events.get_task_events");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/events.get_task_events",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -242,8 +278,11 @@ impl<'c> Events<'c> {
         request: &types::DownloadTaskLogV2_1Request,
     ) -> ::std::result::Result<types::DownloadTaskLogV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.1/events.download_task_log");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/events.download_task_log",
+        );
         call.json(request)?;
         crate::protocol::clearml::call_raw(self.client, call).await
     }
@@ -257,8 +296,11 @@ impl<'c> Events<'c> {
         request: &types::GetTaskPlotsV2_1Request,
     ) -> ::std::result::Result<types::GetTaskPlotsV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.1/events.get_task_plots");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/events.get_task_plots",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -272,8 +314,11 @@ impl<'c> Events<'c> {
         request: &types::GetMultiTaskPlotsV2_1Request,
     ) -> ::std::result::Result<types::GetMultiTaskPlotsV2_1Response, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("clearml", "POST", "/v2.1/events.get_multi_task_plots");
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/events.get_multi_task_plots",
+        );
         call.json(request)?;
         crate::protocol::clearml::call(self.client, call).await
     }
@@ -283,7 +328,10 @@ impl<'c> Events<'c> {
     pub async fn get_vector_metrics_and_variants_v2_1(
         &self,
         request: &types::GetVectorMetricsAndVariantsV2_1Request,
-    ) -> ::std::result::Result<types::GetVectorMetricsAndVariantsV2_1Response, crate::Error> {
+    ) -> ::std::result::Result<
+        types::GetVectorMetricsAndVariantsV2_1Response,
+        crate::Error,
+    > {
         self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
@@ -301,7 +349,10 @@ impl<'c> Events<'c> {
     pub async fn vector_metrics_iter_histogram_v2_1(
         &self,
         request: &types::VectorMetricsIterHistogramV2_1Request,
-    ) -> ::std::result::Result<types::VectorMetricsIterHistogramV2_1Response, crate::Error> {
+    ) -> ::std::result::Result<
+        types::VectorMetricsIterHistogramV2_1Response,
+        crate::Error,
+    > {
         self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
@@ -319,7 +370,10 @@ impl<'c> Events<'c> {
     pub async fn scalar_metrics_iter_histogram_v2_1(
         &self,
         request: &types::ScalarMetricsIterHistogramV2_1Request,
-    ) -> ::std::result::Result<types::ScalarMetricsIterHistogramV2_1Response, crate::Error> {
+    ) -> ::std::result::Result<
+        types::ScalarMetricsIterHistogramV2_1Response,
+        crate::Error,
+    > {
         self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
@@ -337,8 +391,10 @@ impl<'c> Events<'c> {
     pub async fn multi_task_scalar_metrics_iter_histogram_v2_1(
         &self,
         request: &types::MultiTaskScalarMetricsIterHistogramV2_1Request,
-    ) -> ::std::result::Result<types::MultiTaskScalarMetricsIterHistogramV2_1Response, crate::Error>
-    {
+    ) -> ::std::result::Result<
+        types::MultiTaskScalarMetricsIterHistogramV2_1Response,
+        crate::Error,
+    > {
         self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
@@ -356,7 +412,10 @@ impl<'c> Events<'c> {
     pub async fn get_task_latest_scalar_values_v2_1(
         &self,
         request: &types::GetTaskLatestScalarValuesV2_1Request,
-    ) -> ::std::result::Result<types::GetTaskLatestScalarValuesV2_1Response, crate::Error> {
+    ) -> ::std::result::Result<
+        types::GetTaskLatestScalarValuesV2_1Response,
+        crate::Error,
+    > {
         self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",
@@ -374,7 +433,10 @@ impl<'c> Events<'c> {
     pub async fn get_scalar_metrics_and_variants_v2_1(
         &self,
         request: &types::GetScalarMetricsAndVariantsV2_1Request,
-    ) -> ::std::result::Result<types::GetScalarMetricsAndVariantsV2_1Response, crate::Error> {
+    ) -> ::std::result::Result<
+        types::GetScalarMetricsAndVariantsV2_1Response,
+        crate::Error,
+    > {
         self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",

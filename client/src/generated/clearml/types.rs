@@ -13,8 +13,9 @@ pub struct AddBatchV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub errors: ::std::option::Option<i64>,
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub errors_info:
-        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub errors_info: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -66,7 +67,9 @@ pub struct DebugImageSampleReposnse {
     pub scroll_id: ::std::option::Option<::std::string::String>,
     /// Debug image event
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub event: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub event: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// minimal valid iteration for the variant
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub min_iteration: ::std::option::Option<i64>,
@@ -245,7 +248,16 @@ impl ::specmill_wire::validate::Validate for DownloadTaskLogV2_1Request {
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
 /// Line format type
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum DownloadTaskLogV2_1RequestLineType {
     /// `json`
     #[serde(rename = "json")]
@@ -270,7 +282,16 @@ impl ::specmill_wire::validate::Validate for DownloadTaskLogV2_1RequestLineType 
 ///
 /// Sent as it is, not as JSON.
 pub type DownloadTaskLogV2_1Response = ::std::vec::Vec<u8>;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum EventTypeEnum {
     /// `training_stats_scalar`
     #[serde(rename = "training_stats_scalar")]
@@ -355,7 +376,9 @@ impl ::specmill_wire::validate::Validate for GetMultiTaskPlotsV2_1Request {
 pub struct GetMultiTaskPlotsV2_1Response {
     /// Plots mapping (keyed by task name)
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub plots: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub plots: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// Number of results returned
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub returned: ::std::option::Option<i64>,
@@ -432,8 +455,9 @@ impl ::specmill_wire::validate::Validate for GetScalarMetricsAndVariantsV2_1Requ
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetScalarMetricsAndVariantsV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub metrics:
-        ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub metrics: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -468,7 +492,16 @@ impl ::specmill_wire::validate::Validate for GetTaskEventsV2_1Request {
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
 /// 'asc' (default) or 'desc'.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskEventsV2_1RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -531,8 +564,9 @@ impl ::specmill_wire::validate::Validate for GetTaskLatestScalarValuesV2_1Reques
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetTaskLatestScalarValuesV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub metrics:
-        ::std::option::Option<::std::vec::Vec<GetTaskLatestScalarValuesV2_1ResponseMetricsItem>>,
+    pub metrics: ::std::option::Option<
+        ::std::vec::Vec<GetTaskLatestScalarValuesV2_1ResponseMetricsItem>,
+    >,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -564,7 +598,8 @@ pub struct GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-impl ::specmill_wire::validate::Validate for GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
+impl ::specmill_wire::validate::Validate
+for GetTaskLatestScalarValuesV2_1ResponseMetricsItem {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.variants {
@@ -594,8 +629,7 @@ pub struct GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
 impl ::specmill_wire::validate::Validate
-    for GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem
-{
+for GetTaskLatestScalarValuesV2_1ResponseMetricsItemVariantsItem {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
@@ -620,7 +654,16 @@ impl ::specmill_wire::validate::Validate for GetTaskLogV1_5Request {
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
 /// Timestamp order in which log events will be returned (defaults to ascending)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskLogV1_5RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -686,7 +729,16 @@ impl ::specmill_wire::validate::Validate for GetTaskLogV1_7Request {
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
 /// Where will the log entries be taken from (default to the head of the log)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskLogV1_7RequestFrom {
     /// `head`
     #[serde(rename = "head")]
@@ -708,7 +760,16 @@ impl ::specmill_wire::validate::Validate for GetTaskLogV1_7RequestFrom {
     fn validate(&self, _: &mut ::specmill_wire::validate::Validator) {}
 }
 /// Timestamp order in which log events will be returned (defaults to ascending)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskLogV1_7RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -780,7 +841,16 @@ impl ::specmill_wire::validate::Validate for GetTaskLogV2_9Request {
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
 /// If set, changes the order in which log events are returned based on the value of 'navigate_earlier'
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum GetTaskLogV2_9RequestOrder {
     /// `asc`
     #[serde(rename = "asc")]
@@ -958,7 +1028,16 @@ impl ::specmill_wire::validate::Validate for Identity {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum LogLevelEnum {
     /// `notset`
     #[serde(rename = "notset")]
@@ -1083,7 +1162,16 @@ impl ::specmill_wire::validate::Validate for MetricsImageEvent {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricsImageEventType {
     /// `training_debug_image`
     #[serde(rename = "training_debug_image")]
@@ -1139,7 +1227,16 @@ impl ::specmill_wire::validate::Validate for MetricsPlotEvent {
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
 /// 'plot'
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricsPlotEventType {
     /// `plot`
     #[serde(rename = "plot")]
@@ -1189,7 +1286,16 @@ impl ::specmill_wire::validate::Validate for MetricsScalarEvent {
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
 /// training_stats_vector
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricsScalarEventType {
     /// `training_stats_scalar`
     #[serde(rename = "training_stats_scalar")]
@@ -1244,7 +1350,16 @@ impl ::specmill_wire::validate::Validate for MetricsVectorEvent {
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
 /// training_stats_vector
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricsVectorEventType {
     /// `training_stats_vector`
     #[serde(rename = "training_stats_vector")]
@@ -1279,7 +1394,8 @@ pub struct MultiTaskScalarMetricsIterHistogramV2_1Request {
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-impl ::specmill_wire::validate::Validate for MultiTaskScalarMetricsIterHistogramV2_1Request {
+impl ::specmill_wire::validate::Validate
+for MultiTaskScalarMetricsIterHistogramV2_1Request {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.key {
@@ -1290,8 +1406,10 @@ impl ::specmill_wire::validate::Validate for MultiTaskScalarMetricsIterHistogram
     }
 }
 /// Reply of `multi_task_scalar_metrics_iter_histogram`.
-pub type MultiTaskScalarMetricsIterHistogramV2_1Response =
-    ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+pub type MultiTaskScalarMetricsIterHistogramV2_1Response = ::serde_json::Map<
+    ::std::string::String,
+    ::serde_json::Value,
+>;
 /// Get the image for the next variant for the same iteration or for the next iteration
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct NextDebugImageSampleV2_12Request {
@@ -1313,7 +1431,16 @@ impl ::specmill_wire::validate::Validate for NextDebugImageSampleV2_12Request {
 }
 /// Reply of `next_debug_image_sample`.
 pub type NextDebugImageSampleV2_12Response = DebugImageSampleReposnse;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum ScalarKeyEnum {
     /// `iter`
     #[serde(rename = "iter")]
@@ -1418,7 +1545,16 @@ impl ::specmill_wire::validate::Validate for TaskLogEvent {
     }
 }
 /// 'log'
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum TaskLogEventType {
     /// `log`
     #[serde(rename = "log")]

@@ -27,7 +27,11 @@ impl<'c> Comet<'c> {
         request: &types::GetBackendVersionRequest,
     ) -> ::std::result::Result<types::GetBackendVersionResponse, crate::Error> {
         self.client.check(request)?;
-        let call = crate::transport::Request::new("comet", "GET", "/clientlib/isAlive/ver");
+        let call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/clientlib/isAlive/ver",
+        );
         crate::protocol::rest::call(self.client, call).await
     }
     /// The names of the caller's workspaces.
@@ -41,7 +45,11 @@ impl<'c> Comet<'c> {
         request: &types::GetWorkspacesRequest,
     ) -> ::std::result::Result<types::GetWorkspacesResponse, crate::Error> {
         self.client.check(request)?;
-        let call = crate::transport::Request::new("comet", "GET", "/api/rest/v2/workspaces");
+        let call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/workspaces",
+        );
         crate::protocol::rest::call(self.client, call).await
     }
     /// The caller's user name and default workspace.
@@ -54,7 +62,11 @@ impl<'c> Comet<'c> {
         request: &types::GetAccountDetailsRequest,
     ) -> ::std::result::Result<types::GetAccountDetailsResponse, crate::Error> {
         self.client.check(request)?;
-        let call = crate::transport::Request::new("comet", "GET", "/api/rest/v2/account-details");
+        let call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/account-details",
+        );
         crate::protocol::rest::call(self.client, call).await
     }
     /// Create an experiment in a workspace and project.
@@ -70,8 +82,11 @@ impl<'c> Comet<'c> {
         request: &types::CreateExperimentRequest,
     ) -> ::std::result::Result<types::CreateExperimentResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "POST", "/api/rest/v2/write/experiment/create");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "POST",
+            "/api/rest/v2/write/experiment/create",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -92,8 +107,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentMetadataRequest,
     ) -> ::std::result::Result<types::GetExperimentMetadataResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/metadata");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/metadata",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -111,7 +129,11 @@ impl<'c> Comet<'c> {
         request: &types::GetProjectExperimentsRequest,
     ) -> ::std::result::Result<types::GetProjectExperimentsResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiments");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiments",
+        );
         call.query("workspaceName", &request.workspace_name)?;
         call.query("projectName", &request.project_name)?;
         call.query("archived", &request.archived)?;
@@ -174,8 +196,11 @@ impl<'c> Comet<'c> {
         request: &types::LogExperimentMetricRequest,
     ) -> ::std::result::Result<types::LogExperimentMetricResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "POST", "/api/rest/v2/write/experiment/metric");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "POST",
+            "/api/rest/v2/write/experiment/metric",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -228,7 +253,10 @@ impl<'c> Comet<'c> {
     pub async fn get_experiment_metrics_summary(
         &self,
         request: &types::GetExperimentMetricsSummaryRequest,
-    ) -> ::std::result::Result<types::GetExperimentMetricsSummaryResponse, crate::Error> {
+    ) -> ::std::result::Result<
+        types::GetExperimentMetricsSummaryResponse,
+        crate::Error,
+    > {
         self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "comet",
@@ -269,8 +297,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentParametersRequest,
     ) -> ::std::result::Result<types::GetExperimentParametersResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/parameters");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/parameters",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -304,8 +335,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentOthersRequest,
     ) -> ::std::result::Result<types::GetExperimentOthersResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/log-other");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/log-other",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -319,8 +353,11 @@ impl<'c> Comet<'c> {
         request: &types::AddExperimentTagsRequest,
     ) -> ::std::result::Result<types::AddExperimentTagsResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "POST", "/api/rest/v2/write/experiment/tags");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "POST",
+            "/api/rest/v2/write/experiment/tags",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -332,8 +369,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentTagsRequest,
     ) -> ::std::result::Result<types::GetExperimentTagsResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/tags");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/tags",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -371,8 +411,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentOutputRequest,
     ) -> ::std::result::Result<types::GetExperimentOutputResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/output");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/output",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -388,8 +431,11 @@ impl<'c> Comet<'c> {
         request: &types::LogExperimentHtmlRequest,
     ) -> ::std::result::Result<types::LogExperimentHtmlResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "POST", "/api/rest/v2/write/experiment/html");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "POST",
+            "/api/rest/v2/write/experiment/html",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -401,8 +447,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentHtmlRequest,
     ) -> ::std::result::Result<types::GetExperimentHtmlResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/html");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/html",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -475,8 +524,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentGitMetadataRequest,
     ) -> ::std::result::Result<types::GetExperimentGitMetadataResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/git/metadata");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/git/metadata",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -493,8 +545,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentGitPatchRequest,
     ) -> ::std::result::Result<types::GetExperimentGitPatchResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/git/patch");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/git/patch",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -508,8 +563,11 @@ impl<'c> Comet<'c> {
         request: &types::SetExperimentCodeRequest,
     ) -> ::std::result::Result<types::SetExperimentCodeResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "POST", "/api/rest/v2/write/experiment/code");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "POST",
+            "/api/rest/v2/write/experiment/code",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -521,8 +579,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentCodeRequest,
     ) -> ::std::result::Result<types::GetExperimentCodeResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/code");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/code",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -536,8 +597,11 @@ impl<'c> Comet<'c> {
         request: &types::SetExperimentGraphRequest,
     ) -> ::std::result::Result<types::SetExperimentGraphResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "POST", "/api/rest/v2/write/experiment/graph");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "POST",
+            "/api/rest/v2/write/experiment/graph",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -549,8 +613,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentGraphRequest,
     ) -> ::std::result::Result<types::GetExperimentGraphResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/graph");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/graph",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -613,8 +680,11 @@ impl<'c> Comet<'c> {
         request: &types::GetExperimentAssetListRequest,
     ) -> ::std::result::Result<types::GetExperimentAssetListResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("comet", "GET", "/api/rest/v2/experiment/asset/list");
+        let mut call = crate::transport::Request::new(
+            "comet",
+            "GET",
+            "/api/rest/v2/experiment/asset/list",
+        );
         call.query("experimentKey", &request.experiment_key)?;
         call.query("type", &request.type_)?;
         crate::protocol::rest::call(self.client, call).await

@@ -3,18 +3,18 @@
 
 //! Types of Comet REST API v2 (experiments, as comet_ml.API uses it) (`openapi/comet.yaml`): one per schema and per operation version.
 #![allow(non_camel_case_types, clippy::all)]
-static PATTERN_0: ::std::sync::LazyLock<::specmill_wire::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_wire::validate::Regex::new("^\\s*(\\{[\\s\\S]*\\})?\\s*$")
-            .expect("pattern checked by specmill-codegen")
-    });
-static PATTERN_1: ::std::sync::LazyLock<::specmill_wire::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_wire::validate::Regex::new(
+static PATTERN_0: ::std::sync::LazyLock<::specmill_wire::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_wire::validate::Regex::new("^\\s*(\\{[\\s\\S]*\\})?\\s*$")
+        .expect("pattern checked by specmill-codegen")
+});
+static PATTERN_1: ::std::sync::LazyLock<::specmill_wire::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_wire::validate::Regex::new(
             "^\\s*[-+]?(([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?|[Nn][Aa][Nn]|[Ii][Nn][Ff]([Ii][Nn][Ii][Tt][Yy])?)\\s*$",
         )
         .expect("pattern checked by specmill-codegen")
-    });
+});
 /// The caller's account.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct AccountDetails {
@@ -1327,14 +1327,18 @@ pub struct SystemDetailsRequest {
     pub processor: ::std::option::Option<::std::string::String>,
     /// Environment variables.
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
-    pub env: ::std::option::Option<::serde_json::Map<::std::string::String, ::serde_json::Value>>,
+    pub env: ::std::option::Option<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    >,
     /// Installed Python packages.
     #[serde(
         rename = "installedPackages",
         default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
-    pub installed_packages: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub installed_packages: ::std::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// OS packages.
     #[serde(
         rename = "osPackages",
@@ -1357,15 +1361,18 @@ pub struct SystemDetailsRequest {
         default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
-    pub network_interface_ips: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+    pub network_interface_ips: ::std::option::Option<
+        ::std::vec::Vec<::std::string::String>,
+    >,
     /// Additional key/value information, merged by key.
     #[serde(
         rename = "logAdditionalSystemInfoList",
         default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
-    pub log_additional_system_info_list:
-        ::std::option::Option<::std::vec::Vec<AdditionalSystemInfo>>,
+    pub log_additional_system_info_list: ::std::option::Option<
+        ::std::vec::Vec<AdditionalSystemInfo>,
+    >,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
@@ -1373,7 +1380,8 @@ pub struct SystemDetailsRequest {
 impl ::specmill_wire::validate::Validate for SystemDetailsRequest {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
-        if let ::std::option::Option::Some(value) = &self.log_additional_system_info_list {
+        if let ::std::option::Option::Some(value) = &self.log_additional_system_info_list
+        {
             v.enter("logAdditionalSystemInfoList");
             for (i, item) in value.iter().enumerate() {
                 v.enter_index(i);

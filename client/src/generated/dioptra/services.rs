@@ -37,7 +37,11 @@ impl<'c> Dioptra<'c> {
         request: &types::AuthLoginRequest,
     ) -> ::std::result::Result<types::AuthLoginResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("dioptra", "POST", "/api/v1/auth/login");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "POST",
+            "/api/v1/auth/login",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -58,7 +62,11 @@ impl<'c> Dioptra<'c> {
         request: &types::AuthLogoutRequest,
     ) -> ::std::result::Result<types::AuthLogoutResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("dioptra", "POST", "/api/v1/auth/logout");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "POST",
+            "/api/v1/auth/logout",
+        );
         call.query("everywhere", &request.everywhere)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -88,7 +96,11 @@ impl<'c> Dioptra<'c> {
         request: &types::CreateExperimentRequest,
     ) -> ::std::result::Result<types::CreateExperimentResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("dioptra", "POST", "/api/v1/experiments/");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "POST",
+            "/api/v1/experiments/",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -123,8 +135,11 @@ impl<'c> Dioptra<'c> {
         request: &types::CreateExperimentJobRequest,
     ) -> ::std::result::Result<types::CreateExperimentJobResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("dioptra", "POST", "/api/v1/experiments/{id}/jobs");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "POST",
+            "/api/v1/experiments/{id}/jobs",
+        );
         call.path_param("id", &request.id)?;
         call.json(&request.body)?;
         crate::protocol::rest::call(self.client, call).await
@@ -156,8 +171,11 @@ impl<'c> Dioptra<'c> {
         request: &types::AttachExperimentRunRequest,
     ) -> ::std::result::Result<types::AttachExperimentRunResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("dioptra", "POST", "/api/v1/experiments/{id}/runs");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "POST",
+            "/api/v1/experiments/{id}/runs",
+        );
         call.path_param("id", &request.id)?;
         call.json(&request.body)?;
         crate::protocol::rest::call(self.client, call).await
@@ -182,7 +200,11 @@ impl<'c> Dioptra<'c> {
         request: &types::GetJobRequest,
     ) -> ::std::result::Result<types::GetJobResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("dioptra", "GET", "/api/v1/jobs/{id}");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "GET",
+            "/api/v1/jobs/{id}",
+        );
         call.path_param("id", &request.id)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -207,8 +229,11 @@ impl<'c> Dioptra<'c> {
         request: &types::GetJobLatestMetricsRequest,
     ) -> ::std::result::Result<types::GetJobLatestMetricsResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("dioptra", "GET", "/api/v1/jobs/{id}/metrics");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "GET",
+            "/api/v1/jobs/{id}/metrics",
+        );
         call.path_param("id", &request.id)?;
         crate::protocol::rest::call(self.client, call).await
     }
@@ -252,8 +277,11 @@ impl<'c> Dioptra<'c> {
         request: &types::AppendJobMetricRequest,
     ) -> ::std::result::Result<types::AppendJobMetricResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("dioptra", "POST", "/api/v1/jobs/{id}/metrics");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "POST",
+            "/api/v1/jobs/{id}/metrics",
+        );
         call.path_param("id", &request.id)?;
         call.json(&request.body)?;
         crate::protocol::rest::call(self.client, call).await
@@ -322,8 +350,11 @@ impl<'c> Dioptra<'c> {
         request: &types::GetExperimentMetricsRequest,
     ) -> ::std::result::Result<types::GetExperimentMetricsResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("dioptra", "GET", "/api/v1/experiments/{id}/metrics");
+        let mut call = crate::transport::Request::new(
+            "dioptra",
+            "GET",
+            "/api/v1/experiments/{id}/metrics",
+        );
         call.path_param("id", &request.id)?;
         call.query("index", &request.index)?;
         call.query("pageLength", &request.page_length)?;

@@ -34,8 +34,11 @@ impl<'c> Lens<'c> {
         request: &types::GetWorkloadMetricsSourcesRequest,
     ) -> ::std::result::Result<types::GetWorkloadMetricsSourcesResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("lens", "GET", "/v1/workloads/{uid}/metrics/sources");
+        let mut call = crate::transport::Request::new(
+            "lens",
+            "GET",
+            "/v1/workloads/{uid}/metrics/sources",
+        );
         call.path_param("uid", &request.uid)?;
         if let ::std::option::Option::Some(value) = &request.cluster {
             call.query("cluster", value)?;
@@ -71,10 +74,16 @@ impl<'c> Lens<'c> {
     pub async fn get_workload_available_metrics(
         &self,
         request: &types::GetWorkloadAvailableMetricsRequest,
-    ) -> ::std::result::Result<types::GetWorkloadAvailableMetricsResponse, crate::Error> {
+    ) -> ::std::result::Result<
+        types::GetWorkloadAvailableMetricsResponse,
+        crate::Error,
+    > {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("lens", "GET", "/v1/workloads/{uid}/metrics/available");
+        let mut call = crate::transport::Request::new(
+            "lens",
+            "GET",
+            "/v1/workloads/{uid}/metrics/available",
+        );
         call.path_param("uid", &request.uid)?;
         if let ::std::option::Option::Some(value) = &request.cluster {
             call.query("cluster", value)?;
@@ -121,8 +130,11 @@ impl<'c> Lens<'c> {
         request: &types::GetWorkloadMetricsDataRequest,
     ) -> ::std::result::Result<types::GetWorkloadMetricsDataResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call =
-            crate::transport::Request::new("lens", "GET", "/v1/workloads/{uid}/metrics/data");
+        let mut call = crate::transport::Request::new(
+            "lens",
+            "GET",
+            "/v1/workloads/{uid}/metrics/data",
+        );
         call.path_param("uid", &request.uid)?;
         if let ::std::option::Option::Some(value) = &request.cluster {
             call.query("cluster", value)?;
@@ -231,7 +243,11 @@ impl<'c> Lens<'c> {
         request: &types::PostWandbMetricsRequest,
     ) -> ::std::result::Result<types::PostWandbMetricsResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("lens", "POST", "/v1/wandb/metrics");
+        let mut call = crate::transport::Request::new(
+            "lens",
+            "POST",
+            "/v1/wandb/metrics",
+        );
         call.json(request)?;
         crate::protocol::rest::call(self.client, call).await
     }

@@ -23,7 +23,11 @@ impl<'c> SageMakerMetrics<'c> {
         request: &types::BatchGetMetricsRequest,
     ) -> ::std::result::Result<types::BatchGetMetricsResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("sagemaker", "POST", "/BatchGetMetrics");
+        let mut call = crate::transport::Request::new(
+            "sagemaker",
+            "POST",
+            "/BatchGetMetrics",
+        );
         call.json(request)?;
         crate::protocol::aws::call(self.client, call).await
     }
@@ -35,7 +39,11 @@ impl<'c> SageMakerMetrics<'c> {
         request: &types::BatchPutMetricsRequest,
     ) -> ::std::result::Result<types::BatchPutMetricsResponse, crate::Error> {
         self.client.check(request)?;
-        let mut call = crate::transport::Request::new("sagemaker", "PUT", "/BatchPutMetrics");
+        let mut call = crate::transport::Request::new(
+            "sagemaker",
+            "PUT",
+            "/BatchPutMetrics",
+        );
         call.json(request)?;
         crate::protocol::aws::call(self.client, call).await
     }

@@ -3,26 +3,28 @@
 
 //! Types of Amazon SageMaker Metrics Service (`sagemaker/sagemaker-metrics-2022-09-30.json`): one per schema and per operation version.
 #![allow(non_camel_case_types, clippy::all)]
-static PATTERN_0: ::std::sync::LazyLock<::specmill_wire::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_wire::validate::Regex::new("^[a-z0-9](-*[a-z0-9]){0,119}")
-            .expect("pattern checked by specmill-codegen")
-    });
-static PATTERN_1: ::std::sync::LazyLock<::specmill_wire::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_wire::validate::Regex::new(".+").expect("pattern checked by specmill-codegen")
-    });
-static PATTERN_2: ::std::sync::LazyLock<::specmill_wire::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_wire::validate::Regex::new(
+static PATTERN_0: ::std::sync::LazyLock<::specmill_wire::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_wire::validate::Regex::new("^[a-z0-9](-*[a-z0-9]){0,119}")
+        .expect("pattern checked by specmill-codegen")
+});
+static PATTERN_1: ::std::sync::LazyLock<::specmill_wire::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_wire::validate::Regex::new(".+")
+        .expect("pattern checked by specmill-codegen")
+});
+static PATTERN_2: ::std::sync::LazyLock<::specmill_wire::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_wire::validate::Regex::new(
             "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-].*/.*",
         )
         .expect("pattern checked by specmill-codegen")
-    });
-static PATTERN_3: ::std::sync::LazyLock<::specmill_wire::validate::Regex> =
-    ::std::sync::LazyLock::new(|| {
-        ::specmill_wire::validate::Regex::new(".*").expect("pattern checked by specmill-codegen")
-    });
+});
+static PATTERN_3: ::std::sync::LazyLock<::specmill_wire::validate::Regex> = ::std::sync::LazyLock::new(||
+{
+    ::specmill_wire::validate::Regex::new(".*")
+        .expect("pattern checked by specmill-codegen")
+});
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct BatchGetMetricsRequest {
     /// Queries made to retrieve training metrics from SageMaker.
@@ -309,7 +311,16 @@ impl ::specmill_wire::validate::Validate for MetricQueryResult {
     }
 }
 pub type MetricQueryResultList = ::std::vec::Vec<MetricQueryResult>;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricQueryResultStatus {
     /// `Complete`
     #[serde(rename = "Complete")]
@@ -338,7 +349,16 @@ impl MetricQueryResultStatus {
 impl ::specmill_wire::validate::Validate for MetricQueryResultStatus {
     fn validate(&self, _: &mut ::specmill_wire::validate::Validator) {}
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum MetricStatistic {
     /// `Min`
     #[serde(rename = "Min")]
@@ -376,7 +396,16 @@ impl ::specmill_wire::validate::Validate for MetricStatistic {
     fn validate(&self, _: &mut ::specmill_wire::validate::Validator) {}
 }
 pub type MetricValues = ::std::vec::Vec<::specmill_wire::wire::Double>;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum Period {
     /// `OneMinute`
     #[serde(rename = "OneMinute")]
@@ -405,7 +434,16 @@ impl Period {
 impl ::specmill_wire::validate::Validate for Period {
     fn validate(&self, _: &mut ::specmill_wire::validate::Validator) {}
 }
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum PutMetricsErrorCode {
     /// `METRIC_LIMIT_EXCEEDED`
     #[serde(rename = "METRIC_LIMIT_EXCEEDED")]
@@ -484,7 +522,16 @@ impl ::specmill_wire::validate::Validate for RawMetricData {
     }
 }
 pub type RawMetricDataList = ::std::vec::Vec<RawMetricData>;
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    ::serde::Serialize,
+    ::serde::Deserialize
+)]
 pub enum XAxisType {
     /// `IterationNumber`
     #[serde(rename = "IterationNumber")]
