@@ -16,6 +16,7 @@ both_backends! {
     iteration_times_dedup_and_order => iteration_times_dedup_and_order;
     wandb_routes_store_for_every_api => wandb_routes_store_for_every_api;
     errors_are_lens_shaped => errors_are_lens_shaped;
+    long_data_is_streamed_in_pages => long_data_is_streamed_in_pages;
 }
 
 const T0: i64 = 1_701_734_400_000; // ms
@@ -354,6 +355,35 @@ fn wandb_routes_store_for_every_api(s: &Server) {
     assert_eq!(r.json(), json!([{"name": "acc", "value": 0.9}, {"name": "loss", "value": 0.1}, {"name": "lr", "value": 0.01}]));
     let v = get(s, "/v1/workloads/wl-batch/metrics/sources");
     assert_eq!(v["data_sources"], json!([{"name": "wandb", "count": 4}]));
+}
+
+/// More points than one streamed page (5,000), many sharing a timestamp: the reply is
+/// chunked (no Content-Length), every point comes once in time order across the page
+/// boundaries, and `total_count` (sent after `data`) counts them.
+fn long_data_is_streamed_in_pages(s: &Server) {
+    const N: i64 = 12_345;
+    let task = "wl-long";
+    for chunk in (0..N).collect::<Vec<_>>().chunks(2000) {
+        // ten points per millisecond: ties in time that the keyset pages must break by id
+        let points: Vec<(&str, &str, i64, f64, i64)> = chunk.iter().map(|i| ("loss", "loss", *i, *i as f64, T0 + i / 10)).collect();
+        clearml(s, task, &points);
+    }
+    let r = s.send("GET", &format!("/v1/workloads/{task}/metrics/data?metrics=loss"), "application/json", "");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("content-length"), None, "a streamed reply has no length up front");
+    let v = r.json();
+    assert_eq!(v["workload_uid"], task);
+    assert_eq!(v["total_count"], N);
+    let data = v["data"].as_array().unwrap();
+    assert_eq!(data.len() as i64, N);
+    let iterations: Vec<i64> = data.iter().map(|p| p["iteration"].as_i64().unwrap()).collect();
+    assert_eq!(iterations, (0..N).collect::<Vec<_>>(), "each point once, in time (then storage) order");
+    assert!(data.windows(2).all(|w| w[0]["timestamp"].as_i64() <= w[1]["timestamp"].as_i64()));
+    // a window inside the run: a bounded, still streamed read
+    let (a, b) = (T0 + 100, T0 + 899);
+    let v = get(s, &format!("/v1/workloads/{task}/metrics/data?start={a}&end={b}"));
+    assert_eq!(v["total_count"], 8000);
+    assert_eq!(v["data"].as_array().unwrap().len(), 8000);
 }
 
 fn errors_are_lens_shaped(s: &Server) {

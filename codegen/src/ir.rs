@@ -66,10 +66,21 @@ pub struct OperationVersion {
     pub response: Option<Schema>,
     /// The successful reply is sent as it is (a file, a text), not framed as JSON.
     pub raw_response: bool,
+    /// The successful reply is a JSON object with one (long) array member that the server
+    /// streams page by page instead of building the reply in memory.
+    pub streamed: Option<StreamedReply>,
     /// Callers must be authenticated (false for a login endpoint).
     pub authorize: bool,
     /// Error replies the spec documents.
     pub errors: Vec<ErrorReply>,
+}
+
+/// How a streamed reply is framed: its array member and, when the reply counts it, the
+/// member holding that count (sent after the array, once it is known).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamedReply {
+    pub items: String,
+    pub count: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

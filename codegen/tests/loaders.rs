@@ -86,6 +86,8 @@ fn openapi_documents() {
     assert_eq!(start.location, ParamLocation::Query);
     assert!(matches!(start.schema.kind, Kind::Integer { bits: 64, .. }));
     assert!(ver.errors.iter().any(|e| e.status == 400));
+    let streamed = ver.streamed.as_ref().expect("metrics/data is streamed (x-specmill-stream)");
+    assert_eq!((streamed.items.as_str(), streamed.count.as_deref()), ("data", Some("total_count")));
     let dioptra = apis.iter().find(|a| a.name == "dioptra").unwrap();
     assert_eq!(dioptra.mounts, vec!["/api/v1".to_string()]);
     let Kind::Object(metric_in) = &dioptra.types.named["MetricIn"].kind else { panic!() };
@@ -238,4 +240,39 @@ components:
     write(tmp.path(), "openapi/p.yaml", &doc("Nope"));
     let err = load::load_dir(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("parameter `Nope` is not defined"), "{err}");
+}
+
+#[test]
+fn a_streamed_reply_must_name_an_array_member() {
+    let doc = |items: &str| {
+        format!(
+            r#"openapi: 3.0.3
+info: {{title: s, version: '1'}}
+paths:
+  /rows:
+    get:
+      operationId: rows
+      x-specmill-stream: {{items: {items}, count: n}}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json:
+              schema: {{$ref: '#/components/schemas/Rows'}}
+components:
+  schemas:
+    Rows:
+      type: object
+      properties:
+        rows: {{type: array, items: {{type: integer}}}}
+        n: {{type: integer}}
+        label: {{type: string}}
+"#
+        )
+    };
+    let api = specmill_codegen::load::openapi::load_str(&doc("rows"), "openapi/s.yaml", "s").unwrap();
+    let streamed = api.services[0].operations[0].versions[0].streamed.clone().unwrap();
+    assert_eq!((streamed.items.as_str(), streamed.count.as_deref()), ("rows", Some("n")));
+    let err = specmill_codegen::load::openapi::load_str(&doc("label"), "openapi/s.yaml", "s").unwrap_err();
+    assert!(err.contains("`label` is not an array member"), "{err}");
 }

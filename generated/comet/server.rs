@@ -950,10 +950,8 @@ pub async fn handle_get_backend_version<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_backend_version(&ctx, request).await,
-    )
+    let result = svc.get_backend_version(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/workspaces`: binds the request, validates it and runs `get_workspaces`.
 pub async fn handle_get_workspaces<S: CometService>(
@@ -986,7 +984,8 @@ pub async fn handle_get_workspaces<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_workspaces(&ctx, request).await)
+    let result = svc.get_workspaces(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/account-details`: binds the request, validates it and runs `get_account_details`.
 pub async fn handle_get_account_details<S: CometService>(
@@ -1019,10 +1018,8 @@ pub async fn handle_get_account_details<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_account_details(&ctx, request).await,
-    )
+    let result = svc.get_account_details(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/create`: binds the request, validates it and runs `create_experiment`.
 pub async fn handle_create_experiment<S: CometService>(
@@ -1058,10 +1055,8 @@ pub async fn handle_create_experiment<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.create_experiment(&ctx, request).await,
-    )
+    let result = svc.create_experiment(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/metadata`: binds the request, validates it and runs `get_experiment_metadata`.
 pub async fn handle_get_experiment_metadata<S: CometService>(
@@ -1111,10 +1106,8 @@ pub async fn handle_get_experiment_metadata<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_metadata(&ctx, request).await,
-    )
+    let result = svc.get_experiment_metadata(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiments`: binds the request, validates it and runs `get_project_experiments`.
 pub async fn handle_get_project_experiments<S: CometService>(
@@ -1181,10 +1174,8 @@ pub async fn handle_get_project_experiments<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_project_experiments(&ctx, request).await,
-    )
+    let result = svc.get_project_experiments(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/set-start-end-time`: binds the request, validates it and runs `set_experiment_start_end_time`.
 pub async fn handle_set_experiment_start_end_time<S: CometService>(
@@ -1220,10 +1211,8 @@ pub async fn handle_set_experiment_start_end_time<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.set_experiment_start_end_time(&ctx, request).await,
-    )
+    let result = svc.set_experiment_start_end_time(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/file-path`: binds the request, validates it and runs `set_experiment_file_path`.
 pub async fn handle_set_experiment_file_path<S: CometService>(
@@ -1259,10 +1248,8 @@ pub async fn handle_set_experiment_file_path<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.set_experiment_file_path(&ctx, request).await,
-    )
+    let result = svc.set_experiment_file_path(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/metric`: binds the request, validates it and runs `log_experiment_metric`.
 pub async fn handle_log_experiment_metric<S: CometService>(
@@ -1298,10 +1285,8 @@ pub async fn handle_log_experiment_metric<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.log_experiment_metric(&ctx, request).await,
-    )
+    let result = svc.log_experiment_metric(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/metrics/get-all`: binds the request, validates it and runs `get_experiment_metrics`.
 pub async fn handle_get_experiment_metrics<S: CometService>(
@@ -1351,10 +1336,8 @@ pub async fn handle_get_experiment_metrics<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_metrics(&ctx, request).await,
-    )
+    let result = svc.get_experiment_metrics(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/metrics/get-metric`: binds the request, validates it and runs `get_experiment_metric`.
 pub async fn handle_get_experiment_metric<S: CometService>(
@@ -1414,10 +1397,8 @@ pub async fn handle_get_experiment_metric<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_metric(&ctx, request).await,
-    )
+    let result = svc.get_experiment_metric(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/metrics/summary`: binds the request, validates it and runs `get_experiment_metrics_summary`.
 pub async fn handle_get_experiment_metrics_summary<S: CometService>(
@@ -1467,10 +1448,8 @@ pub async fn handle_get_experiment_metrics_summary<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_metrics_summary(&ctx, request).await,
-    )
+    let result = svc.get_experiment_metrics_summary(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/parameter`: binds the request, validates it and runs `log_experiment_parameter`.
 pub async fn handle_log_experiment_parameter<S: CometService>(
@@ -1506,10 +1485,8 @@ pub async fn handle_log_experiment_parameter<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.log_experiment_parameter(&ctx, request).await,
-    )
+    let result = svc.log_experiment_parameter(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/parameters`: binds the request, validates it and runs `get_experiment_parameters`.
 pub async fn handle_get_experiment_parameters<S: CometService>(
@@ -1559,10 +1536,8 @@ pub async fn handle_get_experiment_parameters<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_parameters(&ctx, request).await,
-    )
+    let result = svc.get_experiment_parameters(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/log-other`: binds the request, validates it and runs `log_experiment_other`.
 pub async fn handle_log_experiment_other<S: CometService>(
@@ -1598,10 +1573,8 @@ pub async fn handle_log_experiment_other<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.log_experiment_other(&ctx, request).await,
-    )
+    let result = svc.log_experiment_other(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/log-other`: binds the request, validates it and runs `get_experiment_others`.
 pub async fn handle_get_experiment_others<S: CometService>(
@@ -1651,10 +1624,8 @@ pub async fn handle_get_experiment_others<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_others(&ctx, request).await,
-    )
+    let result = svc.get_experiment_others(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/tags`: binds the request, validates it and runs `add_experiment_tags`.
 pub async fn handle_add_experiment_tags<S: CometService>(
@@ -1690,10 +1661,8 @@ pub async fn handle_add_experiment_tags<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.add_experiment_tags(&ctx, request).await,
-    )
+    let result = svc.add_experiment_tags(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/tags`: binds the request, validates it and runs `get_experiment_tags`.
 pub async fn handle_get_experiment_tags<S: CometService>(
@@ -1743,10 +1712,8 @@ pub async fn handle_get_experiment_tags<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_tags(&ctx, request).await,
-    )
+    let result = svc.get_experiment_tags(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /clientlib/rest/v2/write/experiment/output`: binds the request, validates it and runs `log_experiment_output`.
 pub async fn handle_log_experiment_output<S: CometService>(
@@ -1782,10 +1749,8 @@ pub async fn handle_log_experiment_output<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.log_experiment_output(&ctx, request).await,
-    )
+    let result = svc.log_experiment_output(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/output`: binds the request, validates it and runs `get_experiment_output`.
 pub async fn handle_get_experiment_output<S: CometService>(
@@ -1835,10 +1800,8 @@ pub async fn handle_get_experiment_output<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_output(&ctx, request).await,
-    )
+    let result = svc.get_experiment_output(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/html`: binds the request, validates it and runs `log_experiment_html`.
 pub async fn handle_log_experiment_html<S: CometService>(
@@ -1874,10 +1837,8 @@ pub async fn handle_log_experiment_html<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.log_experiment_html(&ctx, request).await,
-    )
+    let result = svc.log_experiment_html(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/html`: binds the request, validates it and runs `get_experiment_html`.
 pub async fn handle_get_experiment_html<S: CometService>(
@@ -1927,10 +1888,8 @@ pub async fn handle_get_experiment_html<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_html(&ctx, request).await,
-    )
+    let result = svc.get_experiment_html(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /clientlib/rest/v2/write/experiment/system-details`: binds the request, validates it and runs `set_experiment_system_details`.
 pub async fn handle_set_experiment_system_details<S: CometService>(
@@ -1966,10 +1925,8 @@ pub async fn handle_set_experiment_system_details<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.set_experiment_system_details(&ctx, request).await,
-    )
+    let result = svc.set_experiment_system_details(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/system-details`: binds the request, validates it and runs `get_experiment_system_details`.
 pub async fn handle_get_experiment_system_details<S: CometService>(
@@ -2019,10 +1976,8 @@ pub async fn handle_get_experiment_system_details<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_system_details(&ctx, request).await,
-    )
+    let result = svc.get_experiment_system_details(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/git/metadata`: binds the request, validates it and runs `set_experiment_git_metadata`.
 pub async fn handle_set_experiment_git_metadata<S: CometService>(
@@ -2058,10 +2013,8 @@ pub async fn handle_set_experiment_git_metadata<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.set_experiment_git_metadata(&ctx, request).await,
-    )
+    let result = svc.set_experiment_git_metadata(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/git/metadata`: binds the request, validates it and runs `get_experiment_git_metadata`.
 pub async fn handle_get_experiment_git_metadata<S: CometService>(
@@ -2111,10 +2064,8 @@ pub async fn handle_get_experiment_git_metadata<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_git_metadata(&ctx, request).await,
-    )
+    let result = svc.get_experiment_git_metadata(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/git/patch`: binds the request, validates it and runs `get_experiment_git_patch`.
 pub async fn handle_get_experiment_git_patch<S: CometService>(
@@ -2164,10 +2115,8 @@ pub async fn handle_get_experiment_git_patch<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_git_patch(&ctx, request).await,
-    )
+    let result = svc.get_experiment_git_patch(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/code`: binds the request, validates it and runs `set_experiment_code`.
 pub async fn handle_set_experiment_code<S: CometService>(
@@ -2203,10 +2152,8 @@ pub async fn handle_set_experiment_code<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.set_experiment_code(&ctx, request).await,
-    )
+    let result = svc.set_experiment_code(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/code`: binds the request, validates it and runs `get_experiment_code`.
 pub async fn handle_get_experiment_code<S: CometService>(
@@ -2256,10 +2203,8 @@ pub async fn handle_get_experiment_code<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_code(&ctx, request).await,
-    )
+    let result = svc.get_experiment_code(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/graph`: binds the request, validates it and runs `set_experiment_graph`.
 pub async fn handle_set_experiment_graph<S: CometService>(
@@ -2295,10 +2240,8 @@ pub async fn handle_set_experiment_graph<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.set_experiment_graph(&ctx, request).await,
-    )
+    let result = svc.set_experiment_graph(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/graph`: binds the request, validates it and runs `get_experiment_graph`.
 pub async fn handle_get_experiment_graph<S: CometService>(
@@ -2348,10 +2291,8 @@ pub async fn handle_get_experiment_graph<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_graph(&ctx, request).await,
-    )
+    let result = svc.get_experiment_graph(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /api/rest/v2/write/experiment/upload-asset`: binds the request, validates it and runs `upload_experiment_asset`.
 pub async fn handle_upload_experiment_asset<S: CometService>(
@@ -2455,10 +2396,8 @@ pub async fn handle_upload_experiment_asset<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.upload_experiment_asset(&ctx, request).await,
-    )
+    let result = svc.upload_experiment_asset(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/asset/list`: binds the request, validates it and runs `get_experiment_asset_list`.
 pub async fn handle_get_experiment_asset_list<S: CometService>(
@@ -2515,10 +2454,8 @@ pub async fn handle_get_experiment_asset_list<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_asset_list(&ctx, request).await,
-    )
+    let result = svc.get_experiment_asset_list(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /api/rest/v2/experiment/asset/get-asset`: binds the request, validates it and runs `get_experiment_asset`.
 pub async fn handle_get_experiment_asset<S: CometService>(
@@ -2586,10 +2523,8 @@ pub async fn handle_get_experiment_asset<S: CometService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond_raw(
-        &ctx,
-        svc.get_experiment_asset(&ctx, request).await,
-    )
+    let result = svc.get_experiment_asset(&ctx, request).await;
+    ::specmill_runtime::protocol::respond_raw(&ctx, result)
 }
 /// Register every route of `CometService` (the implementation is taken from `web::Data<S>`).
 pub fn configure_comet<S: CometService>(cfg: &mut ::actix_web::web::ServiceConfig) {

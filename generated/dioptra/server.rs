@@ -448,7 +448,8 @@ pub async fn handle_auth_login<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.auth_login(&ctx, request).await)
+    let result = svc.auth_login(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /auth/logout`: binds the request, validates it and runs `auth_logout`.
 pub async fn handle_auth_logout<S: DioptraService>(
@@ -495,7 +496,8 @@ pub async fn handle_auth_logout<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.auth_logout(&ctx, request).await)
+    let result = svc.auth_logout(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /experiments/`: binds the request, validates it and runs `create_experiment`.
 pub async fn handle_create_experiment<S: DioptraService>(
@@ -531,10 +533,8 @@ pub async fn handle_create_experiment<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.create_experiment(&ctx, request).await,
-    )
+    let result = svc.create_experiment(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /experiments/{id}/jobs`: binds the request, validates it and runs `create_experiment_job`.
 pub async fn handle_create_experiment_job<S: DioptraService>(
@@ -585,10 +585,8 @@ pub async fn handle_create_experiment_job<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.create_experiment_job(&ctx, request).await,
-    )
+    let result = svc.create_experiment_job(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /experiments/{id}/runs`: binds the request, validates it and runs `attach_experiment_run`.
 pub async fn handle_attach_experiment_run<S: DioptraService>(
@@ -639,10 +637,8 @@ pub async fn handle_attach_experiment_run<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.attach_experiment_run(&ctx, request).await,
-    )
+    let result = svc.attach_experiment_run(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /jobs/{id}`: binds the request, validates it and runs `get_job`.
 pub async fn handle_get_job<S: DioptraService>(
@@ -691,7 +687,8 @@ pub async fn handle_get_job<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.get_job(&ctx, request).await)
+    let result = svc.get_job(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /jobs/{id}/metrics`: binds the request, validates it and runs `get_job_latest_metrics`.
 pub async fn handle_get_job_latest_metrics<S: DioptraService>(
@@ -740,10 +737,8 @@ pub async fn handle_get_job_latest_metrics<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_job_latest_metrics(&ctx, request).await,
-    )
+    let result = svc.get_job_latest_metrics(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /jobs/{id}/metrics`: binds the request, validates it and runs `append_job_metric`.
 pub async fn handle_append_job_metric<S: DioptraService>(
@@ -794,10 +789,8 @@ pub async fn handle_append_job_metric<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.append_job_metric(&ctx, request).await,
-    )
+    let result = svc.append_job_metric(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /jobs/{id}/metrics/{name}/snapshots`: binds the request, validates it and runs `get_job_metric_snapshots`.
 pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
@@ -873,10 +866,8 @@ pub async fn handle_get_job_metric_snapshots<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_job_metric_snapshots(&ctx, request).await,
-    )
+    let result = svc.get_job_metric_snapshots(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /experiments/{id}/metrics`: binds the request, validates it and runs `get_experiment_metrics`.
 pub async fn handle_get_experiment_metrics<S: DioptraService>(
@@ -969,10 +960,8 @@ pub async fn handle_get_experiment_metrics<S: DioptraService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_experiment_metrics(&ctx, request).await,
-    )
+    let result = svc.get_experiment_metrics(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// Register every route of `DioptraService` (the implementation is taken from `web::Data<S>`).
 pub fn configure_dioptra<S: DioptraService>(cfg: &mut ::actix_web::web::ServiceConfig) {

@@ -156,13 +156,15 @@ pub trait LensService: 'static {
     ///   data.
     ///
     /// No pagination: every matching point is returned, and `total_count` is the
-    /// length of `data`. An unknown workload gives HTTP 200 with `data: []`.
+    /// length of `data`. An unknown workload gives HTTP 200 with `data: []`. specmill
+    /// streams the reply (`x-specmill-stream`): `data` goes out a page of points at a
+    /// time and `total_count` follows it, so a long run is never held in memory.
     async fn get_workload_metrics_data(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
         request: types::GetWorkloadMetricsDataRequest,
     ) -> ::std::result::Result<
-        types::GetWorkloadMetricsDataResponse,
+        ::specmill_runtime::protocol::Streamed<types::GetWorkloadMetricsDataResponse>,
         ::specmill_runtime::protocol::lens::Error,
     > {
         let _ = (ctx, request);
@@ -374,10 +376,8 @@ pub async fn handle_get_workload_metrics_sources<S: LensService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_workload_metrics_sources(&ctx, request).await,
-    )
+    let result = svc.get_workload_metrics_sources(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /workloads/{uid}/metrics/available`: binds the request, validates it and runs `get_workload_available_metrics`.
 pub async fn handle_get_workload_available_metrics<S: LensService>(
@@ -435,10 +435,8 @@ pub async fn handle_get_workload_available_metrics<S: LensService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_workload_available_metrics(&ctx, request).await,
-    )
+    let result = svc.get_workload_available_metrics(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `GET /workloads/{uid}/metrics/data`: binds the request, validates it and runs `get_workload_metrics_data`.
 pub async fn handle_get_workload_metrics_data<S: LensService>(
@@ -509,9 +507,12 @@ pub async fn handle_get_workload_metrics_data<S: LensService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
+    let result = svc.get_workload_metrics_data(&ctx, request).await;
+    ::specmill_runtime::protocol::respond_streamed(
         &ctx,
-        svc.get_workload_metrics_data(&ctx, request).await,
+        result,
+        "data",
+        ::std::option::Option::Some("total_count"),
     )
 }
 /// `GET /workloads/{uid}/metrics/iteration-times`: binds the request, validates it and runs `get_workload_iteration_times`.
@@ -577,10 +578,8 @@ pub async fn handle_get_workload_iteration_times<S: LensService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.get_workload_iteration_times(&ctx, request).await,
-    )
+    let result = svc.get_workload_iteration_times(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /wandb/metrics`: binds the request, validates it and runs `post_wandb_metrics`.
 pub async fn handle_post_wandb_metrics<S: LensService>(
@@ -612,10 +611,8 @@ pub async fn handle_post_wandb_metrics<S: LensService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.post_wandb_metrics(&ctx, request).await,
-    )
+    let result = svc.post_wandb_metrics(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /wandb/logs`: binds the request, validates it and runs `post_wandb_logs`.
 pub async fn handle_post_wandb_logs<S: LensService>(
@@ -647,7 +644,8 @@ pub async fn handle_post_wandb_logs<S: LensService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(&ctx, svc.post_wandb_logs(&ctx, request).await)
+    let result = svc.post_wandb_logs(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// `POST /wandb/batch`: binds the request, validates it and runs `post_wandb_batch`.
 pub async fn handle_post_wandb_batch<S: LensService>(
@@ -679,10 +677,8 @@ pub async fn handle_post_wandb_batch<S: LensService>(
             return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
         }
     };
-    ::specmill_runtime::protocol::respond(
-        &ctx,
-        svc.post_wandb_batch(&ctx, request).await,
-    )
+    let result = svc.post_wandb_batch(&ctx, request).await;
+    ::specmill_runtime::protocol::respond(&ctx, result)
 }
 /// Register every route of `LensService` (the implementation is taken from `web::Data<S>`).
 pub fn configure_lens<S: LensService>(cfg: &mut ::actix_web::web::ServiceConfig) {

@@ -9251,7 +9251,9 @@ class LensService:
           data.
 
         No pagination: every matching point is returned, and `total_count` is the
-        length of `data`. An unknown workload gives HTTP 200 with `data: []`.
+        length of `data`. An unknown workload gives HTTP 200 with `data: []`. specmill
+        streams the reply (`x-specmill-stream`): `data` goes out a page of points at a
+        time and `total_count` follows it, so a long run is never held in memory.
 
         `GET /v1/workloads/{uid}/metrics/data`.
         Raises `ApiError` when the server refuses the request.

@@ -80,13 +80,18 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                 // Trait method.
                 let m = trait_method(op, v);
                 let mid = ident(&m);
+                // a streamed reply: the reply with its array left empty, and the array's pages
+                let reply_ty = match &v.streamed {
+                    Some(_) => quote!(::specmill_runtime::protocol::Streamed<types::#resp_ty>),
+                    None => quote!(types::#resp_ty),
+                };
                 let cid = op_const(op, v);
                 let version_doc = v.version.map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name)).unwrap_or_default();
                 let docs = doc_attrs(&format!("{}{version_doc}", v.description));
                 methods.push(quote! {
                     #docs
                     async fn #mid(&self, ctx: &::specmill_runtime::protocol::RequestContext, request: types::#req_ty)
-                        -> ::std::result::Result<types::#resp_ty, #error> {
+                        -> ::std::result::Result<#reply_ty, #error> {
                         let _ = (ctx, request);
                         ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(&#cid))
                     }
@@ -103,7 +108,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                             ctx: &::specmill_runtime::protocol::RequestContext,
                             request: types::#req_ty,
                             violations: ::std::vec::Vec<::specmill_runtime::validate::Violation>,
-                        ) -> ::std::result::Result<types::#resp_ty, #error> {
+                        ) -> ::std::result::Result<#reply_ty, #error> {
                             let _ = (ctx, request);
                             ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::bad_request(
                                 &#cid,
@@ -391,7 +396,18 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
         let m = ident(&api.name);
         quote!(::specmill_runtime::protocol::#m)
     };
-    let respond = if v.raw_response { quote!(respond_raw) } else { quote!(respond) };
+    let respond = match (&v.streamed, v.raw_response) {
+        (Some(s), _) => {
+            let items = &s.items;
+            let count = match &s.count {
+                Some(c) => quote!(::std::option::Option::Some(#c)),
+                None => quote!(::std::option::Option::None),
+            };
+            quote!(respond_streamed(&ctx, result, #items, #count))
+        }
+        (None, true) => quote!(respond_raw(&ctx, result)),
+        (None, false) => quote!(respond(&ctx, result)),
+    };
     let authorize = v.authorize;
     let run = if has_invalid_hook(api) {
         let hid = ident(&format!("{m}_invalid"));
@@ -407,7 +423,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
                 ::std::result::Result::Ok(()) => svc.#mid(&ctx, request).await,
                 ::std::result::Result::Err(violations) => svc.#hid(&ctx, request, violations).await,
             };
-            ::specmill_runtime::protocol::#respond(&ctx, result)
+            ::specmill_runtime::protocol::#respond
         }
     } else {
         quote! {
@@ -418,7 +434,8 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
                     return ::specmill_runtime::protocol::NativeError::into_response(e, &ctx);
                 }
             };
-            ::specmill_runtime::protocol::#respond(&ctx, svc.#mid(&ctx, request).await)
+            let result = svc.#mid(&ctx, request).await;
+            ::specmill_runtime::protocol::#respond
         }
     };
     let method = v.http.method.clone().unwrap_or_else(|| "GET".into());

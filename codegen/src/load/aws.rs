@@ -177,6 +177,7 @@ fn operation(op_name: &str, op: &Value, shapes: &Map<String, Value>) -> Result<O
             body,
             response,
             raw_response: false,
+            streamed: None,
             authorize: true,
             errors: Vec::new(),
         }],

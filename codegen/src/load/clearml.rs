@@ -171,6 +171,7 @@ fn load_version(service: &str, endpoint: &str, version: Version, def: &Map<Strin
         body,
         response,
         raw_response,
+        streamed: None,
         authorize: true,
         errors: Vec::new(),
     })

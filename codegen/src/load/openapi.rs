@@ -14,7 +14,7 @@ use super::jsonschema::{self, Dialect};
 use super::LoadError;
 use crate::ir::{
     Additional, Api, Body, ErrorReply, HttpBinding, Operation, OperationVersion, Param, ParamLocation, Protocol, Schema, Service,
-    TypeSpace,
+    StreamedReply, TypeSpace,
 };
 
 /// OpenAPI objects drop members they do not name unless `additionalProperties` says otherwise.
@@ -211,6 +211,7 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
             errors.push(ErrorReply { status: code, description: resp.description.trim().to_string(), schema });
         }
     }
+    let streamed = streamed_reply(op, response.as_ref(), types)?;
     Ok(Operation {
         name,
         description: description.clone(),
@@ -222,9 +223,34 @@ fn operation(path: &str, method: &str, op: &OaOperation, params: &[ReferenceOr<P
             body,
             response,
             raw_response,
+            streamed,
             // `security: []` opens an operation to callers without credentials (a login).
             authorize: !matches!(&op.security, Some(reqs) if reqs.is_empty()),
             errors,
         }],
     })
+}
+
+/// `x-specmill-stream: {items: <array member>, count: <integer member>}` on an operation:
+/// its reply is streamed (see [`StreamedReply`]). Both members must be properties of the
+/// success reply, `items` an array and `count` an integer.
+fn streamed_reply(op: &OaOperation, response: Option<&Schema>, types: &TypeSpace) -> Result<Option<StreamedReply>, String> {
+    let Some(ext) = op.extensions.get("x-specmill-stream") else { return Ok(None) };
+    let member = |key: &str| ext.get(key).map(|v| v.as_str().map(str::to_string).ok_or(format!("x-specmill-stream.{key} must be a string"))).transpose();
+    let items = member("items")?.ok_or("x-specmill-stream needs `items`, the streamed array member")?;
+    let count = member("count")?;
+    let response = response.cloned().map(|r| resolve_ref(r, types)).transpose()?;
+    let Some(crate::ir::Kind::Object(obj)) = response.map(|r| r.kind) else {
+        return Err("x-specmill-stream needs a success reply that is an object".into());
+    };
+    let prop = |name: &str| obj.properties.iter().find(|p| p.name == name).map(|p| &p.schema.kind);
+    if !matches!(prop(&items), Some(crate::ir::Kind::Array { .. })) {
+        return Err(format!("x-specmill-stream.items `{items}` is not an array member of the reply"));
+    }
+    if let Some(count) = &count {
+        if !matches!(prop(count), Some(crate::ir::Kind::Integer { .. })) {
+            return Err(format!("x-specmill-stream.count `{count}` is not an integer member of the reply"));
+        }
+    }
+    Ok(Some(StreamedReply { items, count }))
 }

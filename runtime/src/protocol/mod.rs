@@ -14,6 +14,7 @@ pub mod sagemaker;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::validate::Violation;
 
@@ -231,6 +232,123 @@ pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Resul
         Err(e) => e.into_response(ctx),
     };
     ctx.finish(reply)
+}
+
+/// A reply whose one array member is sent page by page as the handler produces it, so a
+/// long reply is never held in memory (`x-specmill-stream` in an OpenAPI spec).
+pub struct Streamed<H> {
+    /// The reply with the streamed array (and its count) left empty: every other member,
+    /// as it is sent.
+    pub head: H,
+    /// The array's items, a page at a time. An error after the first page ends the reply
+    /// early: the status line is already out, so the connection is closed mid-body and
+    /// the client sees a truncated reply rather than a wrong one.
+    pub pages: std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<StreamPage, String>>>>,
+}
+
+/// Some items of a [`Streamed`] reply, already serialised.
+pub struct StreamPage {
+    json: Vec<u8>,
+    count: u64,
+}
+
+impl StreamPage {
+    /// `items` serialised as JSON array elements (comma-separated, no brackets).
+    pub fn of<T: Serialize>(items: &[T]) -> Result<StreamPage, String> {
+        let mut json = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            serde_json::to_writer(&mut json, item).map_err(|e| e.to_string())?;
+        }
+        Ok(StreamPage { json, count: items.len() as u64 })
+    }
+}
+
+/// The body of a [`Streamed`] reply: the head's members and `"<items>":[`, the pages, then
+/// `]`, the count member and `}`.
+struct StreamedBody {
+    head: Option<Vec<u8>>,
+    pages: std::pin::Pin<Box<dyn futures_core::Stream<Item = Result<StreamPage, String>>>>,
+    count_member: Option<&'static str>,
+    sent: u64,
+    done: bool,
+}
+
+impl futures_core::Stream for StreamedBody {
+    type Item = Result<actix_web::web::Bytes, std::io::Error>;
+
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if let Some(head) = self.head.take() {
+            return Poll::Ready(Some(Ok(head.into())));
+        }
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.pages.as_mut().poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(page))) => {
+                let mut chunk = Vec::with_capacity(page.json.len() + 1);
+                if self.sent > 0 && page.count > 0 {
+                    chunk.push(b',');
+                }
+                chunk.extend_from_slice(&page.json);
+                self.sent += page.count;
+                Poll::Ready(Some(Ok(chunk.into())))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.done = true;
+                tracing::error!(error = %e, "a streamed reply failed after it started; closing it");
+                Poll::Ready(Some(Err(std::io::Error::other(e))))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                let tail = match self.count_member {
+                    Some(name) => format!("],{}:{}}}", Value::String(name.to_string()), self.sent),
+                    None => "]}".to_string(),
+                };
+                Poll::Ready(Some(Ok(tail.into_bytes().into())))
+            }
+        }
+    }
+}
+
+/// Turn a service result with a [`Streamed`] success into the reply: 200 with the head's
+/// members, the `items` array streamed from the pages and, last, `count` (the number of
+/// items sent), or the native error (which can only come before the first byte).
+pub fn respond_streamed<H: Serialize, E: NativeError>(
+    ctx: &RequestContext,
+    result: Result<Streamed<H>, E>,
+    items: &'static str,
+    count: Option<&'static str>,
+) -> HttpResponse {
+    let streamed = match result {
+        Ok(s) => s,
+        Err(e) => return ctx.finish(e.into_response(ctx)),
+    };
+    let mut head = match serde_json::to_value(&streamed.head) {
+        Ok(Value::Object(members)) => members,
+        other => {
+            tracing::error!(reply = ?other.map(|_| ()), "a streamed reply's head is not a JSON object");
+            return ctx.finish(HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).finish());
+        }
+    };
+    head.remove(items);
+    if let Some(c) = count {
+        head.remove(c);
+    }
+    // `{<members>,"<items>":[`
+    let mut prefix = Value::Object(head).to_string().into_bytes();
+    prefix.pop();
+    if prefix.len() > 1 {
+        prefix.push(b',');
+    }
+    prefix.extend_from_slice(Value::String(items.to_string()).to_string().as_bytes());
+    prefix.extend_from_slice(b":[");
+    let body = StreamedBody { head: Some(prefix), pages: streamed.pages, count_member: count, sent: 0, done: false };
+    ctx.finish(HttpResponse::Ok().content_type("application/json").streaming(body))
 }
 
 /// Turn a service result whose success is sent as it is (a file) into the reply.

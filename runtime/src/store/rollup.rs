@@ -220,6 +220,19 @@ impl Store {
         Ok(query.load::<i64>(&mut *self.conn()?)?.into_iter().sum())
     }
 
+    /// The number of points of one series (run, metric, variant), of any value, from the
+    /// rollup's widest buckets.
+    pub fn series_point_count(&self, run_id: i64, metric: &str, variant: &str) -> Result<i64, StoreError> {
+        let rows: Vec<i64> = scalar_rollup::table
+            .filter(scalar_rollup::run_id.eq(run_id))
+            .filter(scalar_rollup::width.eq(TOP_WIDTH))
+            .filter(scalar_rollup::metric.eq(metric))
+            .filter(scalar_rollup::variant.eq(variant))
+            .select(scalar_rollup::points)
+            .load(&mut *self.conn()?)?;
+        Ok(rows.into_iter().sum())
+    }
+
     /// Every series of a run with at least one finite value, with its bounds, bytewise
     /// sorted by metric and variant. Reads the rollup and two or three index seeks per series.
     pub fn series_bounds(&self, run_id: i64) -> Result<Vec<SeriesBounds>, StoreError> {

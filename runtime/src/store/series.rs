@@ -35,6 +35,9 @@ pub struct PointQuery {
     pub offset: i64,
     /// `None`: no limit.
     pub limit: Option<i64>,
+    /// Keyset paging in [`ScalarOrder::TsAsc`] order: only points after this `(ts_us, id)`,
+    /// the last point of the previous page.
+    pub after_ts_id: Option<(i64, i64)>,
 }
 
 /// Number of finite points of one (metric, variant) from one source.
@@ -92,6 +95,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut query = point_filters!(scalars::table.select(ScalarRow::as_select()).into_boxed(), q);
+        if let Some((ts, id)) = q.after_ts_id {
+            // `ts_us >= ts` bounds the index range; the rest breaks ties within ts
+            query = query.filter(scalars::ts_us.ge(ts)).filter(scalars::ts_us.gt(ts).or(scalars::id.gt(id)));
+        }
         query = match q.order {
             ScalarOrder::StepAsc => {
                 query.order((scalars::step.is_null().desc(), scalars::step.asc(), scalars::ts_us.asc(), scalars::id.asc()))
@@ -116,6 +123,8 @@ impl Store {
     /// the stepped ones, each read in the order of the `(run_id, metric, variant, step,
     /// ts_us, id)` index (no sort).
     pub fn series_page(&self, run_id: i64, metric: &str, variant: &str, offset: i64, limit: i64) -> Result<(Vec<Scalar>, i64), StoreError> {
+        // the series' size from its rollup row, not counted from the points
+        let total = self.series_point_count(run_id, metric, variant)?;
         let mut conn = self.conn()?;
         let series = || {
             scalars::table
@@ -124,7 +133,6 @@ impl Store {
                 .filter(scalars::variant.eq(variant.to_string()))
                 .into_boxed()
         };
-        let total: i64 = series().select(count_star()).get_result(&mut *conn)?;
         let unstepped: i64 = series().filter(scalars::step.is_null()).select(count_star()).get_result(&mut *conn)?;
         let (offset, limit) = (offset.max(0), limit.max(0));
         let mut rows: Vec<ScalarRow> = Vec::new();

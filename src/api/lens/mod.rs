@@ -9,7 +9,7 @@ mod read;
 mod wandb;
 
 use specmill_runtime::protocol::lens::Error;
-use specmill_runtime::protocol::RequestContext;
+use specmill_runtime::protocol::{RequestContext, Streamed};
 use specmill_runtime::store::Store;
 
 use crate::generated::lens::types::{
@@ -60,7 +60,7 @@ impl LensService for Lens {
         &self,
         ctx: &RequestContext,
         request: GetWorkloadMetricsDataRequest,
-    ) -> Result<MetricsDataResponse, Error> {
+    ) -> Result<Streamed<MetricsDataResponse>, Error> {
         read::data(self, ctx, request).await
     }
 

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use specmill_runtime::protocol::lens::Error;
-use specmill_runtime::protocol::RequestContext;
+use specmill_runtime::protocol::{RequestContext, StreamPage, Streamed};
 use specmill_runtime::store::series::PointQuery;
-use specmill_runtime::store::{ScalarOrder, SCALAR_EVENT_TYPE};
+use specmill_runtime::store::{Scalar, ScalarOrder, SCALAR_EVENT_TYPE};
 
 use super::Lens;
 use crate::api::dioptra::path_segment;
@@ -126,7 +126,14 @@ pub(super) async fn available(
     Ok(AvailableMetricsResponse { workload_uid: workload, total_count: metrics.len() as i64, metrics })
 }
 
-pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMetricsDataRequest) -> Result<MetricsDataResponse, Error> {
+/// Points read from the store per streamed page of `metrics/data`.
+const DATA_PAGE: i64 = 5_000;
+
+/// `metrics/data`, streamed: the reply's other members first, then the points a page at a
+/// time (keyset pages in time order), then `total_count`, so a long run is never held in
+/// memory. The workload and the first page are read before the reply starts, so a failing
+/// store still gets Lens's own error.
+pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMetricsDataRequest) -> Result<Streamed<MetricsDataResponse>, Error> {
     let workload = workload_uid(&request.uid)?;
     let uid = workload.clone();
     let wanted = metric_filter(request.metrics.as_deref());
@@ -135,8 +142,8 @@ pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMet
     let store = l.store.clone();
     let tenant = ctx.tenant.clone();
     let (wanted_q, source_q) = (wanted.clone(), source.clone());
-    let rows = blocking(move || {
-        let Some(run) = store.run_by_uid(&tenant, &uid)? else { return Ok(Vec::new()) };
+    let first = blocking(move || {
+        let Some(run) = store.run_by_uid(&tenant, &uid)? else { return Ok(None) };
         let mut q = PointQuery {
             run_id: run.id,
             source: source_q,
@@ -144,6 +151,7 @@ pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMet
             ts_to_us: to,
             finite_only: true,
             order: ScalarOrder::TsAsc,
+            limit: Some(DATA_PAGE),
             ..Default::default()
         };
         if let Some(wanted) = &wanted_q {
@@ -154,20 +162,48 @@ pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMet
                 .filter(|(m, v)| wanted.contains(&display_name(m, v)))
                 .collect();
             if pairs.is_empty() {
-                return Ok(Vec::new());
+                return Ok(None);
             }
             q.metrics = Some(pairs.iter().map(|(m, _)| m.clone()).collect::<BTreeSet<_>>().into_iter().collect());
             q.variants = Some(pairs.iter().map(|(_, v)| v.clone()).collect::<BTreeSet<_>>().into_iter().collect());
         }
-        store.points(&q)
+        let rows = store.points(&q)?;
+        Ok(Some((q, rows)))
     })
     .await
     .map_err(Error::internal)?;
-    let data: Vec<MetricDataPoint> = rows
-        .into_iter()
+    let head = MetricsDataResponse { workload_uid: workload, data_source: source, total_count: 0, data: Vec::new() };
+    let store = l.store.clone();
+    // state: the query, the page read and not yet sent, the filter
+    let pages = futures_util::stream::unfold(first.map(|(q, rows)| (q, Some(rows), wanted, store)), |state| async move {
+        let (mut q, pending, wanted, store) = state?;
+        let rows = match pending {
+            Some(rows) => rows,
+            None => {
+                let (s, page) = (store.clone(), q.clone());
+                match blocking(move || s.points(&page)).await {
+                    Ok(rows) => rows,
+                    Err(e) => return Some((Err(e), None)),
+                }
+            }
+        };
+        if rows.is_empty() {
+            return None;
+        }
+        let more = rows.len() as i64 >= DATA_PAGE;
+        q.after_ts_id = rows.last().map(|s| (s.ts_us, s.id));
+        let page = StreamPage::of(&data_points(rows, wanted.as_ref()));
+        Some((page, more.then_some((q, None, wanted, store))))
+    });
+    Ok(Streamed { head, pages: Box::pin(pages) })
+}
+
+/// The points Lens reports of `rows`: metric keys only (and only the wanted ones).
+fn data_points(rows: Vec<Scalar>, wanted: Option<&Vec<String>>) -> Vec<MetricDataPoint> {
+    rows.into_iter()
         .filter_map(|s| {
             let name = display_name(&s.metric, &s.variant);
-            let keep = is_metric_key(&s.source, &name) && wanted.as_ref().is_none_or(|w| w.contains(&name));
+            let keep = is_metric_key(&s.source, &name) && wanted.is_none_or(|w| w.contains(&name));
             keep.then(|| MetricDataPoint {
                 metric_name: name,
                 value: s.value,
@@ -176,8 +212,7 @@ pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMet
                 data_source: s.source,
             })
         })
-        .collect();
-    Ok(MetricsDataResponse { workload_uid: workload, data_source: source, total_count: data.len() as i64, data })
+        .collect()
 }
 
 pub(super) async fn iteration_times(

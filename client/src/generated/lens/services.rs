@@ -122,7 +122,9 @@ impl<'c> Lens<'c> {
     ///   data.
     ///
     /// No pagination: every matching point is returned, and `total_count` is the
-    /// length of `data`. An unknown workload gives HTTP 200 with `data: []`.
+    /// length of `data`. An unknown workload gives HTTP 200 with `data: []`. specmill
+    /// streams the reply (`x-specmill-stream`): `data` goes out a page of points at a
+    /// time and `total_count` follows it, so a long run is never held in memory.
     ///
     /// `GET /v1/workloads/{uid}/metrics/data`
     pub async fn get_workload_metrics_data(
