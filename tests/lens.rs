@@ -357,11 +357,11 @@ fn wandb_routes_store_for_every_api(s: &Server) {
     assert_eq!(v["data_sources"], json!([{"name": "wandb", "count": 4}]));
 }
 
-/// More points than one streamed page (5,000), many sharing a timestamp: the reply is
+/// More points than two streamed pages (20,000 each), many sharing a timestamp: the reply is
 /// chunked (no Content-Length), every point comes once in time order across the page
 /// boundaries, and `total_count` (sent after `data`) counts them.
 fn long_data_is_streamed_in_pages(s: &Server) {
-    const N: i64 = 12_345;
+    const N: i64 = 45_678;
     let task = "wl-long";
     for chunk in (0..N).collect::<Vec<_>>().chunks(2000) {
         // ten points per millisecond: ties in time that the keyset pages must break by id

@@ -127,7 +127,7 @@ pub(super) async fn available(
 }
 
 /// Points read from the store per streamed page of `metrics/data`.
-const DATA_PAGE: i64 = 5_000;
+const DATA_PAGE: i64 = 20_000;
 
 /// `metrics/data`, streamed: the reply's other members first, then the points a page at a
 /// time (keyset pages in time order), then `total_count`, so a long run is never held in
