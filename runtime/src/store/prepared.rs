@@ -64,6 +64,17 @@ macro_rules! cached_statement {
     };
 }
 
+/// Pushes bind parameters, comma-separated: `binds!(out; Type => value, …)`.
+macro_rules! binds {
+    ($out:ident; $first_ty:ty => $first:expr $(, $ty:ty => $value:expr)* $(,)?) => {{
+        $out.push_bind_param::<$first_ty, _>($first)?;
+        $(
+            $out.push_sql(", ");
+            $out.push_bind_param::<$ty, _>($value)?;
+        )*
+    }};
+}
+
 /// One rollup row's upsert (SQLite).
 struct SqliteRollupAdd<'a>(&'a RollupRow<'a>);
 cached_statement!(SqliteRollupAdd);
@@ -73,21 +84,16 @@ impl QueryFragment<Sqlite> for SqliteRollupAdd<'_> {
         let r = self.0;
         out.push_sql(ROLLUP_INSERT);
         out.push_sql("VALUES (");
-        out.push_bind_param::<BigInt, _>(&r.run_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(r.metric)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(r.variant)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&r.width)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&r.bucket)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&r.n)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Double, _>(&r.total)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&r.points)?;
+        binds!(out;
+            BigInt => &r.run_id,
+            Text => r.metric,
+            Text => r.variant,
+            BigInt => &r.width,
+            BigInt => &r.bucket,
+            BigInt => &r.n,
+            Double => &r.total,
+            BigInt => &r.points,
+        );
         out.push_sql(")");
         out.push_sql(ROLLUP_CONFLICT);
         Ok(())
@@ -103,25 +109,18 @@ impl QueryFragment<Sqlite> for SqliteScalarUpsert<'_> {
         let r = self.0;
         out.push_sql(SCALAR_INSERT);
         out.push_sql("VALUES (");
-        out.push_bind_param::<BigInt, _>(&r.run_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&r.metric)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&r.variant)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&r.step)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&r.ts_us)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Double, _>(&r.value)?;
-        out.push_sql(", ");
-        out.push_bind_param::<SmallInt, _>(&r.special)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&r.source)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&r.point_key)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&r.extra)?;
+        binds!(out;
+            BigInt => &r.run_id,
+            Text => &r.metric,
+            Text => &r.variant,
+            Nullable<BigInt> => &r.step,
+            BigInt => &r.ts_us,
+            Double => &r.value,
+            SmallInt => &r.special,
+            Text => &r.source,
+            Text => &r.point_key,
+            Nullable<Text> => &r.extra,
+        );
         out.push_sql(")");
         out.push_sql(SCALAR_CONFLICT);
         Ok(())
@@ -194,21 +193,16 @@ impl QueryFragment<Pg> for PgRollupAdd<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(ROLLUP_INSERT);
         out.push_sql("SELECT * FROM unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(&self.run_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.metric)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.variant)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.width)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.bucket)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.n)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Double>, _>(&self.total)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.points)?;
+        binds!(out;
+            Array<BigInt> => &self.run_id,
+            Array<Text> => &self.metric,
+            Array<Text> => &self.variant,
+            Array<BigInt> => &self.width,
+            Array<BigInt> => &self.bucket,
+            Array<BigInt> => &self.n,
+            Array<Double> => &self.total,
+            Array<BigInt> => &self.points,
+        );
         out.push_sql(")");
         out.push_sql(ROLLUP_CONFLICT);
         Ok(())
@@ -251,25 +245,18 @@ impl QueryFragment<Pg> for PgScalarUpsert<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(SCALAR_INSERT);
         out.push_sql("SELECT * FROM unnest(");
-        out.push_bind_param::<Array<BigInt>, _>(&self.run_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.metric)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.variant)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.step)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.ts_us)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Double>, _>(&self.value)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<SmallInt>, _>(&self.special)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.source)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Text>, _>(&self.point_key)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.extra)?;
+        binds!(out;
+            Array<BigInt> => &self.run_id,
+            Array<Text> => &self.metric,
+            Array<Text> => &self.variant,
+            Array<Nullable<BigInt>> => &self.step,
+            Array<BigInt> => &self.ts_us,
+            Array<Double> => &self.value,
+            Array<SmallInt> => &self.special,
+            Array<Text> => &self.source,
+            Array<Text> => &self.point_key,
+            Array<Nullable<Text>> => &self.extra,
+        );
         out.push_sql(")");
         out.push_sql(SCALAR_CONFLICT);
         Ok(())
