@@ -70,7 +70,7 @@ impl NativeError for Error {
         Error::from_problem(problem)
     }
     fn into_response(self, ctx: &RequestContext) -> HttpResponse {
-        envelope(ctx, None, "", None, None, Err(self))
+        envelope::<Value>(ctx, None, "", None, None, Err(self))
     }
 }
 
@@ -132,7 +132,7 @@ impl Call {
         let mut ctx = RequestContext::from_request(req);
         let requested = match req.match_info().get("version") {
             Some(v) if PATH_VERSION.is_match(v) => v.to_string(),
-            Some(_) => return Err(envelope(&ctx, None, endpoint, None, None, Err(Error::new(400, 2, "Request path has invalid version")))),
+            Some(_) => return Err(envelope::<Value>(&ctx, None, endpoint, None, None, Err(Error::new(400, 2, "Request path has invalid version")))),
             None => max_version.to_string(),
         };
         let want = parse_version(&requested).unwrap_or((0, 0));
@@ -142,10 +142,10 @@ impl Call {
             .max_by_key(|v| parse_version(v));
         let Some(actual) = actual else {
             let msg = format!("Unable to find endpoint for name {endpoint} and version {requested}");
-            return Err(envelope(&ctx, None, endpoint, Some(&requested), None, Err(Error::new(404, 0, msg))));
+            return Err(envelope::<Value>(&ctx, None, endpoint, Some(&requested), None, Err(Error::new(404, 0, msg))));
         };
         if authorize {
-            ctx.tenant = authenticate(req, &ctx).map_err(|e| envelope(&ctx, None, endpoint, Some(&requested), Some(actual), Err(e)))?;
+            ctx.tenant = authenticate(req, &ctx).map_err(|e| envelope::<Value>(&ctx, None, endpoint, Some(&requested), Some(actual), Err(e)))?;
         }
         let trx = ["X-ClearML-Trx", "X-Trains-Trx"]
             .iter()
@@ -252,15 +252,7 @@ impl Call {
 
     /// The reply in the envelope.
     pub fn respond<T: Serialize>(&self, ctx: &RequestContext, result: Result<T, Error>) -> HttpResponse {
-        let (trx, requested, actual) = (self.trx.as_deref(), Some(self.requested.as_str()), Some(self.actual));
-        match result {
-            // the reply serialised straight into the body, with no JSON tree in between
-            Ok(data) => match serde_json::to_vec(&Envelope { meta: meta(ctx, trx, self.endpoint, requested, actual, 200, 0, "OK"), data }) {
-                Ok(body) => HttpResponse::Ok().content_type("application/json").body(body),
-                Err(e) => envelope(ctx, trx, self.endpoint, requested, actual, Err(Error::internal(e.to_string()))),
-            },
-            Err(e) => envelope(ctx, trx, self.endpoint, requested, actual, Err(e)),
-        }
+        envelope(ctx, self.trx.as_deref(), self.endpoint, Some(&self.requested), Some(self.actual), result)
     }
 
     /// A raw reply (a file): sent as it is; errors still in the envelope.
@@ -353,26 +345,32 @@ fn meta(
     })
 }
 
-/// Build the `meta`/`data` envelope. The HTTP status equals `result_code`.
-pub fn envelope(
+/// Build the `meta`/`data` envelope, `data` serialised straight into the body (no JSON tree
+/// in between). The HTTP status equals `result_code`; a reply that does not serialise gets
+/// the envelope's 500.
+pub fn envelope<T: Serialize>(
     ctx: &RequestContext,
     trx: Option<&str>,
     endpoint: &str,
     requested: Option<&str>,
     actual: Option<&str>,
-    result: Result<Value, Error>,
+    result: Result<T, Error>,
 ) -> HttpResponse {
-    let (code, subcode, msg, data) = match result {
-        Ok(data) => (200, 0, "OK".to_string(), data),
-        Err(e) => (e.code, e.subcode, e.msg, json!({})),
+    let head = |code: u16, subcode: u32, msg: &str| meta(ctx, trx, endpoint, requested, actual, code, subcode, msg);
+    let sent = match &result {
+        Ok(data) => framed(head(200, 0, "OK"), 200, data),
+        Err(e) => framed(head(e.code, e.subcode, &e.msg), e.code, &json!({})),
     };
-    let body = Envelope {
-        meta: meta(ctx, trx, endpoint, requested, actual, code, subcode, &msg),
-        data,
-    };
-    HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .content_type("application/json")
-        .body(serde_json::to_string(&body).unwrap_or_default())
+    sent.unwrap_or_else(|e| {
+        let e = Error::internal(e.to_string());
+        framed(head(e.code, e.subcode, &e.msg), e.code, &json!({})).unwrap_or_else(|_| HttpResponse::InternalServerError().finish())
+    })
+}
+
+/// `meta` and `data` as the reply's body, with status `code`.
+fn framed<T: Serialize>(meta: Value, code: u16, data: &T) -> serde_json::Result<HttpResponse> {
+    let body = serde_json::to_vec(&Envelope { meta, data })?;
+    Ok(HttpResponse::build(StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)).content_type("application/json").body(body))
 }
 
 static ENDPOINT_PATH: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -386,7 +384,7 @@ pub fn unknown_endpoint(req: &HttpRequest, max_version: &str) -> Option<HttpResp
     let version = caps.name("v").map(|m| m.as_str()).unwrap_or(max_version);
     let ctx = RequestContext::from_request(req);
     let msg = format!("Unable to find endpoint for name {name} and version {version}");
-    Some(envelope(&ctx, None, name, Some(version), None, Err(Error::new(404, 0, msg))))
+    Some(envelope::<Value>(&ctx, None, name, Some(version), None, Err(Error::new(404, 0, msg))))
 }
 
 /// A request to a ClearML-shaped path whose body is over the size limit: the envelope's 413.
@@ -396,5 +394,5 @@ pub fn payload_too_large(req: &HttpRequest, max_version: &str, limit: usize) -> 
     let version = caps.name("v").map(|m| m.as_str()).unwrap_or(max_version);
     let ctx = RequestContext::from_request(req);
     let msg = format!("Request body too large: the limit is {limit} bytes");
-    Some(envelope(&ctx, None, name, Some(version), None, Err(Error::new(413, 0, msg))))
+    Some(envelope::<Value>(&ctx, None, name, Some(version), None, Err(Error::new(413, 0, msg))))
 }

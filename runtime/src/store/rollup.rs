@@ -205,9 +205,9 @@ impl Store {
         Ok(out)
     }
 
-    /// The number of points of a run (of one metric, when given), of any value: read from
-    /// the rollup's widest buckets, not counted from the points.
-    pub fn scalar_point_count(&self, run_id: i64, metric: Option<&str>) -> Result<i64, StoreError> {
+    /// The number of points of a run, of any value, of one metric and of one variant when
+    /// they are given: read from the rollup's widest buckets, not counted from the points.
+    pub fn scalar_point_count(&self, run_id: i64, metric: Option<&str>, variant: Option<&str>) -> Result<i64, StoreError> {
         let mut query = scalar_rollup::table
             .filter(scalar_rollup::run_id.eq(run_id))
             .filter(scalar_rollup::width.eq(TOP_WIDTH))
@@ -216,21 +216,11 @@ impl Store {
         if let Some(metric) = metric {
             query = query.filter(scalar_rollup::metric.eq(metric.to_string()));
         }
+        if let Some(variant) = variant {
+            query = query.filter(scalar_rollup::variant.eq(variant.to_string()));
+        }
         // one row per series (per 10^7 steps)
         Ok(query.load::<i64>(&mut *self.conn()?)?.into_iter().sum())
-    }
-
-    /// The number of points of one series (run, metric, variant), of any value, from the
-    /// rollup's widest buckets.
-    pub fn series_point_count(&self, run_id: i64, metric: &str, variant: &str) -> Result<i64, StoreError> {
-        let rows: Vec<i64> = scalar_rollup::table
-            .filter(scalar_rollup::run_id.eq(run_id))
-            .filter(scalar_rollup::width.eq(TOP_WIDTH))
-            .filter(scalar_rollup::metric.eq(metric))
-            .filter(scalar_rollup::variant.eq(variant))
-            .select(scalar_rollup::points)
-            .load(&mut *self.conn()?)?;
-        Ok(rows.into_iter().sum())
     }
 
     /// Every series of a run with at least one finite value, with its bounds, bytewise

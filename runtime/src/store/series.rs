@@ -124,7 +124,7 @@ impl Store {
     /// ts_us, id)` index (no sort).
     pub fn series_page(&self, run_id: i64, metric: &str, variant: &str, offset: i64, limit: i64) -> Result<(Vec<Scalar>, i64), StoreError> {
         // the series' size from its rollup row, not counted from the points
-        let total = self.series_point_count(run_id, metric, variant)?;
+        let total = self.scalar_point_count(run_id, Some(metric), Some(variant))?;
         let mut conn = self.conn()?;
         let series = || {
             scalars::table

@@ -324,7 +324,7 @@ impl ClearmlEvents {
                 // between the two reads is counted but not scrolled, as with ES's scroll)
                 let (max_id, total) = blocking(move || {
                     let max_id = store.max_scalar_id()?;
-                    Ok((max_id, store.scalar_point_count(run_id, m.as_deref())?))
+                    Ok((max_id, store.scalar_point_count(run_id, m.as_deref(), None)?))
                 })
                 .await
                 .map_err(Error::internal)?;
