@@ -10,11 +10,13 @@ pub mod dioptra;
 pub mod lens;
 pub mod sagemaker;
 
+use specmill_runtime::protocol::StoreFailure;
 use specmill_runtime::store::StoreError;
 
 /// Run a blocking store call on actix's thread pool. The reply is sent only after the
-/// call (and its transaction) has returned.
-pub async fn blocking<T, F>(f: F) -> Result<T, String>
+/// call (and its transaction) has returned. A failure says whether the store was out of
+/// reach, which each API's error turns into its 503 (`From<StoreFailure>`).
+pub async fn blocking<T, F>(f: F) -> Result<T, StoreFailure>
 where
     F: FnOnce() -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
@@ -22,10 +24,15 @@ where
     match actix_web::web::block(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "store call failed");
-            Err(e.to_string())
+            let failure = StoreFailure::from(e);
+            if failure.unavailable {
+                tracing::warn!(error = %failure.message, "store unavailable");
+            } else {
+                tracing::error!(error = %failure.message, "store call failed");
+            }
+            Err(failure)
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(StoreFailure { message: e.to_string(), unavailable: false }),
     }
 }
 

@@ -179,7 +179,7 @@ impl SageMakerMetrics {
                 store.put_scalars(run.id, &points)
             })
             .await
-            .map_err(Error::internal)?;
+            .map_err(Error::from)?;
         }
         let errors: Vec<BatchPutMetricsError> = bad
             .into_iter()
@@ -220,7 +220,7 @@ impl SageMakerMetrics {
                 .collect())
         })
         .await
-        .map_err(Error::internal)?;
+        .map_err(Error::from)?;
         Ok(BatchGetMetricsResponse { metric_query_results: Some(results) })
     }
 }

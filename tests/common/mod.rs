@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use specmill_runtime::store::{testdb, Store};
 
+pub mod ingest;
+
 /// Two tenants with one ClearML key pair each (`acme`: AK-ACME/secret-acme, `globex`:
 /// AK-GLOBEX/secret-globex).
 pub const CLEARML_TENANTS: &str = r#"

@@ -44,12 +44,22 @@ impl Error {
     pub fn internal(msg: impl Into<String>) -> Error {
         Error::new(500, 0, msg)
     }
+    /// 503/0: the store is out of reach (the SDK retries a 503 until it passes).
+    pub fn unavailable() -> Error {
+        Error::new(503, 0, super::UNAVAILABLE)
+    }
     fn from_problem(problem: RequestProblem) -> Error {
         match problem {
             RequestProblem::MissingMember(m) => Error::missing_fields(&[m.as_str()]),
             RequestProblem::Malformed(m) => Error::new(400, 0, format!("Failed to decode JSON object: {m}")),
             other => Error::validation(other.describe()),
         }
+    }
+}
+
+impl From<super::StoreFailure> for Error {
+    fn from(f: super::StoreFailure) -> Error {
+        if f.unavailable { Error::unavailable() } else { Error::internal(f.message) }
     }
 }
 

@@ -45,6 +45,10 @@ impl Error {
     pub fn internal(msg: impl Into<String>) -> Error {
         Error::new(500, msg)
     }
+    /// 503: the store is out of reach (comet_ml retries it, as every 5xx).
+    pub fn unavailable() -> Error {
+        Error::new(503, super::UNAVAILABLE)
+    }
     pub fn unauthorized(msg: impl Into<String>) -> Error {
         Error::Api {
             code: 401,
@@ -57,6 +61,12 @@ impl Error {
         match self {
             Error::Api { code, .. } => *code,
         }
+    }
+}
+
+impl From<super::StoreFailure> for Error {
+    fn from(f: super::StoreFailure) -> Error {
+        if f.unavailable { Error::unavailable() } else { Error::internal(f.message) }
     }
 }
 

@@ -57,6 +57,10 @@ impl Error {
     pub fn internal() -> Error {
         Error::Message { status: 500, message: "Internal Server Error".into() }
     }
+    /// Flask's 503 `{"message"}`: the store is out of reach.
+    pub fn unavailable() -> Error {
+        Error::Message { status: 503, message: format!("Service Unavailable - {}", super::UNAVAILABLE) }
+    }
     /// 409 `EntityExistsError`.
     pub fn exists(message: impl std::fmt::Display, detail: Value) -> Error {
         Error::service(409, "EntityExistsError", message, detail)
@@ -103,6 +107,13 @@ fn marshmallow_message(field: &str, message: &str) -> String {
         }
     } else {
         message.to_string()
+    }
+}
+
+impl From<super::StoreFailure> for Error {
+    /// The store's message stays in the log: Dioptra's 500 says only "Internal Server Error".
+    fn from(f: super::StoreFailure) -> Error {
+        if f.unavailable { Error::unavailable() } else { Error::internal() }
     }
 }
 

@@ -22,6 +22,21 @@ impl Error {
     pub fn bad_request(message: impl Into<String>) -> Error {
         Error::new(400, message)
     }
+    /// 503: the store is out of reach.
+    pub fn unavailable() -> Error {
+        Error::new(503, super::UNAVAILABLE)
+    }
+    /// A failed store call: 503 when the store is out of reach, else a 500 saying only
+    /// what failed, as Lens does (e.g. "failed to process metrics").
+    pub fn store(f: super::StoreFailure, what: &str) -> Error {
+        if f.unavailable { Error::unavailable() } else { Error::internal(what) }
+    }
+}
+
+impl From<super::StoreFailure> for Error {
+    fn from(f: super::StoreFailure) -> Error {
+        if f.unavailable { Error::unavailable() } else { Error::internal(f.message) }
+    }
 }
 
 impl NativeError for Error {

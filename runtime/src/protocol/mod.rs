@@ -206,6 +206,25 @@ impl RawReply {
     }
 }
 
+/// A store call that failed, as an API layer answers it: the message, and whether the
+/// database was out of reach (down, restarting). Each API turns an unavailable store into
+/// its own "service unavailable" (HTTP 503, which every client of these APIs retries) and
+/// anything else into its internal error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreFailure {
+    pub message: String,
+    pub unavailable: bool,
+}
+
+impl From<crate::store::StoreError> for StoreFailure {
+    fn from(e: crate::store::StoreError) -> StoreFailure {
+        StoreFailure { unavailable: e.is_unavailable(), message: e.to_string() }
+    }
+}
+
+/// The message of an unavailable store as the APIs show it.
+pub const UNAVAILABLE: &str = "the metrics store is unavailable, retry later";
+
 /// The native error of one API family. Generated handlers build it and turn it into a reply.
 pub trait NativeError: Sized {
     /// The operation is in the spec but nothing implements it yet.

@@ -27,6 +27,16 @@ impl Error {
     pub fn internal(message: impl Into<String>) -> Error {
         Error::new(500, "InternalFailure", message)
     }
+    /// 503 `ServiceUnavailable`, which botocore retries.
+    pub fn unavailable() -> Error {
+        Error::new(503, "ServiceUnavailable", super::UNAVAILABLE)
+    }
+}
+
+impl From<super::StoreFailure> for Error {
+    fn from(f: super::StoreFailure) -> Error {
+        if f.unavailable { Error::unavailable() } else { Error::internal(f.message) }
+    }
 }
 
 impl NativeError for Error {

@@ -64,7 +64,25 @@ trait Job: Send {
     /// Marks the write failed after it ran (its savepoint could not be released).
     fn fail(&mut self, msg: String);
     /// Replies: the write's own result when the group committed, else the group's error.
-    fn reply(self: Box<Self>, committed: Result<(), &str>);
+    fn reply(self: Box<Self>, committed: Result<(), &GroupFailure>);
+}
+
+/// Why a group did not commit: the message each of its writes gets, and whether the
+/// database was out of reach (then the writes fail with [`StoreError::Unavailable`], which
+/// the APIs answer with their 503 and clients retry).
+struct GroupFailure {
+    msg: String,
+    unavailable: bool,
+}
+
+impl GroupFailure {
+    fn error(&self) -> StoreError {
+        if self.unavailable {
+            StoreError::Unavailable(self.msg.clone())
+        } else {
+            StoreError::Write(self.msg.clone())
+        }
+    }
 }
 
 struct Pending<T, F> {
@@ -97,12 +115,12 @@ where
         self.result = Some(Err(StoreError::Write(msg)));
     }
 
-    fn reply(self: Box<Self>, committed: Result<(), &str>) {
+    fn reply(self: Box<Self>, committed: Result<(), &GroupFailure>) {
         let result = match (committed, self.result) {
             (Ok(()), Some(result)) => result,
             // its own failure stands even when the group failed too
             (_, Some(Err(e))) => Err(e),
-            (Err(e), _) => Err(StoreError::Write(e.to_string())),
+            (Err(failure), _) => Err(failure.error()),
             (Ok(()), None) => Err(StoreError::Write("write did not run".into())),
         };
         // the caller may have gone (its thread panicked): nothing to tell then
@@ -179,30 +197,51 @@ fn writer_loop(jobs: Receiver<Box<dyn Job>>, mut connect: impl FnMut() -> Result
             }
         }
         concurrent = group.len() > 1;
-        if conn.is_none() {
-            match connect() {
-                Ok(c) => conn = Some(c),
-                Err(e) => {
-                    tracing::error!(error = %e, "store writer cannot connect");
-                    let msg = e.to_string();
-                    group.into_iter().for_each(|job| job.reply(Err(&msg)));
-                    continue;
+        // a group that could not begin on a connection that was fine before gets one more
+        // try on a new connection (nothing of it ran)
+        let mut pending = Some(group);
+        let mut attempts = 0;
+        while let Some(group) = pending.take() {
+            attempts += 1;
+            if conn.is_none() {
+                match connect() {
+                    Ok(c) => conn = Some(c),
+                    Err(e) => {
+                        tracing::warn!(error = %e, writes = group.len(), "store writer cannot connect");
+                        let failure = GroupFailure { msg: e.to_string(), unavailable: true };
+                        group.into_iter().for_each(|job| job.reply(Err(&failure)));
+                        break;
+                    }
                 }
             }
-        }
-        let c = conn.as_mut().expect("connected above");
-        // a panicking write drops the group unanswered (its callers get an error) and the
-        // connection with its open transaction
-        match catch_unwind(AssertUnwindSafe(|| commit_group(c, group))) {
-            Ok(Ok(())) => {}
-            Ok(Err(())) => {
-                if r2d2_broken(c) {
+            let c = conn.as_mut().expect("connected above");
+            // a panicking write drops the group unanswered (its callers get an error) and the
+            // connection with its open transaction
+            match catch_unwind(AssertUnwindSafe(|| commit_group(c, group))) {
+                Ok(Ok(())) => {}
+                Ok(Err(GroupError::NotBegun(group, e))) => {
+                    let broken = r2d2_broken(c);
+                    if broken {
+                        conn = None;
+                    }
+                    if broken && attempts == 1 {
+                        tracing::info!(error = %e, "store writer connection lost; reconnecting");
+                        pending = Some(group);
+                    } else {
+                        let failure = GroupFailure { msg: e.to_string(), unavailable: broken };
+                        tracing::error!(error = %failure.msg, writes = group.len(), "store write group could not begin");
+                        group.into_iter().for_each(|job| job.reply(Err(&failure)));
+                    }
+                }
+                Ok(Err(GroupError::Failed)) => {
+                    if r2d2_broken(c) {
+                        conn = None;
+                    }
+                }
+                Err(_) => {
+                    tracing::error!("a store write panicked; its group was rolled back");
                     conn = None;
                 }
-            }
-            Err(_) => {
-                tracing::error!("a store write panicked; its group was rolled back");
-                conn = None;
             }
         }
     }
@@ -222,17 +261,27 @@ fn begin(conn: &mut AnyConnection) -> QueryResult<()> {
     }
 }
 
-/// Runs one group in one transaction and replies to every write in it. Err(()) when the
-/// transaction itself failed (every write was told so).
-fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Result<(), ()> {
-    let fail_all = |group: Vec<Box<dyn Job>>, e: &dyn std::fmt::Display| {
-        let msg = e.to_string();
-        tracing::error!(error = %msg, writes = group.len(), "store write group failed");
-        group.into_iter().for_each(|job| job.reply(Err(&msg)));
+/// How a group went when it did not commit.
+enum GroupError {
+    /// `BEGIN` failed: nothing ran and no write was answered (a connection gone stale, say
+    /// when the database restarted while the writer was idle), so the group may be retried.
+    NotBegun(Vec<Box<dyn Job>>, diesel::result::Error),
+    /// The transaction failed after it began; every write was told so.
+    Failed,
+}
+
+/// Runs one group in one transaction and replies to every write in it (except when it
+/// could not even begin, see [`GroupError::NotBegun`]).
+fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Result<(), GroupError> {
+    // the group's transaction failed: tell every write, as unavailable when the
+    // connection is gone (a ping fails)
+    let fail_all = |conn: &mut AnyConnection, group: Vec<Box<dyn Job>>, e: &dyn std::fmt::Display| {
+        let failure = GroupFailure { msg: e.to_string(), unavailable: r2d2_broken(conn) };
+        tracing::error!(error = %failure.msg, unavailable = failure.unavailable, writes = group.len(), "store write group failed");
+        group.into_iter().for_each(|job| job.reply(Err(&failure)));
     };
     if let Err(e) = begin(conn) {
-        fail_all(group, &e);
-        return Err(());
+        return Err(GroupError::NotBegun(group, e));
     }
     // first attempt: every write straight in the transaction
     let mut touched = BTreeSet::new();
@@ -247,16 +296,16 @@ fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Resul
         // a write failed (on PostgreSQL the transaction is now aborted): start over, each
         // write in its own savepoint. A single write's failure is its own answer.
         if let Err(e) = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn) {
-            fail_all(group, &e);
-            return Err(());
+            fail_all(conn, group, &e);
+            return Err(GroupError::Failed);
         }
         if group.len() == 1 {
             group.into_iter().for_each(|job| job.reply(Ok(())));
             return Ok(());
         }
         if let Err(e) = begin(conn) {
-            fail_all(group, &e);
-            return Err(());
+            fail_all(conn, group, &e);
+            return Err(GroupError::Failed);
         }
         touched.clear();
         any_ok = false;
@@ -282,8 +331,8 @@ fn commit_group(conn: &mut AnyConnection, mut group: Vec<Box<dyn Job>>) -> Resul
         }
         Err(e) => {
             let _ = <AnyConnection as Connection>::TransactionManager::rollback_transaction(conn);
-            fail_all(group, &e);
-            Err(())
+            fail_all(conn, group, &e);
+            Err(GroupError::Failed)
         }
     }
 }

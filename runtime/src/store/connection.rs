@@ -39,6 +39,10 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
 
 const SQLITE_POOL_SIZE: u32 = 8;
 const POSTGRES_POOL_SIZE: u32 = 16;
+/// How long a read waits for a pooled connection before it fails as unavailable (each
+/// API's 503, which clients retry): long enough to ride out a busy pool, short enough
+/// that a database that is down is reported while the client still waits.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Where to connect, decided once from the URL (the derived
 /// `MultiConnection::establish` would instead try every backend in turn).
@@ -259,6 +263,7 @@ impl Store {
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
+            .connection_timeout(POOL_WAIT)
             .connection_customizer(Box::new(ConnectionSetup))
             .error_handler(Box::new(TracingErrorHandler))
             .build(AnyConnectionManager { target })?;
@@ -274,6 +279,25 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Checks the database's own structure after a crash: SQLite's `PRAGMA
+    /// integrity_check` (every page, index and constraint of the file); PostgreSQL checks
+    /// its own files on startup, so there only a query must succeed. `Ok(Err(problems))`
+    /// when the check found some.
+    pub fn check_integrity(&self) -> Result<Result<(), String>, StoreError> {
+        #[derive(diesel::QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            integrity_check: String,
+        }
+        let mut conn = self.conn()?;
+        let lines: Vec<Line> = match &mut *conn {
+            AnyConnection::Sqlite(c) => diesel::sql_query("PRAGMA integrity_check").load(c)?,
+            AnyConnection::Postgresql(c) => diesel::sql_query("SELECT 'ok' AS integrity_check").load(c)?,
+        };
+        let lines: Vec<String> = lines.into_iter().map(|l| l.integrity_check).collect();
+        Ok(if lines == ["ok"] { Ok(()) } else { Err(lines.join("; ")) })
     }
 
     /// A pooled connection.

@@ -41,6 +41,39 @@ pub enum StoreError {
     /// The database URL is not one the store understands.
     #[error("invalid database url: {0}")]
     InvalidUrl(String),
+    /// The database cannot be reached right now (down, restarting, connection lost); the
+    /// write was not committed. Worth retrying: the store reconnects.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// True when the failure is the database being out of reach rather than the request:
+    /// each API answers it with its own "service unavailable" (503), which clients retry.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connection(_) | StoreError::Pool(_) | StoreError::Unavailable(_) => true,
+            StoreError::Query(e) => lost_connection(e),
+            StoreError::Migration(_) | StoreError::Write(_) | StoreError::InvalidUrl(_) => false,
+        }
+    }
+}
+
+/// True for the errors a statement gets when its connection is gone: diesel's own kinds,
+/// and PostgreSQL's messages when the server shuts down or restarts (diesel reports those
+/// as `Unknown`).
+pub(crate) fn lost_connection(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            ["terminating connection", "server closed the connection", "the database system is", "connection to server", "no connection to the server"]
+                .iter()
+                .any(|needle| m.contains(needle))
+        }
+        _ => false,
+    }
 }
 
 /// A run: the one record every API hangs its data on (ClearML task, SageMaker trial

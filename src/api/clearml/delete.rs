@@ -24,7 +24,7 @@ impl ClearmlEvents {
             return Err(Error::new(400, 101, format!("Invalid task id{extra}: company={}, id={}", ctx.tenant, request.task)));
         };
         let store = self.store.clone();
-        let deleted = blocking(move || store.delete_run_data(run.id)).await.map_err(Error::internal)?;
+        let deleted = blocking(move || store.delete_run_data(run.id)).await.map_err(Error::from)?;
         let mut extra = Map::new();
         extra.insert("deleted_count".into(), json!(deleted));
         Ok(DeleteForTaskV2_1Response { deleted: Some(deleted > 0), extra })

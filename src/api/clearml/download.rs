@@ -39,7 +39,7 @@ impl LogPages {
             Ok(items) => items,
             Err(e) => {
                 self.done = true;
-                return Some(Err(std::io::Error::other(e)));
+                return Some(Err(std::io::Error::other(e.message)));
             }
         };
         let mut body = String::new();

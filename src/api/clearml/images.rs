@@ -267,13 +267,13 @@ impl ClearmlEvents {
     /// The image events (with a URL) of a run, of one metric or all.
     async fn image_refs(&self, run_id: i64, metric: Option<String>) -> Result<Vec<UrlRef>, Error> {
         let store = self.store.clone();
-        blocking(move || store.url_refs(run_id, IMAGE_EVENT_TYPE, metric.as_deref())).await.map_err(Error::internal)
+        blocking(move || store.url_refs(run_id, IMAGE_EVENT_TYPE, metric.as_deref())).await.map_err(Error::from)
     }
 
     /// The stored events of `ids`, by id.
     async fn events_by_id(&self, runs: Vec<i64>, ids: Vec<i64>) -> Result<HashMap<i64, Event>, Error> {
         let store = self.store.clone();
-        let events = blocking(move || store.events_by_ids(&runs, &ids)).await.map_err(Error::internal)?;
+        let events = blocking(move || store.events_by_ids(&runs, &ids)).await.map_err(Error::from)?;
         Ok(events.into_iter().map(|e| (e.id, e)).collect())
     }
 
@@ -349,7 +349,7 @@ impl ClearmlEvents {
                 let store = self.store.clone();
                 let run_ids: Vec<i64> = runs.iter().map(|r| r.id).collect();
                 let max_ids: Vec<i64> =
-                    blocking(move || run_ids.iter().map(|r| store.max_event_id(&[*r])).collect()).await.map_err(Error::internal)?;
+                    blocking(move || run_ids.iter().map(|r| store.max_event_id(&[*r])).collect()).await.map_err(Error::from)?;
                 let tasks = wanted
                     .into_iter()
                     .zip(runs.iter().zip(max_ids))

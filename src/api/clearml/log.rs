@@ -86,7 +86,7 @@ impl ClearmlEvents {
             Ok((items, store.count_timeline(run_id, log_types().as_deref())?))
         })
         .await
-        .map_err(Error::internal)?;
+        .map_err(Error::from)?;
         let mut events: Vec<Map<String, Value>> = items.iter().map(|i| event_json(&request.task, i)).collect();
         let want_desc = !matches!(request.order, Some(GetTaskLogV2_9RequestOrder::Asc));
         if want_desc != earlier {

@@ -46,7 +46,7 @@ impl ClearmlEvents {
     pub(super) async fn find_runs(&self, ctx: &RequestContext, tasks: &[String]) -> Result<Vec<Option<Run>>, Error> {
         let store = self.store.clone();
         let (tenant, tasks) = (ctx.tenant.clone(), tasks.to_vec());
-        blocking(move || tasks.iter().map(|t| store.run_by_uid(&tenant, t)).collect()).await.map_err(Error::internal)
+        blocking(move || tasks.iter().map(|t| store.run_by_uid(&tenant, t)).collect()).await.map_err(Error::from)
     }
 
     /// The runs of `tasks`, all of which must exist: else 400/101 `Invalid task id:
@@ -63,7 +63,7 @@ impl ClearmlEvents {
     /// The distinct (metric, variant) a run reported as `event_type`.
     async fn metric_variants(&self, run_id: i64, event_type: &'static str) -> Result<Vec<(String, String)>, Error> {
         let store = self.store.clone();
-        blocking(move || store.metric_variants(run_id, event_type)).await.map_err(Error::internal)
+        blocking(move || store.metric_variants(run_id, event_type)).await.map_err(Error::from)
     }
 
     /// `{"metrics": [{"task": id, "metrics": [name, …]}]}`: per task (in the order asked),

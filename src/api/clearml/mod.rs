@@ -45,7 +45,7 @@ impl ClearmlEvents {
     async fn run_id(&self, ctx: &RequestContext, task: &str) -> Result<i64, Error> {
         let store = self.store.clone();
         let (tenant, uid) = (ctx.tenant.clone(), task.to_string());
-        let run = blocking(move || store.run_by_uid(&tenant, &uid)).await.map_err(Error::internal)?;
+        let run = blocking(move || store.run_by_uid(&tenant, &uid)).await.map_err(Error::from)?;
         run.map(|r| r.id).ok_or_else(|| Error::invalid_task_id(task))
     }
 }

@@ -108,7 +108,7 @@ impl ClearmlEvents {
             Ok((IterScroll { max_id: Some(max_id), ..state }, events, total))
         })
         .await
-        .map_err(Error::internal)?;
+        .map_err(Error::from)?;
         let scroll_id = match events.last() {
             Some(last) => self.tokens.seal(kind, &ctx.tenant, &IterScroll { after: Some((last.iter.unwrap_or(0), last.id)), ..state }),
             None => SCROLL_END.into(),

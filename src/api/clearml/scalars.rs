@@ -206,7 +206,7 @@ impl ClearmlEvents {
     async fn run_histogram(&self, run_id: i64, key: ScalarKeyEnum, samples: i64) -> Result<Vec<Series>, Error> {
         if matches!(key, ScalarKeyEnum::Iter) {
             let store = self.store.clone();
-            return blocking(move || downsample_iterations(&store, run_id, samples)).await.map_err(Error::internal);
+            return blocking(move || downsample_iterations(&store, run_id, samples)).await.map_err(Error::from);
         }
         let rows = self.run_scalars(run_id).await?;
         Ok(downsample(&rows, key, samples))
@@ -217,7 +217,7 @@ impl ClearmlEvents {
         let store = self.store.clone();
         blocking(move || store.scalars(&ScalarQuery { order: ScalarOrder::StepAsc, ..ScalarQuery::for_run(run_id) }))
             .await
-            .map_err(Error::internal)
+            .map_err(Error::from)
     }
 
     /// `{metric: {variant: {name, x, y}}}`, each series downsampled to about `samples`
@@ -327,14 +327,14 @@ impl ClearmlEvents {
                     Ok((max_id, store.scalar_point_count(run_id, m.as_deref(), None)?))
                 })
                 .await
-                .map_err(Error::internal)?;
+                .map_err(Error::from)?;
                 MetricDataScroll { run: run_id, metric, max_id, total, after: None }
             }
         };
         let store = self.store.clone();
         let total = state.total;
         let page = StepPage { run_id, metric: state.metric.clone(), max_id: state.max_id, after: state.after, limit: METRIC_DATA_PAGE };
-        let rows = blocking(move || store.scalars_by_step_desc(&page)).await.map_err(Error::internal)?;
+        let rows = blocking(move || store.scalars_by_step_desc(&page)).await.map_err(Error::from)?;
         let scroll_id = match rows.last() {
             Some(last) => {
                 self.tokens.seal(METRIC_DATA_TOKEN, &ctx.tenant, &MetricDataScroll { after: Some(StepCursor::of(last)), ..state })
@@ -373,7 +373,7 @@ impl ClearmlEvents {
             Ok((store.recent_scalars(run_id, LAST_VALUES_AVERAGED)?, store.max_iteration(run_id)?, store.last_scalar_ts(run_id)?))
         })
         .await
-        .map_err(Error::internal)?;
+        .map_err(Error::from)?;
         // recent: by metric, variant, then highest step first
         let mut series: BTreeMap<&str, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
         for s in &recent {

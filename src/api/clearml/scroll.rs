@@ -60,7 +60,7 @@ impl ClearmlEvents {
             Ok((items, total))
         })
         .await
-        .map_err(Error::internal)?;
+        .map_err(Error::from)?;
         let scroll_id = match items.last() {
             Some(last) => self.tokens.seal(TOKEN_KIND, &ctx.tenant, &ScrollState { after: Some(last.cursor()), ..state }),
             None => SCROLL_END.into(),

@@ -32,7 +32,7 @@ impl ClearmlEvents {
             limit: MAX_VECTORS,
             ..IterQuery::new(vec![run_id], VECTOR_EVENT_TYPE)
         };
-        let rows = blocking(move || store.events_by_iter(&query)).await.map_err(Error::internal)?;
+        let rows = blocking(move || store.events_by_iter(&query)).await.map_err(Error::from)?;
         let (mut vectors, mut iterations) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
         for e in rows {
             vectors.push(e.payload.get("value").cloned().unwrap_or(Value::Null));

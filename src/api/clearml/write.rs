@@ -53,7 +53,7 @@ impl ClearmlEvents {
             Ok(added)
         })
         .await
-        .map_err(Error::internal)?;
+        .map_err(Error::from)?;
         if added == 0 {
             let detail = errors_info.iter().map(|(m, n)| format!("{m}={n}")).collect::<Vec<_>>().join(", ");
             return Err(Error::new(400, 131, format!("Events not added: {detail}")));

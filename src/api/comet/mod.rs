@@ -46,7 +46,7 @@ impl Comet {
         T: Send + 'static,
     {
         let store = self.store.clone();
-        blocking(move || f(store)).await.map_err(Error::internal)
+        blocking(move || f(store)).await.map_err(Error::from)
     }
 
     /// The experiment `key` of the caller's tenant; 404 when there is none.

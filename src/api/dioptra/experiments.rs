@@ -85,7 +85,7 @@ pub(super) async fn create_experiment(d: &Dioptra, ctx: &RequestContext, request
     let tenant = ctx.tenant.clone();
     let (group, name, description) = (request.group, request.name.clone(), request.description.clone());
     let created =
-        blocking(move || store.create_experiment(&tenant, group, &name, description.as_deref())).await.map_err(|_| Error::internal())?;
+        blocking(move || store.create_experiment(&tenant, group, &name, description.as_deref())).await.map_err(Error::from)?;
     match created {
         Some(e) => Ok(experiment_out(&e)),
         None => Err(Error::exists(
@@ -111,7 +111,7 @@ pub(super) async fn create_experiment_job(d: &Dioptra, ctx: &RequestContext, req
     let tenant = ctx.tenant.clone();
     let experiment_id = request.id;
     let uid = uuid::Uuid::new_v4().simple().to_string();
-    let job = blocking(move || store.create_job(&tenant, experiment_id, &uid, SOURCE, &attrs)).await.map_err(|_| Error::internal())?;
+    let job = blocking(move || store.create_job(&tenant, experiment_id, &uid, SOURCE, &attrs)).await.map_err(Error::from)?;
     job.as_ref().map(job_out).ok_or_else(|| Error::not_found("experiment", "experiment_id", json!(experiment_id)))
 }
 
@@ -138,7 +138,7 @@ pub(super) async fn attach_experiment_run(d: &Dioptra, ctx: &RequestContext, req
         store.attach_job(&tenant, experiment_id, run_id, description.as_deref(), wanted_status, ATTACHED_STATUS).map(|a| Some((run_id, a)))
     })
     .await
-    .map_err(|_| Error::internal())?;
+    .map_err(Error::from)?;
     let missing_run = || match (&body.id, &body.uid) {
         (Some(id), _) => Error::not_found("job", "job_id", json!(id)),
         (None, uid) => Error::not_found("job", "uid", json!(uid)),
@@ -158,6 +158,6 @@ pub(super) async fn get_job(d: &Dioptra, ctx: &RequestContext, request: GetJobRe
     let store = d.store.clone();
     let tenant = ctx.tenant.clone();
     let id = request.id;
-    let job = blocking(move || store.job(&tenant, id)).await.map_err(|_| Error::internal())?;
+    let job = blocking(move || store.job(&tenant, id)).await.map_err(Error::from)?;
     job.as_ref().map(job_out).ok_or_else(|| Error::not_found("job", "job_id", json!(id)))
 }

@@ -74,7 +74,7 @@ pub(super) async fn append_job_metric(d: &Dioptra, ctx: &RequestContext, request
         None => Ok(false),
     })
     .await
-    .map_err(|_| Error::internal())?;
+    .map_err(Error::from)?;
     if !found {
         return Err(Error::not_found("job", "job_id", json!(id)));
     }
@@ -93,7 +93,7 @@ pub(super) async fn get_job_latest_metrics(
         None => Ok(Vec::new()),
     })
     .await
-    .map_err(|_| Error::internal())?;
+    .map_err(Error::from)?;
     Ok(latest_by_name(rows))
 }
 
@@ -144,7 +144,7 @@ pub(super) async fn get_job_metric_snapshots(
         Ok((all.into_iter().skip(index as usize).take(page_length as usize).collect(), total))
     })
     .await
-    .map_err(|_| Error::internal())?;
+    .map_err(Error::from)?;
     let base = format!("/api/v1/jobs/{}/metrics/{}/snapshots", request.id, url_encode(&metric_name));
     let (is_complete, first, next, prev) = envelope(index, page_length, total, |i| format!("{base}?index={i}&pageLength={page_length}"));
     let data = rows
@@ -210,7 +210,7 @@ pub(super) async fn get_experiment_metrics(
         Ok((jobs, total, store.latest_scalars_of_runs(&ids)?))
     })
     .await
-    .map_err(|_| Error::internal())?;
+    .map_err(Error::from)?;
     let mut by_run: BTreeMap<i64, Vec<Scalar>> = BTreeMap::new();
     for s in latest {
         by_run.entry(s.run_id).or_default().push(s);

@@ -88,7 +88,7 @@ pub(super) async fn sources(
         None => Ok(Vec::new()),
     })
     .await
-    .map_err(Error::internal)?;
+    .map_err(Error::from)?;
     let data_sources: Vec<DataSourceInfo> = counts.into_iter().map(|(name, count)| DataSourceInfo { name, count }).collect();
     Ok(DataSourcesResponse { workload_uid: workload, total_count: data_sources.len() as i64, data_sources })
 }
@@ -108,7 +108,7 @@ pub(super) async fn available(
         None => Ok(Vec::new()),
     })
     .await
-    .map_err(Error::internal)?;
+    .map_err(Error::from)?;
     let mut by_name: BTreeMap<String, (BTreeSet<String>, i64)> = BTreeMap::new();
     for s in series {
         let name = display_name(&s.metric, &s.variant);
@@ -171,7 +171,7 @@ pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMet
         Ok(Some((q, rows)))
     })
     .await
-    .map_err(Error::internal)?;
+    .map_err(Error::from)?;
     let head = MetricsDataResponse { workload_uid: workload, data_source: source, total_count: 0, data: Vec::new() };
     let store = l.store.clone();
     // state: the query, the page read and not yet sent, the filter
@@ -183,7 +183,7 @@ pub(super) async fn data(l: &Lens, ctx: &RequestContext, request: GetWorkloadMet
                 let (s, page) = (store.clone(), q.clone());
                 match blocking(move || s.points(&page)).await {
                     Ok(rows) => rows,
-                    Err(e) => return Some((Err(e), None)),
+                    Err(e) => return Some((Err(e.message), None)),
                 }
             }
         };
@@ -242,7 +242,7 @@ pub(super) async fn iteration_times(
         Ok((firsts, targets))
     })
     .await
-    .map_err(Error::internal)?;
+    .map_err(Error::from)?;
     // the first target_iteration of each (step, source)
     let mut target: HashMap<(i64, String), f64> = HashMap::new();
     for t in targets {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 use specmill_runtime::protocol::lens::Error;
-use specmill_runtime::protocol::RequestContext;
+use specmill_runtime::protocol::{RequestContext, StoreFailure};
 use specmill_runtime::store::series::PointQuery;
 use specmill_runtime::store::{now_us, NewScalar, Store};
 
@@ -51,7 +51,7 @@ fn point(metric: &str, step: i64, ts_us: i64, value: f64, extra: &Map<String, Va
 
 /// Stores `points` under workload `uid` (created if missing). A point that replaces a
 /// stored one keeps the time that one was first reported, as Lens keeps a row's time.
-async fn store_points(store: &Store, tenant: &str, uid: String, mut points: Vec<NewScalar>) -> Result<(), String> {
+async fn store_points(store: &Store, tenant: &str, uid: String, mut points: Vec<NewScalar>) -> Result<(), StoreFailure> {
     let (store, tenant) = (store.clone(), tenant.to_string());
     blocking(move || {
         let run = store.ensure_run(&tenant, &uid, CREATED_BY)?;
@@ -103,7 +103,7 @@ async fn ingest_metrics(store: &Store, tenant: &str, request: &WandBMetricsReque
             point(&m.name, m.step, ts, m.value, &extra)
         })
         .collect();
-    store_points(store, tenant, uid, points).await.map_err(|_| Error::internal("failed to process metrics"))?;
+    store_points(store, tenant, uid, points).await.map_err(|f| Error::store(f, "failed to process metrics"))?;
     Ok(metrics.len() as i64)
 }
 
@@ -123,7 +123,7 @@ async fn ingest_logs(store: &Store, tenant: &str, request: &WandBLogsRequest) ->
             }
         }
     }
-    store_points(store, tenant, uid, points).await.map_err(|_| Error::internal("failed to process logs"))?;
+    store_points(store, tenant, uid, points).await.map_err(|f| Error::store(f, "failed to process logs"))?;
     Ok(logs.len() as i64)
 }
 
