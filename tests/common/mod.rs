@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use specmill_runtime::store::{testdb, Store};
 
 pub mod ingest;
+pub mod pg_cluster;
 
 /// Two tenants with one ClearML key pair each (`acme`: AK-ACME/secret-acme, `globex`:
 /// AK-GLOBEX/secret-globex).
@@ -90,6 +91,11 @@ impl Server {
         let (database_url, cleanup) = fresh_store(backend)?;
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         Some(Server::spawn(bin, database_url, cleanup, config, args))
+    }
+
+    /// A server on `database_url`, a database the caller made and drops.
+    pub fn start_on(database_url: &str) -> Server {
+        Server::spawn(binary(), database_url.to_string(), None, None, Vec::new())
     }
 
     /// Another server (a replica) on this server's database, with the same config and
