@@ -32,6 +32,10 @@ pub enum Command {
         /// Largest request body in bytes; a larger one gets a 413 in the API's own error format.
         #[arg(long, env = "SPECMILL_MAX_BODY_BYTES", default_value_t = crate::server::MAX_BODY)]
         max_body_bytes: usize,
+        /// Listen on a non-loopback address even with no credentials configured (anyone who
+        /// can reach the port then reads and writes every run).
+        #[arg(long, env = "SPECMILL_ALLOW_OPEN")]
+        allow_open: bool,
     },
     /// Apply pending store migrations and exit.
     Migrate,
@@ -93,6 +97,29 @@ pub enum Command {
         /// Spec directory whose full codegen is timed.
         #[arg(long, default_value = "specs")]
         specs: PathBuf,
+    },
+    /// A bounded soak: mixed writes (four APIs) and reads at a steady rate against a server
+    /// child on a fresh store, sampling its memory, open files, threads and latencies; fails
+    /// on any error, a crash, or growth after warm-up.
+    Soak {
+        /// Which store (one).
+        #[arg(long, value_enum, default_value_t = BenchBackend::Sqlite)]
+        backend: BenchBackend,
+        /// How long, in seconds.
+        #[arg(long, default_value_t = 600.0)]
+        seconds: f64,
+        /// Points written per second over all APIs.
+        #[arg(long, default_value_t = 2000.0)]
+        points_per_s: f64,
+        /// Reads per second.
+        #[arg(long, default_value_t = 20.0)]
+        reads_per_s: f64,
+        /// Sampling windows over the run.
+        #[arg(long, default_value_t = 20)]
+        windows: usize,
+        /// PostgreSQL server to create the fresh database on (as for `bench`).
+        #[arg(long)]
+        postgres_url: Option<String>,
     },
 }
 

@@ -10,7 +10,7 @@ use specmill_runtime::store::Store;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // the benchmark prints a table: its own store work (migrations) is not news
-    let default_filter = if matches!(cli.command, Some(Command::Bench { .. })) { "warn" } else { "info" };
+    let default_filter = if matches!(cli.command, Some(Command::Bench { .. } | Command::Soak { .. })) { "warn" } else { "info" };
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SPECMILL_LOG").unwrap_or_else(|_| default_filter.into()))
         .init();
@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         listen: ([127, 0, 0, 1], 8008).into(),
         workers: None,
         max_body_bytes: specmill::server::MAX_BODY,
+        allow_open: false,
     });
     match run(cli.database_url.as_deref(), cli.config.as_deref(), command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -34,13 +35,14 @@ const DEFAULT_DATABASE_URL: &str = "./specmill.db";
 fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) -> anyhow::Result<()> {
     let database_url = database_url_arg.unwrap_or(DEFAULT_DATABASE_URL);
     match command {
-        Command::Serve { listen, workers, max_body_bytes } => {
+        Command::Serve { listen, workers, max_body_bytes, allow_open } => {
             let config = match config {
                 Some(path) => AuthConfig::load(path).map_err(anyhow::Error::msg)?,
                 None => AuthConfig::default(),
             };
             let store = Store::open(database_url)?;
-            actix_web::rt::System::new().block_on(specmill::server::serve_limited(listen, store, config, workers, max_body_bytes))?;
+            let opts = specmill::server::ServeOptions { addr: listen, workers, max_body: max_body_bytes, allow_open };
+            actix_web::rt::System::new().block_on(specmill::server::serve_with(store, config, opts))?;
         }
         Command::Migrate => {
             let (_store, applied) = Store::open_migrated(database_url)?;
@@ -84,6 +86,32 @@ fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) 
                 specs,
             };
             specmill::bench::run(&opts)?;
+        }
+        Command::Soak { backend, seconds, points_per_s, reads_per_s, windows, postgres_url } => {
+            use specmill::bench::stores::Backend;
+            anyhow::ensure!(seconds.is_finite() && seconds > 0.0, "--seconds must be positive");
+            anyhow::ensure!(points_per_s > 0.0 && reads_per_s > 0.0 && windows >= 5, "rates must be positive and --windows at least 5");
+            let postgres_url = postgres_url.unwrap_or_else(specmill_runtime::store::testdb::postgres_admin_url_setting);
+            let backends = match backend {
+                BenchBackend::Sqlite => vec![Backend::Sqlite],
+                BenchBackend::Postgres => vec![Backend::Postgres],
+                BenchBackend::Both => vec![Backend::Sqlite, Backend::Postgres],
+            };
+            let mut failed = 0;
+            for backend in backends {
+                let opts = specmill::bench::soak::Options {
+                    backend,
+                    duration: std::time::Duration::from_secs_f64(seconds),
+                    points_per_s,
+                    reads_per_s,
+                    windows,
+                    postgres_url: postgres_url.clone(),
+                };
+                let report = specmill::bench::soak::run(&opts)?;
+                println!("{}", report.render(&opts));
+                failed += usize::from(!report.problems.is_empty());
+            }
+            anyhow::ensure!(failed == 0, "the soak found problems (listed above)");
         }
         Command::Contract { specs, url, allowlist, verbose } => {
             let opts = specmill::contract::Options { specs, url, allowlist, database_url: database_url_arg.map(str::to_string) };

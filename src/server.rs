@@ -68,21 +68,38 @@ pub fn native_errors(res: ServiceResponse, max_body: usize) -> ServiceResponse {
 
 /// Serve until stopped, with the default body limit.
 pub async fn serve(addr: SocketAddr, store: Store, config: AuthConfig, workers: Option<usize>) -> std::io::Result<()> {
-    serve_limited(addr, store, config, workers, MAX_BODY).await
+    serve_with(store, config, ServeOptions { addr, workers, max_body: MAX_BODY, allow_open: false }).await
 }
 
-/// Serve until stopped; request bodies over `max_body` bytes get a 413 in the API's format.
-/// With no credentials configured the server is open, and then it only listens on a
-/// loopback address.
-pub async fn serve_limited(addr: SocketAddr, store: Store, config: AuthConfig, workers: Option<usize>, max_body: usize) -> std::io::Result<()> {
+/// How `serve_with` listens.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub addr: SocketAddr,
+    /// HTTP worker threads (None: one per core).
+    pub workers: Option<usize>,
+    /// Request bodies over this many bytes get a 413 in the API's own format.
+    pub max_body: usize,
+    /// Listen beyond loopback with no credentials configured (everyone who can reach the
+    /// port is tenant `default`): only when asked for explicitly.
+    pub allow_open: bool,
+}
+
+/// Serve until stopped. With no credentials configured the server is open, and then it
+/// only listens on a loopback address unless `allow_open` says otherwise.
+pub async fn serve_with(store: Store, config: AuthConfig, opts: ServeOptions) -> std::io::Result<()> {
+    let ServeOptions { addr, workers, max_body, allow_open } = opts;
     let auth = Auth::new(config, tokens_of(&store)?);
     if auth.is_open() {
-        if !addr.ip().is_loopback() {
+        if !addr.ip().is_loopback() && !allow_open {
             return Err(std::io::Error::other(format!(
-                "refusing to listen on {addr} with no credentials configured: give a --config with tenants, or listen on loopback"
+                "refusing to listen on {addr} with no credentials configured: give a --config with tenants, listen on loopback, or pass --allow-open"
             )));
         }
-        warn!("no credentials configured: open to every caller on {addr} (loopback only), all runs in tenant `default`");
+        if addr.ip().is_loopback() {
+            warn!("no credentials configured: open to every caller on {addr} (loopback only), all runs in tenant `default`");
+        } else {
+            warn!("no credentials configured and --allow-open given: anyone who can reach {addr} reads and writes every run (tenant `default`)");
+        }
     }
     let s = store.clone();
     let mut server = HttpServer::new(move || {

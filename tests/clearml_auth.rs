@@ -93,6 +93,28 @@ fn refuses_to_listen_openly_beyond_loopback() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to listen on 0.0.0.0:0 with no credentials"));
 }
 
+#[test]
+fn listens_openly_beyond_loopback_only_when_told() {
+    let port = std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_specmill"))
+        .args(["--database-url", &common::fresh_store(Backend::Sqlite).unwrap().0, "serve", "--allow-open", "--listen", &format!("0.0.0.0:{port}")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/clientlib/isAlive/ver");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        match ureq::get(&url).call() {
+            Ok(r) => break r.status(),
+            Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(e) => panic!("the server did not answer on 0.0.0.0:{port}: {e}"),
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200);
+}
+
 per_backend! {
     with_config => with_config;
 }

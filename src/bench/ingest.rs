@@ -116,7 +116,7 @@ enum Target {
 }
 
 /// One client: its connection, its run and how many points it has sent.
-struct Writer {
+pub(super) struct Writer {
     client: Client,
     target: Target,
     sent: u64,
@@ -128,7 +128,7 @@ fn now_ms() -> f64 {
 
 impl Writer {
     /// Makes the client's run the way that API's clients do.
-    fn new(base: &str, api: Api, tag: &str, index: usize, experiment: Option<i64>) -> Result<Writer, String> {
+    pub(super) fn new(base: &str, api: Api, tag: &str, index: usize, experiment: Option<i64>) -> Result<Writer, String> {
         let client = Client::new(base);
         let target = match api {
             Api::Clearml => Target::Task(format!("bench-clearml-{tag}-{index}")),
@@ -160,8 +160,16 @@ impl Writer {
         Ok(Writer { client, target, sent: 0 })
     }
 
+    /// The run's key in its API's routes: task id, trial component, job id, experiment key.
+    pub(super) fn key(&self) -> String {
+        match &self.target {
+            Target::Task(k) | Target::TrialComponent(k) | Target::Experiment(k) => k.clone(),
+            Target::Job(id) => id.to_string(),
+        }
+    }
+
     /// Sends the next request; the points the server acknowledged.
-    fn send(&mut self) -> Result<u64, String> {
+    pub(super) fn send(&mut self) -> Result<u64, String> {
         let first = self.sent;
         let result = match &self.target {
             Target::Task(task) => self.clearml(task, first),
@@ -253,16 +261,19 @@ impl Writer {
     }
 }
 
+/// A Dioptra experiment for the jobs of writers tagged `tag`; its id.
+pub(super) fn dioptra_experiment(base: &str, tag: &str) -> Result<i64, String> {
+    let body = ExperimentCreate { name: format!("bench-{tag}"), group: 1, description: None, entrypoints: None };
+    let e: Experiment = Client::new(base).json("POST", "/api/v1/experiments/", &body)?;
+    Ok(e.id)
+}
+
 /// One ingest phase of `api` against the server at `base`. `tag` makes the runs' names
 /// unique in the store.
 pub fn run(base: &str, api: Api, limits: Limits, tag: &str) -> Result<Phase, String> {
     let clients = limits.clients.max(1);
     let experiment = match api {
-        Api::Dioptra => {
-            let body = ExperimentCreate { name: format!("bench-{tag}"), group: 1, description: None, entrypoints: None };
-            let e: Experiment = Client::new(base).json("POST", "/api/v1/experiments/", &body)?;
-            Some(e.id)
-        }
+        Api::Dioptra => Some(dioptra_experiment(base, tag)?),
         _ => None,
     };
     let writers = (0..clients).map(|i| Writer::new(base, api, tag, i, experiment)).collect::<Result<Vec<_>, _>>()?;

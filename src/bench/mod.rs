@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod process;
 pub mod reads;
 pub mod report;
+pub mod soak;
 pub mod stores;
 
 use std::path::{Path, PathBuf};
