@@ -434,7 +434,7 @@ mod tests {
         });
         let (c, rc) = pending(1, move |tx: &mut Tx<'_>| crate::store::scalars::insert_scalars(tx.conn, &[row(id + 1000, "c")]));
         let (d, rd) = pending(1, move |tx: &mut Tx<'_>| crate::store::scalars::insert_scalars(tx.conn, &[row(id, "d")]));
-        assert_eq!(commit_group(&mut conn, vec![a, b, c, d]), Ok(()));
+        assert!(commit_group(&mut conn, vec![a, b, c, d]).is_ok());
         assert_eq!(ra.recv().unwrap().unwrap(), 1);
         assert!(matches!(rb.recv().unwrap(), Err(StoreError::Write(m)) if m.contains("refused")));
         assert!(matches!(rc.recv().unwrap(), Err(StoreError::Query(_))));
@@ -447,7 +447,7 @@ mod tests {
             crate::store::scalars::insert_scalars(tx.conn, &[row(id, "e")])?;
             Err::<usize, _>(StoreError::Write("no".into()))
         });
-        assert_eq!(commit_group(&mut conn, vec![e]), Ok(()));
+        assert!(commit_group(&mut conn, vec![e]).is_ok());
         assert!(re.recv().unwrap().is_err());
         assert_eq!(keys(&mut conn, id), ["a", "d"]);
     }
@@ -469,7 +469,7 @@ mod tests {
         };
         let (ra, rb) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
         let ((a, answer_a), (b, answer_b)) = (counted("a", ra.clone()), counted("b", rb.clone()));
-        assert_eq!(commit_group(&mut conn, vec![a, b]), Ok(()));
+        assert!(commit_group(&mut conn, vec![a, b]).is_ok());
         assert_eq!(
             (
                 answer_a.recv().unwrap().unwrap(),
@@ -483,7 +483,7 @@ mod tests {
         let (bad, answer_bad) = pending(1, move |tx: &mut Tx<'_>| {
             crate::store::scalars::insert_scalars(tx.conn, &[row(id + 1000, "x")])
         });
-        assert_eq!(commit_group(&mut conn, vec![c, bad, d]), Ok(()));
+        assert!(commit_group(&mut conn, vec![c, bad, d]).is_ok());
         // c ran before the failure and again in its savepoint; d only in its savepoint
         assert_eq!(answer_c.recv().unwrap().unwrap(), 2);
         assert_eq!(answer_d.recv().unwrap().unwrap(), 1);
@@ -532,5 +532,28 @@ mod tests {
             Err(reason) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required in CI: {reason}"),
             Err(reason) => eprintln!("SKIP postgres: {reason}"),
         }
+    }
+
+    /// A database out of reach fails each write as unavailable (the APIs' 503), and the
+    /// writer connects again for the next write once it is back.
+    #[test]
+    fn an_unreachable_database_is_unavailable_until_it_answers() {
+        let path = testdb::fresh_sqlite_path();
+        let url = path.to_str().unwrap().to_string();
+        let run_id = Store::open(&url).unwrap().ensure_run("t", "r", "test").unwrap().id;
+        let reachable = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let r = reachable.clone();
+        let committer = Committer::start(move || {
+            if !r.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(StoreError::Connection(diesel::ConnectionError::BadConnection("connection refused".into())));
+            }
+            Ok(AnyConnection::Sqlite(diesel::sqlite::SqliteConnection::establish(&url).unwrap()))
+        })
+        .unwrap();
+        let write = || committer.write(1, move |tx| crate::store::scalars::insert_scalars(tx.conn, &[row(run_id, "k")]));
+        let e = write().unwrap_err();
+        assert!(matches!(e, StoreError::Unavailable(_)) && e.is_unavailable(), "{e:?}");
+        reachable.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(write().unwrap(), 1);
     }
 }
