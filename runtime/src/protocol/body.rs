@@ -5,10 +5,17 @@ use serde::de::DeserializeOwned;
 use super::RequestProblem;
 
 /// Decode a JSON body. An empty body is read as `{}` so that a body whose members are all
-/// optional may be left out.
+/// optional may be left out. Objects are objects: an array is not taken for a struct
+/// ([`super::strict`]).
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, RequestProblem> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
-    serde_json::from_slice(body).map_err(|e| RequestProblem::from_serde(&e))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    super::strict::deserialize(&mut de).and_then(|v| de.end().map(|()| v)).map_err(|e| RequestProblem::from_serde(&e))
+}
+
+/// `T` from a decoded JSON value, structs only from objects (as [`json`] reads a body).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> serde_json::Result<T> {
+    super::strict::deserialize(value)
 }
 
 pub use crate::wire::FilePart;
