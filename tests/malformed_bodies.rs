@@ -22,7 +22,7 @@ use common::{Backend, Server};
 use serde_json::{json, Value};
 use specmill::contract::check::Checker;
 use specmill::contract::plan::{self, Case, Expect, Phase};
-use specmill_codegen::ir::{Api, Body, Kind, OperationVersion, ParamLocation, Schema, TypeSpace};
+use specmill_codegen::ir::{Api, Body, Kind, OperationVersion, ParamLocation, Protocol, Schema, TypeSpace};
 
 per_backend! {
     every_route_refuses_malformed_input_natively => every_route_refuses_malformed_input_natively;
@@ -261,6 +261,9 @@ const NOT_AN_I64: &[&str] = &[
     "1.5",
 ];
 
+/// Numbers an i64 holds but a 32-bit integer member does not.
+const NOT_AN_I32: &[&str] = &["2147483648", "-2147483649", "4294967296"];
+
 /// The values a parameter of this kind cannot take (raw query or path text).
 fn bad_param_values(kind: &Kind) -> &'static [&'static str] {
     match kind {
@@ -298,6 +301,52 @@ fn with_path_param(path: &str, template: &str, name: &str, raw: &str) -> String 
     let mut segs: Vec<&str> = base.split('/').collect();
     segs[at] = raw;
     format!("{}{query}", segs.join("/"))
+}
+
+/// Percent-encoding of a query value (everything but unreserved characters).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A query value decoded as the server's form decoding does it (invalid UTF-8 replaced).
+fn percent_decoded(raw: &str) -> String {
+    let (b, mut out, mut i) = (raw.as_bytes(), Vec::new(), 0);
+    while i < b.len() {
+        match (b[i], b.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
+            (b'%', Some(x)) => {
+                out.push(x);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The member ClearML makes of a query value: an integer, a finite number, a boolean, else
+/// the text (`runtime/src/protocol/clearml.rs`, `Call::object`).
+fn query_value(v: &str) -> Value {
+    if let Ok(i) = v.parse::<i64>() {
+        json!(i)
+    } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
+        json!(f)
+    } else if v == "true" || v == "false" {
+        json!(v == "true")
+    } else {
+        json!(v)
+    }
 }
 
 /// Whether every line of a (cut) body is JSON: then it is not malformed.
@@ -339,6 +388,30 @@ fn cases(route: &Route, checker: &mut Checker) -> Vec<Sent> {
     let (Some(body), Some(schema)) = (&route.json, &route.schema) else { return out };
     let key = format!("{} request", route.id);
     let mut invalid = |v: &Value| checker.check(&key, route.api, schema, v).is_err();
+
+    // ClearML also reads a request from the query string when the body is empty (numbers and
+    // booleans converted, as clearml-server does): the full request's scalar members as a
+    // query, each typed one given text that converts to nothing its schema takes.
+    if route.api.protocol == Protocol::ClearMl && !route.json_lines {
+        let scalars: Vec<(&String, &Value)> = body.as_object().into_iter().flatten().filter(|(_, v)| !v.is_array() && !v.is_object()).collect();
+        let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        for (name, _) in &scalars {
+            let Some(member) = schema_at(schema, &[Seg::Key(name.to_string())], types) else { continue };
+            for raw in bad_param_values(&member.kind) {
+                let query: Vec<String> = scalars
+                    .iter()
+                    .map(|(k, v)| if k == name { format!("{k}={raw}") } else { format!("{k}={}", encode(&text(v))) })
+                    .collect();
+                let mut read = body.clone();
+                read[name.as_str()] = query_value(&percent_decoded(raw));
+                if invalid(&read) {
+                    let path = format!("{}?{}", route.path, query.join("&"));
+                    let what = format!("query member `{name}` = {raw}");
+                    push("malformed parameter", what, &path, None, Vec::new());
+                }
+            }
+        }
+    }
     let encode = |v: &Value| -> Vec<u8> {
         let mut b = v.to_string().into_bytes();
         if route.json_lines {
@@ -389,11 +462,13 @@ fn cases(route: &Route, checker: &mut Checker) -> Vec<Sent> {
     // Numbers no type holds: anywhere out of the f64 range; at integer members, beyond i64.
     for at in paths.iter().filter(|at| !at.is_empty()) {
         let original = get(body, at);
-        let integer = matches!(schema_at(schema, at, types).map(|s| &s.kind), Some(Kind::Integer { .. }));
+        let kind = schema_at(schema, at, types).map(|s| &s.kind);
+        let integer = matches!(kind, Some(Kind::Integer { .. }));
         if !original.is_number() && !integer {
             continue;
         }
-        let raws = OUT_OF_RANGE.iter().chain(if integer { NOT_AN_I64 } else { &[] });
+        let int32 = matches!(kind, Some(Kind::Integer { bits: 32, .. }));
+        let raws = OUT_OF_RANGE.iter().chain(if integer { NOT_AN_I64 } else { &[] }).chain(if int32 { NOT_AN_I32 } else { &[] });
         for raw in raws {
             let mut b = with_raw(body, at, raw.as_bytes());
             if route.json_lines {
@@ -519,7 +594,36 @@ fn form_cases(route: &Route, push: &mut impl FnMut(&'static str, String, &str, O
         push("not JSON", "a part without a name".into(), path, ct.clone(), b);
     }
     push("deep nesting", "[ × 100000".into(), path, Some("application/json".into()), "[".repeat(100_000).into_bytes());
+
+    // Form parts that carry a JSON object as text, given text that is no JSON object.
+    let boundary = ct.as_deref().and_then(|c| c.split("boundary=").nth(1)).expect("a boundary");
+    let form_params: Vec<&str> = route.v.params.iter().filter(|p| p.location == ParamLocation::Form).map(|p| p.name.as_str()).collect();
+    for (_, _, part) in JSON_PARTS.iter().filter(|(api, op, _)| *api == route.info.api && *op == route.info.operation) {
+        assert!(form_params.contains(part), "{}: no form part {part}", route.id);
+        let deep = "[".repeat(100_000);
+        let variants: [(&'static str, &str, &[u8]); 8] = [
+            ("truncated", "cut", b"{\"kind\": \"wei"),
+            ("wrong type array", "an array", b"[1, 2]"),
+            ("wrong type string", "a JSON string", b"\"text\""),
+            ("wrong type number", "a number", b"12345"),
+            ("huge number", "1e400", b"{\"k\": 1e400}"),
+            ("deep nesting", "[ × 100000", deep.as_bytes()),
+            ("invalid UTF-8", "bytes ff fe", b"{\"k\": \"\xff\xfe\"}"),
+            ("invalid UTF-8", "a lone surrogate", b"{\"k\": \"\\ud800\"}"),
+        ];
+        for (kind, what, text) in variants {
+            let mut b = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"example.txt\"\r\n\r\nexample\r\n").into_bytes();
+            b.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{part}\"\r\n\r\n").as_bytes());
+            b.extend_from_slice(text);
+            b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+            push(kind, format!("form part `{part}` = {what}"), path, ct.clone(), b);
+        }
+    }
 }
+
+/// Form parts whose text is a JSON object (API, operation, part): Comet's asset `metadata`
+/// (the spec: the metadata dict as a JSON string; anything else is a 400).
+const JSON_PARTS: &[(&str, &str, &str)] = &[("comet", "upload_experiment_asset", "metadata")];
 
 /// A reply as it came.
 struct Reply {
