@@ -5,10 +5,17 @@ use serde::de::DeserializeOwned;
 use super::RequestProblem;
 
 /// Decode a JSON body. An empty body is read as `{}` so that a body whose members are all
-/// optional may be left out.
+/// optional may be left out. Objects are objects: an array is not taken for a struct
+/// ([`super::strict`]).
 pub fn json<T: DeserializeOwned>(body: &[u8]) -> Result<T, RequestProblem> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
-    serde_json::from_slice(body).map_err(|e| RequestProblem::from_serde(&e))
+    let mut de = serde_json::Deserializer::from_slice(body);
+    super::strict::deserialize(&mut de).and_then(|v| de.end().map(|()| v)).map_err(|e| RequestProblem::from_serde(&e))
+}
+
+/// `T` from a decoded JSON value, structs only from objects (as [`json`] reads a body).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> serde_json::Result<T> {
+    super::strict::deserialize(value)
 }
 
 pub use crate::wire::FilePart;
@@ -88,6 +95,16 @@ impl Form {
             end_marker.extend_from_slice(&delimiter);
             let data_end = find(body, &end_marker, data_start).ok_or_else(|| bad("part not closed by the boundary"))?;
             part.data = body[data_start..data_end].to_vec();
+            // A field (no file name) is text unless its type says otherwise (RFC 7578 4.4), and
+            // form text is UTF-8: bytes that are not would be read as an absent field.
+            let text = part.filename.is_none()
+                && part.content_type.as_deref().is_none_or(|c| {
+                    let c = c.to_ascii_lowercase();
+                    c.starts_with("text/") || c.starts_with("application/json")
+                });
+            if text && std::str::from_utf8(&part.data).is_err() {
+                return Err(bad(&format!("part `{}` is not UTF-8 text", part.name)));
+            }
             parts.push(part);
             pos = data_end + end_marker.len();
         }
@@ -130,9 +147,13 @@ mod tests {
             (&b"no boundary here"[..], "x"),
             (&b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nunterminated"[..], "x"),
             (&b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--"[..], "x"),
+            (&b"--x\r\nContent-Disposition: form-data; name=\"m\"\r\n\r\n{\"k\": \"\xff\"}\r\n--x--"[..], "x"),
         ] {
             assert!(matches!(Form::parse_bytes(body, boundary), Err(RequestProblem::Malformed(_))), "{:?}", String::from_utf8_lossy(body));
         }
         assert_eq!(Form::parse_bytes(b"--x--\r\n", "x").unwrap().parts.len(), 0);
+        // Bytes that are not UTF-8 are fine in a file, or in a field typed as binary.
+        let file = b"--x\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f\"\r\n\r\n\xff\r\n--x\r\nContent-Disposition: form-data; name=\"b\"\r\nContent-Type: application/octet-stream\r\n\r\n\xfe\r\n--x--";
+        assert_eq!(Form::parse_bytes(file, "x").unwrap().parts.len(), 2);
     }
 }

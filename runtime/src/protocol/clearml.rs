@@ -208,7 +208,7 @@ impl Call {
 
     /// Decode and validate the request of a plain call.
     pub fn request<T: DeserializeOwned + Validate>(&self) -> Result<T, Error> {
-        let value: T = serde_json::from_value(self.object()?).map_err(|e| Error::from_problem(RequestProblem::from_serde(&e)))?;
+        let value: T = super::body::from_value(self.object()?).map_err(|e| Error::from_problem(RequestProblem::from_serde(&e)))?;
         validate(&value).map_err(|v| Error::from_problem(RequestProblem::Invalid(v)))?;
         Ok(value)
     }
@@ -251,7 +251,7 @@ impl Call {
         let items = objects
             .into_iter()
             .map(|raw| {
-                let item: T = serde_json::from_value(raw.clone())
+                let item: T = super::body::from_value(raw.clone())
                     .map_err(|e| ItemError { message: RequestProblem::from_serde(&e).describe(), raw: raw.clone() })?;
                 validate(&item).map_err(|v| ItemError { message: RequestProblem::Invalid(v).describe(), raw })?;
                 Ok(item)

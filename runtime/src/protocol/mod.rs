@@ -10,6 +10,7 @@ pub mod fallback;
 pub mod lens;
 pub mod params;
 pub mod sagemaker;
+pub mod strict;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};

@@ -74,7 +74,7 @@ pub fn parse<T: DeserializeOwned>(raw: Option<&str>, name: &str, location: Locat
         },
         Kind::Json => serde_json::from_str(raw).map_err(|e| err(name, location, e.to_string()))?,
     };
-    serde_json::from_value(value).map(Some).map_err(|e| err(name, location, e.to_string()))
+    super::body::from_value(value).map(Some).map_err(|e| err(name, location, e.to_string()))
 }
 
 /// A required parameter.

@@ -1,5 +1,6 @@
 //! Metric points: scalars of the run. Comet writes them with source `comet` and the identity
-//! (metricName, step, timestamp); reads see the points of every API.
+//! (metricName, step, timestamp), or (metricName, step) when the write has no timestamp;
+//! reads see the points of every API.
 
 use std::collections::BTreeMap;
 
@@ -39,8 +40,9 @@ pub fn value_text(v: f64) -> String {
     }
 }
 
-/// The point key of a Comet metric write: its identity (name, step, timestamp).
-fn point_key(name: &str, step: Option<i64>, ts_ms: i64) -> String {
+/// The point key of a Comet metric write: its identity (name, step, timestamp), the
+/// timestamp `None` when the write had none but a step.
+fn point_key(name: &str, step: Option<i64>, ts_ms: Option<i64>) -> String {
     format!("{SOURCE}|{}", json!([name, step, ts_ms]))
 }
 
@@ -119,7 +121,11 @@ pub fn summaries(points: &[Scalar]) -> Vec<Summary> {
 }
 
 impl Comet {
-    /// Store one point; a write with the same (name, step, timestamp) overwrites it.
+    /// Store one point; a write with the same (name, step, timestamp) overwrites it. A write
+    /// without a timestamp (comet_ml's `log_metric` sends none unless given) is stamped with
+    /// the server's time, and its identity is (name, step): the client retries a 5xx POST,
+    /// and the retry of such a write must overwrite the point, not add one at a later time.
+    /// With neither step nor timestamp nothing tells a retry from a new value: a new point.
     pub(super) async fn log_metric(&self, ctx: &RequestContext, r: MetricRequest) -> Result<WriteResponse, Error> {
         let raw = serde_json::to_value(&r.metric_value).unwrap_or(Value::Null);
         let value = metric_value(&raw).ok_or_else(|| Error::bad_request(format!("metricValue `{raw}` is not a number")))?;
@@ -133,7 +139,7 @@ impl Comet {
             extra.insert("runContext".into(), json!(context));
         }
         let point = NewScalar {
-            point_key: point_key(&r.metric_name, r.step, ts_ms),
+            point_key: point_key(&r.metric_name, r.step, r.timestamp.or(r.step.is_none().then_some(ts_ms))),
             metric: r.metric_name,
             variant: String::new(),
             step: r.step,
@@ -212,8 +218,10 @@ mod tests {
 
     #[test]
     fn point_keys_are_unambiguous() {
-        assert_ne!(point_key("a|1", None, 5), point_key("a", Some(1), 5));
-        assert_eq!(point_key("loss", Some(2), 7), "comet|[\"loss\",2,7]");
+        assert_ne!(point_key("a|1", None, Some(5)), point_key("a", Some(1), Some(5)));
+        assert_eq!(point_key("loss", Some(2), Some(7)), "comet|[\"loss\",2,7]");
+        // a write with a step and no timestamp: one point per step, apart from timestamped ones
+        assert_eq!(point_key("loss", Some(2), None), "comet|[\"loss\",2,null]");
     }
 
     #[test]

@@ -151,7 +151,8 @@ fn part(result: Result<i64, Error>) -> WandBBatchPartResult {
 /// A batch part as its route's request: decoded and validated on its own, so a part that
 /// does not fit fails alone (with the message the route would give).
 fn decode_part<T: serde::de::DeserializeOwned + specmill_runtime::validate::Validate>(part: Map<String, Value>) -> Result<T, Error> {
-    let value: T = serde_json::from_value(Value::Object(part)).map_err(|e| Error::bad_request(format!("invalid request format: {e}")))?;
+    let value: T = specmill_runtime::protocol::body::from_value(Value::Object(part))
+        .map_err(|e| Error::bad_request(format!("invalid request format: {e}")))?;
     specmill_runtime::validate::validate(&value)
         .map_err(|v| Error::bad_request(v.iter().map(|x| x.message.clone()).collect::<Vec<_>>().join("; ")))?;
     Ok(value)
