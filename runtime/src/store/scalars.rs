@@ -141,24 +141,6 @@ pub(crate) fn insert_scalars(conn: &mut AnyConnection, rows: &[NewScalarRow]) ->
     })?)
 }
 
-/// Window query for [`Store::latest_scalars`]: per (metric, variant) the row with the
-/// highest step, NULL steps lowest, ties to the latest ts_us then the highest id.
-/// `$p` is the backend's placeholder for the run id.
-macro_rules! latest_sql {
-    ($p:literal) => {
-        concat!(
-            "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra ",
-            "FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.metric, s.variant ",
-            "ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn ",
-            "FROM scalars s WHERE s.run_id = ",
-            $p,
-            ") ranked WHERE rn = 1"
-        )
-    };
-}
-const LATEST_SQL_SQLITE: &str = latest_sql!("?");
-const LATEST_SQL_POSTGRES: &str = latest_sql!("$1");
-
 impl Store {
     /// Writes `points` to run `run_id` in one transaction. A point whose `point_key` is
     /// already stored for the run overwrites that row (metric, variant, step, ts_us,
@@ -241,19 +223,42 @@ impl Store {
 
     /// Per (metric, variant) of the run, the point with the highest step (a NULL step
     /// counts lowest; ties go to the latest ts_us, then the highest id), ordered by
-    /// metric then variant (bytewise).
+    /// metric then variant (bytewise). The series come from the rollup and each point is
+    /// one or two index seeks, so the cost follows the number of series, not of points.
     pub fn latest_scalars(&self, run_id: i64) -> Result<Vec<Scalar>, StoreError> {
-        let sql = match self.backend() {
-            super::Backend::Sqlite => LATEST_SQL_SQLITE,
-            super::Backend::Postgres => LATEST_SQL_POSTGRES,
-        };
-        let rows: Vec<ScalarRow> = diesel::sql_query(sql)
-            .bind::<diesel::sql_types::BigInt, _>(run_id)
-            .load(&mut *self.conn()?)?;
-        let mut out = into_scalars(rows)?;
+        let series = self.scalar_series(run_id)?;
+        let mut conn = self.conn()?;
+        let mut out = Vec::with_capacity(series.len());
+        for (metric, variant) in &series {
+            if let Some(row) = latest_of_series(&mut conn, run_id, metric, variant)? {
+                out.push(row.into_scalar()?);
+            }
+        }
         out.sort_by(|a, b| (&a.metric, &a.variant).cmp(&(&b.metric, &b.variant)));
         Ok(out)
     }
+}
+
+/// The latest point of one series (see [`Store::latest_scalars`]): the highest step by a
+/// backward seek on the `(run, metric, variant, step, ts, id)` index, else (no stepped
+/// point) the latest unstepped one.
+pub(crate) fn latest_of_series(conn: &mut AnyConnection, run_id: i64, metric: &str, variant: &str) -> Result<Option<ScalarRow>, StoreError> {
+    let series = || scalars::table.filter(scalars::run_id.eq(run_id)).filter(scalars::metric.eq(metric)).filter(scalars::variant.eq(variant));
+    let stepped = series()
+        .filter(scalars::step.is_not_null())
+        .order((scalars::step.desc(), scalars::ts_us.desc(), scalars::id.desc()))
+        .select(ScalarRow::as_select())
+        .first(conn)
+        .optional()?;
+    if stepped.is_some() {
+        return Ok(stepped);
+    }
+    Ok(series()
+        .filter(scalars::step.is_null())
+        .order((scalars::ts_us.desc(), scalars::id.desc()))
+        .select(ScalarRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Keyset bound of one table of the timeline: rows strictly after `after` in the

@@ -222,26 +222,15 @@ impl Store {
         rows.into_iter().map(ScalarRow::into_scalar).collect()
     }
 
-    /// [`Store::latest_scalars`] of several runs in one statement: per (run, metric,
-    /// variant) the point with the highest step (NULL lowest; ties to the latest ts_us,
-    /// then the highest id), ordered by run, metric and variant.
+    /// [`Store::latest_scalars`] of several runs, ordered by run, metric and variant.
     pub fn latest_scalars_of_runs(&self, run_ids: &[i64]) -> Result<Vec<Scalar>, StoreError> {
+        let mut ids = run_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
         let mut out = Vec::new();
-        for chunk in run_ids.chunks(super::INSERT_CHUNK) {
-            // the ids are integers, rendered by us
-            let ids = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-            let sql = format!(
-                "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra \
-                 FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.run_id, s.metric, s.variant \
-                 ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn \
-                 FROM scalars s WHERE s.run_id IN ({ids})) ranked WHERE rn = 1"
-            );
-            let rows: Vec<ScalarRow> = diesel::sql_query(sql).load(&mut *self.conn()?)?;
-            for row in rows {
-                out.push(row.into_scalar()?);
-            }
+        for run_id in ids {
+            out.extend(self.latest_scalars(run_id)?);
         }
-        out.sort_by(|a, b| (a.run_id, &a.metric, &a.variant).cmp(&(b.run_id, &b.metric, &b.variant)));
         Ok(out)
     }
 }
