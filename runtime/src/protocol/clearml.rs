@@ -522,6 +522,17 @@ mod props {
         }
 
         #[test]
+        fn path_versions_read_back(a in any::<u32>(), b in any::<u32>(), s in "\\PC{0,8}|[0-9.]{0,8}") {
+            prop_assert_eq!(parse_version(&format!("{a}.{b}")), Some((a, b)));
+            prop_assert_eq!(parse_version(&a.to_string()), Some((a, 0)));
+            if PATH_VERSION.is_match(&s) {
+                // what the route accepts compares (u32 parts: longer digit runs do not)
+                let fits = s.split('.').all(|p| p.parse::<u32>().is_ok());
+                prop_assert_eq!(parse_version(&s).is_some(), fits, "{}", s);
+            }
+        }
+
+        #[test]
         fn any_body_is_read_or_refused(body in prop::collection::vec(any::<u8>(), 0..64), text in "[{}\\[\\]\":,a1 \n\r\t]{0,40}", json_lines in any::<bool>()) {
             for b in [&body[..], text.as_bytes()] {
                 match decode_batch::<Value>(b, json_lines) {
