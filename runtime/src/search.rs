@@ -422,3 +422,207 @@ mod tests {
         assert!(!p("a_b").matches("xaxby"));
     }
 }
+
+/// Properties (issue 10): the parser refuses what it does not read without panicking,
+/// reads generated queries as the grammar says, and the LIKE rendering keeps `%`, `_` and
+/// the escape character literal.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const FIELDS: &[&str] = &["description", "status", "timeout", "tag"];
+
+    /// One piece of a generated value: a character, `*` or `?`.
+    #[derive(Debug, Clone)]
+    enum Gen {
+        Char(char),
+        Run,
+        One,
+    }
+
+    /// A generated term: a field value or free text, each unquoted or quoted.
+    #[derive(Debug, Clone)]
+    enum GenTerm {
+        Field { field: &'static str, value: Vec<Gen>, quote: Option<char> },
+        Words(Vec<Vec<Gen>>),
+        Quoted { quote: char, value: Vec<Gen> },
+    }
+
+    fn piece(chars: &'static str) -> impl Strategy<Value = Gen> {
+        prop_oneof![
+            6 => prop::string::string_regex(chars).unwrap().prop_map(|s| Gen::Char(s.chars().next().unwrap_or('a'))),
+            1 => Just(Gen::Run),
+            1 => Just(Gen::One),
+        ]
+    }
+
+    /// What may stand unquoted: word characters and characters an escape gives.
+    const UNQUOTED: &str = "[A-Za-z0-9_\\\\?*\"':,\n]";
+    /// What may stand in quotes: any character but a control one (a newline is escaped).
+    const QUOTED: &str = "[^\\p{Cc}]|[\\\\?*\"':,\n%]";
+
+    fn gen_term() -> impl Strategy<Value = GenTerm> {
+        let quote = prop_oneof![Just('"'), Just('\'')];
+        prop_oneof![
+            (prop::sample::select(FIELDS), prop::collection::vec(piece(UNQUOTED), 1..8)).prop_map(|(field, value)| GenTerm::Field { field, value, quote: None }),
+            (prop::sample::select(FIELDS), prop::collection::vec(piece(QUOTED), 1..8), quote.clone())
+                .prop_map(|(field, value, q)| GenTerm::Field { field, value, quote: Some(q) }),
+            prop::collection::vec(prop::collection::vec(piece(UNQUOTED), 1..5), 1..4).prop_map(GenTerm::Words),
+            (quote, prop::collection::vec(piece(QUOTED), 1..8)).prop_map(|(quote, value)| GenTerm::Quoted { quote, value }),
+        ]
+    }
+
+    /// The text of `value`; `quote` is the enclosing quote, if any.
+    fn render(value: &[Gen], quote: Option<char>) -> String {
+        let mut out = String::new();
+        for g in value {
+            match g {
+                Gen::Run => out.push('*'),
+                Gen::One => out.push('?'),
+                Gen::Char('\n') => out.push_str("\\n"),
+                Gen::Char(c @ ('\\' | '*' | '?')) => {
+                    out.push('\\');
+                    out.push(*c);
+                }
+                Gen::Char(c) if quote == Some(*c) || (quote.is_none() && !is_word_char(*c)) => {
+                    out.push('\\');
+                    out.push(*c);
+                }
+                Gen::Char(c) => out.push(*c),
+            }
+        }
+        match quote {
+            Some(q) => format!("{q}{out}{q}"),
+            None => out,
+        }
+    }
+
+    fn pattern(value: &[Gen]) -> Pattern {
+        let mut p = Pattern::default();
+        for g in value {
+            match g {
+                Gen::Char(c) => p.push_char(*c),
+                Gen::Run => p.pieces.push(Piece::AnyRun),
+                Gen::One => p.pieces.push(Piece::AnyOne),
+            }
+        }
+        p
+    }
+
+    /// The query text of `terms` with `spaces` around them, and the terms the grammar says it has.
+    fn query(terms: &[GenTerm], spaces: &[(usize, usize)]) -> (String, Vec<Term>) {
+        let mut parts = Vec::new();
+        let mut expected = Vec::new();
+        for (t, (before, after)) in terms.iter().zip(spaces.iter().chain(std::iter::repeat(&(0, 0)))) {
+            let (text, term) = match t {
+                GenTerm::Field { field, value, quote } => {
+                    (format!("{field}:{}", render(value, *quote)), Term { field: Some(field.to_string()), pattern: pattern(value) })
+                }
+                GenTerm::Words(words) => {
+                    let text = words.iter().map(|w| render(w, None)).collect::<Vec<_>>().join(&" ".repeat(1 + before % 2));
+                    let mut p = Pattern::default();
+                    for (i, w) in words.iter().enumerate() {
+                        if i > 0 {
+                            p.pieces.push(Piece::AnyRun);
+                        }
+                        p.pieces.extend(pattern(w).pieces);
+                    }
+                    (text, Term { field: None, pattern: p.anywhere() })
+                }
+                GenTerm::Quoted { quote, value } => {
+                    let mut p = Pattern { pieces: vec![Piece::AnyRun] };
+                    p.pieces.extend(pattern(value).pieces);
+                    (render(value, Some(*quote)), Term { field: None, pattern: p.anywhere() })
+                }
+            };
+            parts.push(format!("{}{text}{}", " ".repeat(*before), " ".repeat(*after)));
+            expected.push(term);
+        }
+        (parts.join(","), expected)
+    }
+
+    /// `like` (escape character `escape`) read back into pieces.
+    fn like_pieces(like: &str, escape: char) -> Vec<Piece> {
+        let mut p = Pattern::default();
+        let mut chars = like.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                c if c == escape => p.push_char(chars.next().expect("an escape is followed by a character")),
+                '%' => p.pieces.push(Piece::AnyRun),
+                '_' => p.pieces.push(Piece::AnyOne),
+                c => p.push_char(c),
+            }
+        }
+        p.pieces
+    }
+
+    /// SQL `LIKE` semantics (with an escape character), independently of [`Pattern::matches`].
+    fn like_matches(like: &str, escape: char, text: &str) -> bool {
+        fn go(p: &[char], t: &[char], escape: char) -> bool {
+            match p.split_first() {
+                None => t.is_empty(),
+                Some(('%', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..], escape)),
+                Some(('_', rest)) => !t.is_empty() && go(rest, &t[1..], escape),
+                Some((c, rest)) if *c == escape => !t.is_empty() && rest.first() == Some(&t[0]) && go(&rest[1..], &t[1..], escape),
+                Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..], escape),
+            }
+        }
+        go(&like.chars().collect::<Vec<_>>(), &text.chars().collect::<Vec<_>>(), escape)
+    }
+
+    fn any_pattern() -> impl Strategy<Value = Pattern> {
+        prop::collection::vec(piece("[ab%_\\\\!A]"), 0..8).prop_map(|v| pattern(&v))
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(q in "[a-z:,'\"\\\\*? _%\n]{0,30}|\\PC{0,30}|.{0,30}") {
+            match parse(&q, FIELDS) {
+                Ok(terms) => {
+                    prop_assert!(terms.len() <= MAX_TERMS);
+                    for t in &terms {
+                        prop_assert!(!t.pattern.pieces.is_empty(), "{:?} -> {:?}", q, t);
+                        prop_assert!(t.field.as_deref().is_none_or(|f| FIELDS.contains(&f)));
+                    }
+                    prop_assert_eq!(terms.is_empty(), q.trim().is_empty());
+                }
+                Err(e) => prop_assert!(!e.reason.is_empty()),
+            }
+        }
+
+        #[test]
+        fn generated_queries_parse_to_their_terms(terms in prop::collection::vec(gen_term(), 1..6), spaces in prop::collection::vec((0..3usize, 0..3usize), 0..6)) {
+            let (text, expected) = query(&terms, &spaces);
+            prop_assert_eq!(parse(&text, FIELDS), Ok(expected), "{}", text);
+        }
+
+        #[test]
+        fn unknown_fields_are_refused(field in "[A-Za-z_]{1,12}", value in "[a-z0-9]{1,6}") {
+            prop_assume!(!FIELDS.contains(&field.as_str()));
+            prop_assert_eq!(parse(&format!("tag:x,{field}:{value}"), FIELDS).unwrap_err().reason, format!("'{field}' is not a valid field"));
+        }
+
+        #[test]
+        fn literal_text_escapes_to_itself(s in "\\PC{0,20}|[%_\\\\!]{0,10}", escape in prop::sample::select(vec!['\\', '!', '#', '^'])) {
+            let p = Pattern { pieces: vec![Piece::Literal(s.clone())] };
+            let like = p.to_like(escape, false);
+            prop_assert_eq!(like_pieces(&like, escape), if s.is_empty() { vec![] } else { vec![Piece::Literal(s.clone())] });
+            // a literal matches only itself, whatever `%`, `_` or escape characters it holds
+            prop_assert!(like_matches(&like, escape, &s));
+            let longer = s.clone() + "x";
+            prop_assert!(!like_matches(&like, escape, &longer));
+        }
+
+        #[test]
+        fn like_rendering_reads_back_as_the_pattern(p in any_pattern(), escape in prop::sample::select(vec!['\\', '!'])) {
+            prop_assert_eq!(like_pieces(&p.to_like(escape, false), escape), p.pieces);
+        }
+
+        #[test]
+        fn like_rendering_matches_as_the_pattern_does(p in any_pattern(), text in "[ab%_\\\\!AB]{0,10}", escape in prop::sample::select(vec!['\\', '!'])) {
+            // the store compares lower(column) LIKE the lowercased rendering
+            prop_assert_eq!(like_matches(&p.to_like(escape, true), escape, &text.to_ascii_lowercase()), p.matches(&text), "{:?}", p);
+        }
+    }
+}

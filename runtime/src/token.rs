@@ -135,3 +135,114 @@ mod tests {
         assert!(Tokens::new(&key).verify_jwt::<Value>(&format!("{input}.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")).is_some());
     }
 }
+
+/// Properties (issue 10): a sealed token opens to what was sealed, and only with the key,
+/// kind and tenant it was sealed for; any change to its text is refused.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// JSON payloads (integers: a float need not survive a JSON round trip as the same `Value`).
+    fn payload() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(".{0,6}", inner, 0..4).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// One change to a token's text.
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Replace(prop::sample::Index, char),
+        Insert(prop::sample::Index, char),
+        Delete(prop::sample::Index),
+    }
+
+    fn edit() -> impl Strategy<Value = Edit> {
+        // the base64url alphabet and the separator: the changes a decoder does not reject by itself
+        let c = prop::sample::select("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/".chars().collect::<Vec<_>>());
+        prop_oneof![
+            (any::<prop::sample::Index>(), c.clone()).prop_map(|(i, c)| Edit::Replace(i, c)),
+            (any::<prop::sample::Index>(), c).prop_map(|(i, c)| Edit::Insert(i, c)),
+            any::<prop::sample::Index>().prop_map(Edit::Delete),
+        ]
+    }
+
+    fn apply(token: &str, e: &Edit) -> String {
+        let mut chars: Vec<char> = token.chars().collect();
+        match e {
+            Edit::Replace(i, c) => {
+                let i = i.index(chars.len());
+                chars[i] = *c;
+            }
+            Edit::Insert(i, c) => chars.insert(i.index(chars.len() + 1), *c),
+            Edit::Delete(i) => {
+                chars.remove(i.index(chars.len()));
+            }
+        }
+        chars.into_iter().collect()
+    }
+
+    proptest! {
+        #[test]
+        fn sealed_tokens_open_to_what_was_sealed(key in prop::collection::vec(any::<u8>(), 0..40), kind in ".{0,10}", tenant in ".{0,10}", value in payload()) {
+            let t = Tokens::new(&key);
+            let token = t.seal(&kind, &tenant, &value);
+            prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')), "{}", token);
+            prop_assert_eq!(t.open::<Value>(&kind, &tenant, &token), Some(value));
+        }
+
+        #[test]
+        fn any_change_to_a_token_is_refused(key in prop::collection::vec(any::<u8>(), 1..40), value in payload(), e in edit()) {
+            let t = Tokens::new(&key);
+            let token = t.seal("scroll", "acme", &value);
+            let changed = apply(&token, &e);
+            prop_assume!(changed != token);
+            prop_assert_eq!(t.open::<Value>("scroll", "acme", &changed), None, "{} -> {}", token, changed);
+        }
+
+        #[test]
+        fn tokens_open_only_for_their_kind_tenant_and_key(key in prop::collection::vec(any::<u8>(), 1..40), other_key in prop::collection::vec(any::<u8>(), 1..40), kind in "[a-z]{0,6}", tenant in "[a-z]{0,6}", other in ("[a-z]{0,6}", "[a-z]{0,6}"), value in payload()) {
+            let t = Tokens::new(&key);
+            let token = t.seal(&kind, &tenant, &value);
+            if other != (kind.clone(), tenant.clone()) {
+                prop_assert_eq!(t.open::<Value>(&other.0, &other.1, &token), None);
+            }
+            // nor for a pair that concatenates alike ("ab", "c" and "a", "bc")
+            if let Some(last) = kind.chars().last() {
+                let shifted = format!("{last}{tenant}");
+                prop_assert_eq!(t.open::<Value>(&kind[..kind.len() - last.len_utf8()], &shifted, &token), None);
+            }
+            if other_key != key {
+                prop_assert_eq!(Tokens::new(&other_key).open::<Value>(&kind, &tenant, &token), None);
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_is_no_token(s in "\\PC{0,60}|[A-Za-z0-9_.-]{0,80}") {
+            let t = Tokens::new(b"k");
+            prop_assert_eq!(t.open::<Value>("scroll", "acme", &s), None);
+            prop_assert_eq!(t.verify_jwt::<Value>(&s), None);
+        }
+
+        #[test]
+        fn jwts_verify_and_refuse_any_change(key in prop::collection::vec(any::<u8>(), 1..40), value in payload(), e in edit()) {
+            let t = Tokens::new(&key);
+            let jwt = t.jwt(&value);
+            prop_assert_eq!(t.verify_jwt::<Value>(&jwt), Some(value));
+            let changed = apply(&jwt, &e);
+            prop_assume!(changed != jwt);
+            prop_assert_eq!(t.verify_jwt::<Value>(&changed), None, "{} -> {}", jwt, changed);
+        }
+    }
+}

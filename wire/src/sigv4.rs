@@ -531,3 +531,318 @@ mod tests {
         assert!(matches!(Authorization::parse("AWS4-HMAC-SHA256 Credential=AKID/x, SignedHeaders=host, Signature=ab"), Err(Failure::Invalid(_))));
     }
 }
+
+/// Properties (issue 10): canonicalisation invariants, URI-encoding round trips, and that a
+/// signed request verifies while any change to a signed part of it is refused.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    const SERVICE: &str = "sagemaker";
+    /// 1970-01-01 .. 2100-01-01 (epoch seconds).
+    const YEAR_2100: i64 = 4_102_444_800;
+
+    fn unreserved(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+    }
+
+    /// Query pairs as they may come on the wire: any characters but the separators, `%XX`
+    /// escapes (valid or not) and `+` included.
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        prop::collection::vec(("[^&=]{0,6}|[A-Za-z0-9%+]{0,6}", "[^&]{0,6}|[A-Za-z0-9%+=]{0,6}"), 0..8)
+    }
+
+    fn join(pairs: &[(String, String)]) -> String {
+        pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    }
+
+    /// A request with its signing inputs.
+    #[derive(Debug, Clone)]
+    struct Signed {
+        method: String,
+        path: String,
+        query: Vec<(String, String)>,
+        headers: Vec<(String, String)>,
+        signed: String,
+        body: Vec<u8>,
+        at: i64,
+        akid: String,
+        secret: String,
+        region: String,
+    }
+
+    impl Signed {
+        fn request(&self) -> Request<'_> {
+            Request { method: &self.method, path: &self.path, query: "", headers: self.headers.clone(), body: &self.body }
+        }
+
+        /// The headers as sent: the signed ones and the `Authorization` computed over them.
+        fn sent(&self, query: &str) -> Vec<(String, String)> {
+            let req = Request { query, ..self.request() };
+            let auth = sign(&req, &self.akid, &self.secret, &self.region, SERVICE, &self.signed);
+            let mut headers = self.headers.clone();
+            headers.push(("Authorization".into(), auth));
+            headers
+        }
+
+        fn verify(&self, query: &str, headers: Vec<(String, String)>, body: &[u8], now: i64) -> Result<(Verified, String), Failure> {
+            let req = Request { method: &self.method, path: &self.path, query, headers, body };
+            let (akid, secret) = (self.akid.clone(), self.secret.clone());
+            verify(&req, SERVICE, now, |k| (k == akid).then(|| ("tenant".to_string(), secret)))
+        }
+    }
+
+    fn signed_request() -> impl Strategy<Value = Signed> {
+        let extra = prop::collection::vec(("x-p-[a-z0-9-]{1,8}", any::<String>(), any::<bool>()), 0..5);
+        (
+            prop_oneof![Just("GET".to_string()), Just("POST".to_string()), "[A-Za-z]{1,7}"],
+            prop::collection::vec("[^/]{0,8}", 0..4),
+            pairs(),
+            "[a-z0-9.-]{1,20}(:[0-9]{1,5})?",
+            0..YEAR_2100,
+            extra,
+            prop::collection::vec(any::<u8>(), 0..64),
+            (any::<bool>(), any::<bool>()),
+            ("[A-Z0-9]{1,20}", "[A-Za-z0-9/+]{1,40}", "[a-z0-9-]{1,15}"),
+        )
+            .prop_map(|(method, segments, query, host, at, extra, body, (content_type, content_sha), (akid, secret, region))| {
+                let mut headers = vec![("Host".to_string(), host), ("X-Amz-Date".to_string(), format_amz_date(at))];
+                let mut signed = vec!["host".to_string(), "x-amz-date".to_string()];
+                if content_type {
+                    headers.push(("Content-Type".into(), "application/x-amz-json-1.1".into()));
+                    signed.push("content-type".into());
+                }
+                if content_sha {
+                    headers.push(("X-Amz-Content-Sha256".into(), hex(&Sha256::digest(&body))));
+                    signed.push("x-amz-content-sha256".into());
+                }
+                for (name, value, sign) in extra {
+                    if sign {
+                        signed.push(name.clone());
+                    }
+                    headers.push((name, value));
+                }
+                signed.sort();
+                signed.dedup();
+                let path = format!("/{}", segments.join("/"));
+                Signed { method, path, query, headers, signed: signed.join(";"), body, at, akid, secret, region }
+            })
+    }
+
+    /// One change to a signed part of a request.
+    #[derive(Debug, Clone)]
+    enum Tamper {
+        Body(prop::sample::Index, u8),
+        SignedHeader(prop::sample::Index, prop::sample::Index),
+        Date(i64),
+        Signature(prop::sample::Index, u8),
+        Method,
+        Path,
+        Query,
+    }
+
+    fn tamper() -> impl Strategy<Value = Tamper> {
+        prop_oneof![
+            (any::<prop::sample::Index>(), 1..=255u8).prop_map(|(i, x)| Tamper::Body(i, x)),
+            (any::<prop::sample::Index>(), any::<prop::sample::Index>()).prop_map(|(h, c)| Tamper::SignedHeader(h, c)),
+            prop_oneof![-MAX_SKEW_SECONDS..0, 1..=MAX_SKEW_SECONDS].prop_map(Tamper::Date),
+            (any::<prop::sample::Index>(), 1..16u8).prop_map(|(i, d)| Tamper::Signature(i, d)),
+            Just(Tamper::Method),
+            Just(Tamper::Path),
+            Just(Tamper::Query),
+        ]
+    }
+
+    /// Replace one non-whitespace character (whitespace is not significant in a canonical
+    /// header value) by another; a blank value gains one.
+    fn change_value(value: &str, at: prop::sample::Index) -> String {
+        let positions: Vec<usize> = value.char_indices().filter(|(_, c)| !c.is_whitespace()).map(|(i, _)| i).collect();
+        if positions.is_empty() {
+            return format!("{value}a");
+        }
+        let i = positions[at.index(positions.len())];
+        let c = value[i..].chars().next().unwrap_or('a');
+        let new = if c == 'a' { 'b' } else { 'a' };
+        format!("{}{new}{}", &value[..i], &value[i + c.len_utf8()..])
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_query_ignores_parameter_order(pairs in pairs(), seed in any::<prop::sample::Index>()) {
+            let mut shuffled = pairs.clone();
+            // a rotation and a reversal reach every order over the cases
+            if !shuffled.is_empty() {
+                let k = seed.index(shuffled.len());
+                shuffled.rotate_left(k);
+                if k % 2 == 1 {
+                    shuffled.reverse();
+                }
+            }
+            prop_assert_eq!(canonical_query(&join(&pairs)), canonical_query(&join(&shuffled)));
+            prop_assert_eq!(canonical_query_raw(&join(&pairs)), canonical_query_raw(&join(&shuffled)));
+        }
+
+        #[test]
+        fn canonical_query_is_canonical(query in "[^#]{0,40}") {
+            let once = canonical_query(&query);
+            // sorted pairs of encoded text: canonicalising again changes nothing
+            prop_assert_eq!(canonical_query(&once), once.clone());
+            for pair in once.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').expect("every canonical pair has `=`");
+                prop_assert_eq!(uri_encode(&percent_decode(k), false), k);
+                prop_assert_eq!(uri_encode(&percent_decode(v), false), v);
+            }
+        }
+
+        #[test]
+        fn uri_encoding_round_trips_and_keeps_only_unreserved(s in any::<String>(), keep_slash in any::<bool>()) {
+            let enc = uri_encode(&s, keep_slash);
+            prop_assert_eq!(percent_decode(&enc), s.clone());
+            let b = enc.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i] == b'%' {
+                    let escaped = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                    prop_assert!(b[i + 1..i + 3].iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()), "{}", enc);
+                    let e = escaped.expect("two hex digits after %");
+                    // only what must be escaped is
+                    prop_assert!(!unreserved(e) && !(keep_slash && e == b'/'), "{} escapes {:?}", enc, e as char);
+                    i += 3;
+                } else {
+                    prop_assert!(unreserved(b[i]) || (keep_slash && b[i] == b'/'), "{} keeps {:?}", enc, b[i] as char);
+                    i += 1;
+                }
+            }
+        }
+
+        #[test]
+        fn canonical_uri_removes_dot_and_empty_segments(segments in prop::collection::vec("[^/]{1,6}", 0..5), noise in prop::collection::vec((any::<prop::sample::Index>(), 0..3u8), 0..4), slash in any::<bool>()) {
+            let segments: Vec<String> = segments.into_iter().filter(|s| s != "." && s != "..").collect();
+            let path = format!("/{}{}", segments.join("/"), if slash && !segments.is_empty() { "/" } else { "" });
+            let mut noisy = segments.clone();
+            for (at, kind) in noise {
+                let at = at.index(noisy.len() + 1);
+                match kind {
+                    // an empty segment at the end would be a trailing slash
+                    1 if at < noisy.len() => noisy.insert(at, String::new()),
+                    0 | 1 => noisy.insert(at, ".".into()),
+                    _ => {
+                        noisy.insert(at, "..".into());
+                        noisy.insert(at, "gone".into());
+                    }
+                }
+            }
+            let noisy = format!("/{}{}", noisy.join("/"), if slash && !segments.is_empty() { "/" } else { "" });
+            prop_assert_eq!(canonical_uri(&noisy), canonical_uri(&path));
+            prop_assert_eq!(percent_decode(&canonical_uri(&path)), path);
+        }
+
+        #[test]
+        fn amz_dates_round_trip(t in -62_167_219_200i64..253_402_300_800) {
+            let s = format_amz_date(t);
+            prop_assert_eq!(parse_amz_date(&s), Some(t));
+        }
+
+        #[test]
+        fn amz_date_parser_takes_any_text(s in "[0-9]{8}T[0-9]{6}Z|[0-9TZ+ -]{16}|\\PC{0,20}") {
+            // what it accepts is a date it would write (a leap second reads as the next minute)
+            if let Some(t) = parse_amz_date(&s) {
+                if !s.ends_with("60Z") {
+                    prop_assert_eq!(format_amz_date(t), s);
+                }
+            }
+        }
+
+        #[test]
+        fn authorization_header_round_trips(akid in "[A-Za-z0-9]{1,20}", date in "[0-9]{8}", region in "[a-z0-9-]{1,15}", service in "[a-z-]{1,12}", signed in "[a-z0-9-]{1,10}(;[a-z0-9-]{1,10}){0,4}", signature in "[0-9a-f]{64}", spaces in "[ ]{0,3}") {
+            let header = format!("{ALGORITHM} Credential={akid}/{date}/{region}/{service}/aws4_request,{spaces}SignedHeaders={signed},{spaces}Signature={signature}");
+            let a = Authorization::parse(&header).unwrap();
+            prop_assert_eq!((a.access_key_id, a.date, a.region, a.service, a.terminator), (akid, date, region, service, "aws4_request".to_string()));
+            prop_assert_eq!((a.signed_headers, a.signature), (signed, signature));
+        }
+
+        #[test]
+        fn signed_requests_verify(r in signed_request(), skew in -MAX_SKEW_SECONDS..=MAX_SKEW_SECONDS, seed in any::<prop::sample::Index>()) {
+            let query = join(&r.query);
+            let headers = r.sent(&query);
+            let (verified, tenant) = r.verify(&query, headers.clone(), &r.body, r.at + skew).unwrap();
+            prop_assert_eq!((verified.access_key_id.as_str(), verified.region.as_str(), tenant.as_str()), (r.akid.as_str(), r.region.as_str(), "tenant"));
+            // the canonical query is sorted: the parameters may come in another order
+            let mut reordered = r.query.clone();
+            if !reordered.is_empty() {
+                let k = seed.index(reordered.len());
+                reordered.rotate_left(k);
+            }
+            prop_assert!(r.verify(&join(&reordered), headers.clone(), &r.body, r.at + skew).is_ok());
+            // outside the allowed clock skew, a wrong secret, another service, an unknown key
+            prop_assert!(matches!(r.verify(&query, headers.clone(), &r.body, r.at + MAX_SKEW_SECONDS + 1), Err(Failure::Invalid(_))));
+            let req = Request { method: &r.method, path: &r.path, query: &query, headers: headers.clone(), body: &r.body };
+            let wrong = format!("{}x", r.secret);
+            prop_assert!(matches!(verify(&req, SERVICE, r.at, |_| Some(((), wrong))), Err(Failure::Invalid(_))));
+            prop_assert!(matches!(verify(&req, "sts", r.at, |_| Some(((), r.secret.clone()))), Err(Failure::Invalid(_))));
+            prop_assert!(matches!(verify(&req, SERVICE, r.at, |_| None::<((), String)>), Err(Failure::UnknownKey(_))));
+        }
+
+        #[test]
+        fn tampering_with_a_signed_part_is_refused(r in signed_request(), t in tamper()) {
+            let mut query = join(&r.query);
+            let mut headers = r.sent(&query);
+            let mut body = r.body.clone();
+            let mut now = r.at;
+            let mut method = r.method.clone();
+            let mut path = r.path.clone();
+            match t {
+                Tamper::Body(i, x) if !body.is_empty() => {
+                    let i = i.index(body.len());
+                    body[i] ^= x;
+                }
+                Tamper::Body(_, x) => body.push(x),
+                Tamper::SignedHeader(h, c) => {
+                    let names: Vec<&str> = r.signed.split(';').collect();
+                    let signed: Vec<usize> = (0..headers.len()).filter(|i| names.contains(&headers[*i].0.to_ascii_lowercase().as_str())).collect();
+                    let i = signed[h.index(signed.len())];
+                    headers[i].1 = change_value(&headers[i].1, c);
+                }
+                Tamper::Date(d) => {
+                    for h in headers.iter_mut().filter(|h| h.0 == "X-Amz-Date") {
+                        h.1 = format_amz_date(r.at + d);
+                    }
+                    now = r.at + d;
+                }
+                Tamper::Signature(i, d) => {
+                    let auth = &mut headers.last_mut().unwrap().1;
+                    let start = auth.find("Signature=").unwrap() + "Signature=".len();
+                    let i = start + i.index(64);
+                    let digit = (auth.as_bytes()[i] as char).to_digit(16).unwrap();
+                    let new = std::char::from_digit((digit + u32::from(d)) % 16, 16).unwrap();
+                    auth.replace_range(i..=i, &new.to_string());
+                }
+                Tamper::Method => method = format!("{method}X"),
+                Tamper::Path => path = format!("{path}/x"),
+                Tamper::Query => query = if query.is_empty() { "x=1".into() } else { format!("{query}&x=1") },
+            }
+            let req = Request { method: &method, path: &path, query: &query, headers, body: &body };
+            let got = verify(&req, SERVICE, now, |_| Some(((), r.secret.clone())));
+            prop_assert!(matches!(got, Err(Failure::Invalid(_))), "{:?}", got);
+        }
+
+        #[test]
+        fn arbitrary_headers_never_panic(
+            headers in prop::collection::vec((prop_oneof![Just("authorization".to_string()), Just("x-amz-date".to_string()), Just("host".to_string()), Just("x-amz-content-sha256".to_string()), "\\PC{0,8}"], any::<String>()), 0..6),
+            auth in ("\\PC{0,10}", "\\PC{0,10}", "\\PC{0,12}", "[0-9a-fA-F]{0,66}|\\PC{0,8}"),
+            date in "[0-9]{8}T[0-9]{6}Z|\\PC{0,17}",
+            body in prop::collection::vec(any::<u8>(), 0..16),
+            now in any::<i64>(),
+        ) {
+            let (scope, region, signed, signature) = auth;
+            let mut headers = headers;
+            headers.push(("authorization".into(), format!("{ALGORITHM} Credential=AK/{scope}/{region}/sagemaker/aws4_request, SignedHeaders={signed}, Signature={signature}")));
+            headers.push(("x-amz-date".into(), date));
+            let req = Request { method: "POST", path: "/", query: "", headers, body: &body };
+            let got = verify(&req, SERVICE, now, |_| Some(((), "secret".to_string())));
+            prop_assert!(got.is_err());
+            let _ = Authorization::parse(&req.headers[0].1);
+        }
+    }
+}

@@ -176,3 +176,478 @@ fn load_version(service: &str, endpoint: &str, version: Version, def: &Map<Strin
         errors: Vec::new(),
     })
 }
+
+/// Properties (issue 10): a well-formed service file, written in any of HOCON's forms
+/// (root braces or none, `:`/`=`/nothing before an object, commas or newlines, comments,
+/// quoted or bare keys, path expressions), loads as exactly the endpoints, versions and
+/// fields it was written with; text that is not one is refused, never a panic.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::ir::Property;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Ty {
+        String { min_length: Option<u64> },
+        Integer { minimum: Option<i64>, int32: bool },
+        Number,
+        Boolean,
+        Strings,
+        Enum(Vec<String>),
+        Ref(usize),
+    }
+
+    #[derive(Debug, Clone)]
+    struct Field {
+        name: String,
+        ty: Ty,
+        required: bool,
+        description: String,
+    }
+
+    #[derive(Debug, Clone)]
+    enum Body {
+        Request(Vec<Field>),
+        Batch { action: String, version: Version },
+    }
+
+    #[derive(Debug, Clone)]
+    struct GenVersion {
+        version: Version,
+        description: String,
+        body: Body,
+        response: bool,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Endpoint {
+        name: String,
+        authorize: Option<bool>,
+        internal: bool,
+        versions: Vec<GenVersion>,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Doc {
+        description: String,
+        definitions: Vec<(String, Vec<Field>)>,
+        endpoints: Vec<Endpoint>,
+    }
+
+    /// How the text is laid out.
+    #[derive(Debug, Clone)]
+    struct Style {
+        root_braces: bool,
+        /// Before an object: "", ":" or "=".
+        open: &'static str,
+        /// Before a value: ":" or "=".
+        assign: &'static str,
+        /// Between members: "\n" or ", ".
+        sep: &'static str,
+        comments: bool,
+        quote_keys: bool,
+        triple_quoted: bool,
+        /// 0: nested objects; 1: `endpoint."1.5" { … }`; 2: every leaf as a full path.
+        paths: u8,
+    }
+
+    const RESERVED: &[&str] = &["internal", "allow_roles", "authorize", "include", "true", "false", "null", "yes", "no", "on", "off"];
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9_]{0,8}".prop_filter("not a group key or HOCON word", |n| !RESERVED.contains(&n.as_str()))
+    }
+
+    fn version() -> impl Strategy<Value = Version> {
+        (1..4u32, 0..30u32).prop_map(|(major, minor)| Version { major, minor })
+    }
+
+    /// Text a description may hold (`"""` strings take no escapes, so no quotes there).
+    fn text() -> impl Strategy<Value = String> {
+        "[^\"\\p{Cc}]{0,16}|[a-z ]{0,10}"
+    }
+
+    fn ty(definitions: usize) -> impl Strategy<Value = Ty> {
+        let mut choices: Vec<BoxedStrategy<Ty>> = vec![
+            prop::option::of(0..100u64).prop_map(|min_length| Ty::String { min_length }).boxed(),
+            (prop::option::of(any::<i32>().prop_map(i64::from)), any::<bool>()).prop_map(|(minimum, int32)| Ty::Integer { minimum, int32 }).boxed(),
+            Just(Ty::Number).boxed(),
+            Just(Ty::Boolean).boxed(),
+            Just(Ty::Strings).boxed(),
+            prop::collection::vec("[^\"\\\\\\p{Cc}]{0,6}", 1..4).prop_map(Ty::Enum).boxed(),
+        ];
+        if definitions > 0 {
+            choices.push((0..definitions).prop_map(Ty::Ref).boxed());
+        }
+        prop::strategy::Union::new(choices)
+    }
+
+    fn fields(definitions: usize) -> impl Strategy<Value = Vec<Field>> {
+        prop::collection::btree_map(name(), (ty(definitions), any::<bool>(), text()), 0..4)
+            .prop_map(|m| m.into_iter().map(|(name, (ty, required, description))| Field { name, ty, required, description }).collect())
+            .prop_shuffle()
+    }
+
+    fn doc() -> impl Strategy<Value = Doc> {
+        (0..3usize).prop_flat_map(|ndefs| {
+            let defs = prop::collection::btree_map(name(), fields(0), ndefs..=ndefs).prop_map(|m| m.into_iter().collect::<Vec<_>>());
+            let body = prop_oneof![
+                3 => fields(ndefs).prop_map(Body::Request),
+                1 => (name(), version()).prop_map(|(action, version)| Body::Batch { action, version }),
+            ];
+            let versions = prop::collection::btree_map(version(), (text(), body, any::<bool>()), 1..3)
+                .prop_map(|m| m.into_iter().map(|(version, (description, body, response))| GenVersion { version, description, body, response }).collect::<Vec<_>>())
+                .prop_shuffle();
+            let endpoints = prop::collection::btree_map(name(), (prop::option::of(any::<bool>()), any::<bool>(), versions), 1..4)
+                .prop_map(|m| m.into_iter().map(|(name, (authorize, internal, versions))| Endpoint { name, authorize, internal, versions }).collect::<Vec<_>>())
+                .prop_shuffle();
+            (text(), defs, endpoints).prop_map(|(description, definitions, endpoints)| Doc { description, definitions, endpoints })
+        })
+    }
+
+    fn style() -> impl Strategy<Value = Style> {
+        (
+            any::<bool>(),
+            prop::sample::select(vec!["", ":", "="]),
+            prop::sample::select(vec![":", "="]),
+            prop::sample::select(vec!["\n", ", "]),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            0..3u8,
+        )
+            .prop_map(|(root_braces, open, assign, sep, comments, quote_keys, triple_quoted, paths)| Style {
+                root_braces,
+                open,
+                assign,
+                sep,
+                comments,
+                quote_keys,
+                triple_quoted,
+                paths,
+            })
+    }
+
+    /// A HOCON value tree, written out in a [`Style`].
+    enum Node {
+        Obj(Vec<(String, Node)>),
+        /// Already HOCON text.
+        Raw(String),
+    }
+
+    fn quoted(s: &str) -> String {
+        serde_json::to_string(s).unwrap()
+    }
+
+    fn obj(members: Vec<(&str, Node)>) -> Node {
+        Node::Obj(members.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+
+    fn raw(s: impl Into<String>) -> Node {
+        Node::Raw(s.into())
+    }
+
+    fn schema_node(f: &Field, defs: &[(String, Vec<Field>)], st: &Style) -> Node {
+        let mut m: Vec<(&str, Node)> = Vec::new();
+        match &f.ty {
+            Ty::String { min_length } => {
+                m.push(("type", raw("string")));
+                if let Some(n) = min_length {
+                    m.push(("minLength", raw(n.to_string())));
+                }
+            }
+            Ty::Integer { minimum, int32 } => {
+                m.push(("type", raw("integer")));
+                if let Some(n) = minimum {
+                    m.push(("minimum", raw(n.to_string())));
+                }
+                if *int32 {
+                    m.push(("format", raw("int32")));
+                }
+            }
+            Ty::Number => m.push(("type", raw("number"))),
+            Ty::Boolean => m.push(("type", raw("boolean"))),
+            Ty::Strings => {
+                m.push(("type", raw("array")));
+                m.push(("items", obj(vec![("type", raw("string"))])));
+            }
+            Ty::Enum(values) => m.push(("enum", raw(format!("[{}]", values.iter().map(|v| quoted(v)).collect::<Vec<_>>().join(", "))))),
+            Ty::Ref(i) => m.push(("\"$ref\"", raw(quoted(&format!("#/definitions/{}", defs[*i].0))))),
+        }
+        if !f.description.is_empty() {
+            m.push(("description", description(&f.description, st)));
+        }
+        obj(m)
+    }
+
+    fn description(s: &str, st: &Style) -> Node {
+        if st.triple_quoted {
+            raw(format!("\"\"\"{s}\"\"\""))
+        } else {
+            raw(quoted(s))
+        }
+    }
+
+    fn object_node(fields: &[Field], defs: &[(String, Vec<Field>)], st: &Style) -> Node {
+        let required: Vec<String> = fields.iter().filter(|f| f.required).map(|f| f.name.clone()).collect();
+        let mut m = vec![("type", raw("object"))];
+        if !required.is_empty() {
+            m.push(("required", raw(format!("[{}]", required.join(", ")))));
+        }
+        m.push(("properties", Node::Obj(fields.iter().map(|f| (f.name.clone(), schema_node(f, defs, st))).collect())));
+        obj(m)
+    }
+
+    fn key(k: &str, st: &Style) -> String {
+        if k.starts_with('"') {
+            k.to_string()
+        } else if Version::parse(k).is_some() || st.quote_keys {
+            quoted(k)
+        } else {
+            k.to_string()
+        }
+    }
+
+    fn doc_node(d: &Doc, st: &Style) -> Node {
+        let mut root: Vec<(String, Node)> = Vec::new();
+        if !d.description.is_empty() {
+            root.push(("_description".into(), description(&d.description, st)));
+        }
+        if !d.definitions.is_empty() {
+            root.push(("_definitions".into(), Node::Obj(d.definitions.iter().map(|(n, f)| (n.clone(), object_node(f, &d.definitions, st))).collect())));
+        }
+        for e in &d.endpoints {
+            let mut members: Vec<(String, Node)> = Vec::new();
+            if let Some(a) = e.authorize {
+                members.push(("authorize".into(), raw(a.to_string())));
+            }
+            if e.internal {
+                members.push(("internal".into(), raw("false")));
+                members.push(("allow_roles".into(), raw("[\"*\"]")));
+            }
+            for v in &e.versions {
+                let mut m: Vec<(&str, Node)> = Vec::new();
+                if !v.description.is_empty() {
+                    m.push(("description", description(&v.description, st)));
+                }
+                match &v.body {
+                    Body::Request(fields) => m.push(("request", object_node(fields, &d.definitions, st))),
+                    Body::Batch { action, version } => {
+                        // a number unless HOCON would read it as another one (2.10 is 2.1)
+                        let version = if version.minor % 10 != 0 { version.to_string() } else { quoted(&version.to_string()) };
+                        m.push(("batch_request", obj(vec![("action", raw(quoted(action))), ("version", raw(version))])));
+                    }
+                }
+                if v.response {
+                    m.push(("response", obj(vec![("type", raw("object")), ("properties", obj(vec![("ok", obj(vec![("type", raw("boolean"))]))]))])));
+                }
+                members.push((v.version.to_string(), obj(m)));
+            }
+            root.push((e.name.clone(), Node::Obj(members)));
+        }
+        Node::Obj(root)
+    }
+
+    /// Writes the members of an object; `prefix` is the path above them (path styles).
+    fn write_members(out: &mut String, members: &[(String, Node)], prefix: &str, depth: usize, st: &Style) {
+        for (i, (k, v)) in members.iter().enumerate() {
+            let path = if prefix.is_empty() { key(k, st) } else { format!("{prefix}.{}", key(k, st)) };
+            if st.comments && i == 0 {
+                out.push_str(if depth % 2 == 0 { "# a comment { [\n" } else { "// another } ]\n" });
+            }
+            match v {
+                Node::Raw(text) => {
+                    out.push_str(&path);
+                    out.push_str(st.assign);
+                    out.push(' ');
+                    out.push_str(text);
+                }
+                // path styles: keep going down the path instead of opening an object
+                Node::Obj(inner) if !inner.is_empty() && (st.paths == 2 || (st.paths == 1 && depth == 0)) => {
+                    write_members(out, inner, &path, depth + 1, st);
+                    continue;
+                }
+                Node::Obj(inner) => {
+                    out.push_str(&path);
+                    out.push_str(st.open);
+                    out.push_str(" {\n");
+                    write_members(out, inner, "", depth + 1, st);
+                    out.push_str("\n}");
+                }
+            }
+            out.push_str(st.sep);
+        }
+    }
+
+    fn render(d: &Doc, st: &Style) -> String {
+        let Node::Obj(members) = doc_node(d, st) else { unreachable!() };
+        let mut out = String::new();
+        write_members(&mut out, &members, "", 0, st);
+        if st.root_braces {
+            format!("{{\n{out}\n}}\n")
+        } else {
+            out
+        }
+    }
+
+    fn check_field(p: &Property, f: &Field, defs: &[(String, Vec<Field>)]) -> Result<(), TestCaseError> {
+        prop_assert_eq!(&p.name, &f.name);
+        prop_assert_eq!(p.required, f.required, "{}", f.name);
+        prop_assert_eq!(&p.schema.description, f.description.trim());
+        let ok = match (&f.ty, &p.schema.kind) {
+            (Ty::String { min_length }, Kind::String { min_length: got, .. }) => got == min_length,
+            (Ty::Integer { minimum, int32 }, Kind::Integer { minimum: got, bits, .. }) => got == minimum && bits == if *int32 { &32 } else { &64 },
+            (Ty::Number, Kind::Number { .. }) | (Ty::Boolean, Kind::Boolean) => true,
+            (Ty::Strings, Kind::Array { items, .. }) => matches!(items.kind, Kind::String { .. }),
+            (Ty::Enum(values), Kind::Enum(got)) => values == got,
+            (Ty::Ref(i), Kind::Ref(got)) => got == &defs[*i].0,
+            _ => false,
+        };
+        prop_assert!(ok, "{:?} loaded as {:?}", f.ty, p.schema.kind);
+        Ok(())
+    }
+
+    fn check_object(schema: &Schema, fields: &[Field], defs: &[(String, Vec<Field>)]) -> Result<(), TestCaseError> {
+        let Kind::Object(o) = &schema.kind else { return Err(TestCaseError::fail(format!("not an object: {:?}", schema.kind))) };
+        prop_assert_eq!(o.properties.len(), fields.len());
+        for (p, f) in o.properties.iter().zip(fields) {
+            check_field(p, f, defs)?;
+        }
+        Ok(())
+    }
+
+    /// The endpoint/version/field structure of `d`, changed in one place: a text the
+    /// loader must not take as `d`.
+    fn mutate(text: &str, at: prop::sample::Index, what: u8, junk: &str) -> String {
+        let mut chars: Vec<char> = text.chars().collect();
+        let i = at.index(chars.len() + 1);
+        match what {
+            0 => {
+                chars.insert(i, junk.chars().next().unwrap_or('{'));
+            }
+            1 if i < chars.len() => {
+                chars.remove(i);
+            }
+            2 => chars.truncate(i),
+            _ => {
+                let tail: Vec<char> = junk.chars().collect();
+                chars.splice(i..i, tail);
+            }
+        }
+        chars.into_iter().collect()
+    }
+
+    /// Positions of `{`, `}`, `[`, `]` outside strings and comments.
+    fn bracket_positions(text: &str) -> Vec<usize> {
+        let b = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if text[i..].starts_with("\"\"\"") {
+                i += 3 + text[i + 3..].find("\"\"\"").map(|e| e + 3).unwrap_or(text.len() - i - 3);
+                continue;
+            }
+            match b[i] {
+                b'"' => {
+                    i += 1;
+                    while i < b.len() && b[i] != b'"' {
+                        i += if b[i] == b'\\' { 2 } else { 1 };
+                    }
+                }
+                b'#' => i += text[i..].find('\n').unwrap_or(text.len() - i),
+                b'/' if text[i..].starts_with("//") => i += text[i..].find('\n').unwrap_or(text.len() - i),
+                b'{' | b'}' | b'[' | b']' => out.push(i),
+                _ => {}
+            }
+            i += 1;
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn a_missing_bracket_is_refused(d in doc(), st in style(), at in any::<prop::sample::Index>()) {
+            let text = render(&d, &st);
+            let brackets = bracket_positions(&text);
+            prop_assume!(!brackets.is_empty());
+            let i = brackets[at.index(brackets.len())];
+            let broken = format!("{}{}", &text[..i], &text[i + 1..]);
+            let err = load_service(&broken, "svc").unwrap_err();
+            prop_assert!(err.starts_with("HOCON: "), "{}", err);
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused(text in "[{}\\[\\]:=,\"$#/\\\\.\n a-z0-9_]{0,60}|\\PC{0,40}") {
+            if let Ok((service, _)) = load_service(&text, "svc") {
+                prop_assert!(service.operations.iter().all(|o| !o.versions.is_empty()));
+            }
+        }
+
+        #[test]
+        fn versions_read_back(v in any::<(u32, u32)>(), s in "\\PC{0,8}|[0-9. ]{0,8}") {
+            let v = Version { major: v.0, minor: v.1 };
+            prop_assert_eq!(Version::parse(&v.to_string()), Some(v));
+            if let Some(p) = Version::parse(&s) {
+                let (a, b) = s.trim().split_once('.').unwrap();
+                prop_assert_eq!((p.major, p.minor), (a.parse::<u32>().unwrap(), b.parse::<u32>().unwrap()));
+            }
+        }
+    }
+
+    proptest! {
+        // the HOCON parser takes ~5 ms a document in a debug build: 128 cases keep each under 2 s
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn well_formed_services_load_as_written(d in doc(), st in style()) {
+            let text = render(&d, &st);
+            let (service, types) = load_service(&text, "svc").map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            prop_assert_eq!(&service.description, d.description.trim());
+            prop_assert_eq!(types.named.keys().collect::<Vec<_>>(), d.definitions.iter().map(|(n, _)| n).collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+            for (n, fields) in &d.definitions {
+                check_object(&types.named[n], fields, &d.definitions)?;
+            }
+            prop_assert_eq!(service.operations.iter().map(|o| &o.name).collect::<Vec<_>>(), d.endpoints.iter().map(|e| &e.name).collect::<Vec<_>>(), "{}", text);
+            for (op, e) in service.operations.iter().zip(&d.endpoints) {
+                let mut want = e.versions.clone();
+                want.sort_by_key(|v| v.version);
+                prop_assert_eq!(op.versions.iter().map(|v| v.version).collect::<Vec<_>>(), want.iter().map(|v| Some(v.version)).collect::<Vec<_>>());
+                for (v, w) in op.versions.iter().zip(&want) {
+                    prop_assert_eq!(&v.description, w.description.trim());
+                    prop_assert_eq!(v.authorize, e.authorize.unwrap_or(true));
+                    prop_assert_eq!(&v.http.path, &format!("/svc.{}", e.name));
+                    prop_assert_eq!(v.response.is_some(), w.response);
+                    match (&v.body, &w.body) {
+                        (crate::ir::Body::Json { schema, .. }, Body::Request(fields)) => check_object(schema, fields, &d.definitions)?,
+                        (crate::ir::Body::JsonLines { operation, version }, Body::Batch { action, version: want }) => {
+                            prop_assert_eq!(operation, action);
+                            prop_assert_eq!(*version, Some(*want));
+                        }
+                        (got, _) => prop_assert!(false, "{:?} loaded as {:?}", w.body, got),
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn changed_text_is_read_or_refused(d in doc(), st in style(), at in any::<prop::sample::Index>(), what in 0..4u8, junk in "[{}\\[\\]:=,\"'$#/\\\\.\n a1]{1,6}|\\PC{1,4}") {
+            let text = mutate(&render(&d, &st), at, what, &junk);
+            match load_service(&text, "svc") {
+                Ok((service, _)) => prop_assert!(service.operations.iter().all(|o| !o.versions.is_empty())),
+                Err(e) => prop_assert!(!e.is_empty()),
+            }
+        }
+    }
+
+    proptest! {
+        // two documents per case
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn every_form_loads_alike(d in doc(), a in style(), b in style()) {
+            // HOCON trims nothing in `"""` strings and the loader trims descriptions: the same text either way
+            let (ta, tb) = (render(&d, &a), render(&d, &b));
+            prop_assert_eq!(load_service(&ta, "svc").unwrap(), load_service(&tb, "svc").unwrap(), "{}\n----\n{}", ta, tb);
+        }
+    }
+}

@@ -157,3 +157,63 @@ mod tests {
         assert_eq!(Form::parse_bytes(file, "x").unwrap().parts.len(), 2);
     }
 }
+
+/// Properties (issue 10): a multipart body reads back as the parts it was built from;
+/// any other body is refused as malformed, never a panic.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn part() -> impl Strategy<Value = Part> {
+        (prop::option::of("[A-Za-z0-9._ -]{1,10}"), prop::option::of("[a-z]{1,6}/[a-z0-9.+-]{1,10}"), prop::collection::vec(any::<u8>(), 0..48))
+            .prop_map(|(filename, content_type, data)| Part { name: String::new(), filename, content_type, data })
+    }
+
+    /// The body as Python's `requests` builds it.
+    fn build(parts: &[Part], boundary: &str) -> Vec<u8> {
+        let mut body = Vec::new();
+        for p in parts {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"", p.name).as_bytes());
+            if let Some(f) = &p.filename {
+                body.extend_from_slice(format!("; filename=\"{f}\"").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            if let Some(t) = &p.content_type {
+                body.extend_from_slice(format!("Content-Type: {t}\r\n").as_bytes());
+            }
+            body.extend_from_slice(b"\r\n");
+            body.extend_from_slice(&p.data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        body
+    }
+
+    proptest! {
+        #[test]
+        fn forms_read_back(parts in prop::collection::vec(("[a-z_]{1,8}", part()), 0..5), boundary in "[A-Za-z0-9'()+_,.-]{1,40}") {
+            let parts: Vec<Part> = parts.into_iter().map(|(name, p)| Part { name, ..p }).collect();
+            // the boundary is chosen not to occur in the data (as clients do)
+            let delimiter = format!("\r\n--{boundary}");
+            prop_assume!(parts.iter().all(|p| find(&[&b"\r\n"[..], &p.data, b"\r\n"].concat(), delimiter.as_bytes(), 0).is_none()));
+            let form = Form::parse_bytes(&build(&parts, &boundary), &boundary).unwrap();
+            prop_assert_eq!(form.parts, parts);
+        }
+
+        #[test]
+        fn any_body_is_read_or_refused(body in prop::collection::vec(any::<u8>(), 0..64), text in "(--b|\r\n|Content-Disposition: form-data; name=\"a\"|x|-)*", boundary in "b|[a-z-]{1,3}") {
+            for b in [&body[..], text.as_bytes()] {
+                match Form::parse_bytes(b, &boundary) {
+                    Ok(form) => {
+                        // each part opens with a delimiter and the body closes with one
+                        let delimiter = format!("--{boundary}");
+                        let count = b.windows(delimiter.len()).filter(|w| *w == delimiter.as_bytes()).count();
+                        prop_assert!(count > form.parts.len(), "{} parts, {} delimiters", form.parts.len(), count);
+                    }
+                    Err(e) => prop_assert!(matches!(e, RequestProblem::Malformed(_)), "{:?}", e),
+                }
+            }
+        }
+    }
+}

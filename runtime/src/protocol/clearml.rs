@@ -217,47 +217,7 @@ impl Call {
     /// not JSON or not an object fails the whole call; an object that does not fit `T`
     /// becomes an item error.
     pub fn batch<T: DeserializeOwned + Validate>(&self) -> Result<Batch<T>, Error> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Err(Error::new(400, 17, "Batch request contains no items"));
-        }
-        let mut objects = Vec::new();
-        let whole = if self.json_lines { None } else { serde_json::from_slice::<Value>(&self.body).ok() };
-        match whole {
-            Some(Value::Object(o)) => objects.push(Value::Object(o)),
-            Some(Value::Array(a)) => objects.extend(a),
-            _ => {
-                let text = std::str::from_utf8(&self.body).map_err(|_| Error::new(400, 0, "Failed to decode JSON object: body is not UTF-8"))?;
-                let lines: Vec<&str> = text.trim_end_matches(['\n', '\r']).split('\n').collect();
-                for (i, line) in lines.iter().enumerate() {
-                    let v: Value = serde_json::from_str(line)
-                        .map_err(|e| Error::new(400, 0, format!("Failed to decode JSON object: {e} in batch item #{i}")))?;
-                    objects.push(v);
-                }
-            }
-        }
-        if let Some(bad) = objects.iter().find(|v| !v.is_object()) {
-            let kind = match bad {
-                Value::Array(_) => "list",
-                Value::String(_) => "str",
-                Value::Number(_) => "number",
-                Value::Bool(_) => "bool",
-                _ => "null",
-            };
-            return Err(Error::new(400, 0, format!("json lines must contain objects, found: {kind}")));
-        }
-        if objects.is_empty() {
-            return Err(Error::new(400, 17, "Batch request contains no items"));
-        }
-        let items = objects
-            .into_iter()
-            .map(|raw| {
-                let item: T = super::body::from_value(raw.clone())
-                    .map_err(|e| ItemError { message: RequestProblem::from_serde(&e).describe(), raw: raw.clone() })?;
-                validate(&item).map_err(|v| ItemError { message: RequestProblem::Invalid(v).describe(), raw })?;
-                Ok(item)
-            })
-            .collect();
-        Ok(Batch { items })
+        decode_batch(&self.body, self.json_lines)
     }
 
     /// The reply in the envelope.
@@ -279,6 +239,51 @@ impl Call {
     }
 }
 
+
+/// A batch body (`Content-Type` JSON lines or not): see [`Call::batch`].
+fn decode_batch<T: DeserializeOwned + Validate>(body: &[u8], json_lines: bool) -> Result<Batch<T>, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::new(400, 17, "Batch request contains no items"));
+    }
+    let mut objects = Vec::new();
+    let whole = if json_lines { None } else { serde_json::from_slice::<Value>(body).ok() };
+    match whole {
+        Some(Value::Object(o)) => objects.push(Value::Object(o)),
+        Some(Value::Array(a)) => objects.extend(a),
+        _ => {
+            let text = std::str::from_utf8(body).map_err(|_| Error::new(400, 0, "Failed to decode JSON object: body is not UTF-8"))?;
+            let lines: Vec<&str> = text.trim_end_matches(['\n', '\r']).split('\n').collect();
+            for (i, line) in lines.iter().enumerate() {
+                let v: Value = serde_json::from_str(line)
+                    .map_err(|e| Error::new(400, 0, format!("Failed to decode JSON object: {e} in batch item #{i}")))?;
+                objects.push(v);
+            }
+        }
+    }
+    if let Some(bad) = objects.iter().find(|v| !v.is_object()) {
+        let kind = match bad {
+            Value::Array(_) => "list",
+            Value::String(_) => "str",
+            Value::Number(_) => "number",
+            Value::Bool(_) => "bool",
+            _ => "null",
+        };
+        return Err(Error::new(400, 0, format!("json lines must contain objects, found: {kind}")));
+    }
+    if objects.is_empty() {
+        return Err(Error::new(400, 17, "Batch request contains no items"));
+    }
+    let items = objects
+        .into_iter()
+        .map(|raw| {
+            let item: T = super::body::from_value(raw.clone())
+                .map_err(|e| ItemError { message: RequestProblem::from_serde(&e).describe(), raw: raw.clone() })?;
+            validate(&item).map_err(|v| ItemError { message: RequestProblem::Invalid(v).describe(), raw })?;
+            Ok(item)
+        })
+        .collect();
+    Ok(Batch { items })
+}
 
 /// The caller's tenant, from the server's [`Auth`] (an app without one is open).
 fn authenticate(req: &HttpRequest, ctx: &RequestContext) -> Result<String, Error> {
@@ -405,4 +410,151 @@ pub fn payload_too_large(req: &HttpRequest, max_version: &str, limit: usize) -> 
     let ctx = RequestContext::from_request(req);
     let msg = format!("Request body too large: the limit is {limit} bytes");
     Some(envelope::<Value>(&ctx, None, name, Some(version), None, Err(Error::new(413, 0, msg))))
+}
+
+/// Properties (issue 10): a JSON-lines batch reads as the same objects as its JSON array
+/// form, whatever the line endings and the whitespace around items; what clearml-server
+/// refuses (a blank line between items, a line that is not an object) is refused.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An event as a typed batch item: `task` is required.
+    #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+    struct Event {
+        task: String,
+        iter: Option<i64>,
+    }
+
+    impl Validate for Event {
+        fn validate(&self, _: &mut crate::validate::Validator) {}
+    }
+
+    fn object() -> impl Strategy<Value = Map<String, Value>> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_filter("JSON numbers are finite", |f| f.is_finite()).prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+        ];
+        let value = leaf.prop_recursive(2, 12, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+                prop::collection::btree_map("[a-z]{1,4}", inner, 0..3).prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        prop::collection::btree_map(prop_oneof![Just("task".to_string()), Just("iter".to_string()), "[a-z_]{1,8}"], value, 0..5)
+            .prop_map(|m| m.into_iter().collect())
+    }
+
+    /// The layout of one line: whitespace before and after the item, and its line ending.
+    fn layout() -> impl Strategy<Value = (String, String, &'static str)> {
+        ("[ \t]{0,3}", "[ \t\r]{0,3}", prop::sample::select(vec!["\n", "\r\n"]))
+    }
+
+    /// The objects one per line, with whitespace around them.
+    fn lines(objects: &[Map<String, Value>], layouts: &[(String, String, &'static str)]) -> Vec<String> {
+        objects
+            .iter()
+            .zip(layouts.iter().cycle())
+            .map(|(o, (before, after, _))| format!("{before}{}{after}", serde_json::to_string(o).unwrap()))
+            .collect()
+    }
+
+    /// The lines joined by their line endings; `last` ends the body.
+    fn body(lines: &[String], layouts: &[(String, String, &'static str)], last: &str) -> Vec<u8> {
+        let mut out = String::new();
+        for (i, (line, (_, _, end))) in lines.iter().zip(layouts.iter().cycle()).enumerate() {
+            out.push_str(line);
+            if i + 1 < lines.len() {
+                out.push_str(end);
+            }
+        }
+        out.push_str(last);
+        out.into_bytes()
+    }
+
+    fn values(b: Batch<Value>) -> Vec<Value> {
+        b.items.into_iter().map(|i| i.expect("a Value always fits")).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn json_lines_read_as_the_array_form(objects in prop::collection::vec(object(), 1..8), layouts in prop::collection::vec(layout(), 1..8), last in prop::sample::select(vec!["", "\n", "\r\n", "\n\n", "\r\n\r\n"])) {
+            let expected: Vec<Value> = objects.iter().cloned().map(Value::Object).collect();
+            let array = serde_json::to_vec(&expected).unwrap();
+            prop_assert_eq!(values(decode_batch(&array, false).unwrap()), expected.clone());
+            let text = body(&lines(&objects, &layouts), &layouts, last);
+            // with `Content-Type: application/json-lines`, and with any other (read as JSON first)
+            prop_assert_eq!(values(decode_batch(&text, true).unwrap()), expected.clone());
+            prop_assert_eq!(values(decode_batch(&text, false).unwrap()), expected);
+        }
+
+        #[test]
+        fn items_that_do_not_fit_are_item_errors(objects in prop::collection::vec(object(), 1..8)) {
+            let text = objects.iter().map(|o| serde_json::to_string(o).unwrap()).collect::<Vec<_>>().join("\n");
+            let batch = decode_batch::<Event>(text.as_bytes(), true).unwrap();
+            prop_assert_eq!(batch.items.len(), objects.len());
+            for (item, o) in batch.items.iter().zip(&objects) {
+                let fits = o.get("task").is_some_and(Value::is_string) && o.get("iter").is_none_or(|i| i.is_null() || i.is_i64());
+                match item {
+                    Ok(e) => {
+                        prop_assert!(fits, "{:?} read from {:?}", e, o);
+                        prop_assert_eq!(Some(e.task.as_str()), o.get("task").and_then(Value::as_str));
+                    }
+                    Err(e) => {
+                        prop_assert!(!fits, "{:?} refused: {}", o, e.message);
+                        prop_assert_eq!(&e.raw, &Value::Object(o.clone()));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_blank_line_between_items_is_refused(objects in prop::collection::vec(object(), 1..6), at in any::<prop::sample::Index>(), blank in "[ \t]{0,2}", layouts in prop::collection::vec(layout(), 1..6)) {
+            let mut ls = lines(&objects, &layouts);
+            let at = at.index(ls.len());
+            ls.insert(at, blank);
+            let err = decode_batch::<Value>(&body(&ls, &layouts, ""), true).unwrap_err();
+            prop_assert_eq!((err.code, err.subcode), (400, 0));
+            prop_assert!(err.msg.starts_with("Failed to decode JSON object: ") && err.msg.ends_with(&format!(" in batch item #{at}")), "{}", err.msg);
+        }
+
+        #[test]
+        fn a_line_that_is_not_an_object_is_refused(objects in prop::collection::vec(object(), 1..6), at in any::<prop::sample::Index>(), (item, kind) in prop::sample::select(vec![("[1]", "list"), ("[]", "list"), ("\"x\"", "str"), ("1.5", "number"), ("true", "bool"), ("null", "null")])) {
+            let mut ls: Vec<String> = objects.iter().map(|o| serde_json::to_string(o).unwrap()).collect();
+            let at = at.index(ls.len());
+            ls[at] = item.to_string();
+            let err = decode_batch::<Value>(ls.join("\n").as_bytes(), true).unwrap_err();
+            prop_assert_eq!(err, Error::new(400, 0, format!("json lines must contain objects, found: {kind}")));
+        }
+
+        #[test]
+        fn path_versions_read_back(a in any::<u32>(), b in any::<u32>(), s in "\\PC{0,8}|[0-9.]{0,8}") {
+            prop_assert_eq!(parse_version(&format!("{a}.{b}")), Some((a, b)));
+            prop_assert_eq!(parse_version(&a.to_string()), Some((a, 0)));
+            if PATH_VERSION.is_match(&s) {
+                // what the route accepts compares (u32 parts: longer digit runs do not)
+                let fits = s.split('.').all(|p| p.parse::<u32>().is_ok());
+                prop_assert_eq!(parse_version(&s).is_some(), fits, "{}", s);
+            }
+        }
+
+        #[test]
+        fn any_body_is_read_or_refused(body in prop::collection::vec(any::<u8>(), 0..64), text in "[{}\\[\\]\":,a1 \n\r\t]{0,40}", json_lines in any::<bool>()) {
+            for b in [&body[..], text.as_bytes()] {
+                match decode_batch::<Value>(b, json_lines) {
+                    Ok(batch) => {
+                        prop_assert!(!batch.items.is_empty());
+                        for item in values(batch) {
+                            prop_assert!(item.is_object());
+                        }
+                    }
+                    Err(e) => prop_assert!(e.code == 400 && (e.subcode == 0 || e.subcode == 17), "{:?}", e),
+                }
+            }
+        }
+    }
 }

@@ -81,3 +81,83 @@ pub fn parse<T: DeserializeOwned>(raw: Option<&str>, name: &str, location: Locat
 pub fn required<T>(value: Option<T>, name: &str, location: Location) -> Result<T, RequestProblem> {
     value.ok_or_else(|| err(name, location, "Missing data for required field."))
 }
+
+/// Properties (issue 10): parameter text reads back the value written, whatever the
+/// whitespace around it; anything else is a parameter error, never a panic. Lens's
+/// `start`/`end` (epoch ms) are integer query parameters read here.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::protocol::{NativeError, OpInfo};
+    use proptest::prelude::*;
+
+    const LENS_DATA: OpInfo = OpInfo { api: "lens", operation: "get_workload_metrics_data", version: None, method: Some("GET"), path: "/workloads/{uid}/metrics/data" };
+
+    fn ws() -> impl Strategy<Value = String> {
+        "[ \t\n]{0,2}"
+    }
+
+    proptest! {
+        #[test]
+        fn integers_read_back(n in any::<i64>(), before in ws(), after in ws()) {
+            let text = format!("{before}{n}{after}");
+            prop_assert_eq!(parse::<i64>(Some(&text), "start", Location::Query, Kind::Integer).unwrap(), Some(n));
+        }
+
+        #[test]
+        fn numbers_read_back(v in any::<f64>().prop_filter("finite", |v| v.is_finite()), exp in any::<bool>(), before in ws()) {
+            let text = if exp { format!("{before}{v:e}") } else { format!("{before}{v}") };
+            let got = parse::<f64>(Some(&text), "x", Location::Query, Kind::Number).unwrap().unwrap();
+            prop_assert_eq!(got.to_bits(), v.to_bits(), "{}", text);
+        }
+
+        #[test]
+        fn booleans_read_in_every_form(word in prop::sample::select(vec!["true", "1", "yes", "on", "t", "y", "false", "0", "no", "off", "f", "n"]), upper in any::<bool>(), before in ws()) {
+            let text = format!("{before}{}", if upper { word.to_ascii_uppercase() } else { word.to_string() });
+            let want = ["true", "1", "yes", "on", "t", "y"].contains(&word);
+            prop_assert_eq!(parse::<bool>(Some(&text), "b", Location::Query, Kind::Boolean).unwrap(), Some(want));
+        }
+
+        #[test]
+        fn any_text_is_read_or_refused(text in "\\PC{0,12}|[0-9 +.eE-]{0,12}", location in prop::sample::select(vec![Location::Path, Location::Query, Location::Header])) {
+            for kind in [Kind::String, Kind::Integer, Kind::Number, Kind::Boolean, Kind::Json] {
+                match parse::<serde_json::Value>(Some(&text), "p", location, kind) {
+                    Ok(v) => {
+                        let v = v.expect("a given parameter has a value");
+                        match kind {
+                            Kind::String => prop_assert_eq!(v.as_str(), Some(text.as_str())),
+                            Kind::Integer => prop_assert_eq!(v.as_i64(), text.trim().parse::<i64>().ok()),
+                            Kind::Number => prop_assert!(v.as_f64().is_some_and(f64::is_finite)),
+                            Kind::Boolean => prop_assert!(v.is_boolean()),
+                            Kind::Json => prop_assert_eq!(Some(v), serde_json::from_str::<serde_json::Value>(&text).ok()),
+                        }
+                    }
+                    Err(RequestProblem::Param(p)) => prop_assert!(p.name == "p" && p.location == location && !p.message.is_empty()),
+                    Err(other) => prop_assert!(false, "{:?}", other),
+                }
+            }
+        }
+
+        #[test]
+        fn lens_times_that_are_not_integers_get_lens_message(text in "\\PC{0,12}|[0-9 .eE+-]{1,12}", which in prop::sample::select(vec!["start", "end"])) {
+            match parse::<i64>(Some(&text), which, Location::Query, Kind::Integer) {
+                Ok(ms) => prop_assert_eq!(ms, text.trim().parse::<i64>().ok()),
+                Err(problem) => {
+                    let e = <crate::protocol::lens::Error as NativeError>::bad_request(&LENS_DATA, problem);
+                    prop_assert_eq!((e.status, e.message), (400, format!("invalid {which} time format")));
+                }
+            }
+        }
+
+        #[test]
+        fn query_strings_decode_what_was_encoded(pairs in prop::collection::vec((".{1,6}", ".{0,6}"), 0..6), junk in "[^#]{0,30}") {
+            let qs = serde_urlencoded::to_string(&pairs).unwrap();
+            let q = Query::parse(&qs).unwrap();
+            for (k, _) in &pairs {
+                let first = pairs.iter().find(|(k2, _)| k2 == k).map(|(_, v)| v.as_str());
+                prop_assert_eq!(q.get(k), first);
+            }
+            let _ = Query::parse(&junk);
+        }
+    }
+}

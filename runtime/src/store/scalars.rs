@@ -386,3 +386,21 @@ mod tests {
         assert_eq!(Keyset::new(c(0), 1, true), Keyset::TsLt(10));
     }
 }
+
+/// Properties (issue 10): the store's (value, special) encoding keeps every f64, NaN, ±∞ and -0.0 included.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn values_survive_the_store_encoding(v in any::<f64>()) {
+            let (value, special) = encode_value(v);
+            // what the column holds is a finite number (SQLite would turn NaN into NULL)
+            prop_assert!(value.is_finite());
+            let back = decode_value(value, special);
+            prop_assert!(back.to_bits() == v.to_bits() || (v.is_nan() && back.is_nan()));
+        }
+    }
+}

@@ -178,15 +178,23 @@ fn py_float(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let sci = format!("{f:e}");
+    // The shortest digits that read back, and of those the closest to `f`, a tie to the even
+    // digit (Python's choice: 2077061605272714.25 is `…714.2`, where `{f}` writes `…714.3`).
+    let shortest = format!("{f:e}");
+    let digits = shortest.split('e').next().unwrap_or("").bytes().filter(u8::is_ascii_digit).count().max(1);
+    let sci = format!("{f:.*e}", digits - 1);
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     if (-4..16).contains(&exp) {
-        let plain = format!("{f}");
-        if plain.contains('.') {
-            plain
+        let sign = if f.is_sign_negative() { "-" } else { "" };
+        let d: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        let point = exp + 1;
+        if point <= 0 {
+            format!("{sign}0.{}{d}", "0".repeat(-point as usize))
+        } else if point as usize >= d.len() {
+            format!("{sign}{d}{}.0", "0".repeat(point as usize - d.len()))
         } else {
-            format!("{plain}.0")
+            format!("{sign}{}.{}", &d[..point as usize], &d[point as usize..])
         }
     } else {
         format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
@@ -368,5 +376,100 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, "5|info||5\n");
+    }
+}
+
+/// Properties (issue 10): log line formats and Python's float repr.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Found comparing `py_float` with Python's `repr` on random doubles: where two shortest
+    /// forms are equally near, Python takes the even last digit and `{f}` did not.
+    #[test]
+    fn float_repr_ties_go_to_the_even_digit() {
+        for (v, repr) in [
+            (2077061605272714.25, "2077061605272714.2"),
+            (2077061605272714.75, "2077061605272714.8"),
+            (-766587369146952.25, "-766587369146952.2"),
+            (1e23, "1e+23"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (-0.0, "-0.0"),
+            (123.456, "123.456"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+        ] {
+            assert_eq!(py_float(v), repr, "{v:?}");
+        }
+    }
+
+    /// A generated format piece: literal text (braces doubled when written) or a known field.
+    fn piece() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            "[^{}]{1,6}|[{}a ]{1,4}".prop_map(Piece::Text),
+            (prop::sample::select(LOG_FIELDS), prop::option::of(prop::sample::select(vec!['r', 's', 'a'])))
+                .prop_map(|(f, c)| Piece::Field(f.to_string(), c)),
+        ]
+    }
+
+    fn write(pieces: &[Piece]) -> String {
+        pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.replace('{', "{{").replace('}', "}}"),
+                Piece::Field(f, None) => format!("{{{f}}}"),
+                Piece::Field(f, Some(c)) => format!("{{{f}!{c}}}"),
+            })
+            .collect()
+    }
+
+    /// Adjacent texts read as one.
+    fn merged(pieces: Vec<Piece>) -> Vec<Piece> {
+        let mut out: Vec<Piece> = Vec::new();
+        for p in pieces {
+            match (out.last_mut(), p) {
+                (Some(Piece::Text(a)), Piece::Text(b)) => a.push_str(&b),
+                (_, p) => out.push(p),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn line_formats_read_back(pieces in prop::collection::vec(piece(), 0..8)) {
+            let format = write(&pieces);
+            prop_assert_eq!(parse_line_format(&format).unwrap(), merged(pieces), "{}", format);
+        }
+
+        #[test]
+        fn any_line_format_is_read_or_refused(format in "[{}!:.\\[\\]0a-z ]{0,16}|\\PC{0,16}") {
+            match parse_line_format(&format) {
+                Ok(pieces) => prop_assert_eq!(parse_line_format(&write(&pieces)).unwrap(), pieces),
+                Err(e) => prop_assert_eq!((e.code, e.subcode), (400, 16)),
+            }
+        }
+
+        #[test]
+        fn python_float_reprs_are_plain_in_pythons_range(m in 1u64..10_000_000_000_000_000, exp in -25i32..25) {
+            let v = m as f64 * 10f64.powi(exp);
+            let text = py_float(v);
+            let (_, e) = format!("{v:e}").split_once('e').map(|(a, e)| (a.to_string(), e.parse::<i32>().unwrap())).unwrap();
+            prop_assert_eq!(text.contains('e'), !(-4..16).contains(&e), "{}", text);
+            prop_assert_eq!(text.parse::<f64>().unwrap(), v);
+        }
+
+        #[test]
+        fn python_float_reprs_read_back(v in any::<f64>()) {
+            let text = py_float(v);
+            let back: f64 = text.parse().unwrap();
+            prop_assert!(back.to_bits() == v.to_bits() || (v.is_nan() && back.is_nan()), "{} -> {}", v, text);
+            // a float's repr always shows it is one
+            prop_assert!(text.contains(['.', 'e', 'n']), "{}", text);
+        }
     }
 }

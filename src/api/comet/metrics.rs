@@ -245,3 +245,36 @@ mod tests {
         assert_eq!(s[0].step_current, Value::Null);
     }
 }
+
+/// Properties (issue 10): a value as Comet prints it reads back as itself.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn same(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| a == b || (a.is_nan() && b.is_nan()))
+    }
+
+    proptest! {
+        #[test]
+        fn printed_values_read_back(v in any::<f64>()) {
+            let text = value_text(v);
+            prop_assert!(same(metric_value(&Value::String(text.clone())), v), "{} -> {:?}", v, text);
+            if v.is_finite() {
+                // the JSON number form as well
+                prop_assert!(same(metric_value(&serde_json::from_str(&text).unwrap()), v), "{}", text);
+            }
+        }
+
+        #[test]
+        fn any_value_is_read_or_refused(s in "\\PC{0,12}|[0-9eE.+-]{0,12}", n in any::<i64>(), b in any::<bool>()) {
+            if let Some(v) = metric_value(&Value::String(s.clone())) {
+                prop_assert!(s.trim().parse::<f64>().is_ok_and(|x| x.to_bits() == v.to_bits() || (x.is_nan() && v.is_nan())));
+            }
+            prop_assert_eq!(metric_value(&json!(n)), Some(n as f64));
+            prop_assert_eq!(metric_value(&json!(b)), Some(if b { 1.0 } else { 0.0 }));
+            prop_assert_eq!(metric_value(&json!([1])), None);
+        }
+    }
+}

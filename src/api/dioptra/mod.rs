@@ -227,3 +227,86 @@ mod tests {
         assert_eq!(path_segment("acc%2Fval%252F%2b%"), "acc/val%2F+%");
     }
 }
+
+/// Properties (issue 10): Dioptra's timestamps, metric values and path segments.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// µs of 0001-01-01 and 10000-01-01.
+    const MIN_US: i64 = -62_135_596_800_000_000;
+    const END_US: i64 = 253_402_300_800_000_000;
+
+    fn same(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| a == b || (a.is_nan() && b.is_nan()))
+    }
+
+    proptest! {
+        #[test]
+        fn written_times_read_back(us in MIN_US..END_US) {
+            prop_assert_eq!(parse_timestamp(&iso(us)), Some(us), "{}", iso(us));
+        }
+
+        #[test]
+        fn offsets_and_forms_read_as_utc(us in -2_208_988_800_000_000i64..7_258_118_400_000_000, offset_min in -1439i64..=1439, form in 0..4u8, frac in any::<bool>()) {
+            // `us` is the local time; the instant is local - offset
+            let us = if frac { us } else { us - us.rem_euclid(1_000_000) };
+            let local = DateTime::<Utc>::from_timestamp_micros(us).unwrap().naive_utc();
+            let sign = if offset_min < 0 { '-' } else { '+' };
+            let offset = format!("{sign}{:02}:{:02}", offset_min.abs() / 60, offset_min.abs() % 60);
+            let body = local.format(if frac { "%Y-%m-%dT%H:%M:%S%.6f" } else { "%Y-%m-%dT%H:%M:%S" }).to_string();
+            let (text, want) = match form {
+                0 => (format!("{body}{offset}"), us - offset_min * 60_000_000),
+                1 => (format!("{}{offset}", body.replacen('T', " ", 1)), us - offset_min * 60_000_000),
+                2 => (format!("{body}Z"), us),
+                _ => (format!(" {body} "), us),
+            };
+            prop_assert_eq!(parse_timestamp(&text), Some(want), "{}", text);
+        }
+
+        #[test]
+        fn any_text_is_a_time_or_refused(s in "\\PC{0,30}|[0-9T:Z+. -]{0,30}") {
+            if let Some(us) = parse_timestamp(&s) {
+                // what was read is an instant Dioptra can write and read again
+                prop_assert_eq!(parse_timestamp(&iso(us)), Some(us), "{:?}", s);
+            }
+        }
+
+        #[test]
+        fn values_read_as_python_float_does(v in any::<f64>(), exp in any::<bool>(), pad in "[ ]{0,2}") {
+            let text = if exp { format!("{pad}{v:e}{pad}") } else { format!("{pad}{v}{pad}") };
+            prop_assert!(same(parse_value(&MetricValueIn::String(text.clone())), v), "{:?}", text);
+            prop_assert!(same(parse_value(&MetricValueIn::Number(v)), v));
+            match value_out(v) {
+                MetricValue::Number(n) => prop_assert!(v.is_finite() && n.to_bits() == v.to_bits()),
+                MetricValue::Named(_) => prop_assert!(!v.is_finite()),
+            }
+        }
+
+        #[test]
+        fn any_value_text_is_read_or_refused(s in "\\PC{0,12}|[0-9a-zA-Z_+.-]{0,12}") {
+            if let Some(v) = parse_value(&MetricValueIn::String(s.clone())) {
+                let t = s.trim().replace('_', "").to_ascii_lowercase();
+                prop_assert!(v.is_finite() || t.contains("inf") || t.contains("nan") || t.parse::<f64>().is_ok_and(|x| x.is_infinite()), "{:?}", s);
+            }
+        }
+
+        #[test]
+        fn path_segments_decode_what_was_encoded(s in "\\PC{0,16}|[a/%+2Ff]{0,16}", lower in any::<bool>()) {
+            let mut enc = String::new();
+            for c in s.chars() {
+                match c {
+                    '%' => enc.push_str("%25"),
+                    '/' => enc.push_str(if lower { "%2f" } else { "%2F" }),
+                    '+' => enc.push_str(if lower { "%2b" } else { "%2B" }),
+                    c => enc.push(c),
+                }
+            }
+            prop_assert_eq!(path_segment(&enc), s.clone());
+            if !s.contains('%') {
+                prop_assert_eq!(path_segment(&s), s);
+            }
+        }
+    }
+}

@@ -312,3 +312,60 @@ mod tests {
         assert_eq!(time_range(Some(1), Some(2)), (Some(1000), Some(2999)));
     }
 }
+
+/// Properties (issue 10): the `metrics` list and the `start`/`end` window.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A metric name as a list may carry it: no comma or brace, no whitespace at its ends.
+    fn metric() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_./:@-]([A-Za-z0-9_./:@ -]{0,8}[A-Za-z0-9_./:@-])?"
+    }
+
+    proptest! {
+        #[test]
+        fn metric_lists_read_back(names in prop::collection::vec(metric(), 1..6), spaces in prop::collection::vec(("[ \t]{0,2}", "[ \t]{0,2}", 0..3usize), 1..6), braces in any::<bool>(), outer in "[ \t]{0,2}") {
+            let mut items = Vec::new();
+            for (i, (name, (before, after, empties))) in names.iter().zip(spaces.iter().cycle()).enumerate() {
+                // empty items (`a,,b`) between names are dropped
+                if i > 0 {
+                    items.extend(std::iter::repeat_n(before.clone(), *empties));
+                }
+                items.push(format!("{before}{name}{after}"));
+            }
+            let list = items.join(",");
+            let raw = if braces { format!("{outer}{{{list}}}{outer}") } else { format!("{outer}{list}{outer}") };
+            let all = names.len() == 1 && names[0].eq_ignore_ascii_case("all");
+            prop_assert_eq!(metric_filter(Some(&raw)), if all { None } else { Some(names) }, "{:?}", raw);
+        }
+
+        #[test]
+        fn any_metrics_text_is_read(raw in "\\PC{0,30}|[a{}, \tA-Z]{0,20}") {
+            if let Some(items) = metric_filter(Some(&raw)) {
+                for item in &items {
+                    prop_assert!(!item.is_empty() && item.trim() == item && !item.contains(','), "{:?} -> {:?}", raw, items);
+                }
+            } else {
+                let t = raw.trim();
+                let t = t.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(t).trim();
+                prop_assert!(t.is_empty() || t.eq_ignore_ascii_case("all"), "{:?}", raw);
+            }
+        }
+
+        #[test]
+        fn time_windows_hold_exactly_the_milliseconds_asked(start in any::<i64>(), end in any::<i64>(), ms in any::<i64>()) {
+            prop_assert_eq!(time_range(Some(start), None), (None, None));
+            prop_assert_eq!(time_range(None, Some(end)), (None, None));
+            let (Some(lo), Some(hi)) = time_range(Some(start), Some(end)) else { return Err(TestCaseError::fail("both bounds give a window")) };
+            let limit = i64::MAX / 1000 - 1;
+            if [start, end, ms].iter().all(|t| (-limit..limit).contains(t)) {
+                // every µs of the inclusive ms range, nothing else
+                let inside = |us: i64| lo <= us && us <= hi;
+                prop_assert_eq!(inside(ms * 1000) && inside(ms * 1000 + 999), start <= ms && ms <= end);
+                prop_assert_eq!(inside(ms * 1000), inside(ms * 1000 + 999));
+            }
+        }
+    }
+}

@@ -191,3 +191,24 @@ mod tests {
         assert_eq!(seconds_us(None), None);
     }
 }
+
+/// Properties (issue 10): W&B times (Unix seconds, fractional) as µs.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn seconds_read_to_the_microsecond(us in 1i64..(1 << 51)) {
+            // within ±71 years of 1970 a µs fraction survives the f64 seconds
+            prop_assert_eq!(seconds_us(Some(us as f64 / 1e6)), Some(us));
+        }
+
+        #[test]
+        fn only_positive_finite_seconds_are_times(s in any::<f64>()) {
+            let got = seconds_us(Some(s));
+            prop_assert_eq!(got.is_some(), s.is_finite() && s > 0.0);
+        }
+    }
+}
