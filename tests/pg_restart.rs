@@ -64,7 +64,7 @@ fn wait_for_acks(acked: &ingest::Acked, from: usize, more: usize, what: &str) {
 fn postgres_restarts_under_load_lose_nothing() {
     let Some(cluster) = Cluster::start() else { return };
     let url = testdb::fresh_postgres_database(&cluster.admin_url()).expect("a database on the private server");
-    let s = Server::start_on(&url);
+    let mut s = Server::start_on(&url);
     let targets = ingest::targets(&s, "restarted");
     let (acked, next_step, stop) = (Arc::new(ingest::Acked::default()), Arc::new(AtomicI64::new(0)), Arc::new(AtomicBool::new(false)));
     let read_503s = Arc::new(AtomicUsize::new(0));
@@ -80,8 +80,10 @@ fn postgres_restarts_under_load_lose_nothing() {
         } else {
             cluster.stop();
         }
-        std::thread::sleep(Duration::from_millis(1500));
+        // longer than the 3 s a read waits for a pooled connection, so reads meet the outage too
+        std::thread::sleep(Duration::from_millis(4000));
         let down = acked.unavailable.load(Ordering::SeqCst) - write_503s;
+        assert_eq!(s.exited(), None, "round {round}: the server exited while PostgreSQL was down");
         assert!(down > 0, "round {round}: no write was answered 503 while PostgreSQL was down");
         cluster.start_again();
         wait_for_acks(&acked, before, 300, &format!("after restart {round}"));

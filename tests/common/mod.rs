@@ -118,7 +118,7 @@ impl Server {
             command.arg("--config").arg(dir.path().join("specmill.toml"));
         }
         let child = command
-            .env("SPECMILL_LOG", "warn")
+            .env("SPECMILL_LOG", std::env::var("SPECMILL_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -138,6 +138,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         server
+    }
+
+    /// How the server process ended, when it has (None while it runs).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Kill the server process at once (SIGKILL: no shutdown of any kind).
