@@ -141,23 +141,9 @@ pub(crate) fn insert_scalars(conn: &mut AnyConnection, rows: &[NewScalarRow]) ->
     })?)
 }
 
-/// Window query for [`Store::latest_scalars`]: per (metric, variant) the row with the
-/// highest step, NULL steps lowest, ties to the latest ts_us then the highest id.
-/// `$p` is the backend's placeholder for the run id.
-macro_rules! latest_sql {
-    ($p:literal) => {
-        concat!(
-            "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra ",
-            "FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.metric, s.variant ",
-            "ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn ",
-            "FROM scalars s WHERE s.run_id = ",
-            $p,
-            ") ranked WHERE rn = 1"
-        )
-    };
-}
-const LATEST_SQL_SQLITE: &str = latest_sql!("?");
-const LATEST_SQL_POSTGRES: &str = latest_sql!("$1");
+/// [`Store::latest_scalars`]: per (metric, variant) of a run the row with the highest step.
+const LATEST_SQLITE: &str = ranked_scalars_sql!(partition: "s.metric, s.variant", runs: "s.run_id = ?1", keep: "rn = 1", order: "");
+const LATEST_POSTGRES: &str = ranked_scalars_sql!(partition: "s.metric, s.variant", runs: "s.run_id = $1", keep: "rn = 1", order: "");
 
 impl Store {
     /// Writes `points` to run `run_id` in one transaction. A point whose `point_key` is
@@ -243,11 +229,11 @@ impl Store {
     /// counts lowest; ties go to the latest ts_us, then the highest id), ordered by
     /// metric then variant (bytewise).
     pub fn latest_scalars(&self, run_id: i64) -> Result<Vec<Scalar>, StoreError> {
-        let sql = match self.backend() {
-            super::Backend::Sqlite => LATEST_SQL_SQLITE,
-            super::Backend::Postgres => LATEST_SQL_POSTGRES,
+        let query = match self.backend() {
+            super::Backend::Sqlite => diesel::sql_query(LATEST_SQLITE),
+            super::Backend::Postgres => diesel::sql_query(LATEST_POSTGRES),
         };
-        let rows: Vec<ScalarRow> = diesel::sql_query(sql)
+        let rows: Vec<ScalarRow> = query
             .bind::<diesel::sql_types::BigInt, _>(run_id)
             .load(&mut *self.conn()?)?;
         let mut out = into_scalars(rows)?;

@@ -4,9 +4,9 @@
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 
-use super::connection::Store;
+use super::connection::{AnyConnection, Store};
 use super::model::{Backend, Scalar, ScalarOrder, StoreError};
 use super::scalars::ScalarRow;
 use super::schema::scalars;
@@ -81,12 +81,28 @@ fn matches_nothing(q: &PointQuery) -> bool {
 }
 
 /// The first point (lowest ts_us, then id) of each step; see [`Store::first_point_per_step`].
-/// Binds `$1` run, `$2` source, `$3` from, `$4` to.
-const FIRST_PER_STEP_SQL: &str = "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra \
-     FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.step ORDER BY s.ts_us ASC, s.id ASC) AS rn \
-     FROM scalars s WHERE s.run_id = $1 AND s.step IS NOT NULL AND ($2 IS NULL OR s.source = $2) \
-     AND ($3 IS NULL OR s.ts_us >= $3) AND ($4 IS NULL OR s.ts_us <= $4)) ranked \
-     WHERE rn = 1 ORDER BY step ASC";
+/// Binds 1 run, 2 source, 3 from, 4 to; `$p` is the backend's placeholder prefix.
+macro_rules! first_per_step_sql {
+    ($p:literal) => {
+        concat!(
+            "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra ",
+            "FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.step ORDER BY s.ts_us ASC, s.id ASC) AS rn ",
+            "FROM scalars s WHERE s.run_id = ", $p, "1 AND s.step IS NOT NULL AND (", $p, "2 IS NULL OR s.source = ", $p, "2) ",
+            "AND (", $p, "3 IS NULL OR s.ts_us >= ", $p, "3) AND (", $p, "4 IS NULL OR s.ts_us <= ", $p, "4)) ranked ",
+            "WHERE rn = 1 ORDER BY step ASC"
+        )
+    };
+}
+const FIRST_PER_STEP_SQLITE: &str = first_per_step_sql!("?");
+const FIRST_PER_STEP_POSTGRES: &str = first_per_step_sql!("$");
+
+/// [`Store::latest_scalars_of_runs`]: the run ids are one parameter, a JSON array (SQLite)
+/// or an array (PostgreSQL).
+const LATEST_OF_RUNS_SQLITE: &str = ranked_scalars_sql!(
+    partition: "s.run_id, s.metric, s.variant", runs: "s.run_id IN (SELECT value FROM json_each(?1))", keep: "rn = 1", order: ""
+);
+const LATEST_OF_RUNS_POSTGRES: &str =
+    ranked_scalars_sql!(partition: "s.run_id, s.metric, s.variant", runs: "s.run_id = ANY($1)", keep: "rn = 1", order: "");
 
 impl Store {
     /// Points of one run as `q` selects, orders and pages them.
@@ -209,11 +225,11 @@ impl Store {
         ts_from_us: Option<i64>,
         ts_to_us: Option<i64>,
     ) -> Result<Vec<Scalar>, StoreError> {
-        let sql = match self.backend() {
-            Backend::Postgres => FIRST_PER_STEP_SQL.to_string(),
-            Backend::Sqlite => FIRST_PER_STEP_SQL.replace('$', "?"),
+        let query = match self.backend() {
+            Backend::Postgres => diesel::sql_query(FIRST_PER_STEP_POSTGRES),
+            Backend::Sqlite => diesel::sql_query(FIRST_PER_STEP_SQLITE),
         };
-        let rows: Vec<ScalarRow> = diesel::sql_query(sql)
+        let rows: Vec<ScalarRow> = query
             .bind::<BigInt, _>(run_id)
             .bind::<Nullable<Text>, _>(source)
             .bind::<Nullable<BigInt>, _>(ts_from_us)
@@ -226,21 +242,15 @@ impl Store {
     /// variant) the point with the highest step (NULL lowest; ties to the latest ts_us,
     /// then the highest id), ordered by run, metric and variant.
     pub fn latest_scalars_of_runs(&self, run_ids: &[i64]) -> Result<Vec<Scalar>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in run_ids.chunks(super::INSERT_CHUNK) {
-            // the ids are integers, rendered by us
-            let ids = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-            let sql = format!(
-                "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra \
-                 FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.run_id, s.metric, s.variant \
-                 ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn \
-                 FROM scalars s WHERE s.run_id IN ({ids})) ranked WHERE rn = 1"
-            );
-            let rows: Vec<ScalarRow> = diesel::sql_query(sql).load(&mut *self.conn()?)?;
-            for row in rows {
-                out.push(row.into_scalar()?);
-            }
+        if run_ids.is_empty() {
+            return Ok(Vec::new());
         }
+        let mut conn = self.conn()?;
+        let rows: Vec<ScalarRow> = match &mut *conn {
+            AnyConnection::Sqlite(c) => diesel::sql_query(LATEST_OF_RUNS_SQLITE).bind::<Text, _>(super::json_ids(run_ids)).load(c)?,
+            AnyConnection::Postgresql(c) => diesel::sql_query(LATEST_OF_RUNS_POSTGRES).bind::<Array<BigInt>, _>(run_ids).load(c)?,
+        };
+        let mut out = rows.into_iter().map(ScalarRow::into_scalar).collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| (a.run_id, &a.metric, &a.variant).cmp(&(b.run_id, &b.metric, &b.variant)));
         Ok(out)
     }
