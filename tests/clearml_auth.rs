@@ -4,19 +4,8 @@
 mod common;
 
 use base64::Engine;
-use common::{Backend, Server};
+use common::{basic, clearml_login as login, Backend, Server};
 use serde_json::{json, Value};
-
-
-fn basic(key: &str, secret: &str) -> String {
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}")))
-}
-
-fn login(s: &Server, key: &str, secret: &str) -> String {
-    let r = s.json_with("GET", "/auth.login", &[("Authorization", &basic(key, secret))], json!({}));
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json()["data"]["token"].as_str().unwrap().to_string()
-}
 
 fn claims(token: &str) -> Value {
     let body = token.split('.').nth(1).unwrap();

@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{block_on, typed, untyped, Backend, Server};
+use common::{block_on, tampered, typed, untyped, Backend, Server};
 use serde_json::{json, Value};
 use specmill_client::{ClearMlError, Error};
 
@@ -89,14 +89,6 @@ fn fails(s: &Server, path: &str, body: Value, code: u16, subcode: u64) -> String
     );
     assert_eq!(v["data"], json!({}));
     v["meta"]["result_msg"].as_str().unwrap_or_default().to_string()
-}
-
-/// A scroll id with one character of its sealed payload changed.
-fn tampered(token: &str) -> String {
-    let (payload, sig) = token.split_once('.').expect("a sealed token");
-    let mut p: Vec<char> = payload.chars().collect();
-    p[2] = if p[2] == 'A' { 'B' } else { 'A' };
-    format!("{}.{sig}", p.into_iter().collect::<String>())
 }
 
 fn str_of(v: &Value) -> String {
@@ -777,10 +769,8 @@ fn download_task_log(s: &Server) {
 /// A scroll id issued to one tenant is refused (400/1104) to another, even for a task of
 /// the same id.
 fn scroll_ids_are_tenant_bound(backend: Backend) {
-    use base64::Engine;
     let Some(s) = Server::start_with_config(backend, common::CLEARML_TENANTS) else { return };
-    let auth = |key: &str, secret: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}")));
-    let (acme, globex) = (auth("AK-ACME", "secret-acme"), auth("AK-GLOBEX", "secret-globex"));
+    let (acme, globex) = (common::basic("AK-ACME", "secret-acme"), common::basic("AK-GLOBEX", "secret-globex"));
     let post = |who: &str, path: &str, body: Value| s.json_with("POST", path, &[("Authorization", who)], body);
     for who in [&acme, &globex] {
         let r = post(who, "/events.add_batch", json!([scalar("t", "loss", "a", 0, 1.0, T0), image("t", "img", "a", 0, "u")]));

@@ -704,7 +704,7 @@ password = "builder"
     let r = s.json_with("POST", &format!("/api/v1/jobs/{job}/metrics"), &cookie, json!({"name": "acc", "value": 0.9}));
     assert_eq!(r.status, 200, "{}", r.text);
     // Bob's session is another tenant: alice's job does not exist for him.
-    let bob = login("bob", "builder").header("set-cookie").unwrap().split(';').next().unwrap().to_string();
+    let bob = common::dioptra_login(&s, "bob", "builder");
     let r = s.json_with("POST", &format!("/api/v1/jobs/{job}/metrics"), &[("Cookie", bob.as_str())], json!({"name": "acc", "value": 0.1}));
     assert_eq!((r.status, r.json()["error"].clone()), (404, json!("EntityDoesNotExistError")), "{}", r.text);
     // A forged cookie is refused; logout clears the cookie.

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{block_on, typed, untyped, Backend, Reply, Server};
+use common::{block_on, now_s, signed, typed, untyped, Backend, Reply, Server};
 use serde_json::{json, Value};
 use specmill_client::sagemaker::types as sm;
 use specmill_client::{AwsError, Client, Error};
@@ -461,32 +461,6 @@ secret_key = "CLEARML-SECRET"
 
 const ACME: (&str, &str) = ("AKIAACME000000000001", "acme/secret/key");
 const GLOBEX: (&str, &str) = ("AKIAGLOBEX0000000001", "globex-secret");
-
-fn now_s() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
-}
-
-/// Send `body` signed with `key` (or unsigned), X-Amz-Date `skew` seconds off; `tamper`
-/// changes the body after signing.
-fn signed(s: &Server, method: &str, path: &str, body: &str, key: Option<(&str, &str)>, skew: i64, tamper: Option<&str>) -> Reply {
-    let host = s.base.trim_start_matches("http://").to_string();
-    let date = sigv4::format_amz_date(now_s() + skew);
-    let mut headers =
-        vec![("Host".to_string(), host), ("Content-Type".to_string(), "application/json".to_string()), ("X-Amz-Date".to_string(), date)];
-    if let Some((akid, secret)) = key {
-        let req = sigv4::Request { method, path, query: "", headers: headers.clone(), body: body.as_bytes() };
-        headers.push(("Authorization".into(), sigv4::sign(&req, akid, secret, "eu-central-1", "sagemaker", "content-type;host;x-amz-date")));
-    }
-    let mut req = ureq::request(method, &s.url(path));
-    for (k, v) in headers.iter().filter(|(k, _)| k != "Host") {
-        req = req.set(k, v);
-    }
-    match req.send_string(tamper.unwrap_or(body)) {
-        Ok(r) => Reply::from(r),
-        Err(ureq::Error::Status(_, r)) => Reply::from(r),
-        Err(e) => panic!("{method} {path}: {e}"),
-    }
-}
 
 fn assert_refused(r: &Reply, code: &str, needle: &str) {
     assert_eq!(r.status, 403, "{}", r.text);

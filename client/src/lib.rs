@@ -59,8 +59,9 @@
 //! pair (HTTP Basic) or a token from `auth.login` ([`Client::with_clearml_token`]);
 //! SageMaker AWS keys, with which every call is signed with Signature Version 4 (the
 //! signing code is the one the server verifies with, [`sigv4`]); Comet an API key; Dioptra
-//! the session cookie its login sets. Without an entry the call goes without credentials
-//! (a server without a config file is open).
+//! the session cookie its login sets; Lens a bearer token. Without an entry the call goes
+//! without credentials (a server without a config file is open, and so is Lens on a server
+//! whose config has no Lens token).
 //!
 //! # Validation
 //!

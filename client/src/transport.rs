@@ -29,7 +29,7 @@ pub struct AwsKeys {
 }
 
 /// The credentials of every API the client may call; an API whose entry is empty is
-/// called without credentials (the server's open mode, or Lens, which has none).
+/// called without credentials (the server's open mode, or Lens without configured tokens).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Credentials {
     pub clearml: Option<ClearMlAuth>,
@@ -38,6 +38,8 @@ pub struct Credentials {
     pub comet_api_key: Option<String>,
     /// A Dioptra session: the `Cookie` header value (`session=…`) that `POST /auth/login` set.
     pub dioptra_cookie: Option<String>,
+    /// Lens bearer token, sent as `Authorization: Bearer <token>`.
+    pub lens_token: Option<String>,
 }
 
 /// The SigV4 service name of `api`, if its spec says its requests are signed.
@@ -110,6 +112,12 @@ impl Client {
         self
     }
 
+    /// Lens calls carry this bearer token.
+    pub fn with_lens_token(mut self, token: impl Into<String>) -> Client {
+        self.credentials.lens_token = Some(token.into());
+        self
+    }
+
     /// Check every typed request against the spec's constraints (lengths, patterns, ranges,
     /// item counts) before sending it; a request that breaks one fails with
     /// [`Error::Invalid`] and is not sent. Off by default: the server checks anyway, and a
@@ -138,7 +146,7 @@ impl Client {
     /// Send a request as it is, with the credentials this client has for `api` (the API's
     /// name in the specs: `clearml`, `sagemaker`, `lens`, `dioptra`, `comet`) added: ClearML
     /// Basic or Bearer, a SigV4 signature over exactly these bytes, the Comet key, the
-    /// Dioptra cookie. Headers already in `headers` win over the credentials' (except the
+    /// Dioptra cookie, the Lens bearer token. Headers already in `headers` win over the credentials' (except the
     /// signature, which covers them). Nothing is checked or decoded: any status comes back
     /// as a [`RawResponse`]; only a failure to talk HTTP at all is an error.
     ///
@@ -200,6 +208,11 @@ impl Client {
             "dioptra" => {
                 if let Some(cookie) = c.dioptra_cookie.as_ref().filter(|_| !has(headers, "cookie")) {
                     headers.push(("cookie".into(), cookie.clone()));
+                }
+            }
+            "lens" => {
+                if let Some(t) = c.lens_token.as_ref().filter(|_| !has(headers, "authorization")) {
+                    headers.push(("authorization".into(), format!("Bearer {t}")));
                 }
             }
             _ => {}

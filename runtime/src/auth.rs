@@ -11,18 +11,33 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::DEFAULT_TENANT;
 use crate::token::Tokens;
 
-/// The config file (TOML):
+/// The config file (TOML): each tenant with its credentials for every API. A credential
+/// names its tenant; a request made with it sees and writes only that tenant's runs.
 ///
 /// ```toml
 /// [[tenant]]
 /// name = "acme"
-/// [[tenant.clearml]]
+/// [[tenant.clearml]]            # ClearML key pair (HTTP Basic at auth.login, or on any call)
 /// access_key = "AK1"
 /// secret_key = "SK1"
-/// [[tenant.aws]]
+/// [[tenant.aws]]                # AWS keys that sign SageMaker requests (SigV4)
 /// access_key_id = "AKIDEXAMPLE"
 /// secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+/// [[tenant.comet]]              # Comet API key (`Authorization: <key>`)
+/// api_key = "CK1"
+/// [[tenant.dioptra]]            # Dioptra user (POST /api/v1/auth/login)
+/// username = "alice"
+/// password = "secret"
+/// [[tenant.lens]]               # Lens bearer token (`Authorization: Bearer <token>`)
+/// token = "LT1"
 /// ```
+///
+/// Tenant names, ClearML access keys, AWS access key ids, Comet keys, Dioptra user names and
+/// Lens tokens are each unique across the file ([`Config::load`] checks). With no
+/// credentials at all the server is open (every caller is tenant `default`, loopback only).
+/// Lens is the exception among the APIs: while no `[[tenant.lens]]` token is configured it
+/// stays open as tenant `default` whatever else is; with one, every Lens request (the W&B
+/// ingest routes included) needs a token.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -46,6 +61,22 @@ pub struct TenantConfig {
     /// Dioptra users (`POST /api/v1/auth/login`).
     #[serde(default)]
     pub dioptra: Vec<DioptraUser>,
+    /// Lens bearer tokens (`Authorization: Bearer <token>`).
+    #[serde(default)]
+    pub lens: Vec<LensToken>,
+}
+
+/// A Lens bearer token.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LensToken {
+    pub token: String,
+}
+
+impl std::fmt::Debug for LensToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LensToken(..)")
+    }
 }
 
 /// A Dioptra user name and password.
@@ -107,11 +138,18 @@ impl std::fmt::Debug for AwsKeyPair {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// A ClearML access key and its secret key.
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPair {
     pub access_key: String,
     pub secret_key: String,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair").field("access_key", &self.access_key).finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -143,6 +181,12 @@ impl Config {
                 return Err(format!("{}: Comet API keys must be unique and not empty", path.display()));
             }
         }
+        let mut lens = std::collections::BTreeSet::new();
+        for t in config.tenants.iter().flat_map(|t| &t.lens) {
+            if t.token.is_empty() || !lens.insert(t.token.as_str()) {
+                return Err(format!("{}: Lens tokens must be unique and not empty", path.display()));
+            }
+        }
         Ok(config)
     }
 
@@ -159,7 +203,14 @@ impl Config {
 
     /// True when no credentials are configured at all.
     pub fn is_open(&self) -> bool {
-        self.tenants.iter().all(|t| t.clearml.is_empty() && t.aws.is_empty() && t.comet.is_empty() && t.dioptra.is_empty())
+        self.tenants
+            .iter()
+            .all(|t| t.clearml.is_empty() && t.aws.is_empty() && t.comet.is_empty() && t.dioptra.is_empty() && t.lens.is_empty())
+    }
+
+    /// True when some tenant has a Lens token: Lens requests then need one.
+    pub fn has_lens_tokens(&self) -> bool {
+        self.tenants.iter().any(|t| !t.lens.is_empty())
     }
 
     /// The tenant of AWS access key id `access_key_id` and the key's secret.
@@ -276,6 +327,20 @@ impl Auth {
             .map(|t| t.name.clone())
     }
 
+    /// Whether Lens requests need a bearer token (some tenant has one).
+    pub fn lens_requires_token(&self) -> bool {
+        self.config.has_lens_tokens()
+    }
+
+    /// The tenant of a Lens bearer token (compared in constant time).
+    pub fn lens_tenant(&self, token: &str) -> Option<String> {
+        self.config
+            .tenants
+            .iter()
+            .find(|t| t.lens.iter().any(|k| ct_eq(k.token.as_bytes(), token.as_bytes())))
+            .map(|t| t.name.clone())
+    }
+
     /// The tenant and secret of an AWS access key id (for SigV4 verification).
     pub fn aws_key(&self, access_key_id: &str) -> Option<(String, String)> {
         self.config.aws_key(access_key_id)
@@ -367,6 +432,7 @@ mod tests {
 
     #[test]
     fn credentials_map_to_their_tenant() {
+        assert!(!format!("{:?}", config()).contains("SK1"), "secrets stay out of debug output");
         let auth = Auth::new(config(), Tokens::new(b"k"));
         assert!(!auth.is_open());
         let id = auth.clearml_identity(Some(&("AK2".into(), "SK2".into()))).unwrap();
@@ -444,5 +510,47 @@ mod tests {
         assert_eq!(auth.comet_tenant("CK-1"), Some("acme".into()));
         assert_eq!(auth.comet_tenant("CK-2"), None);
         assert_eq!(auth.comet_tenant(""), None);
+    }
+
+    #[test]
+    fn lens_tokens_map_to_their_tenant_and_are_unique() {
+        let config: Config = toml::from_str(
+            r#"
+            [[tenant]]
+            name = "acme"
+            [[tenant.lens]]
+            token = "LT-1"
+            [[tenant.lens]]
+            token = "LT-2"
+            [[tenant]]
+            name = "globex"
+            [[tenant.lens]]
+            token = "LT-3"
+            "#,
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("LT-1"), "tokens stay out of debug output");
+        let auth = Auth::new(config, Tokens::new(b"k"));
+        assert!(!auth.is_open(), "a Lens token alone closes the server");
+        assert!(auth.lens_requires_token());
+        assert_eq!(auth.lens_tenant("LT-2"), Some("acme".into()));
+        assert_eq!(auth.lens_tenant("LT-3"), Some("globex".into()));
+        assert_eq!(auth.lens_tenant("LT-"), None);
+        assert_eq!(auth.lens_tenant(""), None);
+        // Other credentials alone leave Lens open.
+        let comet_only: Config = toml::from_str("[[tenant]]\nname = \"a\"\n[[tenant.comet]]\napi_key = \"K\"\n").unwrap();
+        assert!(!Auth::new(comet_only, Tokens::new(b"k")).lens_requires_token());
+
+        let dir = std::env::temp_dir().join(format!("specmill-auth-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("lens.toml");
+        let dup = "[[tenant]]\nname = \"a\"\n[[tenant.lens]]\ntoken = \"T\"\n[[tenant]]\nname = \"b\"\n[[tenant.lens]]\ntoken = \"T\"\n";
+        std::fs::write(&path, dup).unwrap();
+        assert!(Config::load(&path).unwrap_err().contains("Lens tokens must be unique"));
+        std::fs::write(&path, "[[tenant]]\nname = \"a\"\n[[tenant.lens]]\ntoken = \"\"\n").unwrap();
+        assert!(Config::load(&path).is_err());
+        std::fs::write(&path, "[[tenant]]\nname = \"a\"\n[[tenant.lens]]\ntoken = \"T\"\n").unwrap();
+        assert!(Config::load(&path).unwrap().has_lens_tokens());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -231,6 +231,68 @@ impl Reply {
     }
 }
 
+// ---- credentials, shared by the tests of each API's authentication and tests/tenants.rs ----
+
+/// `Authorization: Basic …` of a ClearML key pair.
+pub fn basic(key: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{key}:{secret}")))
+}
+
+/// A ClearML token from `auth.login` with a key pair.
+pub fn clearml_login(s: &Server, key: &str, secret: &str) -> String {
+    let r = s.json_with("GET", "/auth.login", &[("Authorization", &basic(key, secret))], serde_json::json!({}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()["data"]["token"].as_str().unwrap().to_string()
+}
+
+/// The `Cookie` header value (`session=…`) a Dioptra login sets.
+pub fn dioptra_login(s: &Server, username: &str, password: &str) -> String {
+    let r = s.json("POST", "/api/v1/auth/login", serde_json::json!({"username": username, "password": password}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.header("set-cookie").expect("a session cookie").split(';').next().unwrap().to_string()
+}
+
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// Send `body` signed with AWS key `key` (SigV4, service `sagemaker`), or unsigned, with
+/// `X-Amz-Date` `skew` seconds off; `tamper` replaces the body after signing.
+pub fn signed(s: &Server, method: &str, path: &str, body: &str, key: Option<(&str, &str)>, skew: i64, tamper: Option<&str>) -> Reply {
+    use specmill_runtime::sigv4;
+    let host = s.base.trim_start_matches("http://").to_string();
+    let date = sigv4::format_amz_date(now_s() + skew);
+    let mut headers =
+        vec![("Host".to_string(), host), ("Content-Type".to_string(), "application/json".to_string()), ("X-Amz-Date".to_string(), date)];
+    if let Some((akid, secret)) = key {
+        let req = sigv4::Request { method, path, query: "", headers: headers.clone(), body: body.as_bytes() };
+        headers.push(("Authorization".into(), sigv4::sign(&req, akid, secret, "eu-central-1", "sagemaker", "content-type;host;x-amz-date")));
+    }
+    let mut req = ureq::request(method, &s.url(path));
+    for (k, v) in headers.iter().filter(|(k, _)| k != "Host") {
+        req = req.set(k, v);
+    }
+    match req.send_string(tamper.unwrap_or(body)) {
+        Ok(r) => Reply::from(r),
+        Err(ureq::Error::Status(_, r)) => Reply::from(r),
+        Err(e) => panic!("{method} {path}: {e}"),
+    }
+}
+
+/// A signed token (a sealed scroll id or session, `payload.tag`, or a JWT,
+/// `header.payload.signature`) with one character of its signed payload changed.
+pub fn tampered(token: &str) -> String {
+    let (signed, tag) = token.rsplit_once('.').expect("a signed token");
+    let (head, payload) = match signed.rsplit_once('.') {
+        Some((head, payload)) => (format!("{head}."), payload),
+        None => (String::new(), signed),
+    };
+    let mut p: Vec<char> = payload.chars().collect();
+    p[2] = if p[2] == 'A' { 'B' } else { 'A' };
+    format!("{head}{}.{tag}", p.into_iter().collect::<String>())
+}
+
 /// Run a typed client's call to completion (one runtime per call: tests are synchronous).
 pub fn block_on<F: std::future::Future>(call: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a tokio runtime").block_on(call)

@@ -66,7 +66,34 @@ impl NativeError for Error {
     }
 }
 
-/// Who is calling: every caller is the default tenant until this API authenticates.
+/// Who is calling. Lens has no authentication of its own: while no Lens token is configured
+/// (`[[tenant.lens]] token`), every caller is the default tenant. With one, every request
+/// (reads and the W&B ingest routes) must carry `Authorization: Bearer <token>` and acts as
+/// that token's tenant; a missing or unknown token is a 401 in Lens's error body.
 pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8], _authorize: bool) -> Result<RequestContext, Error> {
-    Ok(RequestContext::from_request(req))
+    let mut ctx = RequestContext::from_request(req);
+    let Some(auth) = req.app_data::<actix_web::web::Data<crate::auth::Auth>>() else {
+        return Ok(ctx);
+    };
+    if !auth.lens_requires_token() {
+        return Ok(ctx);
+    }
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(Error::new(401, "authorization required: send Authorization: Bearer <token>"));
+    };
+    match auth.lens_tenant(token) {
+        Some(tenant) => {
+            ctx.tenant = tenant;
+            Ok(ctx)
+        }
+        None => Err(Error::new(401, "invalid token")),
+    }
 }

@@ -1,13 +1,14 @@
 //! Experiments and the runs that are their jobs (Dioptra's model: a job belongs to one
 //! experiment). A run becomes a job either by being created in the experiment or by being
 //! attached to it later (a run written through any API). Job lists are filtered with
-//! search terms that arrive parsed ([`crate::search`]) and are bound as parameters.
+//! search terms that arrive parsed ([`crate::search`]), with diesel's query builder: their
+//! patterns are bound parameters.
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{Bool, Nullable, Text};
 
 use super::connection::{AnyConnection, Store};
-use super::model::{Backend, JsonObject, Run, StoreError};
+use super::model::{JsonObject, Run, StoreError};
 use super::schema::{experiment_jobs, experiments, runs};
 use super::{json_from_text, json_to_text, now_us};
 use crate::search::Pattern;
@@ -79,15 +80,6 @@ impl JobField {
     /// Every searchable field with its name in Dioptra's search language.
     pub const ALL: [(&'static str, JobField); 4] =
         [("description", JobField::Description), ("status", JobField::Status), ("timeout", JobField::Timeout), ("tag", JobField::Tag)];
-
-    fn column(self) -> Option<&'static str> {
-        match self {
-            JobField::Description => Some("j.description"),
-            JobField::Status => Some("j.status"),
-            JobField::Timeout => Some("j.timeout"),
-            JobField::Tag => None,
-        }
-    }
 }
 
 /// One AND-ed condition of a job list: `field` matches `pattern` in full, or (no field) some
@@ -109,21 +101,6 @@ pub enum JobSort {
     Experiment,
     Entrypoint,
     Queue,
-}
-
-impl JobSort {
-    fn column(self) -> &'static str {
-        match self {
-            JobSort::Id => "j.run_id",
-            JobSort::Description => "j.description",
-            JobSort::CreatedOn => "r.created_us",
-            JobSort::LastModifiedOn => "r.updated_us",
-            JobSort::Status => "j.status",
-            JobSort::Experiment => "j.experiment_id",
-            JobSort::Entrypoint => "j.entrypoint_id",
-            JobSort::Queue => "j.queue_id",
-        }
-    }
 }
 
 /// A page of an experiment's jobs.
@@ -175,69 +152,71 @@ impl JobRow {
     }
 }
 
-#[derive(QueryableByName)]
-struct IdRow {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
+diesel::define_sql_function! {
+    /// SQL `lower` (the search patterns are lowercased in the same ASCII way).
+    fn lower(text: Nullable<Text>) -> Nullable<Text>;
 }
 
-#[derive(QueryableByName)]
-struct CountRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
+/// The backend of the store's connections.
+type Db = <AnyConnection as Connection>::Backend;
 
-/// A value bound to a statement built at run time.
-enum Bind {
-    Int(i64),
-    Text(String),
-}
+/// An experiment job joined with its run.
+type JobSource = diesel::dsl::InnerJoinQuerySource<experiment_jobs::table, runs::table>;
 
-/// `sql` (with `$n` placeholders) for `backend`: SQLite spells them `?n`.
-fn numbered(sql: &str, backend: Backend) -> String {
-    match backend {
-        Backend::Postgres => sql.to_string(),
-        Backend::Sqlite => sql.replace('$', "?"),
+/// A condition on a job (of a search term).
+type JobCondition = Box<dyn BoxableExpression<JobSource, Db, SqlType = Nullable<Bool>>>;
+
+/// A search term's test: `LIKE` against the lowercased field (or any field), the pattern and
+/// its escape character bound. `None` for a field that is not modelled (`tag`).
+fn term_test(term: &JobTerm) -> Option<JobCondition> {
+    let like = term.pattern.to_like('\\', true);
+    let description = lower(experiment_jobs::description).like(like.clone()).escape('\\');
+    let status = lower(experiment_jobs::status.nullable()).like(like.clone()).escape('\\');
+    let timeout = lower(experiment_jobs::timeout).like(like).escape('\\');
+    match term.field {
+        Some(JobField::Description) => Some(Box::new(description)),
+        Some(JobField::Status) => Some(Box::new(status)),
+        Some(JobField::Timeout) => Some(Box::new(timeout)),
+        Some(JobField::Tag) => None,
+        None => Some(Box::new(description.or(status).or(timeout))),
     }
 }
 
-/// Runs a statement whose text is fixed fragments and whose values are all in `binds`.
-fn load_bound<R>(conn: &mut AnyConnection, sql: &str, binds: &[Bind]) -> QueryResult<Vec<R>>
-where
-    R: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
-{
-    with_conn!(conn, |c| {
-        let mut q = diesel::sql_query(sql).into_boxed();
-        for b in binds {
-            q = match b {
-                Bind::Int(i) => q.bind::<BigInt, _>(*i),
-                Bind::Text(s) => q.bind::<Text, _>(s.clone()),
-            };
+/// Every condition at once, as a balanced tree of `AND`s: SQLite's parser refuses the
+/// deep nesting that a left-leaning chain of many terms would be.
+fn all_of(mut conditions: Vec<JobCondition>) -> Option<JobCondition> {
+    match conditions.len() {
+        0 => None,
+        1 => conditions.pop(),
+        n => {
+            let right = conditions.split_off(n / 2);
+            Some(Box::new(all_of(conditions)?.and(all_of(right)?)))
         }
-        q.load::<R>(c)
-    })
+    }
 }
 
-/// The WHERE clause of a job list (`$1` experiment, `$2` tenant, then one parameter per
-/// pattern) and its values.
-fn job_filter(q: &JobList) -> (String, Vec<Bind>) {
-    let mut sql = String::from("FROM experiment_jobs j JOIN runs r ON r.id = j.run_id WHERE j.experiment_id = $1 AND r.tenant = $2");
-    let mut binds = vec![Bind::Int(q.experiment_id), Bind::Text(q.tenant.clone())];
-    for term in &q.terms {
-        let columns: Vec<&str> = match term.field {
-            Some(f) => f.column().into_iter().collect(),
-            None => JobField::ALL.iter().filter_map(|(_, f)| f.column()).collect(),
-        };
-        if columns.is_empty() {
-            sql.push_str(" AND 1 = 0");
-            continue;
-        }
-        binds.push(Bind::Text(term.pattern.to_like('\\', true)));
-        let p = binds.len();
-        let tests: Vec<String> = columns.iter().map(|c| format!("lower({c}) LIKE ${p} ESCAPE '\\'")).collect();
-        sql.push_str(&format!(" AND ({})", tests.join(" OR ")));
+/// The jobs of a job list: of its experiment and tenant, matching every search term.
+fn job_query(q: &JobList) -> diesel::dsl::IntoBoxed<'static, diesel::dsl::InnerJoin<experiment_jobs::table, runs::table>, Db> {
+    let mut query = experiment_jobs::table
+        .inner_join(runs::table)
+        .into_boxed()
+        .filter(experiment_jobs::experiment_id.eq(q.experiment_id))
+        .filter(runs::tenant.eq(q.tenant.clone()));
+    if let Some(all) = all_of(q.terms.iter().filter_map(term_test).collect()) {
+        query = query.filter(all);
     }
-    (sql, binds)
+    query
+}
+
+/// `query` ordered by `col` (NULLs lowest) then by job id, both ascending or both descending.
+macro_rules! order_jobs {
+    ($query:expr, $col:expr, $descending:expr) => {
+        if $descending {
+            $query.order(($col.is_null().asc(), $col.desc(), experiment_jobs::run_id.desc()))
+        } else {
+            $query.order(($col.is_null().desc(), $col.asc(), experiment_jobs::run_id.asc()))
+        }
+    };
 }
 
 #[derive(Insertable)]
@@ -468,27 +447,28 @@ impl Store {
     /// One page of an experiment's jobs as `q` filters and sorts them, and how many jobs
     /// match in all.
     pub fn experiment_jobs(&self, q: &JobList) -> Result<(Vec<Job>, i64), StoreError> {
-        let backend = self.backend();
-        let (filter, mut binds) = job_filter(q);
+        // a `tag` term matches no job (tags are not modelled)
+        if q.terms.iter().any(|t| t.field == Some(JobField::Tag)) {
+            return Ok((Vec::new(), 0));
+        }
         let mut conn = self.conn()?;
-        let total = load_bound::<CountRow>(&mut conn, &numbered(&format!("SELECT COUNT(*) AS n {filter}"), backend), &binds)?
-            .first()
-            .map_or(0, |r| r.n);
+        let total: i64 = job_query(q).count().get_result(&mut *conn)?;
         if total == 0 || q.limit <= 0 {
             return Ok((Vec::new(), total));
         }
-        let (col, dir, nulls) = match (q.sort.unwrap_or(JobSort::Id), q.descending && q.sort.is_some()) {
-            (s, false) => (s.column(), "ASC", "DESC"),
-            (s, true) => (s.column(), "DESC", "ASC"),
+        let query = job_query(q).select(experiment_jobs::run_id);
+        let descending = q.descending && q.sort.is_some();
+        let query = match q.sort.unwrap_or(JobSort::Id) {
+            JobSort::Id => order_jobs!(query, experiment_jobs::run_id, descending),
+            JobSort::Description => order_jobs!(query, experiment_jobs::description, descending),
+            JobSort::CreatedOn => order_jobs!(query, runs::created_us, descending),
+            JobSort::LastModifiedOn => order_jobs!(query, runs::updated_us, descending),
+            JobSort::Status => order_jobs!(query, experiment_jobs::status, descending),
+            JobSort::Experiment => order_jobs!(query, experiment_jobs::experiment_id, descending),
+            JobSort::Entrypoint => order_jobs!(query, experiment_jobs::entrypoint_id, descending),
+            JobSort::Queue => order_jobs!(query, experiment_jobs::queue_id, descending),
         };
-        binds.push(Bind::Int(q.limit));
-        binds.push(Bind::Int(q.offset.max(0)));
-        let n = binds.len();
-        let sql = format!(
-            "SELECT j.run_id AS id {filter} ORDER BY ({col} IS NULL) {nulls}, {col} {dir}, j.run_id {dir} LIMIT ${} OFFSET ${n}",
-            n - 1
-        );
-        let ids: Vec<i64> = load_bound::<IdRow>(&mut conn, &numbered(&sql, backend), &binds)?.into_iter().map(|r| r.id).collect();
+        let ids: Vec<i64> = query.limit(q.limit).offset(q.offset.max(0)).load(&mut *conn)?;
         let mut jobs = jobs_by_ids(&mut conn, &ids)?;
         Ok((ids.iter().filter_map(|id| jobs.remove(id)).collect(), total))
     }

@@ -20,6 +20,27 @@ macro_rules! with_conn {
     };
 }
 
+/// The SQL text, fixed at compile time, of a window query over scalars: per series
+/// (`partition`) of the runs that `runs` selects, the points ranked from the highest step
+/// down (NULL steps lowest; ties to the latest ts_us, then the highest id) as `rn`; the
+/// ranks `keep` keeps, in the `order` given. Placeholders are in the arguments, as each
+/// backend spells them (SQLite `?1`, PostgreSQL `$1`); every value is bound.
+macro_rules! ranked_scalars_sql {
+    (partition: $partition:literal, runs: $runs:literal, keep: $keep:literal, order: $order:literal) => {
+        concat!(
+            "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra ",
+            "FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY ",
+            $partition,
+            " ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn ",
+            "FROM scalars s WHERE ",
+            $runs,
+            ") ranked WHERE ",
+            $keep,
+            $order
+        )
+    };
+}
+
 pub mod assets;
 pub(crate) mod committer;
 pub mod connection;
@@ -62,6 +83,11 @@ pub(crate) const INSERT_CHUNK: usize = 500;
 pub(crate) fn json_to_text(map: &JsonObject) -> Result<String, StoreError> {
     serde_json::to_string(map)
         .map_err(|e| StoreError::Query(diesel::result::Error::SerializationError(Box::new(e))))
+}
+
+/// Ids as a JSON array: how SQLite takes a list as one bind parameter (`json_each(?)`).
+pub(crate) fn json_ids(ids: &[i64]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
 }
 
 /// Parses a TEXT column that must hold a JSON object.

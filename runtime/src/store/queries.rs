@@ -3,8 +3,12 @@
 //! a run's points and events. Pages are keyset pages bounded by a snapshot id (`max_id`):
 //! rows written after a scroll started are not part of it (an overwrite keeps its row id).
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Array, BigInt, HasSqlType, Nullable, Text, Untyped};
+use diesel::sqlite::Sqlite;
 
 use super::connection::Store;
 use super::model::{Backend, Event, Scalar, StoreError, SCALAR_EVENT_TYPE};
@@ -119,61 +123,155 @@ struct UrlRefRow {
     url: Option<String>,
 }
 
-/// The statement for `backend`: written with `$n` placeholders, which SQLite spells `?n`
-/// (a `$` not followed by a digit, as in a JSON path, stays).
-fn placeholders(sql: &str, backend: Backend) -> String {
-    if backend == Backend::Postgres {
-        return sql.to_string();
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        let numbered = c == '$' && chars.peek().is_some_and(char::is_ascii_digit);
-        out.push(if numbered { '?' } else { c });
-    }
-    out
+/// What the statements of this module spell differently per backend.
+trait Dialect: diesel::backend::Backend + HasSqlType<BigInt> + HasSqlType<Text> {
+    /// True when `r.payload`'s `valid_plot` is true, JSON null or absent.
+    const VALID_PLOT: &'static str;
+    /// ` IN (…)` (or ` = ANY(…)`): membership in `ids`, bound as one parameter.
+    fn push_one_of<'b>(out: AstPass<'_, 'b, Self>, ids: &'b RunIds<'_>) -> QueryResult<()>;
 }
 
-/// `payload.<member>` as text (NULL when absent or JSON null), per backend.
-fn json_member_text(backend: Backend, column: &str, member: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!("CAST(json_extract({column}, '$.{member}') AS TEXT)"),
-        Backend::Postgres => format!("({column}::jsonb ->> '{member}')"),
+impl Dialect for Sqlite {
+    const VALID_PLOT: &'static str = "COALESCE(json_type(r.payload, '$.valid_plot'), 'null') IN ('null', 'true')";
+    fn push_one_of<'b>(mut out: AstPass<'_, 'b, Self>, ids: &'b RunIds<'_>) -> QueryResult<()> {
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<Text, _>(&ids.json)?;
+        out.push_sql("))");
+        Ok(())
     }
 }
 
-/// True when `payload.valid_plot` is true, JSON null or absent.
-fn valid_plot_condition(backend: Backend, column: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!("COALESCE(json_type({column}, '$.valid_plot'), 'null') IN ('null', 'true')"),
-        Backend::Postgres => format!("COALESCE(({column}::jsonb -> 'valid_plot')::text, 'null') IN ('null', 'true')"),
+impl Dialect for Pg {
+    const VALID_PLOT: &'static str = "COALESCE((r.payload::jsonb -> 'valid_plot')::text, 'null') IN ('null', 'true')";
+    fn push_one_of<'b>(mut out: AstPass<'_, 'b, Self>, ids: &'b RunIds<'_>) -> QueryResult<()> {
+        out.push_sql(" = ANY(");
+        out.push_bind_param::<Array<BigInt>, _>(ids.ids)?;
+        out.push_sql(")");
+        Ok(())
     }
 }
 
-/// The ranked selection of an [`IterQuery`] (binds `$1` event type, `$2` max id, `$3`
-/// metric, `$4` variant, `$5` rank bound), aliased `r`, with its outer filter.
-fn iter_selection(q: &IterQuery, backend: Backend) -> String {
-    let runs = q.run_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let partition = match q.last_iters {
-        Some(LastIters::PerSeries(_)) => "e.run_id, e.metric, e.variant",
-        _ => "e.run_id",
+/// Run ids as one bind parameter: an array (PostgreSQL) or a JSON array (SQLite).
+struct RunIds<'a> {
+    ids: &'a [i64],
+    json: String,
+}
+
+/// An [`IterQuery`] as one statement: its page, or (`count`) the number of events it
+/// selects regardless of `after` and `limit`. The events of the runs are ranked by
+/// iteration (descending, per run or per series) in a subquery and the outer query keeps
+/// the ranks `last_iters` asks for. The text is put together from fixed pieces and every
+/// value is a bind parameter.
+struct IterStatement<'a> {
+    q: &'a IterQuery,
+    runs: RunIds<'a>,
+    max_id: i64,
+    rank_bound: i64,
+    count: bool,
+}
+
+impl<'a> IterStatement<'a> {
+    fn new(q: &'a IterQuery, count: bool) -> Self {
+        let rank_bound = match q.last_iters {
+            Some(LastIters::PerRun(n)) | Some(LastIters::PerSeries(n)) => n,
+            None => i64::MAX,
+        };
+        let runs = RunIds { ids: &q.run_ids, json: super::json_ids(&q.run_ids) };
+        IterStatement { q, runs, max_id: q.max_id.unwrap_or(i64::MAX), rank_bound, count }
+    }
+}
+
+impl QueryId for IterStatement<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for IterStatement<'_> {
+    type SqlType = Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for IterStatement<'_> {}
+
+impl<DB: Dialect> QueryFragment<DB> for IterStatement<'_>
+where
+    i64: ToSql<BigInt, DB>,
+    String: ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let q = self.q;
+        out.push_sql(if self.count {
+            "SELECT COUNT(*) AS n "
+        } else {
+            "SELECT r.id, r.run_id, r.event_type, r.metric, r.variant, r.iter, r.ts_us, r.point_key, r.payload "
+        });
+        out.push_sql(
+            "FROM (SELECT e.id, e.run_id, e.event_type, e.metric, e.variant, e.iter, e.ts_us, e.point_key, e.payload, \
+             DENSE_RANK() OVER (PARTITION BY ",
+        );
+        out.push_sql(match q.last_iters {
+            Some(LastIters::PerSeries(_)) => "e.run_id, e.metric, e.variant",
+            _ => "e.run_id",
+        });
+        out.push_sql(" ORDER BY e.iter DESC) AS rk FROM events e WHERE e.run_id");
+        DB::push_one_of(out.reborrow(), &self.runs)?;
+        out.push_sql(" AND e.event_type = ");
+        out.push_bind_param::<Text, _>(&q.event_type)?;
+        out.push_sql(" AND e.iter IS NOT NULL AND e.id <= ");
+        out.push_bind_param::<BigInt, _>(&self.max_id)?;
+        if let Some(metric) = &q.metric {
+            out.push_sql(" AND e.metric = ");
+            out.push_bind_param::<Text, _>(metric)?;
+        }
+        if let Some(variant) = &q.variant {
+            out.push_sql(" AND e.variant = ");
+            out.push_bind_param::<Text, _>(variant)?;
+        }
+        out.push_sql(") r WHERE r.rk <= ");
+        out.push_bind_param::<BigInt, _>(&self.rank_bound)?;
+        if q.valid_plots_only {
+            out.push_sql(" AND ");
+            out.push_sql(DB::VALID_PLOT);
+        }
+        if self.count {
+            return Ok(());
+        }
+        if let Some((iter, id)) = &q.after {
+            out.push_sql(if q.descending { " AND (r.iter < " } else { " AND (r.iter > " });
+            out.push_bind_param::<BigInt, _>(iter)?;
+            out.push_sql(" OR (r.iter = ");
+            out.push_bind_param::<BigInt, _>(iter)?;
+            out.push_sql(if q.descending { " AND r.id < " } else { " AND r.id > " });
+            out.push_bind_param::<BigInt, _>(id)?;
+            out.push_sql("))");
+        }
+        out.push_sql(if q.descending { " ORDER BY r.iter DESC, r.id DESC LIMIT " } else { " ORDER BY r.iter ASC, r.id ASC LIMIT " });
+        out.push_bind_param::<BigInt, _>(&q.limit)?;
+        Ok(())
+    }
+}
+
+/// [`Store::recent_scalars`]: binds 1 run, 2 points per series.
+const RECENT_SQLITE: &str = ranked_scalars_sql!(
+    partition: "s.metric, s.variant", runs: "s.run_id = ?1", keep: "rn <= ?2", order: " ORDER BY metric, variant, rn"
+);
+const RECENT_POSTGRES: &str = ranked_scalars_sql!(
+    partition: "s.metric, s.variant", runs: "s.run_id = $1", keep: "rn <= $2", order: " ORDER BY metric, variant, rn"
+);
+
+/// [`Store::url_refs`]: binds 1 run, 2 event type, 3 metric (NULL: any); `$url` is the
+/// payload's `url` member as text (NULL when absent or JSON null), `$p` the backend's
+/// placeholder prefix.
+macro_rules! url_refs_sql {
+    ($url:literal, $p:literal) => {
+        concat!(
+            "SELECT e.id, e.metric, e.variant, e.iter, ", $url, " AS url FROM events e ",
+            "WHERE e.run_id = ", $p, "1 AND e.event_type = ", $p, "2 AND e.iter IS NOT NULL AND (", $p, "3 IS NULL OR e.metric = ", $p, "3) ",
+            "AND ", $url, " IS NOT NULL ORDER BY e.metric, e.variant, e.iter, e.id"
+        )
     };
-    let valid = if q.valid_plots_only { valid_plot_condition(backend, "r.payload") } else { "1 = 1".to_string() };
-    format!(
-        "FROM (SELECT e.id, e.run_id, e.event_type, e.metric, e.variant, e.iter, e.ts_us, e.point_key, e.payload, \
-         DENSE_RANK() OVER (PARTITION BY {partition} ORDER BY e.iter DESC) AS rk \
-         FROM events e WHERE e.run_id IN ({runs}) AND e.event_type = $1 AND e.iter IS NOT NULL AND e.id <= $2 \
-         AND ($3 IS NULL OR e.metric = $3) AND ($4 IS NULL OR e.variant = $4)) r \
-         WHERE r.rk <= $5 AND {valid}"
-    )
 }
-
-fn rank_bound(q: &IterQuery) -> i64 {
-    match q.last_iters {
-        Some(LastIters::PerRun(n)) | Some(LastIters::PerSeries(n)) => n,
-        None => i64::MAX,
-    }
-}
+const URL_REFS_SQLITE: &str = url_refs_sql!("CAST(json_extract(e.payload, '$.url') AS TEXT)", "?");
+const URL_REFS_POSTGRES: &str = url_refs_sql!("(e.payload::jsonb ->> 'url')", "$");
 
 impl Store {
     /// The distinct (metric, variant) of a run's scalars (`event_type` =
@@ -261,14 +359,11 @@ impl Store {
     /// lowest; ties to the latest ts_us, then the highest id), ordered by metric, variant
     /// (bytewise) and then from the highest step down.
     pub fn recent_scalars(&self, run_id: i64, n: i64) -> Result<Vec<Scalar>, StoreError> {
-        let sql = placeholders(
-            "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra \
-             FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.metric, s.variant \
-             ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn \
-             FROM scalars s WHERE s.run_id = $1) ranked WHERE rn <= $2 ORDER BY metric, variant, rn",
-            self.backend(),
-        );
-        let rows: Vec<ScalarRow> = diesel::sql_query(sql).bind::<BigInt, _>(run_id).bind::<BigInt, _>(n).load(&mut *self.conn()?)?;
+        let query = match self.backend() {
+            Backend::Sqlite => diesel::sql_query(RECENT_SQLITE),
+            Backend::Postgres => diesel::sql_query(RECENT_POSTGRES),
+        };
+        let rows: Vec<ScalarRow> = query.bind::<BigInt, _>(run_id).bind::<BigInt, _>(n).load(&mut *self.conn()?)?;
         rows.into_iter().map(ScalarRow::into_scalar).collect()
     }
 
@@ -290,27 +385,8 @@ impl Store {
         if q.run_ids.is_empty() || q.limit <= 0 {
             return Ok(Vec::new());
         }
-        let backend = self.backend();
-        let (cmp, dir, start) = if q.descending { ("<", "DESC", i64::MAX) } else { (">", "ASC", i64::MIN) };
-        let (iter, id) = q.after.unwrap_or((start, start));
-        let sql = placeholders(
-            &format!(
-                "SELECT r.id, r.run_id, r.event_type, r.metric, r.variant, r.iter, r.ts_us, r.point_key, r.payload {} \
-                 AND (r.iter {cmp} $6 OR (r.iter = $6 AND r.id {cmp} $7)) ORDER BY r.iter {dir}, r.id {dir} LIMIT $8",
-                iter_selection(q, backend)
-            ),
-            backend,
-        );
-        let rows: Vec<EventRow> = diesel::sql_query(sql)
-            .bind::<Text, _>(q.event_type.as_str())
-            .bind::<BigInt, _>(q.max_id.unwrap_or(i64::MAX))
-            .bind::<Nullable<Text>, _>(q.metric.as_deref())
-            .bind::<Nullable<Text>, _>(q.variant.as_deref())
-            .bind::<BigInt, _>(rank_bound(q))
-            .bind::<BigInt, _>(iter)
-            .bind::<BigInt, _>(id)
-            .bind::<BigInt, _>(q.limit)
-            .load(&mut *self.conn()?)?;
+        let statement = IterStatement::new(q, false);
+        let rows: Vec<EventRow> = with_conn!(&mut *self.conn()?, |c| statement.load(c))?;
         rows.into_iter().map(EventRow::into_event).collect()
     }
 
@@ -319,15 +395,8 @@ impl Store {
         if q.run_ids.is_empty() {
             return Ok(0);
         }
-        let backend = self.backend();
-        let sql = placeholders(&format!("SELECT COUNT(*) AS n {}", iter_selection(q, backend)), backend);
-        let row: CountRow = diesel::sql_query(sql)
-            .bind::<Text, _>(q.event_type.as_str())
-            .bind::<BigInt, _>(q.max_id.unwrap_or(i64::MAX))
-            .bind::<Nullable<Text>, _>(q.metric.as_deref())
-            .bind::<Nullable<Text>, _>(q.variant.as_deref())
-            .bind::<BigInt, _>(rank_bound(q))
-            .get_result(&mut *self.conn()?)?;
+        let statement = IterStatement::new(q, true);
+        let row: CountRow = with_conn!(&mut *self.conn()?, |c| statement.get_result(c))?;
         Ok(row.n)
     }
 
@@ -335,17 +404,11 @@ impl Store {
     /// non-null `url` in their payload, without payloads, ordered by metric, variant,
     /// iteration and id.
     pub fn url_refs(&self, run_id: i64, event_type: &str, metric: Option<&str>) -> Result<Vec<UrlRef>, StoreError> {
-        let backend = self.backend();
-        let url = json_member_text(backend, "e.payload", "url");
-        let sql = placeholders(
-            &format!(
-                "SELECT e.id, e.metric, e.variant, e.iter, {url} AS url FROM events e \
-                 WHERE e.run_id = $1 AND e.event_type = $2 AND e.iter IS NOT NULL AND ($3 IS NULL OR e.metric = $3) \
-                 AND {url} IS NOT NULL ORDER BY e.metric, e.variant, e.iter, e.id"
-            ),
-            backend,
-        );
-        let rows: Vec<UrlRefRow> = diesel::sql_query(sql)
+        let query = match self.backend() {
+            Backend::Sqlite => diesel::sql_query(URL_REFS_SQLITE),
+            Backend::Postgres => diesel::sql_query(URL_REFS_POSTGRES),
+        };
+        let rows: Vec<UrlRefRow> = query
             .bind::<BigInt, _>(run_id)
             .bind::<Text, _>(event_type)
             .bind::<Nullable<Text>, _>(metric)
@@ -391,10 +454,38 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// The statement's text depends on the query's shape, never on its values.
     #[test]
-    fn sqlite_statements_use_numbered_parameters() {
-        assert_eq!(placeholders("a = $1 OR b = $12", Backend::Sqlite), "a = ?1 OR b = ?12");
-        assert_eq!(placeholders("json_extract(p, '$.url') = $3", Backend::Sqlite), "json_extract(p, '$.url') = ?3");
-        assert_eq!(placeholders("a = $1", Backend::Postgres), "a = $1");
+    fn iter_statements_bind_every_value() {
+        let text = |q: &IterQuery, count: bool| {
+            let s = IterStatement::new(q, count);
+            (diesel::debug_query::<Sqlite, _>(&s).to_string(), diesel::debug_query::<Pg, _>(&s).to_string())
+        };
+        let shape = |t: (String, String)| (t.0.split(" -- binds").next().unwrap().to_string(), t.1.split(" -- binds").next().unwrap().to_string());
+        let a = IterQuery {
+            metric: Some("loss".into()),
+            last_iters: Some(LastIters::PerSeries(3)),
+            valid_plots_only: true,
+            after: Some((4, 17)),
+            limit: 10,
+            ..IterQuery::new(vec![1, 2], "plot")
+        };
+        let b = IterQuery {
+            run_ids: vec![7, 8, 9, 10],
+            metric: Some("x' OR 1=1 --".into()),
+            last_iters: Some(LastIters::PerSeries(50)),
+            after: Some((-1, 99)),
+            limit: 500,
+            event_type: "log".into(),
+            ..a.clone()
+        };
+        assert_eq!(shape(text(&a, false)), shape(text(&b, false)));
+        assert_eq!(shape(text(&a, true)), shape(text(&b, true)));
+        let (sqlite, pg) = shape(text(&b, false));
+        for t in [&sqlite, &pg] {
+            assert!(!t.contains("OR 1=1") && !t.contains("500") && !t.contains("log"), "{t}");
+        }
+        assert!(sqlite.contains("e.run_id IN (SELECT value FROM json_each(?))"), "{sqlite}");
+        assert!(pg.contains("e.run_id = ANY($1)") && pg.contains("LIMIT $9"), "{pg}");
     }
 }

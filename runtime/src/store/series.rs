@@ -81,12 +81,20 @@ fn matches_nothing(q: &PointQuery) -> bool {
 }
 
 /// The first point (lowest ts_us, then id) of each step; see [`Store::first_point_per_step`].
-/// Binds `$1` run, `$2` source, `$3` from, `$4` to.
-const FIRST_PER_STEP_SQL: &str = "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra \
-     FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.step ORDER BY s.ts_us ASC, s.id ASC) AS rn \
-     FROM scalars s WHERE s.run_id = $1 AND s.step IS NOT NULL AND ($2 IS NULL OR s.source = $2) \
-     AND ($3 IS NULL OR s.ts_us >= $3) AND ($4 IS NULL OR s.ts_us <= $4)) ranked \
-     WHERE rn = 1 ORDER BY step ASC";
+/// Binds 1 run, 2 source, 3 from, 4 to; `$p` is the backend's placeholder prefix.
+macro_rules! first_per_step_sql {
+    ($p:literal) => {
+        concat!(
+            "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra ",
+            "FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.step ORDER BY s.ts_us ASC, s.id ASC) AS rn ",
+            "FROM scalars s WHERE s.run_id = ", $p, "1 AND s.step IS NOT NULL AND (", $p, "2 IS NULL OR s.source = ", $p, "2) ",
+            "AND (", $p, "3 IS NULL OR s.ts_us >= ", $p, "3) AND (", $p, "4 IS NULL OR s.ts_us <= ", $p, "4)) ranked ",
+            "WHERE rn = 1 ORDER BY step ASC"
+        )
+    };
+}
+const FIRST_PER_STEP_SQLITE: &str = first_per_step_sql!("?");
+const FIRST_PER_STEP_POSTGRES: &str = first_per_step_sql!("$");
 
 impl Store {
     /// Points of one run as `q` selects, orders and pages them.
@@ -209,11 +217,11 @@ impl Store {
         ts_from_us: Option<i64>,
         ts_to_us: Option<i64>,
     ) -> Result<Vec<Scalar>, StoreError> {
-        let sql = match self.backend() {
-            Backend::Postgres => FIRST_PER_STEP_SQL.to_string(),
-            Backend::Sqlite => FIRST_PER_STEP_SQL.replace('$', "?"),
+        let query = match self.backend() {
+            Backend::Postgres => diesel::sql_query(FIRST_PER_STEP_POSTGRES),
+            Backend::Sqlite => diesel::sql_query(FIRST_PER_STEP_SQLITE),
         };
-        let rows: Vec<ScalarRow> = diesel::sql_query(sql)
+        let rows: Vec<ScalarRow> = query
             .bind::<BigInt, _>(run_id)
             .bind::<Nullable<Text>, _>(source)
             .bind::<Nullable<BigInt>, _>(ts_from_us)

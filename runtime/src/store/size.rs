@@ -24,11 +24,10 @@ impl Store {
     /// pages still in the WAL as if they had been checkpointed, and no WAL file overhead.
     pub fn size_bytes(&self) -> Result<u64, StoreError> {
         let mut conn = self.conn()?;
-        let sql = match &*conn {
-            AnyConnection::Postgresql(_) => POSTGRES_SIZE_SQL,
-            AnyConnection::Sqlite(_) => SQLITE_SIZE_SQL,
-        };
-        let row: SizeRow = with_conn!(&mut *conn, |c| diesel::sql_query(sql).get_result(c))?;
+        let row: SizeRow = match &mut *conn {
+            AnyConnection::Postgresql(c) => diesel::sql_query(POSTGRES_SIZE_SQL).get_result(c),
+            AnyConnection::Sqlite(c) => diesel::sql_query(SQLITE_SIZE_SQL).get_result(c),
+        }?;
         Ok(row.bytes.max(0) as u64)
     }
 }

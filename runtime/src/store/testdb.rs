@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use diesel::pg::PgConnection;
-use diesel::{Connection, RunQueryDsl};
+use diesel::pg::{Pg, PgConnection};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::{Connection, QueryResult, RunQueryDsl};
 
 use super::model::StoreError;
 
@@ -124,6 +125,39 @@ fn redact(url: &str) -> String {
     url.to_string()
 }
 
+/// `CREATE DATABASE` / `DROP DATABASE`, which take no bind parameters: the (validated)
+/// name goes in as an identifier, quoted by diesel.
+enum DatabaseDdl<'a> {
+    Create(&'a str),
+    /// Closing any connections still open to it.
+    Drop(&'a str),
+}
+
+impl QueryId for DatabaseDdl<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<Pg> for DatabaseDdl<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.unsafe_to_cache_prepared();
+        match self {
+            DatabaseDdl::Create(name) => {
+                out.push_sql("CREATE DATABASE ");
+                out.push_identifier(name)
+            }
+            DatabaseDdl::Drop(name) => {
+                out.push_sql("DROP DATABASE IF EXISTS ");
+                out.push_identifier(name)?;
+                out.push_sql(" WITH (FORCE)");
+                Ok(())
+            }
+        }
+    }
+}
+
+impl RunQueryDsl<PgConnection> for DatabaseDdl<'_> {}
+
 /// Creates a uniquely named empty database on the server of `admin_url` and returns
 /// its URL.
 pub fn fresh_postgres_database(admin_url: &str) -> Result<String, StoreError> {
@@ -131,8 +165,7 @@ pub fn fresh_postgres_database(admin_url: &str) -> Result<String, StoreError> {
     validate_identifier(&name)?;
     let url = with_database(admin_url, &name)?;
     let mut conn = PgConnection::establish(admin_url)?;
-    // CREATE DATABASE takes no bind parameters; the name is generated and validated
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn)?;
+    DatabaseDdl::Create(&name).execute(&mut conn)?;
     Ok(url)
 }
 
@@ -144,8 +177,7 @@ pub fn drop_postgres_database(admin_url: &str, database_url: &str) -> Result<(),
     })?;
     validate_identifier(name)?;
     let mut conn = PgConnection::establish(admin_url)?;
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .execute(&mut conn)?;
+    DatabaseDdl::Drop(name).execute(&mut conn)?;
     Ok(())
 }
 

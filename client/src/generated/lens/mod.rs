@@ -58,9 +58,13 @@
 //!   W&B exporter can feed specmill directly; what they store is read by every API.
 //!   Their answers use the same legacy conventions: an unwrapped body, and errors as
 //!   `{"error": …}`.
-//! - **Not modelled.** The optional cookie authentication middleware (`HandleAuth`,
-//!   which answers 401 `{"code":401,"message":…}`) is not modelled. The endpoints are
-//!   open and act for the tenant `default`.
+//! - **Bearer tokens, not Lens's cookies.** The optional cookie authentication
+//!   middleware of Lens (`HandleAuth`, which answers 401 `{"code":401,"message":…}`) is
+//!   not modelled. Instead, when the server's config gives Lens tokens
+//!   (`[[tenant.lens]] token = "…"`), every request, the ingest routes included, must send
+//!   `Authorization: Bearer <token>` and acts for that token's tenant; a missing or unknown
+//!   token is a 401 with the legacy error body `{"error": …}`. Without Lens tokens in the
+//!   config the endpoints are open and act for the tenant `default`.
 pub mod services;
 pub mod types;
 pub use services::*;
