@@ -7,9 +7,9 @@ use std::process::Command;
 
 use common::{python, Backend, Server};
 
-/// The server's credentials for the clients that authenticate (ClearML's key/secret, boto3's
-/// AWS key pair for SigV4). The tenant is `default`, the one callers of the APIs that do not
-/// authenticate yet (Lens, Dioptra) get, so the clients' cross-API reads meet in one tenant.
+/// The server's credentials for the clients (ClearML's key/secret, boto3's AWS key pair for
+/// SigV4, the Comet API key, the Lens bearer token), all of tenant `default`, so the clients'
+/// cross-API reads meet in one tenant.
 const CONFIG: &str = r#"
 [[tenant]]
 name = "default"
@@ -21,6 +21,8 @@ access_key_id = "AKIDEXAMPLE"
 secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 [[tenant.comet]]
 api_key = "COMET-PYTHON-KEY"
+[[tenant.lens]]
+token = "LENS-PYTHON-TOKEN"
 "#;
 
 fn run_pytest(backend: Backend) {
@@ -38,6 +40,7 @@ fn run_pytest(backend: Backend) {
         // comet_ml talks to this server only, never to comet.com.
         .env("COMET_URL_OVERRIDE", format!("{}/clientlib/", server.base))
         .env("SPECMILL_COMET_KEY", "COMET-PYTHON-KEY")
+        .env("SPECMILL_LENS_TOKEN", "LENS-PYTHON-TOKEN")
         // The SDK must not find a user's clearml.conf or write into the home directory.
         .env("CLEARML_CONFIG_FILE", "/dev/null")
         .env("HOME", std::env::temp_dir())

@@ -288,17 +288,24 @@ fn credentials_reach_only_their_tenant(backend: Backend) {
     lens_refuses_without_a_token(&s);
 }
 
-/// A config without Lens tokens leaves Lens as it was: open, as tenant `default`.
+/// A config with credentials but no Lens token closes Lens too: no caller can reach it
+/// (it has no authentication of its own, so it is not left open as tenant `default`).
+/// Without any config every API is open, Lens included (the other tests).
 #[test]
-fn lens_without_tokens_is_the_default_tenant() {
+fn lens_without_tokens_is_closed_on_a_server_with_credentials() {
     let Some(s) = Server::start_with_config(Backend::Sqlite, common::CLEARML_TENANTS) else { return };
+    let before = s.store().fingerprint().unwrap();
     let body = json!({"workload_uid": "open-run", "metrics": [{"name": "m", "value": 1.0}]});
-    ok(s.json("POST", "/v1/wandb/metrics", body), "wandb metrics");
-    assert!(s.store().run_by_uid("default", "open-run").unwrap().is_some());
-    let d = ok(s.json("GET", "/v1/workloads/open-run/metrics/sources", json!({})), "sources");
-    assert_eq!(d["data_sources"], json!([{"name": "wandb", "count": 1}]));
-    // while ClearML is closed
-    assert_eq!(s.json("POST", "/events.get_task_events", json!({"task": "open-run"})).status, 401);
+    for r in [
+        s.json("POST", "/v1/wandb/metrics", body.clone()),
+        s.json_with("POST", "/v1/wandb/metrics", &[("Authorization", "Bearer AK-ACME")], body),
+        s.send("GET", "/v1/workloads/open-run/metrics/sources", "application/json", ""),
+    ] {
+        assert_eq!(r.status, 401, "{}", r.text);
+        assert!(r.json()["error"].is_string(), "{}", r.text);
+    }
+    assert_eq!(s.store().fingerprint().unwrap(), before);
+    assert!(s.store().run_by_uid("default", "open-run").unwrap().is_none());
 }
 
 per_backend! {

@@ -384,7 +384,7 @@ class _AwsTransport(_Transport):
 
 class _OpenApiTransport(_Transport):
     """OpenAPI REST: path and query parameters, a JSON or multipart body; with an API key
-    (Comet), the key as sent raw in `Authorization`. Session cookies (Dioptra's login) are
+    (Comet's key, or `Bearer <token>` for Lens), the value sent in `Authorization`. Session cookies (Dioptra's login) are
     kept by the client's `requests.Session`."""
 
     def __init__(self, client: "Client", api_key: Optional[str] = None) -> None:
@@ -514,7 +514,7 @@ class Client:
 
     `base_url` is the server's root (`http://127.0.0.1:8008`). Credentials are used by the
     APIs that take them: the ClearML key/secret (a login for a token), the AWS key pair
-    (Signature V4 for SageMaker), the Comet API key. `session` is a `requests.Session` to
+    (Signature V4 for SageMaker), the Comet API key, the Lens bearer token. `session` is a `requests.Session` to
     send with (its cookies keep a Dioptra login); `timeout` is in seconds.
     """
 
@@ -528,6 +528,7 @@ class Client:
         aws_secret_access_key: Optional[str] = None,
         aws_region: str = "us-east-1",
         comet_api_key: Optional[str] = None,
+        lens_token: Optional[str] = None,
         session: Optional[requests.Session] = None,
         timeout: float = 30.0,
     ) -> None:

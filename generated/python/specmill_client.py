@@ -386,7 +386,7 @@ class _AwsTransport(_Transport):
 
 class _OpenApiTransport(_Transport):
     """OpenAPI REST: path and query parameters, a JSON or multipart body; with an API key
-    (Comet), the key as sent raw in `Authorization`. Session cookies (Dioptra's login) are
+    (Comet's key, or `Bearer <token>` for Lens), the value sent in `Authorization`. Session cookies (Dioptra's login) are
     kept by the client's `requests.Session`."""
 
     def __init__(self, client: "Client", api_key: Optional[str] = None) -> None:
@@ -9452,7 +9452,7 @@ class Client:
 
     `base_url` is the server's root (`http://127.0.0.1:8008`). Credentials are used by the
     APIs that take them: the ClearML key/secret (a login for a token), the AWS key pair
-    (Signature V4 for SageMaker), the Comet API key. `session` is a `requests.Session` to
+    (Signature V4 for SageMaker), the Comet API key, the Lens bearer token. `session` is a `requests.Session` to
     send with (its cookies keep a Dioptra login); `timeout` is in seconds.
     """
 
@@ -9466,6 +9466,7 @@ class Client:
         aws_secret_access_key: Optional[str] = None,
         aws_region: str = "us-east-1",
         comet_api_key: Optional[str] = None,
+        lens_token: Optional[str] = None,
         session: Optional[requests.Session] = None,
         timeout: float = 30.0,
     ) -> None:
@@ -9480,7 +9481,7 @@ class Client:
         _clearml = _ClearMLTransport(self, login_path="/v2.1/auth.login")
         _comet = _OpenApiTransport(self, api_key=comet_api_key)
         _dioptra = _OpenApiTransport(self)
-        _lens = _OpenApiTransport(self)
+        _lens = _OpenApiTransport(self, api_key=None if lens_token is None else "Bearer " + lens_token)
         _sagemaker = _AwsTransport(self, signing_name="sagemaker")
         #: The `auth` service of ClearML (`clearml`).
         self.auth = AuthService(_clearml)

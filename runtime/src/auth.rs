@@ -35,9 +35,9 @@ use crate::token::Tokens;
 /// Tenant names, ClearML access keys, AWS access key ids, Comet keys, Dioptra user names and
 /// Lens tokens are each unique across the file ([`Config::load`] checks). With no
 /// credentials at all the server is open (every caller is tenant `default`, loopback only).
-/// Lens is the exception among the APIs: while no `[[tenant.lens]]` token is configured it
-/// stays open as tenant `default` whatever else is; with one, every Lens request (the W&B
-/// ingest routes included) needs a token.
+/// Once any credential is configured every Lens request (the W&B ingest routes included)
+/// needs a `[[tenant.lens]]` token, as the other APIs need theirs: a config without Lens
+/// tokens closes Lens rather than leaving it open as tenant `default`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -327,9 +327,11 @@ impl Auth {
             .map(|t| t.name.clone())
     }
 
-    /// Whether Lens requests need a bearer token (some tenant has one).
+    /// Whether Lens requests need a bearer token: whenever any credential is configured
+    /// (Lens has no authentication of its own, so on a server with tenants an unauthenticated
+    /// Lens would read and write as tenant `default` for anyone who can reach it).
     pub fn lens_requires_token(&self) -> bool {
-        self.config.has_lens_tokens()
+        !self.config.is_open()
     }
 
     /// The tenant of a Lens bearer token (compared in constant time).
@@ -537,9 +539,10 @@ mod tests {
         assert_eq!(auth.lens_tenant("LT-3"), Some("globex".into()));
         assert_eq!(auth.lens_tenant("LT-"), None);
         assert_eq!(auth.lens_tenant(""), None);
-        // Other credentials alone leave Lens open.
+        // Other credentials alone close Lens too (no token then reaches it).
         let comet_only: Config = toml::from_str("[[tenant]]\nname = \"a\"\n[[tenant.comet]]\napi_key = \"K\"\n").unwrap();
-        assert!(!Auth::new(comet_only, Tokens::new(b"k")).lens_requires_token());
+        assert!(Auth::new(comet_only, Tokens::new(b"k")).lens_requires_token());
+        assert!(!Auth::open(Tokens::new(b"k")).lens_requires_token());
 
         let dir = std::env::temp_dir().join(format!("specmill-auth-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -46,7 +46,9 @@ def client(base_url):
 
 
 def get_json(url):
-    with urllib.request.urlopen(url) as r:
+    """A Lens read with the bearer token the server is configured with."""
+    req = urllib.request.Request(url, headers={"Authorization": "Bearer " + os.environ["SPECMILL_LENS_TOKEN"]})
+    with urllib.request.urlopen(req) as r:
         return json.loads(r.read())
 
 

@@ -216,7 +216,8 @@ def test_to_json_full(logged):
 
 def test_comet_metric_is_read_through_lens(base_url, logged):
     exp, sent = logged
-    r = requests.get("%s/v1/workloads/%s/metrics/data" % (base_url, exp.key), params={"metrics": "loss"}, timeout=10)
+    headers = {"Authorization": "Bearer " + os.environ["SPECMILL_LENS_TOKEN"]}
+    r = requests.get("%s/v1/workloads/%s/metrics/data" % (base_url, exp.key), params={"metrics": "loss"}, headers=headers, timeout=10)
     assert r.status_code == 200, r.text
     points = [(p["iteration"], p["value"], p["timestamp"], p["data_source"]) for p in r.json()["data"]]
     assert points == [(step, pytest.approx(value), ts, "comet") for step, value, _, ts in sent["loss"]]

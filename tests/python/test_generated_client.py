@@ -39,6 +39,7 @@ def make_client(base_url, **overrides):
         aws_access_key_id=os.environ["SPECMILL_AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=os.environ["SPECMILL_AWS_SECRET_ACCESS_KEY"],
         comet_api_key=os.environ["SPECMILL_COMET_KEY"],
+        lens_token=os.environ["SPECMILL_LENS_TOKEN"],
     )
     creds.update(overrides)
     return Client(base_url, **creds)

@@ -649,6 +649,8 @@ fn transport(api: &Api) -> Result<String, String> {
         // Comet's spec declares no security scheme: its API key travels raw in
         // `Authorization` (runtime/src/protocol/comet.rs), the client's `comet_api_key`.
         Protocol::OpenApi if api.name == "comet" => "_OpenApiTransport(self, api_key=comet_api_key)".into(),
+        // Lens takes the config's bearer token (runtime/src/protocol/lens.rs), the client's `lens_token`.
+        Protocol::OpenApi if api.name == "lens" => "_OpenApiTransport(self, api_key=None if lens_token is None else \"Bearer \" + lens_token)".into(),
         Protocol::OpenApi => "_OpenApiTransport(self)".into(),
     })
 }

@@ -66,10 +66,10 @@ impl NativeError for Error {
     }
 }
 
-/// Who is calling. Lens has no authentication of its own: while no Lens token is configured
-/// (`[[tenant.lens]] token`), every caller is the default tenant. With one, every request
-/// (reads and the W&B ingest routes) must carry `Authorization: Bearer <token>` and acts as
-/// that token's tenant; a missing or unknown token is a 401 in Lens's error body.
+/// Who is calling. Lens has no authentication of its own: on an open server (no credentials
+/// configured) every caller is the default tenant. Otherwise every request (reads and the
+/// W&B ingest routes) must carry `Authorization: Bearer <token>` of a `[[tenant.lens]]` and
+/// acts as that token's tenant; a missing or unknown token is a 401 in Lens's error body.
 pub fn authenticate(req: &actix_web::HttpRequest, _body: &[u8], _authorize: bool) -> Result<RequestContext, Error> {
     let mut ctx = RequestContext::from_request(req);
     let Some(auth) = req.app_data::<actix_web::web::Data<crate::auth::Auth>>() else {
