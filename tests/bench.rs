@@ -8,7 +8,6 @@ mod common;
 use std::process::Command;
 
 use common::Backend;
-use specmill_runtime::store::testdb;
 
 per_backend! {
     tiny_bench_prints_a_full_table => tiny_bench_prints_a_full_table;
@@ -36,14 +35,8 @@ fn tiny_bench_prints_a_full_table(backend: Backend) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_specmill"));
     cmd.args(["bench", "--points", "2000", "--clients", "2", "--single-point-clients", "8", "--ingest-seconds", "1", "--specs"])
         .arg(format!("{root}/specs"));
-    match backend {
-        Backend::Sqlite => cmd.args(["--backend", "sqlite"]),
-        Backend::Postgres => match testdb::probe_postgres() {
-            Ok(admin) => cmd.args(["--backend", "postgres", "--postgres-url", &admin]),
-            Err(reason) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required in CI: {reason}"),
-            Err(reason) => return eprintln!("SKIP postgres: {reason}"),
-        },
-    };
+    let Some(backend_args) = common::backend_args(backend) else { return };
+    cmd.args(backend_args);
     let out = cmd.output().expect("run specmill bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -9,7 +9,6 @@ mod common;
 use std::process::Command;
 
 use common::Backend;
-use specmill_runtime::store::testdb;
 
 per_backend! {
     short_soak_is_steady => short_soak_is_steady;
@@ -20,14 +19,8 @@ const WINDOWS: usize = 15;
 fn short_soak_is_steady(backend: Backend) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_specmill"));
     cmd.args(["soak", "--seconds", "45", "--windows", &WINDOWS.to_string(), "--points-per-s", "1000", "--reads-per-s", "20"]);
-    match backend {
-        Backend::Sqlite => cmd.args(["--backend", "sqlite"]),
-        Backend::Postgres => match testdb::probe_postgres() {
-            Ok(admin) => cmd.args(["--backend", "postgres", "--postgres-url", &admin]),
-            Err(reason) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required in CI: {reason}"),
-            Err(reason) => return eprintln!("SKIP postgres: {reason}"),
-        },
-    };
+    let Some(backend_args) = common::backend_args(backend) else { return };
+    cmd.args(backend_args);
     let out = cmd.output().expect("run specmill soak");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -42,6 +42,23 @@ pub enum Backend {
     Postgres,
 }
 
+/// The `--backend` arguments of `specmill bench` and `specmill soak` for `backend` (with the
+/// PostgreSQL server to use), or None (printed SKIP) when PostgreSQL is not reachable
+/// outside CI. In CI a missing PostgreSQL fails the test.
+pub fn backend_args(backend: Backend) -> Option<Vec<String>> {
+    match backend {
+        Backend::Sqlite => Some(vec!["--backend".into(), "sqlite".into()]),
+        Backend::Postgres => match testdb::probe_postgres() {
+            Ok(admin) => Some(vec!["--backend".into(), "postgres".into(), "--postgres-url".into(), admin]),
+            Err(reason) if std::env::var_os("CI").is_some() => panic!("PostgreSQL is required in CI: {reason}"),
+            Err(reason) => {
+                eprintln!("SKIP postgres: {reason}");
+                None
+            }
+        },
+    }
+}
+
 /// A fresh store URL for `backend`, or None (printed SKIP) when PostgreSQL is not reachable
 /// outside CI. In CI (`CI` set) a missing PostgreSQL fails the test.
 pub fn fresh_store(backend: Backend) -> Option<(String, Option<(String, String)>)> {
