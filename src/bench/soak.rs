@@ -41,7 +41,7 @@ const WARM_UP: f64 = 0.2;
 const RSS_FACTOR: f64 = 1.25;
 const RSS_SLACK: u64 = 16 << 20;
 const FD_SLACK: u64 = 8;
-const LATENCY_FACTOR: f64 = 4.0;
+const LATENCY_FACTOR: f64 = 2.0;
 const LATENCY_SLACK_MS: f64 = 50.0;
 
 /// One window's counts.

@@ -20,27 +20,6 @@ macro_rules! with_conn {
     };
 }
 
-/// The SQL text, fixed at compile time, of a window query over scalars: per series
-/// (`partition`) of the runs that `runs` selects, the points ranked from the highest step
-/// down (NULL steps lowest; ties to the latest ts_us, then the highest id) as `rn`; the
-/// ranks `keep` keeps, in the `order` given. Placeholders are in the arguments, as each
-/// backend spells them (SQLite `?1`, PostgreSQL `$1`); every value is bound.
-macro_rules! ranked_scalars_sql {
-    (partition: $partition:literal, runs: $runs:literal, keep: $keep:literal, order: $order:literal) => {
-        concat!(
-            "SELECT id, run_id, metric, variant, step, ts_us, value, special, source, point_key, extra ",
-            "FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY ",
-            $partition,
-            " ORDER BY (s.step IS NULL) ASC, s.step DESC, s.ts_us DESC, s.id DESC) AS rn ",
-            "FROM scalars s WHERE ",
-            $runs,
-            ") ranked WHERE ",
-            $keep,
-            $order
-        )
-    };
-}
-
 pub mod assets;
 pub(crate) mod committer;
 pub mod connection;

@@ -250,14 +250,6 @@ where
     }
 }
 
-/// [`Store::recent_scalars`]: binds 1 run, 2 points per series.
-const RECENT_SQLITE: &str = ranked_scalars_sql!(
-    partition: "s.metric, s.variant", runs: "s.run_id = ?1", keep: "rn <= ?2", order: " ORDER BY metric, variant, rn"
-);
-const RECENT_POSTGRES: &str = ranked_scalars_sql!(
-    partition: "s.metric, s.variant", runs: "s.run_id = $1", keep: "rn <= $2", order: " ORDER BY metric, variant, rn"
-);
-
 /// [`Store::url_refs`]: binds 1 run, 2 event type, 3 metric (NULL: any); `$url` is the
 /// payload's `url` member as text (NULL when absent or JSON null), `$p` the backend's
 /// placeholder prefix.
@@ -357,14 +349,20 @@ impl Store {
 
     /// Per (metric, variant) of a run, its `n` points with the highest steps (NULL steps
     /// lowest; ties to the latest ts_us, then the highest id), ordered by metric, variant
-    /// (bytewise) and then from the highest step down.
+    /// (bytewise) and then from the highest step down. The series come from the rollup and
+    /// each is read by index ranges of at most `n` rows, so the cost follows the number of
+    /// series, not the run's length.
     pub fn recent_scalars(&self, run_id: i64, n: i64) -> Result<Vec<Scalar>, StoreError> {
-        let query = match self.backend() {
-            Backend::Sqlite => diesel::sql_query(RECENT_SQLITE),
-            Backend::Postgres => diesel::sql_query(RECENT_POSTGRES),
-        };
-        let rows: Vec<ScalarRow> = query.bind::<BigInt, _>(run_id).bind::<BigInt, _>(n).load(&mut *self.conn()?)?;
-        rows.into_iter().map(ScalarRow::into_scalar).collect()
+        let mut series = self.scalar_series(run_id)?;
+        series.sort();
+        let mut conn = self.conn()?;
+        let mut out = Vec::new();
+        for (metric, variant) in &series {
+            for row in super::scalars::recent_of_series(&mut conn, run_id, metric, variant, n)? {
+                out.push(row.into_scalar()?);
+            }
+        }
+        Ok(out)
     }
 
     /// The latest ts_us of a run's scalars.
@@ -374,8 +372,23 @@ impl Store {
 
     /// The highest iteration (step) of a run over its scalars and events.
     pub fn max_iteration(&self, run_id: i64) -> Result<Option<i64>, StoreError> {
+        let series = self.scalar_series(run_id)?;
         let mut conn = self.conn()?;
-        let s: Option<i64> = scalars::table.filter(scalars::run_id.eq(run_id)).select(diesel::dsl::max(scalars::step)).first(&mut *conn)?;
+        // the highest step of each series: one backward index seek each (a max over the
+        // run would read every point of it)
+        let mut s: Option<i64> = None;
+        for (metric, variant) in series {
+            let top: Option<Option<i64>> = scalars::table
+                .filter(scalars::run_id.eq(run_id))
+                .filter(scalars::metric.eq(metric))
+                .filter(scalars::variant.eq(variant))
+                .filter(scalars::step.is_not_null())
+                .select(scalars::step)
+                .order(scalars::step.desc())
+                .first(&mut *conn)
+                .optional()?;
+            s = s.max(top.flatten());
+        }
         let e: Option<i64> = events::table.filter(events::run_id.eq(run_id)).select(diesel::dsl::max(events::iter)).first(&mut *conn)?;
         Ok(s.max(e))
     }

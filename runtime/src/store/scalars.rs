@@ -239,26 +239,35 @@ impl Store {
     }
 }
 
-/// The latest point of one series (see [`Store::latest_scalars`]): the highest step by a
-/// backward seek on the `(run, metric, variant, step, ts, id)` index, else (no stepped
-/// point) the latest unstepped one.
+/// The latest point of one series (see [`Store::latest_scalars`]).
 pub(crate) fn latest_of_series(conn: &mut AnyConnection, run_id: i64, metric: &str, variant: &str) -> Result<Option<ScalarRow>, StoreError> {
+    Ok(recent_of_series(conn, run_id, metric, variant, 1)?.pop())
+}
+
+/// The `n` latest points of one series, latest first: the highest steps by a backward range
+/// of the `(run, metric, variant, step, ts, id)` index (ties to the latest ts_us, then the
+/// highest id), then, when fewer than `n`, the latest unstepped points (a NULL step counts
+/// lowest). At most two index ranges of at most `n` rows each, whatever the series' length.
+pub(crate) fn recent_of_series(conn: &mut AnyConnection, run_id: i64, metric: &str, variant: &str, n: i64) -> Result<Vec<ScalarRow>, StoreError> {
     let series = || scalars::table.filter(scalars::run_id.eq(run_id)).filter(scalars::metric.eq(metric)).filter(scalars::variant.eq(variant));
-    let stepped = series()
+    let mut rows: Vec<ScalarRow> = series()
         .filter(scalars::step.is_not_null())
         .order((scalars::step.desc(), scalars::ts_us.desc(), scalars::id.desc()))
         .select(ScalarRow::as_select())
-        .first(conn)
-        .optional()?;
-    if stepped.is_some() {
-        return Ok(stepped);
+        .limit(n)
+        .load(conn)?;
+    let left = n - rows.len() as i64;
+    if left > 0 {
+        rows.extend(
+            series()
+                .filter(scalars::step.is_null())
+                .order((scalars::ts_us.desc(), scalars::id.desc()))
+                .select(ScalarRow::as_select())
+                .limit(left)
+                .load(conn)?,
+        );
     }
-    Ok(series()
-        .filter(scalars::step.is_null())
-        .order((scalars::ts_us.desc(), scalars::id.desc()))
-        .select(ScalarRow::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(rows)
 }
 
 /// Keyset bound of one table of the timeline: rows strictly after `after` in the
