@@ -645,6 +645,12 @@ fn latest_scalars_picks_the_highest_step(db: &Db) {
         ]
     );
     assert!(latest.iter().all(|p| p.run_id == run.id));
+    // the n latest of each series, in the same order: stepped ones from the highest step
+    // down, then unstepped ones from the latest
+    let recent: Vec<String> = s.recent_scalars(run.id, 2).unwrap().into_iter().map(|p| p.point_key).collect();
+    assert_eq!(recent, ["z", "a9", "a5", "lt5", "lt3", "lv2b", "lv2a", "lr-3", "lrn", "t2", "t1"]);
+    assert_eq!(s.max_iteration(run.id).unwrap(), Some(5));
+    assert_eq!(s.max_iteration(noise.id).unwrap(), Some(99));
 
     // a later higher step takes over
     s.put_scalars(run.id, &[scalar("loss", "train", Some(6), 1, 6.0, "lt6")])
