@@ -228,7 +228,8 @@ fn writer_loop(jobs: Receiver<Box<dyn Job>>, mut connect: impl FnMut() -> Result
                         tracing::info!(error = %e, "store writer connection lost; reconnecting");
                         pending = Some(group);
                     } else {
-                        let failure = GroupFailure { msg: e.to_string(), unavailable: broken };
+                        let unavailable = broken || super::model::database_out_of_reach(&e);
+                        let failure = GroupFailure { msg: e.to_string(), unavailable };
                         tracing::error!(error = %failure.msg, writes = group.len(), "store write group could not begin");
                         group.into_iter().for_each(|job| job.reply(Err(&failure)));
                     }
@@ -547,7 +548,10 @@ mod tests {
             if !r.load(std::sync::atomic::Ordering::SeqCst) {
                 return Err(StoreError::Connection(diesel::ConnectionError::BadConnection("connection refused".into())));
             }
-            Ok(AnyConnection::Sqlite(diesel::sqlite::SqliteConnection::establish(&url).unwrap()))
+            let mut c = diesel::sqlite::SqliteConnection::establish(&url).unwrap();
+            // (the store that made the run may still be closing its connections)
+            diesel::connection::SimpleConnection::batch_execute(&mut c, "PRAGMA busy_timeout = 5000").unwrap();
+            Ok(AnyConnection::Sqlite(c))
         })
         .unwrap();
         let write = || committer.write(1, move |tx| crate::store::scalars::insert_scalars(tx.conn, &[row(run_id, "k")]));

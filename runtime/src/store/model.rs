@@ -53,22 +53,29 @@ impl StoreError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Connection(_) | StoreError::Pool(_) | StoreError::Unavailable(_) => true,
-            StoreError::Query(e) => lost_connection(e),
+            StoreError::Query(e) => database_out_of_reach(e),
             StoreError::Migration(_) | StoreError::Write(_) | StoreError::InvalidUrl(_) => false,
         }
     }
 }
 
 /// True for the errors a statement gets when its connection is gone: diesel's own kinds,
-/// and PostgreSQL's messages when the server shuts down or restarts (diesel reports those
-/// as `Unknown`).
-pub(crate) fn lost_connection(e: &diesel::result::Error) -> bool {
+/// PostgreSQL's messages when the server shuts down or restarts (diesel reports those as
+/// `Unknown`), and SQLite's lock still held by another process past `busy_timeout`.
+pub(crate) fn database_out_of_reach(e: &diesel::result::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
         Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => true,
         Error::DatabaseError(_, info) => {
             let m = info.message();
-            ["terminating connection", "server closed the connection", "the database system is", "connection to server", "no connection to the server"]
+            [
+                "terminating connection",
+                "server closed the connection",
+                "the database system is",
+                "connection to server",
+                "no connection to the server",
+                "database is locked",
+            ]
                 .iter()
                 .any(|needle| m.contains(needle))
         }
@@ -272,4 +279,29 @@ pub struct TimelineQuery {
     pub after: Option<TimelineCursor>,
     /// Page size (0 or negative returns nothing).
     pub limit: i64,
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::StoreError;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn db(kind: DatabaseErrorKind, message: &str) -> StoreError {
+        StoreError::Query(Error::DatabaseError(kind, Box::new(message.to_string())))
+    }
+
+    /// What the APIs answer with their 503 (retry) and what stays a request's own failure.
+    #[test]
+    fn out_of_reach_is_told_from_a_failing_request() {
+        assert!(db(DatabaseErrorKind::ClosedConnection, "server closed the connection unexpectedly").is_unavailable());
+        assert!(db(DatabaseErrorKind::UnableToSendCommand, "no connection to the server").is_unavailable());
+        assert!(db(DatabaseErrorKind::Unknown, "terminating connection due to administrator command").is_unavailable());
+        assert!(db(DatabaseErrorKind::Unknown, "database is locked").is_unavailable());
+        assert!(StoreError::Unavailable("down".into()).is_unavailable());
+        assert!(StoreError::Connection(diesel::ConnectionError::BadConnection("connection refused".into())).is_unavailable());
+        assert!(!db(DatabaseErrorKind::ForeignKeyViolation, "FOREIGN KEY constraint failed").is_unavailable());
+        assert!(!db(DatabaseErrorKind::Unknown, "no such column: x").is_unavailable());
+        assert!(!StoreError::Write("refused by the write itself".into()).is_unavailable());
+        assert!(!StoreError::Query(Error::NotFound).is_unavailable());
+    }
 }
