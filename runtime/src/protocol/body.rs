@@ -167,7 +167,12 @@ mod props {
 
     fn part() -> impl Strategy<Value = Part> {
         (prop::option::of("[A-Za-z0-9._ -]{1,10}"), prop::option::of("[a-z]{1,6}/[a-z0-9.+-]{1,10}"), prop::collection::vec(any::<u8>(), 0..48))
-            .prop_map(|(filename, content_type, data)| Part { name: String::new(), filename, content_type, data })
+            .prop_map(|(filename, content_type, data)| {
+                // a text field (no file name, no binary type) carries UTF-8, as form text must
+                let text = filename.is_none() && content_type.as_deref().is_none_or(|c| c.starts_with("text/") || c.starts_with("application/json"));
+                let data = if text { String::from_utf8_lossy(&data).into_owned().into_bytes() } else { data };
+                Part { name: String::new(), filename, content_type, data }
+            })
     }
 
     /// The body as Python's `requests` builds it.
