@@ -51,7 +51,8 @@ fn one_method_per_operation_version() {
         ("clearml", "_ClearMLTransport(self, login_path=\"/v2.1/auth.login\")"),
         ("sagemaker", "_AwsTransport(self, signing_name=\"sagemaker\")"),
         ("comet", "_OpenApiTransport(self, api_key=comet_api_key)"),
-        ("lens", "_OpenApiTransport(self)"),
+        ("lens", "_OpenApiTransport(self, api_key=None if lens_token is None else \"Bearer \" + lens_token)"),
+        ("dioptra", "_OpenApiTransport(self)"),
     ] {
         assert!(module.contains(&format!("_{api} = {transport}")), "{api}: no `{transport}`");
     }
