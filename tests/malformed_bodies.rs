@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use specmill::contract::check::Checker;
 use specmill::contract::plan::{self, Case, Expect, Phase};
 use specmill_codegen::ir::{Api, Body, Kind, OperationVersion, ParamLocation, Protocol, Schema, TypeSpace};
+use specmill_runtime::protocol::clearml::query_value;
 
 per_backend! {
     every_route_refuses_malformed_input_natively => every_route_refuses_malformed_input_natively;
@@ -341,19 +342,6 @@ fn percent_decoded(raw: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The member ClearML makes of a query value: an integer, a finite number, a boolean, else
-/// the text (`runtime/src/protocol/clearml.rs`, `Call::object`).
-fn query_value(v: &str) -> Value {
-    if let Ok(i) = v.parse::<i64>() {
-        json!(i)
-    } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
-        json!(f)
-    } else if v == "true" || v == "false" {
-        json!(v == "true")
-    } else {
-        json!(v)
-    }
-}
 
 /// Whether every line of a (cut) body is JSON: then it is not malformed.
 fn parses(body: &[u8], json_lines: bool) -> bool {

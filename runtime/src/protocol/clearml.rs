@@ -186,16 +186,7 @@ impl Call {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&self.query).unwrap_or_default();
             let mut obj = Map::new();
             for (k, v) in pairs {
-                let value = if let Ok(i) = v.parse::<i64>() {
-                    json!(i)
-                } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
-                    json!(f)
-                } else if v == "true" || v == "false" {
-                    json!(v == "true")
-                } else {
-                    json!(v)
-                };
-                obj.insert(k, value);
+                obj.insert(k, query_value(&v));
             }
             return Ok(Value::Object(obj));
         }
@@ -239,6 +230,20 @@ impl Call {
     }
 }
 
+
+/// The member a query-string value makes of a ClearML request sent without a body: an
+/// integer, a finite number, a boolean, else the text.
+pub fn query_value(v: &str) -> Value {
+    if let Ok(i) = v.parse::<i64>() {
+        json!(i)
+    } else if let Some(f) = v.parse::<f64>().ok().filter(|f| f.is_finite()) {
+        json!(f)
+    } else if v == "true" || v == "false" {
+        json!(v == "true")
+    } else {
+        json!(v)
+    }
+}
 
 /// A batch body (`Content-Type` JSON lines or not): see [`Call::batch`].
 fn decode_batch<T: DeserializeOwned + Validate>(body: &[u8], json_lines: bool) -> Result<Batch<T>, Error> {
