@@ -38,10 +38,10 @@ const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; \
                               PRAGMA foreign_keys = ON;";
 
 /// Set on the PostgreSQL writer connection: plan each of its (cached, prepared) statements
-/// for the values it runs with. A generic plan, which PostgreSQL otherwise adopts after five
-/// runs of a prepared statement, is made from the statistics of the moment (an empty table
-/// on a new store) and kept; the 10-minute soak showed the writer's point lookup slowing as
-/// the table grew under it. Planning these statements costs a fraction of a millisecond.
+/// for the values it runs with, instead of the generic plan PostgreSQL may adopt after five
+/// runs of a prepared statement. The 10-minute soak showed the writer's point lookup
+/// (`point_key = ANY($1)`) slowing as the table grew (write p99 from 80 ms to 3 s); with
+/// custom plans it stays flat. Planning these statements costs a fraction of a millisecond.
 const WRITER_PG_SETTINGS: &str = "SET plan_cache_mode = force_custom_plan";
 
 const SQLITE_POOL_SIZE: u32 = 8;
