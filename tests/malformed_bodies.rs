@@ -312,12 +312,7 @@ fn with_path_param(path: &str, template: &str, name: &str, raw: &str) -> String 
 
 /// Percent-encoding of a query value (everything but unreserved characters).
 fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    specmill_runtime::sigv4::uri_encode(s, false)
 }
 
 /// A query value decoded as the server's form decoding does it (invalid UTF-8 replaced).

@@ -18,12 +18,7 @@ const DEFAULT_TYPE: &str = "asset";
 
 /// `s` for a query string: unreserved characters as they are, the rest percent-encoded.
 fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    specmill_runtime::sigv4::uri_encode(s, false)
 }
 
 /// Where the API serves an asset.
