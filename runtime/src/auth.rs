@@ -208,11 +208,6 @@ impl Config {
             .all(|t| t.clearml.is_empty() && t.aws.is_empty() && t.comet.is_empty() && t.dioptra.is_empty() && t.lens.is_empty())
     }
 
-    /// True when some tenant has a Lens token: Lens requests then need one.
-    pub fn has_lens_tokens(&self) -> bool {
-        self.tenants.iter().any(|t| !t.lens.is_empty())
-    }
-
     /// The tenant of AWS access key id `access_key_id` and the key's secret.
     pub fn aws_key(&self, access_key_id: &str) -> Option<(String, String)> {
         self.tenants
@@ -553,7 +548,8 @@ mod tests {
         std::fs::write(&path, "[[tenant]]\nname = \"a\"\n[[tenant.lens]]\ntoken = \"\"\n").unwrap();
         assert!(Config::load(&path).is_err());
         std::fs::write(&path, "[[tenant]]\nname = \"a\"\n[[tenant.lens]]\ntoken = \"T\"\n").unwrap();
-        assert!(Config::load(&path).unwrap().has_lens_tokens());
+        let auth = Auth::new(Config::load(&path).unwrap(), Tokens::new(b"k"));
+        assert_eq!(auth.lens_tenant("T"), Some("a".into()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
