@@ -16,6 +16,11 @@ pub struct Api {
     pub title: String,
     pub description: String,
     pub protocol: Protocol,
+    /// The runtime protocol module that frames this API's errors and authenticates its
+    /// callers (`specmill_runtime::protocol::<native>`): the family's own (`clearml`,
+    /// `dioptra`, `lens`, `comet`), `aws` for every AWS service model, `problem` (RFC 9457
+    /// problem details) for an OpenAPI document that names no family.
+    pub native: String,
     /// The spec file this API was loaded from, relative to the spec directory.
     pub source: String,
     /// Path prefixes under which every route of the API is mounted (`""` for the root).

@@ -204,6 +204,7 @@ mod tests {
             title: String::new(),
             description: String::new(),
             protocol: crate::ir::Protocol::OpenApi,
+            native: "problem".into(),
             source: String::new(),
             mounts: vec![],
             signing_name: None,

@@ -33,7 +33,7 @@ pub trait SageMakerMetricsService: 'static {
         request: types::BatchGetMetricsRequest,
     ) -> ::std::result::Result<
         types::BatchGetMetricsResponse,
-        ::specmill_runtime::protocol::sagemaker::Error,
+        ::specmill_runtime::protocol::aws::Error,
     > {
         let _ = (ctx, request);
         ::std::result::Result::Err(
@@ -52,7 +52,7 @@ pub trait SageMakerMetricsService: 'static {
         violations: ::std::vec::Vec<::specmill_runtime::validate::Violation>,
     ) -> ::std::result::Result<
         types::BatchGetMetricsResponse,
-        ::specmill_runtime::protocol::sagemaker::Error,
+        ::specmill_runtime::protocol::aws::Error,
     > {
         let _ = (ctx, request);
         ::std::result::Result::Err(
@@ -69,7 +69,7 @@ pub trait SageMakerMetricsService: 'static {
         request: types::BatchPutMetricsRequest,
     ) -> ::std::result::Result<
         types::BatchPutMetricsResponse,
-        ::specmill_runtime::protocol::sagemaker::Error,
+        ::specmill_runtime::protocol::aws::Error,
     > {
         let _ = (ctx, request);
         ::std::result::Result::Err(
@@ -88,7 +88,7 @@ pub trait SageMakerMetricsService: 'static {
         violations: ::std::vec::Vec<::specmill_runtime::validate::Violation>,
     ) -> ::std::result::Result<
         types::BatchPutMetricsResponse,
-        ::specmill_runtime::protocol::sagemaker::Error,
+        ::specmill_runtime::protocol::aws::Error,
     > {
         let _ = (ctx, request);
         ::std::result::Result::Err(
@@ -105,11 +105,7 @@ pub async fn handle_batch_get_metrics<S: SageMakerMetricsService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(
-        &req,
-        &body,
-        true,
-    ) {
+    let ctx = match ::specmill_runtime::protocol::aws::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -124,7 +120,7 @@ pub async fn handle_batch_get_metrics<S: SageMakerMetricsService>(
     >(body) {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::sagemaker::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+            let e: ::specmill_runtime::protocol::aws::Error = ::specmill_runtime::protocol::NativeError::bad_request(
                 &OP_BATCH_GET_METRICS,
                 problem,
             );
@@ -145,11 +141,7 @@ pub async fn handle_batch_put_metrics<S: SageMakerMetricsService>(
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
 ) -> ::actix_web::HttpResponse {
-    let ctx = match ::specmill_runtime::protocol::sagemaker::authenticate(
-        &req,
-        &body,
-        true,
-    ) {
+    let ctx = match ::specmill_runtime::protocol::aws::authenticate(&req, &body, true) {
         ::std::result::Result::Ok(ctx) => ctx,
         ::std::result::Result::Err(e) => {
             return ::specmill_runtime::protocol::NativeError::into_response(
@@ -164,7 +156,7 @@ pub async fn handle_batch_put_metrics<S: SageMakerMetricsService>(
     >(body) {
         ::std::result::Result::Ok(request) => request,
         ::std::result::Result::Err(problem) => {
-            let e: ::specmill_runtime::protocol::sagemaker::Error = ::specmill_runtime::protocol::NativeError::bad_request(
+            let e: ::specmill_runtime::protocol::aws::Error = ::specmill_runtime::protocol::NativeError::bad_request(
                 &OP_BATCH_PUT_METRICS,
                 problem,
             );

@@ -60,6 +60,7 @@ mod tests {
             title: String::new(),
             description: String::new(),
             protocol: Protocol::OpenApi,
+            native: "problem".into(),
             source: String::new(),
             mounts: vec![],
             services: vec![],

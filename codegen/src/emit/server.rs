@@ -52,7 +52,7 @@ pub struct ServerOutput {
 
 pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
     let error = {
-        let m = ident(&api.name);
+        let m = ident(&api.native);
         quote!(::specmill_runtime::protocol::#m::Error)
     };
     let mut out = quote!();
@@ -393,7 +393,7 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
     let uses_body = !matches!(v.body, Body::None) || v.params.iter().any(|p| p.location == ParamLocation::Form);
     let bind_body = if uses_body { quote!(let body: &[u8] = &body;) } else { quote!() };
     let protocol = {
-        let m = ident(&api.name);
+        let m = ident(&api.native);
         quote!(::specmill_runtime::protocol::#m)
     };
     let respond = match (&v.streamed, v.raw_response) {

@@ -51,6 +51,7 @@ pub fn load_model(model: &Value, rel: &str, name: &str) -> Result<Api, String> {
         title,
         description,
         protocol: Protocol::AwsRestJson,
+        native: "aws".into(),
         source: rel.to_string(),
         mounts: vec![String::new()],
         // botocore signs with `signingName`, else with `endpointPrefix`.

@@ -36,6 +36,7 @@ pub fn load_dir(dir: &Path, rel: &str, name: &str) -> Result<Api, LoadError> {
         title: "ClearML".into(),
         description: String::new(),
         protocol: Protocol::ClearMl,
+        native: "clearml".into(),
         source: rel.to_string(),
         mounts: vec![String::new()],
         signing_name: None,

@@ -3,7 +3,8 @@
 //! The document's `servers` URLs are the mount prefixes (relative paths), `paths` are
 //! relative to them. Each operation needs an `operationId`. Parameters are `in: path` or
 //! `in: query`; the body is `application/json`. `x-specmill-api` names the API family
-//! (and so its native error format); without it the file stem is used.
+//! (and so its native error format); without it the file stem names the API and its errors
+//! are RFC 9457 problem details.
 
 use std::path::Path;
 
@@ -35,7 +36,8 @@ pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
     if !doc.openapi.starts_with("3.0") {
         return Err(format!("OpenAPI version {} is not supported (3.0.x)", doc.openapi));
     }
-    let name = raw.get("x-specmill-api").and_then(Value::as_str).unwrap_or(stem).to_string();
+    let family = raw.get("x-specmill-api").and_then(Value::as_str);
+    let name = family.unwrap_or(stem).to_string();
 
     let mut types = TypeSpace::default();
     if let Some(schemas) = raw.pointer("/components/schemas").and_then(Value::as_object) {
@@ -78,6 +80,7 @@ pub fn load_str(text: &str, rel: &str, stem: &str) -> Result<Api, String> {
         title: doc.info.title.clone(),
         description: doc.info.description.clone().unwrap_or_default().trim().to_string(),
         protocol: Protocol::OpenApi,
+        native: family.unwrap_or("problem").to_string(),
         source: rel.to_string(),
         mounts,
         signing_name: None,

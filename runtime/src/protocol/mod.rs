@@ -9,7 +9,10 @@ pub mod dioptra;
 pub mod fallback;
 pub mod lens;
 pub mod params;
+pub mod problem;
 pub mod sagemaker;
+/// AWS rest-json errors and SigV4 (the `native` module of every AWS service model).
+pub use sagemaker as aws;
 pub mod strict;
 
 use actix_web::http::StatusCode;
