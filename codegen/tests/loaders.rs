@@ -129,6 +129,91 @@ fn a_broken_spec_names_file_and_reason() {
     assert!(err.contains("m.json") && err.contains("pattern"), "{err}");
 }
 
+/// ClearML schema files as clearml-server ships them: include files, `${…}` references and
+/// object concatenation between versions, `_default` blocks, backslashes that are not
+/// escapes, definitions shared between services.
+#[test]
+fn clearml_includes_references_and_escapes() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "clearml/_common.conf", "metadata_item {\n  type: object\n  properties { key { type: string, description: \"a \\> b\" } }\n}\n");
+    write(
+        tmp.path(),
+        "clearml/svc.conf",
+        r##"{
+    _description: "A service"
+    _default { internal: false, allow_roles: ["*"], authorize: false }
+    _definitions {
+        include "_common.conf"
+        local { type: object, properties { m { "$ref": "#/definitions/metadata_item" } } }
+    }
+    get_log {
+        "1.7" {
+            description: "old \d"
+            request { type: object, properties { task { type: string } } }
+            response { type: object, properties { ok { type: boolean } } }
+        }
+        "2.9": ${get_log."1.7"} {
+            description: "new"
+            request.properties.limit { type: integer }
+        }
+        "2.30": ${get_log."2.9"} {}
+    }
+}
+"##,
+    );
+    write(
+        tmp.path(),
+        "clearml/other.conf",
+        "_definitions {\n  include \"_common.conf\"\n  local { type: string }\n}\nping { \"3.0\" { request { type: object, properties { l { \"$ref\": \"#/definitions/local\" } } } } }\n",
+    );
+    let apis = load::load_dir(tmp.path()).unwrap();
+    let api = &apis[0];
+    assert_eq!(api.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["other", "svc"], "`_common.conf` is include-only");
+    assert_eq!(api.max_version(), v("3.0"));
+    let svc = &api.services[1];
+    let op = &svc.operations[0];
+    assert_eq!(op.versions.iter().map(|x| x.version).collect::<Vec<_>>(), [v("1.7"), v("2.9"), v("2.30")]);
+    assert_eq!(op.versions[0].description, r"old \d", "the backslash is kept");
+    assert_eq!(op.versions[2].description, "new", "2.30 is 2.9 as it is");
+    assert!(op.versions.iter().all(|x| !x.authorize), "`_default.authorize: false` opens every endpoint");
+    let fields = |x: &specmill_codegen::ir::OperationVersion| match &x.body {
+        Body::Json { schema: specmill_codegen::ir::Schema { kind: Kind::Object(o), .. }, .. } => o.properties.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(fields(&op.versions[0]), ["task"]);
+    assert_eq!(fields(&op.versions[1]), ["task", "limit"], "2.9 adds `limit` to 1.7's request");
+    assert_eq!(fields(&op.versions[2]), ["task", "limit"]);
+    assert!(op.versions[2].response.is_some());
+    // the included definition is one type; `local` differs between the services, so the
+    // second service's own is renamed, with its references
+    let Kind::Object(item) = &api.types.named["metadata_item"].kind else { panic!() };
+    assert_eq!(item.properties[0].schema.description, r"a \> b");
+    assert!(matches!(api.types.named["local"].kind, Kind::String { .. } | Kind::Object(_)));
+    assert!(api.types.named.contains_key("svc_local"), "{:?}", api.types.named.keys().collect::<Vec<_>>());
+    let Kind::Object(local) = &api.types.named["svc_local"].kind else { panic!("svc's `local` is its object") };
+    assert_eq!(local.properties[0].schema.kind, Kind::Ref("metadata_item".into()));
+}
+
+#[test]
+fn a_broken_include_or_reference_names_its_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "clearml/_common.conf", "a { type: object }\nb {\n  type: = = \n}\n");
+    write(tmp.path(), "clearml/svc.conf", "_definitions { include \"_common.conf\" }\nx { \"1.0\" { request { type: object } } }\n");
+    let err = load::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("_common.conf") && err.contains("line 3"), "{err}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "clearml/svc.conf", "x {\n  \"1.0\" { request { type: object } }\n  \"1.1\": ${x.\"1.9\"} {}\n}\n");
+    let err = load::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("svc.conf") && err.contains("line 3"), "{err}");
+
+    // a missing include is an error, not a smaller spec
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "clearml/svc.conf", "_definitions { include required(\"_gone.conf\") }\nx { \"1.0\" { request { type: object } } }\n");
+    let err = load::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("svc.conf") && err.contains("_gone.conf"), "{err}");
+}
+
 #[test]
 fn writing_is_idempotent_and_check_sees_staleness() {
     let generated = specmill_codegen::generate_dir(&specs()).unwrap();

@@ -23,14 +23,23 @@ const DIALECT: Dialect =
 const GROUP_KEYS: &[&str] = &["internal", "allow_roles", "authorize"];
 
 /// Load every service file (`*.conf` not starting with `_`) of one directory as one API.
+///
+/// Each service file is read the way clearml-server reads it with pyhocon: `include
+/// "file.conf"` relative to the directory (files starting with `_` exist only to be
+/// included), `${path}` substitutions and object concatenation (`"2.9": ${get_task_log."1.7"}
+/// {…}`) resolved over the whole file with its includes, and backslashes before characters
+/// that are not JSON escapes kept as they are (`"\>"` is the two characters `\>`). The hocon
+/// parser reads included files itself, so it reads copies of the directory's files with
+/// those backslashes doubled ([`keep_unknown_escapes`], which keeps every line where it was);
+/// its errors name the original file and line.
 pub fn load_dir(dir: &Path, rel: &str, name: &str) -> Result<Api, LoadError> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| LoadError::new(dir, e.to_string()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("conf"))
-        .filter(|p| !p.file_name().map(|n| n.to_string_lossy().starts_with('_')).unwrap_or(true))
         .collect();
     files.sort();
+    let copy = EscapedCopy::of(dir, &files)?;
     let mut api = Api {
         name: name.to_string(),
         title: "ClearML".into(),
@@ -43,19 +52,167 @@ pub fn load_dir(dir: &Path, rel: &str, name: &str) -> Result<Api, LoadError> {
         services: Vec::new(),
         types: TypeSpace::default(),
     };
-    for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|e| LoadError::new(&file, e.to_string()))?;
+    for file in files.iter().filter(|p| !p.file_name().map(|n| n.to_string_lossy().starts_with('_')).unwrap_or(true)) {
         let service_name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        let (service, types) = load_service(&text, &service_name).map_err(|e| LoadError::new(&file, e))?;
-        for (k, v) in types.named {
-            if api.types.named.insert(k.clone(), v).is_some() {
-                return Err(LoadError::new(&file, format!("definition `{k}` is defined by two services")));
-            }
+        let root = copy.parse(file)?;
+        let (mut service, mut types) = load_root(&root, &service_name).map_err(|e| LoadError::new(file, e))?;
+        // Definitions several services include (`_common.conf`) are one type; a name two
+        // services define differently gets the service's name in front, in that service.
+        let clashes: Vec<String> =
+            types.named.iter().filter(|(k, v)| api.types.named.get(*k).is_some_and(|have| have != *v)).map(|(k, _)| k.clone()).collect();
+        for k in clashes {
+            rename_type(&mut service, &mut types, &k, &format!("{service_name}_{k}"));
         }
+        api.types.named.extend(types.named);
         api.services.push(service);
     }
     api.description = api.services.iter().map(|s| format!("{}: {}", s.name, s.description)).collect::<Vec<_>>().join("\n");
     Ok(api)
+}
+
+/// The `.conf` files of a spec directory copied into a temporary directory with unknown
+/// escapes kept ([`keep_unknown_escapes`]), for the hocon parser to read with their includes.
+struct EscapedCopy {
+    original: std::path::PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl EscapedCopy {
+    fn of(dir: &Path, files: &[std::path::PathBuf]) -> Result<EscapedCopy, LoadError> {
+        let tmp = tempfile::Builder::new().prefix("specmill-hocon-").tempdir().map_err(|e| LoadError::new(dir, format!("temporary directory: {e}")))?;
+        for f in files {
+            let text = std::fs::read_to_string(f).map_err(|e| LoadError::new(f, e.to_string()))?;
+            check_brackets(&keep_unknown_escapes(&text)).map_err(|e| LoadError::new(f, e))?;
+            let to = tmp.path().join(f.file_name().unwrap_or_default());
+            std::fs::write(&to, keep_unknown_escapes(&text)).map_err(|e| LoadError::new(&to, e.to_string()))?;
+        }
+        Ok(EscapedCopy { original: dir.to_path_buf(), dir: tmp })
+    }
+
+    /// One file with its includes and substitutions resolved, as JSON.
+    fn parse(&self, file: &Path) -> Result<Value, LoadError> {
+        let copy = self.dir.path().join(file.file_name().unwrap_or_default());
+        // no environment: a spec means the same on every machine
+        let cfg = hocon::parse_file_with_env(&copy, &Default::default()).map_err(|e| self.error(file, &e.to_string()))?;
+        cfg.deserialize().map_err(|e| self.error(file, &format!("HOCON: {e}")))
+    }
+
+    /// A parser error naming the original file (the one it is about, when it is an include) and line.
+    fn error(&self, file: &Path, message: &str) -> LoadError {
+        let tmp = self.dir.path().to_string_lossy().into_owned();
+        let message = message.replace(&tmp, &self.original.to_string_lossy());
+        // "ResolveError at 3:5: message (path: /dir/_common.conf)"
+        let re = regex::Regex::new(r"^(?:Parse|Resolve)Error at (\d+):(\d+): (.*?)(?: \(path: (.*)\))?$").expect("pattern");
+        match re.captures(&message) {
+            Some(c) => {
+                // `path` is the file an error is in (an include) or the key path a substitution is at
+                let in_file = c.get(4).map(|p| std::path::PathBuf::from(p.as_str())).filter(|p| p.is_file());
+                let line = &c[1];
+                let what = c.get(4).filter(|_| in_file.is_none()).map(|p| format!(" (at `{}`)", p.as_str())).unwrap_or_default();
+                let at = in_file.unwrap_or_else(|| file.to_path_buf());
+                LoadError::new(at, format!("HOCON: line {line}: {}{what}", &c[3]))
+            }
+            None => LoadError::new(file, format!("HOCON: {message}")),
+        }
+    }
+}
+
+/// `text` with every backslash in a quoted string that does not start a JSON escape
+/// (`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u`) doubled, so that it reads as the
+/// backslash it is, as pyhocon reads it. Comments, `"""` strings and unquoted text are
+/// left alone; no line moves.
+pub fn keep_unknown_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        out.push(c);
+        match c {
+            '"' if text[i..].starts_with("\"\"\"") => {
+                // a `"""` string: everything to the closing `"""` as it is
+                out.push_str("\"\"");
+                chars.next();
+                chars.next();
+                let rest = &text[i + 3..];
+                let end = rest.find("\"\"\"").map(|e| e + 3).unwrap_or(rest.len());
+                out.push_str(&rest[..end]);
+                while chars.peek().is_some_and(|(j, _)| *j < i + 3 + end) {
+                    chars.next();
+                }
+            }
+            '"' => {
+                while let Some((_, c)) = chars.next() {
+                    match c {
+                        '\\' => match chars.peek() {
+                            Some((_, n)) if matches!(n, '"' | '\\' | '/' | 'b' | 'f' | 'n' | 'r' | 't' | 'u') => {
+                                out.push('\\');
+                                out.push(*n);
+                                chars.next();
+                            }
+                            _ => out.push_str("\\\\"),
+                        },
+                        '"' => {
+                            out.push('"');
+                            break;
+                        }
+                        '\n' => {
+                            // an unterminated string: the parser reports it
+                            out.push('\n');
+                            break;
+                        }
+                        c => out.push(c),
+                    }
+                }
+            }
+            '#' => copy_to_line_end(&mut out, &mut chars),
+            '/' if chars.peek().is_some_and(|(_, n)| *n == '/') => copy_to_line_end(&mut out, &mut chars),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn copy_to_line_end(out: &mut String, chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) {
+    while let Some((_, c)) = chars.peek() {
+        if *c == '\n' {
+            break;
+        }
+        out.push(*c);
+        chars.next();
+    }
+}
+
+/// Rename the named type `from` to `to` in one service's types and everything referring to it.
+fn rename_type(service: &mut Service, types: &mut TypeSpace, from: &str, to: &str) {
+    if let Some(schema) = types.named.remove(from) {
+        types.named.insert(to.to_string(), schema);
+    }
+    for schema in types.named.values_mut() {
+        rename_refs(schema, from, to);
+    }
+    for v in service.operations.iter_mut().flat_map(|o| o.versions.iter_mut()) {
+        if let Body::Json { schema, .. } = &mut v.body {
+            rename_refs(schema, from, to);
+        }
+        if let Some(r) = &mut v.response {
+            rename_refs(r, from, to);
+        }
+    }
+}
+
+fn rename_refs(schema: &mut Schema, from: &str, to: &str) {
+    match &mut schema.kind {
+        Kind::Ref(r) if r == from => *r = to.to_string(),
+        Kind::Array { items, .. } => rename_refs(items, from, to),
+        Kind::Map(v) => rename_refs(v, from, to),
+        Kind::Union { variants, .. } => variants.iter_mut().for_each(|v| rename_refs(v, from, to)),
+        Kind::Object(o) => {
+            o.properties.iter_mut().for_each(|p| rename_refs(&mut p.schema, from, to));
+            if let Additional::Keep(s) = &mut o.additional {
+                rename_refs(s, from, to);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Every `{`/`[` closed by its own kind, checked on the HOCON lexer's tokens (so braces in
@@ -91,11 +248,17 @@ fn check_brackets(text: &str) -> Result<(), String> {
     }
 }
 
-/// Parse one service file's text.
+/// Parse one service file's text (no includes: see [`load_dir`]).
 pub fn load_service(text: &str, service: &str) -> Result<(Service, TypeSpace), String> {
-    check_brackets(text)?;
-    let cfg = hocon::parse(text).map_err(|e| format!("HOCON: {e}"))?;
+    let text = keep_unknown_escapes(text);
+    check_brackets(&text)?;
+    let cfg = hocon::parse_with_env(&text, &Default::default()).map_err(|e| format!("HOCON: {e}"))?;
     let root: Value = cfg.deserialize().map_err(|e| format!("HOCON: {e}"))?;
+    load_root(&root, service)
+}
+
+/// One service from its resolved document.
+fn load_root(root: &Value, service: &str) -> Result<(Service, TypeSpace), String> {
     let root = root.as_object().ok_or("the service schema must be an object")?;
 
     let mut types = TypeSpace::default();
@@ -582,6 +745,24 @@ mod props {
             if let Ok((service, _)) = load_service(&text, "svc") {
                 prop_assert!(service.operations.iter().all(|o| !o.versions.is_empty()));
             }
+        }
+
+        #[test]
+        fn unknown_escapes_are_kept_and_nothing_else_changes(text in "[\"\\\\#/a-z>{}\n ]{0,40}|\\PC{0,30}") {
+            let out = keep_unknown_escapes(&text);
+            prop_assert_eq!(out.matches('\n').count(), text.matches('\n').count(), "no line moves");
+            if !text.contains('\\') {
+                prop_assert_eq!(&out, &text);
+            }
+            prop_assert_eq!(out.replace("\\\\", "\\"), text.replace("\\\\", "\\"), "only backslashes are added");
+        }
+
+        #[test]
+        fn a_string_reads_back_with_its_backslashes(s in "[a-z>.\\\\]{0,12}") {
+            // `s` quoted in HOCON with its backslashes written as they are
+            prop_assume!(!s.ends_with('\\') && !s.contains("\\\\") && !s.contains("\\n") && !s.contains("\\b") && !s.contains("\\f") && !s.contains("\\r") && !s.contains("\\t") && !s.contains("\\u"));
+            let (service, _) = load_service(&format!("x {{ \"1.0\" {{ description: \"{s}\" }} }}"), "svc").map_err(|e| TestCaseError::fail(e))?;
+            prop_assert_eq!(&service.operations[0].versions[0].description, s.trim());
         }
 
         #[test]
