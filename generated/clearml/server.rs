@@ -314,6 +314,9 @@ pub trait EventsService: 'static {
     /// Get the debug image events for the requested amount of iterations per each task
     ///
     /// Version 2.7 of `events.debug_images`.
+    ///
+    /// By default it runs version 2.1 ([`Self::debug_images_v2_1`]) with the request and the reply
+    /// converted through JSON, and answers the API's "not implemented" error when they do not convert.
     async fn debug_images_v2_7(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -322,12 +325,25 @@ pub trait EventsService: 'static {
         types::DebugImagesV2_7Response,
         ::specmill_runtime::protocol::clearml::Error,
     > {
-        let _ = (ctx, request);
-        ::std::result::Result::Err(
-            ::specmill_runtime::protocol::NativeError::not_implemented(
-                &OP_DEBUG_IMAGES_V2_7,
-            ),
-        )
+        match ::specmill_runtime::protocol::convert::<
+            _,
+            types::DebugImagesV2_1Request,
+        >(&request) {
+            ::std::option::Option::Some(earlier) => {
+                let reply = self.debug_images_v2_1(ctx, earlier).await?;
+                ::specmill_runtime::protocol::convert(&reply)
+                    .ok_or_else(|| ::specmill_runtime::protocol::NativeError::not_implemented(
+                        &OP_DEBUG_IMAGES_V2_7,
+                    ))
+            }
+            ::std::option::Option::None => {
+                ::std::result::Result::Err(
+                    ::specmill_runtime::protocol::NativeError::not_implemented(
+                        &OP_DEBUG_IMAGES_V2_7,
+                    ),
+                )
+            }
+        }
     }
     /// Return the debug image per metric and variant for the provided iteration
     ///
@@ -404,6 +420,9 @@ pub trait EventsService: 'static {
     /// Get all 'log' events for this task
     ///
     /// Version 1.7 of `events.get_task_log`.
+    ///
+    /// By default it runs version 1.5 ([`Self::get_task_log_v1_5`]) with the request and the reply
+    /// converted through JSON, and answers the API's "not implemented" error when they do not convert.
     async fn get_task_log_v1_7(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -412,16 +431,32 @@ pub trait EventsService: 'static {
         types::GetTaskLogV1_7Response,
         ::specmill_runtime::protocol::clearml::Error,
     > {
-        let _ = (ctx, request);
-        ::std::result::Result::Err(
-            ::specmill_runtime::protocol::NativeError::not_implemented(
-                &OP_GET_TASK_LOG_V1_7,
-            ),
-        )
+        match ::specmill_runtime::protocol::convert::<
+            _,
+            types::GetTaskLogV1_5Request,
+        >(&request) {
+            ::std::option::Option::Some(earlier) => {
+                let reply = self.get_task_log_v1_5(ctx, earlier).await?;
+                ::specmill_runtime::protocol::convert(&reply)
+                    .ok_or_else(|| ::specmill_runtime::protocol::NativeError::not_implemented(
+                        &OP_GET_TASK_LOG_V1_7,
+                    ))
+            }
+            ::std::option::Option::None => {
+                ::std::result::Result::Err(
+                    ::specmill_runtime::protocol::NativeError::not_implemented(
+                        &OP_GET_TASK_LOG_V1_7,
+                    ),
+                )
+            }
+        }
     }
     /// Get 'log' events for this task
     ///
     /// Version 2.9 of `events.get_task_log`.
+    ///
+    /// By default it runs version 1.7 ([`Self::get_task_log_v1_7`]) with the request and the reply
+    /// converted through JSON, and answers the API's "not implemented" error when they do not convert.
     async fn get_task_log_v2_9(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
@@ -430,12 +465,25 @@ pub trait EventsService: 'static {
         types::GetTaskLogV2_9Response,
         ::specmill_runtime::protocol::clearml::Error,
     > {
-        let _ = (ctx, request);
-        ::std::result::Result::Err(
-            ::specmill_runtime::protocol::NativeError::not_implemented(
-                &OP_GET_TASK_LOG_V2_9,
-            ),
-        )
+        match ::specmill_runtime::protocol::convert::<
+            _,
+            types::GetTaskLogV1_7Request,
+        >(&request) {
+            ::std::option::Option::Some(earlier) => {
+                let reply = self.get_task_log_v1_7(ctx, earlier).await?;
+                ::specmill_runtime::protocol::convert(&reply)
+                    .ok_or_else(|| ::specmill_runtime::protocol::NativeError::not_implemented(
+                        &OP_GET_TASK_LOG_V2_9,
+                    ))
+            }
+            ::std::option::Option::None => {
+                ::std::result::Result::Err(
+                    ::specmill_runtime::protocol::NativeError::not_implemented(
+                        &OP_GET_TASK_LOG_V2_9,
+                    ),
+                )
+            }
+        }
     }
     /// Scroll through task events, sorted by timestamp
     ///
@@ -1430,6 +1478,26 @@ pub fn configure_events<S: EventsService>(cfg: &mut ::actix_web::web::ServiceCon
             path,
             ::actix_web::web::route().to(handle_get_scalar_metric_data::<S>),
         );
+    }
+}
+/// Every service of this API with nothing but the default bodies: each method answers
+/// the API's native "not implemented" error (or runs the version before it).
+pub struct Unimplemented;
+impl AuthService for Unimplemented {}
+impl EventsService for Unimplemented {}
+/// Register the routes of every service whose name is not in `implemented` with
+/// [`Unimplemented`], so that a service a spec gains is served (with the API's native
+/// "not implemented" error) before anything implements it.
+pub fn configure_unimplemented(
+    cfg: &mut ::actix_web::web::ServiceConfig,
+    implemented: &[&str],
+) {
+    cfg.app_data(::actix_web::web::Data::new(Unimplemented));
+    if !implemented.contains(&"auth") {
+        configure_auth::<Unimplemented>(cfg);
+    }
+    if !implemented.contains(&"events") {
+        configure_events::<Unimplemented>(cfg);
     }
 }
 /// Every route of this API, one row per operation version and mount.

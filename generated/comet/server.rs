@@ -2767,6 +2767,22 @@ pub fn configure_comet<S: CometService>(cfg: &mut ::actix_web::web::ServiceConfi
         );
     }
 }
+/// Every service of this API with nothing but the default bodies: each method answers
+/// the API's native "not implemented" error (or runs the version before it).
+pub struct Unimplemented;
+impl CometService for Unimplemented {}
+/// Register the routes of every service whose name is not in `implemented` with
+/// [`Unimplemented`], so that a service a spec gains is served (with the API's native
+/// "not implemented" error) before anything implements it.
+pub fn configure_unimplemented(
+    cfg: &mut ::actix_web::web::ServiceConfig,
+    implemented: &[&str],
+) {
+    cfg.app_data(::actix_web::web::Data::new(Unimplemented));
+    if !implemented.contains(&"comet") {
+        configure_comet::<Unimplemented>(cfg);
+    }
+}
 /// Every route of this API, one row per operation version and mount.
 pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
     ::specmill_runtime::protocol::RouteInfo {

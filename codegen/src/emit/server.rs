@@ -57,6 +57,8 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
     };
     let mut out = quote!();
     let mut routes = Vec::new();
+    let mut unimplemented = Vec::new();
+    let mut unimplemented_registrations = Vec::new();
     let max_version = api.max_version().map(|v| v.to_string()).unwrap_or_default();
     if api.protocol == Protocol::ClearMl {
         out.extend(quote! {
@@ -73,6 +75,8 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
         let mut handlers = Vec::new();
         let mut registrations = Vec::new();
         for op in &service.operations {
+            // the previous version's method and request type (versions are sorted)
+            let mut earlier: Option<(&OperationVersion, proc_macro2::Ident, proc_macro2::Ident)> = None;
             for v in &op.versions {
                 // Types of this version.
                 let OperationTypes { request: req_ty, response: resp_ty } = gen.operation(service, op, v)?;
@@ -87,15 +91,43 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                 };
                 let cid = op_const(op, v);
                 let version_doc = v.version.map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name)).unwrap_or_default();
-                let docs = doc_attrs(&format!("{}{version_doc}", v.description));
+                let not_implemented = quote!(::specmill_runtime::protocol::NativeError::not_implemented(&#cid));
+                // A version nothing implements runs the version before it, its request and
+                // reply converted through JSON (clearml-server serves a version with the
+                // handler of the highest version below it), so a spec that adds a version
+                // serves it at once. Streamed and raw replies are not converted.
+                let plain = |v: &OperationVersion| v.streamed.is_none() && !v.raw_response;
+                let delegate = earlier.as_ref().filter(|(e, _, _)| plain(e) && plain(v));
+                let (default_doc, body) = match delegate {
+                    Some((e, emid, ereq)) => (
+                        format!(
+                            "\n\nBy default it runs version {} ([`Self::{emid}`]) with the request and the reply\nconverted through JSON, and answers the API's \"not implemented\" error when they do not convert.",
+                            e.version.map(|x| x.to_string()).unwrap_or_default()
+                        ),
+                        quote! {
+                            match ::specmill_runtime::protocol::convert::<_, types::#ereq>(&request) {
+                                ::std::option::Option::Some(earlier) => {
+                                    let reply = self.#emid(ctx, earlier).await?;
+                                    ::specmill_runtime::protocol::convert(&reply).ok_or_else(|| #not_implemented)
+                                }
+                                ::std::option::Option::None => ::std::result::Result::Err(#not_implemented),
+                            }
+                        },
+                    ),
+                    None => (String::new(), quote! {
+                        let _ = (ctx, request);
+                        ::std::result::Result::Err(#not_implemented)
+                    }),
+                };
+                let docs = doc_attrs(&format!("{}{version_doc}{default_doc}", v.description));
                 methods.push(quote! {
                     #docs
                     async fn #mid(&self, ctx: &::specmill_runtime::protocol::RequestContext, request: types::#req_ty)
                         -> ::std::result::Result<#reply_ty, #error> {
-                        let _ = (ctx, request);
-                        ::std::result::Result::Err(::specmill_runtime::protocol::NativeError::not_implemented(&#cid))
+                        #body
                     }
                 });
+                earlier = Some((v, mid.clone(), req_ty.clone()));
                 if has_invalid_hook(api) {
                     let hid = ident(&format!("{m}_invalid"));
                     let hdoc = format!(
@@ -178,6 +210,15 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
             service.name, api.title
         ));
         let configure = ident(&format!("configure_{}", field_name(&service.name)));
+        let sname = &service.name;
+        unimplemented.push(quote! {
+            impl #tid for Unimplemented {}
+        });
+        unimplemented_registrations.push(quote! {
+            if !implemented.contains(&#sname) {
+                #configure::<Unimplemented>(cfg);
+            }
+        });
         let cdoc = format!(" Register every route of `{tname}` (the implementation is taken from `web::Data<S>`).");
         out.extend(quote! {
             #(#consts)*
@@ -202,6 +243,17 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
         }
     });
     out.extend(quote! {
+        /// Every service of this API with nothing but the default bodies: each method answers
+        /// the API's native "not implemented" error (or runs the version before it).
+        pub struct Unimplemented;
+        #(#unimplemented)*
+        /// Register the routes of every service whose name is not in `implemented` with
+        /// [`Unimplemented`], so that a service a spec gains is served (with the API's native
+        /// "not implemented" error) before anything implements it.
+        pub fn configure_unimplemented(cfg: &mut ::actix_web::web::ServiceConfig, implemented: &[&str]) {
+            cfg.app_data(::actix_web::web::Data::new(Unimplemented));
+            #(#unimplemented_registrations)*
+        }
         /// Every route of this API, one row per operation version and mount.
         pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[#(#rows)*];
     });

@@ -242,6 +242,12 @@ pub trait NativeError: Sized {
     }
 }
 
+/// `value` as another type with the same JSON form: a request or reply of one operation
+/// version as the one of another (`None` when it does not fit).
+pub fn convert<T: Serialize, U: serde::de::DeserializeOwned>(value: &T) -> Option<U> {
+    serde_json::to_value(value).ok().and_then(|v| serde_json::from_value(v).ok())
+}
+
 /// Turn a service result into the reply: 200 with the JSON body, or the native error.
 pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Result<T, E>) -> HttpResponse {
     let reply = match result {
