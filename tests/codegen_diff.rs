@@ -75,7 +75,8 @@ fn breaking_edit(dir: &Path) {
     let start = endpoint + text[endpoint..].find("\n        \"1.7\" {").unwrap();
     let end = start + text[start..].find("\n        \"2.9\" {").unwrap();
     std::fs::write(&events, format!("{}{}", &text[..start], &text[end..])).unwrap();
-    edit(&dir.join("openapi/lens.yaml"), "      required:\n        - name\n        - value\n", "      required:\n        - name\n        - value\n        - step\n");
+    let lens = dir.join("openapi/lens.yaml");
+    edit(&lens, "      required:\n        - name\n        - value\n", "      required:\n        - name\n        - value\n        - step\n");
 }
 
 #[test]

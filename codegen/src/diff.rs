@@ -62,7 +62,8 @@ impl SpecDiff {
     pub fn render_text(&self) -> String {
         let cells = |c: &Change| {
             let op = if c.operation.is_empty() { "(api)".to_string() } else { c.operation.clone() };
-            [op, c.version.clone().unwrap_or_default(), c.location.clone(), c.kind.as_str().into(), if c.breaking { "BREAKING".into() } else { String::new() }]
+            let flag = if c.breaking { "BREAKING" } else { "" };
+            [op, c.version.clone().unwrap_or_default(), c.location.clone(), c.kind.as_str().into(), flag.into()]
         };
         let mut widths = [0usize; 5];
         for c in &self.changes {
@@ -353,9 +354,12 @@ impl<'a> Cx<'a> {
                     let compat = if bb > ba { Compat::Wider } else { Compat::Narrower };
                     self.changed(at, format!("{ba}-bit → {bb}-bit integer"), compat, dir);
                 }
-                self.bounds(at, "minimum", "maximum", [mina.map(|v| v as f64), maxa.map(|v| v as f64)], [minb.map(|v| v as f64), maxb.map(|v| v as f64)], dir);
+                self.bounds(at, "minimum", "maximum", ints(mina, maxa), ints(minb, maxb), dir);
             }
-            (Kind::Number { minimum: mina, maximum: maxa, nonfinite_as_strings: sa }, Kind::Number { minimum: minb, maximum: maxb, nonfinite_as_strings: sb }) => {
+            (
+                Kind::Number { minimum: mina, maximum: maxa, nonfinite_as_strings: sa },
+                Kind::Number { minimum: minb, maximum: maxb, nonfinite_as_strings: sb },
+            ) => {
                 if sa != sb {
                     let detail = if *sb { "NaN and ±Infinity now sent as strings" } else { "NaN and ±Infinity no longer sent as strings" };
                     self.changed(at, detail, Compat::Other, dir);
@@ -364,19 +368,18 @@ impl<'a> Cx<'a> {
             }
             (Kind::Integer { minimum: mina, maximum: maxa, .. }, Kind::Number { minimum: minb, maximum: maxb, .. }) => {
                 retyped(self, Compat::Wider);
-                self.bounds(at, "minimum", "maximum", [mina.map(|v| v as f64), maxa.map(|v| v as f64)], [*minb, *maxb], dir);
+                self.bounds(at, "minimum", "maximum", ints(mina, maxa), [*minb, *maxb], dir);
             }
             (Kind::Number { minimum: mina, maximum: maxa, .. }, Kind::Integer { minimum: minb, maximum: maxb, .. }) => {
                 retyped(self, Compat::Narrower);
-                self.bounds(at, "minimum", "maximum", [*mina, *maxa], [minb.map(|v| v as f64), maxb.map(|v| v as f64)], dir);
+                self.bounds(at, "minimum", "maximum", [*mina, *maxa], ints(minb, maxb), dir);
             }
             (Kind::Timestamp(_), Kind::Number { .. }) | (Kind::Number { .. }, Kind::Timestamp(_)) => retyped(self, Compat::Same),
             (
                 Kind::String { min_length: mina, max_length: maxa, pattern: pa, format: fa },
                 Kind::String { min_length: minb, max_length: maxb, pattern: pb, format: fb },
             ) => {
-                let f = |v: &Option<u64>| v.map(|v| v as f64);
-                self.bounds(at, "minLength", "maxLength", [f(mina), f(maxa)], [f(minb), f(maxb)], dir);
+                self.bounds(at, "minLength", "maxLength", counts(mina, maxa), counts(minb, maxb), dir);
                 self.constraint(at, "pattern", pa, pb, dir);
                 self.constraint(at, "format", fa, fb, dir);
             }
@@ -398,15 +401,14 @@ impl<'a> Cx<'a> {
                 }
             }
             (Kind::Array { items: ia, min_items: mina, max_items: maxa }, Kind::Array { items: ib, min_items: minb, max_items: maxb }) => {
-                let f = |v: &Option<u64>| v.map(|v| v as f64);
-                self.bounds(at, "minItems", "maxItems", [f(mina), f(maxa)], [f(minb), f(maxb)], dir);
+                self.bounds(at, "minItems", "maxItems", counts(mina, maxa), counts(minb, maxb), dir);
                 self.schema(&format!("{at}[]"), ia, ib, dir);
             }
             (Kind::Map(va), Kind::Map(vb)) => self.schema(&format!("{at}.*"), va, vb, dir),
             (Kind::Object(oa), Kind::Object(ob)) => self.object(at, oa, ob, dir),
             // an object that names no members is a map (ClearML's `type: object`)
-            (Kind::Map(v), Kind::Object(ob)) => self.object(at, &ObjectSchema { additional: Additional::Keep(v.clone()), ..Default::default() }, ob, dir),
-            (Kind::Object(oa), Kind::Map(v)) => self.object(at, oa, &ObjectSchema { additional: Additional::Keep(v.clone()), ..Default::default() }, dir),
+            (Kind::Map(v), Kind::Object(ob)) => self.object(at, &map_object(v), ob, dir),
+            (Kind::Object(oa), Kind::Map(v)) => self.object(at, oa, &map_object(v), dir),
             (Kind::Union { variants: va, exclusive: ea }, Kind::Union { variants: vb, exclusive: eb }) => self.union(at, (va, *ea), (vb, *eb), dir),
             (Kind::Union { variants, .. }, _) if variants.iter().any(|v| kind_name(&resolved(v, self.old).0.kind) == kind_name(b)) => {
                 retyped(self, Compat::Narrower)
@@ -538,6 +540,21 @@ fn resolved<'t>(mut s: &'t Schema, types: &'t TypeSpace) -> (&'t Schema, bool, O
     (s, nullable, last)
 }
 
+/// Integer bounds as floats, to compare them with number bounds.
+fn ints(min: &Option<i64>, max: &Option<i64>) -> [Option<f64>; 2] {
+    [min.map(|v| v as f64), max.map(|v| v as f64)]
+}
+
+/// Length and item-count bounds as floats.
+fn counts(min: &Option<u64>, max: &Option<u64>) -> [Option<f64>; 2] {
+    [min.map(|v| v as f64), max.map(|v| v as f64)]
+}
+
+/// A map as the object with no named members that keeps every other one.
+fn map_object(values: &Schema) -> ObjectSchema {
+    ObjectSchema { additional: Additional::Keep(Box::new(values.clone())), ..ObjectSchema::default() }
+}
+
 fn body_name(b: &Body) -> &'static str {
     match b {
         Body::None => "no body",
@@ -635,6 +652,7 @@ mod tests {
         }]
     }
 
+    const V15: &str = r#""1.5" { request { type: object, required: [task], properties { task { type: string } } }, response { type: object } }"#;
     const LOG: &str = r#"
         get_task_log {
             "1.5" { request { type: object, required: [task], properties { task { type: string } } }, response { type: object } }
@@ -654,7 +672,7 @@ mod tests {
     #[test]
     fn versions_and_endpoints() {
         let old = clearml(LOG);
-        let dropped = clearml(&LOG.replace(r#""1.5" { request { type: object, required: [task], properties { task { type: string } } }, response { type: object } }"#, ""));
+        let dropped = clearml(&LOG.replace(V15, ""));
         assert_eq!(lines(&diff(&old, &dropped)), ["events.get_task_log 1.5: removed version removed BREAKING"]);
         assert_eq!(lines(&diff(&dropped, &old)), ["events.get_task_log 1.5: added new version"]);
         let more = clearml(&format!("{LOG} get_task_plots {{ \"2.9\" {{ request {{ type: object }} }} }}"));
@@ -669,7 +687,10 @@ mod tests {
     #[test]
     fn a_clearml_field_change_is_named_by_version_and_path() {
         let old = clearml(LOG);
-        let new = clearml(&LOG.replacen("task { type: string }", "task { type: integer }", 2).replace("response { type: object }", "response { type: object, properties { total { type: integer } } }"));
+        let new = clearml(
+            &LOG.replacen("task { type: string }", "task { type: integer }", 2)
+                .replace("response { type: object }", "response { type: object, properties { total { type: integer } } }"),
+        );
         assert_eq!(
             lines(&diff(&old, &new)),
             [
@@ -684,7 +705,10 @@ mod tests {
     #[test]
     fn request_fields_added_removed_and_made_required() {
         let base = object(json!({"a": {"type": "string"}}), &[]);
-        assert_eq!(request(base.clone(), object(json!({"a": {"type": "string"}, "b": {"type": "integer"}}), &[])), ["POST /things request.b: added added, optional integer"]);
+        assert_eq!(
+            request(base.clone(), object(json!({"a": {"type": "string"}, "b": {"type": "integer"}}), &[])),
+            ["POST /things request.b: added added, optional integer"]
+        );
         assert_eq!(
             request(base.clone(), object(json!({"a": {"type": "string"}, "b": {"type": "integer"}}), &["b"])),
             ["POST /things request.b: added added, required integer BREAKING"]
@@ -785,8 +809,12 @@ mod tests {
         let mut new = old.clone();
         let v = &mut new[0].services[0].operations[0].versions[0];
         v.params[0].required = true;
-        v.params.push(Param { name: "limit".into(), location: ParamLocation::Query, required: false, description: String::new(), schema: Schema::new(Kind::Integer { minimum: None, maximum: None, bits: 64 }) });
-        assert_eq!(lines(&diff(&old, &new)), ["POST /things query.dry_run: changed now required BREAKING", "POST /things query.limit: added added, optional integer"]);
+        let schema = Schema::new(Kind::Integer { minimum: None, maximum: None, bits: 64 });
+        v.params.push(Param { name: "limit".into(), location: ParamLocation::Query, required: false, description: String::new(), schema });
+        assert_eq!(
+            lines(&diff(&old, &new)),
+            ["POST /things query.dry_run: changed now required BREAKING", "POST /things query.limit: added added, optional integer"]
+        );
         new[0].services[0].operations[0].versions[0].http.path = "/items".into();
         assert_eq!(lines(&diff(&old, &new)), ["POST /items: added new operation", "POST /things: removed operation removed BREAKING"]);
     }
@@ -794,13 +822,26 @@ mod tests {
     #[test]
     fn the_table_is_aligned_and_summed_up() {
         let old = clearml(LOG);
-        let new = clearml(&LOG.replacen(r#""1.5" { request { type: object, required: [task], properties { task { type: string } } }, response { type: object } }"#, "", 1).replace("properties { task { type: string } }", "properties { task { type: string }, n { type: integer } }"));
+        let new = clearml(&LOG.replacen(V15, "", 1).replace("properties { task { type: string } }", "properties { task { type: string }, n { type: integer } }"));
         let d = diff(&old, &new);
         assert_eq!(
             d.render_text(),
-            "clearml\n  events.get_task_log  1.5             removed  BREAKING  version removed\n  events.get_task_log  2.9  request.n  added              added, optional integer\n2 changes, 1 breaking\n"
+            [
+                "clearml",
+                "  events.get_task_log  1.5             removed  BREAKING  version removed",
+                "  events.get_task_log  2.9  request.n  added              added, optional integer",
+                "2 changes, 1 breaking",
+                "",
+            ]
+            .join("\n")
         );
         let json = serde_json::to_value(&d).unwrap();
-        assert_eq!(json["changes"][1], json!({"api": "clearml", "operation": "events.get_task_log", "version": "2.9", "location": "request.n", "kind": "added", "detail": "added, optional integer", "breaking": false}));
+        assert_eq!(
+            json["changes"][1],
+            json!({
+                "api": "clearml", "operation": "events.get_task_log", "version": "2.9", "location": "request.n",
+                "kind": "added", "detail": "added, optional integer", "breaking": false
+            })
+        );
     }
 }
