@@ -39,7 +39,7 @@ pub enum Command {
     },
     /// Apply pending store migrations and exit.
     Migrate,
-    /// Regenerate or check the generated code of a spec directory.
+    /// Regenerate or check the generated code of a spec directory, or compare two spec directories (`--diff`).
     Codegen {
         /// Spec directory.
         #[arg(long, default_value = "specs")]

@@ -43,16 +43,14 @@ fn codegen_diff(old: &Path, new: &Path, json: bool) -> ExitCode {
         }
     };
     let diff = specmill_codegen::diff::diff(&old_apis, &new_apis);
-    if json {
-        match serde_json::to_string_pretty(&diff) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+    let text = if json { serde_json::to_string_pretty(&diff).map(|t| t + "\n") } else { Ok(diff.render_text()) };
+    match text {
+        // a closed pipe (`| head`) is no reason to change the verdict
+        Ok(text) => drop(std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
-    } else {
-        print!("{}", diff.render_text());
     }
     ExitCode::from(u8::from(diff.is_breaking()))
 }
