@@ -590,7 +590,6 @@ fn type_name(s: &Schema) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{Protocol, Service};
     use crate::load;
     use serde_json::{json, Value};
 
@@ -637,19 +636,11 @@ mod tests {
             .collect()
     }
 
+    /// A ClearML API `clearml` whose one service `events` is `text`.
     fn clearml(text: &str) -> Vec<Api> {
-        let (service, types) = load::clearml::load_service(text, "events").unwrap();
-        vec![Api {
-            name: "clearml".into(),
-            title: String::new(),
-            description: String::new(),
-            protocol: Protocol::ClearMl,
-            source: "clearml".into(),
-            mounts: vec![String::new()],
-            signing_name: None,
-            services: vec![Service { name: "events".into(), description: String::new(), operations: service.operations }],
-            types,
-        }]
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("events.conf"), text).unwrap();
+        vec![load::clearml::load_dir(dir.path(), "clearml", "clearml").unwrap()]
     }
 
     const V15: &str = r#""1.5" { request { type: object, required: [task], properties { task { type: string } } }, response { type: object } }"#;
