@@ -1,4 +1,4 @@
-//! Command line: `serve`, `migrate`, `codegen --check`, `contract`, `bench`. Flags have environment variables.
+//! Command line: `serve`, `migrate`, `codegen [--check | --diff OLD NEW]`, `contract`, `bench`. Flags have environment variables.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,7 +39,7 @@ pub enum Command {
     },
     /// Apply pending store migrations and exit.
     Migrate,
-    /// Regenerate or check the generated code of a spec directory.
+    /// Regenerate or check the generated code of a spec directory, or compare two spec directories (`--diff`).
     Codegen {
         /// Spec directory.
         #[arg(long, default_value = "specs")]
@@ -53,6 +53,13 @@ pub enum Command {
         /// Compare instead of writing; exit 1 when they differ.
         #[arg(long)]
         check: bool,
+        /// Instead: print what changes from the specs in OLD to those in NEW for clients of the
+        /// served API; exit 1 when a change breaks existing clients, 2 when a directory does not load.
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "check")]
+        diff: Option<Vec<PathBuf>>,
+        /// With `--diff`: print the changes as JSON instead of a table.
+        #[arg(long, requires = "diff")]
+        json: bool,
     },
     /// Run the contract tests generated from a spec directory against a running server;
     /// exit 1 on any failure.

@@ -20,6 +20,9 @@ fn main() -> ExitCode {
         max_body_bytes: specmill::server::MAX_BODY,
         allow_open: false,
     });
+    if let Command::Codegen { diff: Some(dirs), json, .. } = &command {
+        return codegen_diff(&dirs[0], &dirs[1], *json);
+    }
     match run(cli.database_url.as_deref(), cli.config.as_deref(), command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -27,6 +30,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `codegen --diff OLD NEW`: the changes as a table (or JSON); exit 0 when none breaks a
+/// client, 1 when one does, 2 when a spec directory does not load.
+fn codegen_diff(old: &Path, new: &Path, json: bool) -> ExitCode {
+    let (old_apis, new_apis) = match (specmill_codegen::load::load_dir(old), specmill_codegen::load::load_dir(new)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let diff = specmill_codegen::diff::diff(&old_apis, &new_apis);
+    let text = if json { serde_json::to_string_pretty(&diff).map(|t| t + "\n") } else { Ok(diff.render_text()) };
+    match text {
+        // a closed pipe (`| head`) is no reason to change the verdict
+        Ok(text) => drop(std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    ExitCode::from(u8::from(diff.is_breaking()))
 }
 
 /// The store of `serve` and `migrate` when none is given.
@@ -48,7 +74,7 @@ fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) 
             let (_store, applied) = Store::open_migrated(database_url)?;
             println!("store at {database_url}: {} migrations applied now", applied.len());
         }
-        Command::Codegen { specs, out, client_out, check } => {
+        Command::Codegen { specs, out, client_out, check, .. } => {
             let files = specmill_codegen::generate_dir(&specs)?;
             let dirs = specmill_codegen::OutDirs::from([(specmill_codegen::Tree::Server, out), (specmill_codegen::Tree::Client, client_out)]);
             if check {

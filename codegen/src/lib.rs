@@ -8,6 +8,7 @@
 
 pub mod emit;
 pub mod cases;
+pub mod diff;
 pub mod example;
 pub mod ir;
 pub mod json_schema;
