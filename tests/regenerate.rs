@@ -75,7 +75,7 @@ note {
         r##"{
     _description: "Task notes"
     _definitions { include "_notes_common.conf" }
-    add {
+    create {
         "2.30" {
             description: "Add a note"
             request { type: object, required: [ task, note ], properties { task { type: string }, note { "$ref": "#/definitions/note" } } }
@@ -107,11 +107,11 @@ fn codegen_output_follows_the_spec_change() {
     for (text, needle) in [
         (client_types, "pub struct GetTaskNotesV3_0Request"),
         (client, "pub async fn get_task_log_v2_30("),
-        (client, "pub async fn add_v2_30("),
+        (client, "pub async fn create_v2_30("),
         (client, "\"/v3.0/events.get_task_notes\""),
         (types, "pub struct GetTaskLogV2_30Request"),
         (types, "pub struct GetTaskLogV3_0Request"),
-        (types, "pub struct AddV2_30Request"),
+        (types, "pub struct CreateV2_30Request"),
         (types, r"/// A note on a task (backslashes as ClearML writes them: \d+ \>)"),
         (types, "/// Get 'log' events for this task (2.30: `note` may be given)"),
         (server, "async fn get_task_log_v2_30("),
@@ -119,11 +119,11 @@ fn codegen_output_follows_the_spec_change() {
         (server, "async fn get_task_notes_v3_0("),
         (server, "pub trait NotesService"),
         (server, "pub const MAX_VERSION: &str = \"3.0\";"),
-        (server, "\"/notes.add\""),
+        (server, "\"/notes.create\""),
         (routes, "| any | `/v3.0/events.get_task_notes` | 3.0 |"),
         (python, "class GetTaskNotesV3_0Request:"),
         (python, "    def get_task_log_v2_30(self, request: Optional[GetTaskLogV2_30Request] = None, /, **fields: Any) -> GetTaskLogV2_30Response:"),
-        (python, "        call = _Call(\"POST\", \"/v2.30/notes.add\")"),
+        (python, "        call = _Call(\"POST\", \"/v2.30/notes.create\")"),
     ] {
         assert!(text.contains(needle), "regenerated code lacks `{needle}`");
         assert!(!before.values().flat_map(|tree| tree.values()).any(|t| t.contains(needle)), "`{needle}` was there before the change");
@@ -210,12 +210,12 @@ fn rebuilt_server_serves_the_new_routes() {
     assert_eq!((r.status, r.json()["meta"]["result_subcode"].clone()), (400, json!(12)), "{}", r.text);
     // The new endpoint and the new service answer ClearML's not-implemented envelope
     // (after validation).
-    for (path, body) in [("/v3.0/events.get_task_notes", json!({"task": "t"})), ("/notes.add", json!({"task": "t", "note": {"text": "x"}}))] {
+    for (path, body) in [("/v3.0/events.get_task_notes", json!({"task": "t"})), ("/notes.create", json!({"task": "t", "note": {"text": "x"}}))] {
         let r = s.json("POST", path, body);
         let meta = &r.json()["meta"];
         assert_eq!((r.status, meta["result_code"].clone()), (501, json!(501)), "{path}: {}", r.text);
     }
-    let r = s.json("POST", "/notes.add", json!({"note": {"text": "x"}}));
+    let r = s.json("POST", "/notes.create", json!({"note": {"text": "x"}}));
     assert_eq!((r.status, r.json()["meta"]["result_subcode"].clone()), (400, json!(12)), "{}", r.text);
     // The server announces the new highest version to the SDK at login.
     let r = s.json("POST", "/auth.login", json!({}));
@@ -234,7 +234,7 @@ fn rebuilt_server_serves_the_new_routes() {
 fn contract_follows_the_spec_change(specs: &Path, s: &common::Server, tmp: &Path) {
     use specmill::contract::{run, Options, Outcome};
     let allow = tmp.join("not_implemented.txt");
-    std::fs::write(&allow, "# written for the changed copy\nclearml get_task_notes 3.0\nclearml add 2.30\n").unwrap();
+    std::fs::write(&allow, "# written for the changed copy\nclearml get_task_notes 3.0\nclearml create 2.30\n").unwrap();
     let opts = Options { specs: specs.to_path_buf(), url: s.base.clone(), allowlist: Some(allow), database_url: Some(s.database_url.clone()) };
     let report = run(&opts).expect("the harness runs");
     let printed = report.render();
@@ -242,7 +242,7 @@ fn contract_follows_the_spec_change(specs: &Path, s: &common::Server, tmp: &Path
     assert!(report.passed(), "{printed}");
     let mut listed: Vec<String> = report.not_implemented.iter().map(|o| o.to_string()).collect();
     listed.sort();
-    assert_eq!(listed, ["clearml add 2.30", "clearml get_task_notes 3.0"], "{printed}");
+    assert_eq!(listed, ["clearml create 2.30", "clearml get_task_notes 3.0"], "{printed}");
     // The new member's enum gives new negative cases, refused by the generated validation.
     let new_cases = report.cases_of("clearml get_task_log 2.30");
     let refused: Vec<&str> = new_cases.iter().filter(|c| c.label.contains("note") && matches!(c.outcome, Outcome::Refused(_))).map(|c| c.label.as_str()).collect();

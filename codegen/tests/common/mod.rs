@@ -49,3 +49,11 @@ pub fn compile(cases: &[PathBuf]) {
     }
     // TestCases runs on drop
 }
+
+/// A line for the CI log, written to the process's stderr past the test harness's capture
+/// (which takes only `print!`/`eprint!`), so the counts of a passing corpus test show in
+/// `.ci/run`'s output. `.ci/run` repeats the lines starting with `corpus:` at the end.
+pub fn report(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
