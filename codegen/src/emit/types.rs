@@ -434,8 +434,8 @@ impl<'a> TypeGen<'a> {
         let (mut vs, mut status_arms, mut decode_arms, mut checks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for r in replies {
             let vid = ident(&unique(status_name(r.status), &mut taken));
-            let status = r.status;
-            let vdocs = doc_attrs(&format!("`{status}`: {}", r.description));
+            let status = proc_macro2::Literal::u16_unsuffixed(r.status);
+            let vdocs = doc_attrs(&format!("`{}`: {}", r.status, r.description));
             match &r.schema {
                 Some(schema) => {
                     let ty = self.member_type(schema, &format!("{name}{vid}"));

@@ -164,6 +164,8 @@ impl Cx<'_> {
             let mut others = Vec::new();
             for v in values {
                 match v {
+                    // a value listed twice (documents do that) is one variant
+                    Value::String(s) if self.root.is_some() && strings.contains(s) => {}
                     Value::String(s) => strings.push(s.clone()),
                     Value::Null if self.root.is_some() => *nullable = true,
                     other => others.push(other),

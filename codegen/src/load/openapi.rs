@@ -273,6 +273,13 @@ impl OpCtx<'_> {
                 },
                 (None, None) => Schema::new(Kind::String { min_length: None, max_length: None, pattern: None, format: None }),
             };
+            // A `format: binary` string is a file only as a form part; elsewhere it is text.
+            let schema = match schema.kind {
+                Kind::String { min_length, max_length, pattern, format: Some(f) } if f == "binary" => {
+                    Schema { kind: Kind::String { min_length, max_length, pattern, format: None }, ..schema }
+                }
+                _ => schema,
+            };
             let description = p.get("description").and_then(Value::as_str).unwrap_or_default().trim().to_string();
             let required = p.get("required").and_then(Value::as_bool).unwrap_or(false) || location == ParamLocation::Path;
             ir_params.push(Param { name: pname, location, required, description, schema });
