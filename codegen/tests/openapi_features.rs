@@ -1,7 +1,6 @@
 //! The OpenAPI 3.0 features real documents use, each on a small document: what the loader
 //! makes of it (the IR) and, where it matters, the Rust the emitters write.
 
-use std::path::Path;
 
 use specmill_codegen::ir::{Additional, Api, Body, Kind, ParamLocation, Reply, Schema};
 use specmill_codegen::load::openapi::{load_file_reporting, load_str, load_str_reporting};
