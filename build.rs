@@ -20,7 +20,10 @@ fn main() {
         }
         Err(e) => fail(&e.to_string()),
     }
-    let files = specmill_codegen::generate_dir(&specs).unwrap_or_else(|e| fail(&e.to_string()));
+    let (files, warnings) = specmill_codegen::generate_dir_reporting(&specs).unwrap_or_else(|e| fail(&e.to_string()));
+    for w in warnings {
+        println!("cargo:warning={w}");
+    }
     if std::env::var_os("SPECMILL_CODEGEN_CHECK").is_some_and(|v| v != "0") {
         let diffs = specmill_codegen::check_all(&dirs, &files).unwrap_or_else(|e| fail(&e.to_string()));
         if !diffs.is_empty() {

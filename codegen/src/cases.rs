@@ -193,7 +193,7 @@ pub fn type_accepts(schema: &Schema, v: &Value, types: &TypeSpace) -> bool {
         return true;
     }
     match &s.kind {
-        Kind::Any | Kind::Ref(_) => true,
+        Kind::Any | Kind::Ref(_) | Kind::Replies(_) => true,
         Kind::Boolean => v.is_boolean(),
         Kind::Integer { .. } => v.is_i64() || v.is_u64(),
         Kind::Number { nonfinite_as_strings, .. } => v.is_number() || (*nonfinite_as_strings && v.is_string()),

@@ -20,6 +20,7 @@ fn minimal_at(schema: &Schema, types: &TypeSpace, depth: usize) -> Value {
     }
     match &schema.kind {
         Kind::Any => json!({}),
+        Kind::Replies(replies) => replies.iter().find_map(|r| r.schema.as_ref()).map(|s| minimal_at(s, types, depth + 1)).unwrap_or(Value::Null),
         Kind::Boolean => json!(false),
         Kind::Integer { minimum, maximum, .. } => json!(clamp(0, *minimum, *maximum)),
         Kind::Number { minimum, maximum, .. } => json!(clamp(1, minimum.map(|m| m.ceil() as i64), maximum.map(|m| m.floor() as i64))),

@@ -122,6 +122,15 @@ pub struct Param {
     pub schema: Schema,
 }
 
+/// One success status of an operation that has several ([`Kind::Replies`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub description: String,
+    /// The JSON body; `None` for a reply without one.
+    pub schema: Option<Schema>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorReply {
     pub status: u16,
@@ -199,7 +208,19 @@ pub enum Kind {
     Map(Box<Schema>),
     Object(ObjectSchema),
     /// anyOf (`exclusive: false`) or oneOf (`exclusive: true`).
-    Union { variants: Vec<Schema>, exclusive: bool },
+    Union {
+        variants: Vec<Schema>,
+        exclusive: bool,
+        /// A readable name per variant (the referenced schema's name, the discriminator's
+        /// mapping key, the schema's title), `""` where the spec gives none; may be empty.
+        names: Vec<String>,
+        /// The discriminator property: the variant is chosen by its value, which is the
+        /// variant's name.
+        tag: Option<String>,
+    },
+    /// The reply of an operation with several success statuses, each with its own body:
+    /// only as [`OperationVersion::response`].
+    Replies(Vec<Reply>),
     /// A named schema of the same API's [`TypeSpace`].
     Ref(String),
 }

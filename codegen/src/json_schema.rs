@@ -83,7 +83,7 @@ fn nullable(v: Value, dialect: Dialect) -> Value {
 
 fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
     match &s.kind {
-        Kind::Any => json!({}),
+        Kind::Any | Kind::Replies(_) => json!({}),
         Kind::Boolean => json!({ "type": "boolean" }),
         Kind::Integer { minimum, maximum, bits } => {
             let mut m = typed("integer");
@@ -159,7 +159,7 @@ fn kind(api: &Api, s: &Schema, dialect: Dialect) -> Value {
             }
             Value::Object(m)
         }
-        Kind::Union { variants, exclusive } => {
+        Kind::Union { variants, exclusive, .. } => {
             let key = if *exclusive { "oneOf" } else { "anyOf" };
             json!({ key: variants.iter().map(|v| schema(api, v, dialect)).collect::<Vec<_>>() })
         }

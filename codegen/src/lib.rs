@@ -35,8 +35,13 @@ pub enum Error {
 
 /// Load every spec under `specs` and generate the files of every tree.
 pub fn generate_dir(specs: &Path) -> Result<Generated, Error> {
-    let apis = load::load_dir(specs)?;
-    emit::generate(&apis).map_err(Error::Emit)
+    generate_dir_reporting(specs).map(|(files, _)| files)
+}
+
+/// [`generate_dir`], with the loaders' warnings: what a spec has that was skipped.
+pub fn generate_dir_reporting(specs: &Path) -> Result<(Generated, Vec<String>), Error> {
+    let (apis, warnings) = load::load_dir_reporting(specs)?;
+    Ok((emit::generate(&apis).map_err(Error::Emit)?, warnings))
 }
 
 /// Every tree at its place in the workspace rooted at `root` ([`Tree::dir`]).

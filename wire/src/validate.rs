@@ -16,6 +16,13 @@ pub trait Validate {
     fn validate(&self, v: &mut Validator);
 }
 
+/// A boxed member (a schema that contains itself) validates as its value.
+impl<T: Validate + ?Sized> Validate for Box<T> {
+    fn validate(&self, v: &mut Validator) {
+        (**self).validate(v)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Validator {
     path: Vec<String>,

@@ -21,6 +21,15 @@ pub async fn call_raw(client: &Client, request: Request) -> Result<Vec<u8>, Erro
     Ok(reply.body)
 }
 
+/// A call whose reply is one of several success statuses, decoded by `decode` (the
+/// generated reply enum's `from_status`).
+pub async fn call_status<T>(client: &Client, request: Request, decode: fn(u16, &[u8]) -> Result<T, serde_json::Error>) -> Result<T, Error> {
+    let api = request.api;
+    let reply = client.send(request).await?;
+    check(api, &reply)?;
+    decode(reply.status, &reply.body).map_err(|e| Error::Decode { status: reply.status, message: e.to_string(), body: reply.body.clone() })
+}
+
 fn check(api: &str, reply: &RawResponse) -> Result<(), Error> {
     if reply.is_success() {
         Ok(())

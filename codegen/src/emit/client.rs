@@ -42,7 +42,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<TokenStream, String> {
                             crate::protocol::aws::call(self.client, call).await
                         }
                     }
-                    _ => rest_call(api, v, &request_name(op, v), method.unwrap_or_else(|| "GET".into()), &path),
+                    _ => rest_call(api, v, &request_name(op, v), &response, method.unwrap_or_else(|| "GET".into()), &path),
                 };
                 methods.push(quote! {
                     #docs
@@ -95,7 +95,7 @@ fn clearml_call(api: &Api, v: &OperationVersion, path: &str) -> TokenStream {
 }
 
 /// A REST (OpenAPI) call: each parameter goes where the spec puts it, `body` is the JSON body.
-fn rest_call(api: &Api, v: &OperationVersion, req_name: &str, method: String, path: &str) -> TokenStream {
+fn rest_call(api: &Api, v: &OperationVersion, req_name: &str, response: &proc_macro2::Ident, method: String, path: &str) -> TokenStream {
     let mut bind = quote!();
     if v.params.is_empty() {
         if let Body::Json { .. } = v.body {
@@ -129,7 +129,12 @@ fn rest_call(api: &Api, v: &OperationVersion, req_name: &str, method: String, pa
         Protocol::AwsRestJson => quote!(crate::protocol::aws),
         _ => quote!(crate::protocol::rest),
     };
-    let send = if v.raw_response { quote!(#protocol::call_raw(self.client, call)) } else { quote!(#protocol::call(self.client, call)) };
+    let send = match &v.response {
+        _ if v.raw_response => quote!(#protocol::call_raw(self.client, call)),
+        // several success statuses: decoded by the status the reply came with
+        Some(Schema { kind: Kind::Replies(_), .. }) => quote!(#protocol::call_status(self.client, call, types::#response::from_status)),
+        _ => quote!(#protocol::call(self.client, call)),
+    };
     if bind.is_empty() {
         return quote! {
             let call = crate::transport::Request::new(#api_name, #method, #path);

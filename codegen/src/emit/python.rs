@@ -312,7 +312,7 @@ impl<'a> PyGen<'a> {
     fn annotation(&mut self, schema: &Schema, ctx: &str, quoted: bool) -> String {
         let q = |n: String| if quoted { format!("\"{n}\"") } else { n };
         let base = match &schema.kind {
-            Kind::Any => "Any".to_string(),
+            Kind::Any | Kind::Replies(_) => "Any".to_string(),
             Kind::Boolean => "bool".into(),
             Kind::Integer { .. } => "int".into(),
             Kind::Number { .. } | Kind::Timestamp(_) => "float".into(),

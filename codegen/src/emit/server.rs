@@ -458,6 +458,8 @@ fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macr
             quote!(respond_streamed(&ctx, result, #items, #count))
         }
         (None, true) => quote!(respond_raw(&ctx, result)),
+        // several success statuses: the reply enum names the status of each
+        (None, false) if matches!(v.response.as_ref().map(|r| &r.kind), Some(Kind::Replies(_))) => quote!(respond_status(&ctx, result)),
         (None, false) => quote!(respond(&ctx, result)),
     };
     let authorize = v.authorize;

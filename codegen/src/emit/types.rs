@@ -10,7 +10,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::ir::{Additional, Api, Body, Kind, ObjectSchema, Operation, OperationVersion, Param, Property, Schema, Service, TimestampFormat, Version};
+use crate::ir::{Additional, Api, Body, Kind, ObjectSchema, Operation, OperationVersion, Param, Property, Reply, Schema, Service, TimestampFormat, Version};
 use super::{doc_attrs, opt_tokens};
 use crate::names::{field_name, ident, type_name, unique, variant_name, version_suffix};
 
@@ -56,6 +56,9 @@ pub struct TypeGen<'a> {
     pub target: Target,
     items: BTreeMap<String, TokenStream>,
     patterns: Vec<String>,
+    /// Named schemas that contain themselves (through members, not lists or maps): a
+    /// member of one of these types is boxed.
+    cyclic: std::collections::BTreeSet<String>,
 }
 
 /// The generated request and response types of one operation version.
@@ -74,7 +77,7 @@ pub struct FieldInfo {
 
 impl<'a> TypeGen<'a> {
     pub fn new(api: &'a Api, target: Target) -> TypeGen<'a> {
-        let mut gen = TypeGen { api, target, items: BTreeMap::new(), patterns: Vec::new() };
+        let mut gen = TypeGen { api, target, items: BTreeMap::new(), patterns: Vec::new(), cyclic: cyclic_names(api) };
         for (name, schema) in &api.types.named {
             gen.define(&type_name(name), schema);
         }
@@ -98,7 +101,8 @@ impl<'a> TypeGen<'a> {
             Kind::Object(obj) => self.object(name, &schema.description, obj),
             Kind::Enum(values) => self.enumeration(name, &schema.description, values),
             Kind::Const(Value::String(s)) => self.enumeration(name, &schema.description, std::slice::from_ref(s)),
-            Kind::Union { variants, exclusive } => self.union(name, &schema.description, variants, *exclusive),
+            Kind::Union { variants, exclusive, names, tag } => self.union(name, &schema.description, variants, *exclusive, names, tag.as_deref()),
+            Kind::Replies(replies) => self.replies(name, &schema.description, replies),
             _ => {
                 let ty = self.rust_type(schema, name);
                 if ty.to_string() == id.to_string() {
@@ -148,7 +152,7 @@ impl<'a> TypeGen<'a> {
                 let support = self.target.support();
                 quote!(#support::wire::EpochSeconds)
             }
-            Kind::Const(Value::String(_)) | Kind::Enum(_) | Kind::Object(_) | Kind::Union { .. } => {
+            Kind::Const(Value::String(_)) | Kind::Enum(_) | Kind::Object(_) | Kind::Union { .. } | Kind::Replies(_) => {
                 self.define(ctx, schema);
                 let id = ident(ctx);
                 quote!(#id)
@@ -170,6 +174,16 @@ impl<'a> TypeGen<'a> {
                 let id = ident(&type_name(r));
                 quote!(#id)
             }
+        }
+    }
+
+    /// [`Self::rust_type`] of a struct member or enum variant: boxed when it is a named
+    /// type that contains itself.
+    fn member_type(&mut self, schema: &Schema, ctx: &str) -> TokenStream {
+        let ty = self.rust_type(schema, ctx);
+        match &schema.kind {
+            Kind::Ref(r) if self.cyclic.contains(r) => quote!(::std::boxed::Box<#ty>),
+            _ => ty,
         }
     }
 
@@ -200,7 +214,7 @@ impl<'a> TypeGen<'a> {
         let mut all_optional = true;
         for (info, prop) in Self::fields(name, obj) {
             let fid = ident(&info.rust);
-            let ty = self.rust_type(&prop.schema, &format!("{name}{}", type_name(&prop.name)));
+            let ty = self.member_type(&prop.schema, &format!("{name}{}", type_name(&prop.name)));
             let fdocs = doc_attrs(&field_doc(&prop.schema));
             let wire = &info.wire;
             let rename = if info.rust != info.wire { quote!(rename = #wire,) } else { quote!() };
@@ -319,41 +333,152 @@ impl<'a> TypeGen<'a> {
         }
     }
 
-    fn union(&mut self, name: &str, description: &str, variants: &[Schema], exclusive: bool) -> TokenStream {
+    fn union(&mut self, name: &str, description: &str, variants: &[Schema], exclusive: bool, names: &[String], tag: Option<&str>) -> TokenStream {
         let support = self.target.support();
-        let kind = if exclusive { "one of" } else { "any of" };
-        let docs = doc_attrs(&format!("{description}\n\nOn the wire: {kind} the variants below, tried in order."));
         let id = ident(name);
+        // With a discriminator every variant needs its tag value (its name) to be chosen by it.
+        let given = |i: usize| names.get(i).map(String::as_str).filter(|n| !n.is_empty());
+        let tag = tag.filter(|_| (0..variants.len()).all(|i| given(i).is_some()) && variants.iter().all(|v| !matches!(v.kind, Kind::Replies(_))));
+        let on_wire = match tag {
+            Some(t) => format!("the variant named by member `{t}`"),
+            None => format!("{} the variants below, tried in order", if exclusive { "one of" } else { "any of" }),
+        };
+        let docs = doc_attrs(&format!("{description}\n\nOn the wire: {on_wire}."));
         let mut taken = Vec::new();
         let mut vs = Vec::new();
         let mut arms = Vec::new();
+        let mut tagged = Vec::new();
         for (i, v) in variants.iter().enumerate() {
-            let base = match &v.kind {
-                Kind::Ref(r) => type_name(r),
-                Kind::String { .. } => "String".into(),
-                Kind::Number { .. } => "Number".into(),
-                Kind::Integer { .. } => "Integer".into(),
-                Kind::Boolean => "Boolean".into(),
-                Kind::Array { .. } => "List".into(),
-                Kind::Enum(_) => "Named".into(),
+            let base = match (given(i), &v.kind) {
+                (Some(n), _) => type_name(n),
+                (None, Kind::Ref(r)) => type_name(r),
+                (None, Kind::String { .. }) => "String".into(),
+                (None, Kind::Number { .. }) => "Number".into(),
+                (None, Kind::Integer { .. }) => "Integer".into(),
+                (None, Kind::Boolean) => "Boolean".into(),
+                (None, Kind::Array { .. }) => "List".into(),
+                (None, Kind::Enum(_)) => "Named".into(),
+                (None, Kind::Object(_) | Kind::Map(_)) => "Object".into(),
+                (None, Kind::Const(Value::Null)) => "Null".into(),
                 _ => format!("Variant{i}"),
             };
             let vname = unique(base, &mut taken);
             let vid = ident(&vname);
-            let ty = self.rust_type(v, &format!("{name}{vname}"));
+            let ty = self.member_type(v, &format!("{name}{vname}"));
             let vdocs = doc_attrs(&v.description);
             vs.push(quote! { #vdocs #vid(#ty), });
             let check = self.checks(&quote!(value), v);
             arms.push(quote! { #id::#vid(value) => { #check } });
+            tagged.push((vid, given(i).unwrap_or_default().to_string()));
         }
+        let validate = quote! {
+            impl #support::validate::Validate for #id {
+                #[allow(unused_variables)]
+                fn validate(&self, v: &mut #support::validate::Validator) { match self { #(#arms)* } }
+            }
+        };
+        let Some(tag) = tag else {
+            return quote! {
+                #docs
+                #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+                #[serde(untagged)]
+                pub enum #id { #(#vs)* }
+                #validate
+            };
+        };
+        // Internally tagged by `tag`. Written out rather than `#[serde(tag)]`, which hands
+        // the variant's struct the object without its tag: the spec's variants name the
+        // tag as a (required) member of their own.
+        let wires: Vec<&String> = tagged.iter().map(|(_, w)| w).collect();
+        let de_arms = tagged.iter().map(|(vid, wire)| {
+            quote!(::std::option::Option::Some(#wire) => ::serde_json::from_value(value).map(#id::#vid).map_err(::serde::de::Error::custom),)
+        });
+        let ser_arms = tagged.iter().map(|(vid, wire)| quote!(#id::#vid(v) => (#wire, ::serde_json::to_value(v)),));
+        quote! {
+            #docs
+            #[derive(Debug, Clone, PartialEq)]
+            pub enum #id { #(#vs)* }
+            impl ::serde::Serialize for #id {
+                fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {
+                    let (tag, value) = match self { #(#ser_arms)* };
+                    let mut value = value.map_err(::serde::ser::Error::custom)?;
+                    if let ::serde_json::Value::Object(members) = &mut value {
+                        members.entry(#tag).or_insert_with(|| ::serde_json::Value::from(tag));
+                    }
+                    ::serde::Serialize::serialize(&value, s)
+                }
+            }
+            impl<'de> ::serde::Deserialize<'de> for #id {
+                fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
+                    let value = <::serde_json::Value as ::serde::Deserialize>::deserialize(d)?;
+                    let tag = value.get(#tag).and_then(::serde_json::Value::as_str).map(::std::string::ToString::to_string);
+                    match tag.as_deref() {
+                        #(#de_arms)*
+                        ::std::option::Option::Some(other) => ::std::result::Result::Err(::serde::de::Error::unknown_variant(other, &[#(#wires),*])),
+                        ::std::option::Option::None => ::std::result::Result::Err(::serde::de::Error::missing_field(#tag)),
+                    }
+                }
+            }
+            #validate
+        }
+    }
+
+    /// The reply of an operation with several success statuses: one variant per status,
+    /// sent untagged, with the status it goes out with (server) and decoded by the status
+    /// it came with (client).
+    fn replies(&mut self, name: &str, description: &str, replies: &[Reply]) -> TokenStream {
+        let support = self.target.support();
+        let id = ident(name);
+        let docs = doc_attrs(&format!("{description}\n\nOne variant per success status; on the wire the variant's body alone."));
+        let mut taken = Vec::new();
+        let (mut vs, mut status_arms, mut decode_arms, mut checks) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for r in replies {
+            let vid = ident(&unique(status_name(r.status), &mut taken));
+            let status = proc_macro2::Literal::u16_unsuffixed(r.status);
+            let vdocs = doc_attrs(&format!("`{}`: {}", r.status, r.description));
+            match &r.schema {
+                Some(schema) => {
+                    let ty = self.member_type(schema, &format!("{name}{vid}"));
+                    vs.push(quote! { #vdocs #vid(#ty), });
+                    status_arms.push(quote!(#id::#vid(_) => #status,));
+                    decode_arms.push(quote!(#status => ::serde_json::from_slice(body).map(#id::#vid),));
+                    let check = self.checks(&quote!(value), schema);
+                    checks.push(quote! { #id::#vid(value) => { #check } });
+                }
+                None => {
+                    vs.push(quote! { #vdocs #vid, });
+                    status_arms.push(quote!(#id::#vid => #status,));
+                    decode_arms.push(quote!(#status => ::std::result::Result::Ok(#id::#vid),));
+                    checks.push(quote! { #id::#vid => {} });
+                }
+            }
+        }
+        let status_reply = match self.target {
+            Target::Server => quote! {
+                impl ::specmill_runtime::protocol::StatusReply for #id {
+                    fn status(&self) -> u16 { #id::status(self) }
+                }
+            },
+            Target::Client => quote!(),
+        };
         quote! {
             #docs
             #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
             #[serde(untagged)]
             pub enum #id { #(#vs)* }
+            impl #id {
+                /// The HTTP status this reply is sent with.
+                pub fn status(&self) -> u16 { match self { #(#status_arms)* } }
+                /// The reply a `status` and `body` stand for.
+                pub fn from_status(status: u16, body: &[u8]) -> ::std::result::Result<Self, ::serde_json::Error> {
+                    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"null" } else { body };
+                    match status { #(#decode_arms)* _ => ::serde_json::from_slice(body) }
+                }
+            }
+            #status_reply
             impl #support::validate::Validate for #id {
                 #[allow(unused_variables)]
-                fn validate(&self, v: &mut #support::validate::Validator) { match self { #(#arms)* } }
+                fn validate(&self, v: &mut #support::validate::Validator) { match self { #(#checks)* } }
             }
         }
     }
@@ -431,7 +556,7 @@ impl<'a> TypeGen<'a> {
                 let target = self.api.types.named[r].clone();
                 self.checks(expr, &target)
             }
-            Kind::Ref(_) | Kind::Object(_) | Kind::Union { .. } => {
+            Kind::Ref(_) | Kind::Object(_) | Kind::Union { .. } | Kind::Replies(_) => {
                 quote! { #support::validate::Validate::validate(#expr, v); }
             }
             _ => quote!(),
@@ -489,6 +614,58 @@ impl<'a> TypeGen<'a> {
         let items = self.items.into_values();
         quote! { #(#patterns)* #(#items)* }
     }
+}
+
+/// The variant name of a success status (`Ok`, `Created`, `NoContent`, `Status207`).
+fn status_name(status: u16) -> String {
+    match status {
+        200 => "Ok".into(),
+        201 => "Created".into(),
+        202 => "Accepted".into(),
+        203 => "NonAuthoritative".into(),
+        204 => "NoContent".into(),
+        205 => "ResetContent".into(),
+        206 => "PartialContent".into(),
+        other => format!("Status{other}"),
+    }
+}
+
+/// Named schemas that contain themselves through members or variants (not through lists
+/// or maps, which are on the heap already).
+fn cyclic_names(api: &Api) -> std::collections::BTreeSet<String> {
+    fn direct(s: &Schema, out: &mut Vec<String>) {
+        match &s.kind {
+            Kind::Ref(r) => out.push(r.clone()),
+            Kind::Object(o) => o.properties.iter().for_each(|p| direct(&p.schema, out)),
+            Kind::Union { variants, .. } => variants.iter().for_each(|v| direct(v, out)),
+            _ => {}
+        }
+    }
+    let edges: BTreeMap<&String, Vec<String>> = api
+        .types
+        .named
+        .iter()
+        .map(|(n, s)| {
+            let mut out = Vec::new();
+            direct(s, &mut out);
+            (n, out)
+        })
+        .collect();
+    let mut cyclic = std::collections::BTreeSet::new();
+    for start in edges.keys() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo: Vec<&String> = edges[start].iter().collect();
+        while let Some(n) = todo.pop() {
+            if n == *start {
+                cyclic.insert((*start).clone());
+                break;
+            }
+            if seen.insert(n) {
+                todo.extend(edges.get(n).into_iter().flatten());
+            }
+        }
+    }
+    cyclic
 }
 
 /// `GetTaskLogV1_7`: the base of an operation version's type names.

@@ -53,6 +53,13 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 ///
 /// APIs come back sorted by name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
+    load_dir_reporting(dir).map(|(apis, _)| apis)
+}
+
+/// [`load_dir`], with the warnings of the loaders (OpenAPI: what a document has that was
+/// skipped), each naming its file.
+pub fn load_dir_reporting(dir: &Path) -> Result<(Vec<Api>, Vec<String>), LoadError> {
+    let mut warnings = Vec::new();
     let files = spec_files(dir)?;
     let mut apis = Vec::new();
     let mut clearml_dirs: Vec<PathBuf> = Vec::new();
@@ -66,7 +73,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
                 }
             }
             Some("json") => apis.push(aws::load_file(file, &rel, &dir_name(file))?),
-            _ => apis.push(openapi::load_file(file, &rel)?),
+            _ => apis.push(openapi::load_file_reporting(file, &rel, &mut warnings)?),
         }
     }
     for d in clearml_dirs {
@@ -80,7 +87,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
             return Err(LoadError::new(dir, format!("two spec files define the API `{}`", pair[0].name)));
         }
     }
-    Ok(apis)
+    Ok((apis, warnings))
 }
 
 fn dir_name(file: &Path) -> String {

@@ -263,6 +263,39 @@ pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Resul
     ctx.finish(reply)
 }
 
+/// The reply of an operation with several success statuses (a generated enum, one variant
+/// per status): the status it is sent with.
+pub trait StatusReply: Serialize {
+    fn status(&self) -> u16;
+}
+
+/// [`respond`] for a reply that names its own success status; `204`, `205` and `304`
+/// go out without a body.
+pub fn respond_status<T: StatusReply, E: NativeError>(ctx: &RequestContext, result: Result<T, E>) -> HttpResponse {
+    let reply = match result {
+        Ok(value) => {
+            let status = StatusCode::from_u16(value.status()).unwrap_or(StatusCode::OK);
+            if matches!(status.as_u16(), 204 | 205 | 304) {
+                HttpResponse::build(status).finish()
+            } else {
+                match serde_json::to_vec(&value) {
+                    Ok(json) => {
+                        let mut reply = E::ok_response(ctx, json);
+                        *reply.status_mut() = status;
+                        reply
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "reply does not serialize");
+                        HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).finish()
+                    }
+                }
+            }
+        }
+        Err(e) => e.into_response(ctx),
+    };
+    ctx.finish(reply)
+}
+
 /// A reply whose one array member is sent page by page as the handler produces it, so a
 /// long reply is never held in memory (`x-specmill-stream` in an OpenAPI spec).
 pub struct Streamed<H> {
