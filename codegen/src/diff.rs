@@ -409,7 +409,25 @@ impl<'a> Cx<'a> {
             // an object that names no members is a map (ClearML's `type: object`)
             (Kind::Map(v), Kind::Object(ob)) => self.object(at, &map_object(v), ob, dir),
             (Kind::Object(oa), Kind::Map(v)) => self.object(at, oa, &map_object(v), dir),
-            (Kind::Union { variants: va, exclusive: ea }, Kind::Union { variants: vb, exclusive: eb }) => self.union(at, (va, *ea), (vb, *eb), dir),
+            (Kind::Union { variants: va, exclusive: ea, .. }, Kind::Union { variants: vb, exclusive: eb, .. }) => self.union(at, (va, *ea), (vb, *eb), dir),
+            // several success replies: each status's body compared, a status gone narrows, a new one widens
+            (Kind::Replies(ra), Kind::Replies(rb)) => {
+                for x in ra {
+                    match rb.iter().find(|y| y.status == x.status) {
+                        Some(y) => {
+                            if let (Some(sa), Some(sb)) = (&x.schema, &y.schema) {
+                                self.schema(&format!("{at}[{}]", x.status), sa, sb, dir);
+                            } else if x.schema.is_some() != y.schema.is_some() {
+                                self.changed(&format!("{at}[{}]", x.status), "body added or removed", Compat::Other, dir);
+                            }
+                        }
+                        None => self.changed(at, format!("reply {} removed", x.status), Compat::Narrower, dir),
+                    }
+                }
+                for y in rb.iter().filter(|y| !ra.iter().any(|x| x.status == y.status)) {
+                    self.changed(at, format!("reply {} added", y.status), Compat::Wider, dir);
+                }
+            }
             (Kind::Union { variants, .. }, _) if variants.iter().any(|v| kind_name(&resolved(v, self.old).0.kind) == kind_name(b)) => {
                 retyped(self, Compat::Narrower)
             }
@@ -579,6 +597,7 @@ fn kind_name(k: &Kind) -> String {
         Kind::Union { exclusive: true, .. } => "oneOf".into(),
         Kind::Union { exclusive: false, .. } => "anyOf".into(),
         Kind::Ref(n) => n.clone(),
+        Kind::Replies(r) => format!("replies {}", r.iter().map(|r| r.status.to_string()).collect::<Vec<_>>().join("/")),
     }
 }
 

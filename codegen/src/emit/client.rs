@@ -42,7 +42,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<TokenStream, String> {
                             crate::protocol::aws::call(self.client, call).await
                         }
                     }
-                    _ => rest_call(api, v, &request_name(op, v), &response, method.unwrap_or_else(|| "GET".into()), &path),
+                    _ => rest_call(api, v, &request_name(api, service, op, v), &response, method.unwrap_or_else(|| "GET".into()), &path),
                 };
                 methods.push(quote! {
                     #docs

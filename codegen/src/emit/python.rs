@@ -461,7 +461,7 @@ impl<'a> PyGen<'a> {
     /// body's type, a list of items for JSON lines, or a class with one member per parameter
     /// plus `body`.
     fn request_type(&mut self, service: &Service, op: &Operation, v: &OperationVersion) -> Result<RequestType, String> {
-        let local = format!("{}Request", op_base(op, v));
+        let local = format!("{}Request", op_base(self.api, service, op, v));
         match (&v.body, v.params.is_empty()) {
             (Body::JsonLines { operation, version }, _) => {
                 let (iop, iv) =
@@ -493,11 +493,11 @@ impl<'a> PyGen<'a> {
     }
 
     /// The reply type's annotation and the expression that decodes `data` into it.
-    fn response_type(&mut self, op: &Operation, v: &OperationVersion) -> (String, Option<String>) {
+    fn response_type(&mut self, service: &Service, op: &Operation, v: &OperationVersion) -> (String, Option<String>) {
         if v.raw_response {
             return ("bytes".into(), None);
         }
-        let local = format!("{}Response", op_base(op, v));
+        let local = format!("{}Response", op_base(self.api, service, op, v));
         let response = v.response.clone().unwrap_or_else(|| Schema::new(Kind::Any));
         let described = Schema {
             description: if response.description.is_empty() { format!("Reply of `{}`.", op.name) } else { response.description.clone() },
@@ -514,7 +514,7 @@ impl<'a> PyGen<'a> {
 
     fn method(&mut self, service: &Service, op: &Operation, v: &OperationVersion) -> Result<MethodView, String> {
         let request = self.request_type(service, op, v)?;
-        let (returns, decode) = self.response_type(op, v);
+        let (returns, decode) = self.response_type(service, op, v);
         let http_method = v.http.method.clone().unwrap_or_else(|| "POST".into()).to_uppercase();
         let path = match (self.api.protocol, v.version) {
             (Protocol::ClearMl, Some(ver)) => format!("/v{ver}{}", v.http.path),

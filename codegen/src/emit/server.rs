@@ -6,7 +6,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::types::{batch_item, params_object, request_name, OperationTypes, TypeGen};
+use super::types::{batch_item, op_stem, params_object, request_name, OperationTypes, TypeGen};
 use super::{doc_attrs, opt_tokens};
 use crate::example;
 use crate::ir::{Api, Body, Kind, Operation, OperationVersion, ParamLocation, Protocol, Schema, Service};
@@ -41,8 +41,10 @@ pub fn trait_name(s: &Service) -> String {
     format!("{}Service", type_name(&s.name))
 }
 
-fn op_const(op: &Operation, v: &OperationVersion) -> proc_macro2::Ident {
-    ident(&format!("OP_{}", trait_method(op, v).to_uppercase()))
+/// `OP_GET_TASK_LOG_V2_9`: the [`OpInfo`](::specmill_runtime::protocol::OpInfo) constant of an operation version.
+fn op_const(api: &Api, service: &Service, op: &Operation, v: &OperationVersion) -> proc_macro2::Ident {
+    let version = v.version.map(|x| format!("_V{}_{}", x.major, x.minor)).unwrap_or_default();
+    ident(&format!("OP_{}{version}", field_name(&op_stem(api, service, op)).to_uppercase()))
 }
 
 pub struct ServerOutput {
@@ -89,7 +91,7 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
                     Some(_) => quote!(::specmill_runtime::protocol::Streamed<types::#resp_ty>),
                     None => quote!(types::#resp_ty),
                 };
-                let cid = op_const(op, v);
+                let cid = op_const(api, service, op, v);
                 let version_doc = v.version.map(|x| format!("\n\nVersion {x} of `{}.{}`.", service.name, op.name)).unwrap_or_default();
                 let not_implemented = quote!(::specmill_runtime::protocol::NativeError::not_implemented(&#cid));
                 // A version nothing implements runs the version before it, its request and
@@ -192,13 +194,13 @@ pub fn emit(api: &Api, gen: &mut TypeGen) -> Result<ServerOutput, String> {
             // Handlers and registrations.
             match api.protocol {
                 Protocol::ClearMl => {
-                    let (h, r) = clearml_handler(service, op, &tid);
+                    let (h, r) = clearml_handler(api, service, op, &tid);
                     handlers.push(h);
                     registrations.push(r);
                 }
                 _ => {
                     for v in &op.versions {
-                        let (h, r) = rest_handler(api, op, v, &tid, &error);
+                        let (h, r) = rest_handler(api, service, op, v, &tid, &error);
                         handlers.push(h);
                         registrations.push(r);
                     }
@@ -301,9 +303,9 @@ fn example_request(api: &Api, service: &Service, v: &OperationVersion) -> (Strin
     (path, body, "application/json".to_string())
 }
 
-fn clearml_handler(service: &Service, op: &Operation, tid: &proc_macro2::Ident) -> (TokenStream, TokenStream) {
+fn clearml_handler(api: &Api, service: &Service, op: &Operation, tid: &proc_macro2::Ident) -> (TokenStream, TokenStream) {
     let endpoint = format!("{}.{}", service.name, op.name);
-    let hid = ident(&format!("handle_{}", field_name(&op.name)));
+    let hid = ident(&format!("handle_{}", field_name(&op_stem(api, service, op))));
     let versions: Vec<String> = op.versions.iter().filter_map(|v| v.version.map(|x| x.to_string())).collect();
     let arms = op.versions.iter().map(|v| {
         let vs = v.version.map(|x| x.to_string()).unwrap_or_default();
@@ -359,12 +361,12 @@ fn clearml_handler(service: &Service, op: &Operation, tid: &proc_macro2::Ident) 
     (handler, reg)
 }
 
-fn rest_handler(api: &Api, op: &Operation, v: &OperationVersion, tid: &proc_macro2::Ident, error: &TokenStream) -> (TokenStream, TokenStream) {
+fn rest_handler(api: &Api, service: &Service, op: &Operation, v: &OperationVersion, tid: &proc_macro2::Ident, error: &TokenStream) -> (TokenStream, TokenStream) {
     let m = trait_method(op, v);
     let hid = ident(&format!("handle_{m}"));
     let mid = ident(&m);
-    let cid = op_const(op, v);
-    let req_name = request_name(op, v);
+    let cid = op_const(api, service, op, v);
+    let req_name = request_name(api, service, op, v);
     let rid = if v.params.is_empty() {
         match &v.body {
             Body::Json { schema: Schema { kind: Kind::Ref(r), .. }, .. } if type_name(r) != req_name => ident(&type_name(r)),

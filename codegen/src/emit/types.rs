@@ -568,12 +568,12 @@ impl<'a> TypeGen<'a> {
     /// a struct of its parameters plus `body`, a JSON-lines body is a batch of another
     /// version's requests, a raw reply is the end's raw type.
     pub fn operation(&mut self, service: &Service, op: &Operation, v: &OperationVersion) -> Result<OperationTypes, String> {
-        let req_name = request_name(op, v);
-        let resp_name = response_name(op, v);
+        let req_name = request_name(self.api, service, op, v);
+        let resp_name = response_name(self.api, service, op, v);
         match (&v.body, v.params.is_empty()) {
             (Body::JsonLines { operation, version }, _) => {
                 let (iop, iv) = batch_item(service, operation, *version).ok_or_else(|| format!("{}: batch_request names unknown action `{operation}`", op.name))?;
-                let item_id = ident(&request_name(iop, iv));
+                let item_id = ident(&request_name(self.api, service, iop, iv));
                 let rid = ident(&req_name);
                 let doc = format!(" `{}` requests, one JSON object per line.", iop.name);
                 let batch = self.target.batch(&item_id);
@@ -668,17 +668,29 @@ fn cyclic_names(api: &Api) -> std::collections::BTreeSet<String> {
     cyclic
 }
 
+/// The stem of an operation's names in a generated module: its name or, when another
+/// service of the API has an operation of the same name (ClearML's `tasks.get_all` and
+/// `models.get_all`), its service's name and its own (`tasks_get_all`).
+pub fn op_stem(api: &Api, service: &Service, op: &Operation) -> String {
+    let services = api.services.iter().filter(|s| s.operations.iter().any(|o| o.name == op.name)).count();
+    if services > 1 {
+        format!("{}_{}", service.name, op.name)
+    } else {
+        op.name.clone()
+    }
+}
+
 /// `GetTaskLogV1_7`: the base of an operation version's type names.
-pub fn op_base(op: &Operation, v: &OperationVersion) -> String {
-    format!("{}{}", type_name(&op.name), version_suffix(v.version))
+pub fn op_base(api: &Api, service: &Service, op: &Operation, v: &OperationVersion) -> String {
+    format!("{}{}", type_name(&op_stem(api, service, op)), version_suffix(v.version))
 }
 
-pub fn request_name(op: &Operation, v: &OperationVersion) -> String {
-    format!("{}Request", op_base(op, v))
+pub fn request_name(api: &Api, service: &Service, op: &Operation, v: &OperationVersion) -> String {
+    format!("{}Request", op_base(api, service, op, v))
 }
 
-pub fn response_name(op: &Operation, v: &OperationVersion) -> String {
-    format!("{}Response", op_base(op, v))
+pub fn response_name(api: &Api, service: &Service, op: &Operation, v: &OperationVersion) -> String {
+    format!("{}Response", op_base(api, service, op, v))
 }
 
 /// The request struct of a REST operation that has parameters: one member per parameter

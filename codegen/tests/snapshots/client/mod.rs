@@ -7,6 +7,10 @@ pub mod clearml;
 pub mod orders;
 pub mod pets;
 impl crate::Client {
+    /// The `projects` service of ClearML (`clearml`).
+    pub fn projects(&self) -> clearml::Projects<'_> {
+        clearml::Projects::new(self)
+    }
     /// The `tasks` service of ClearML (`clearml`).
     pub fn tasks(&self) -> clearml::Tasks<'_> {
         clearml::Tasks::new(self)

@@ -4,6 +4,56 @@
 //! Client of ClearML (`clearml`): one handle per service, one method per operation version.
 #![allow(clippy::all)]
 use super::types;
+/// The `projects` service of ClearML.
+///
+/// A second service: `ping` is also an endpoint of tasks.conf, so both get service-qualified Rust names
+///
+/// One method per operation version; [`crate::Client`] hands it out.
+#[derive(Debug, Clone, Copy)]
+pub struct Projects<'c> {
+    client: &'c crate::Client,
+}
+impl<'c> Projects<'c> {
+    pub(crate) fn new(client: &'c crate::Client) -> Projects<'c> {
+        Projects { client }
+    }
+    /// Is the projects service up?
+    ///
+    /// Version 2.1 of `projects.ping`.
+    ///
+    /// `POST /v2.1/projects.ping`
+    pub async fn ping_v2_1(
+        &self,
+        request: &types::ProjectsPingV2_1Request,
+    ) -> ::std::result::Result<types::ProjectsPingV2_1Response, crate::Error> {
+        self.client.check(request)?;
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.1/projects.ping",
+        );
+        call.json(request)?;
+        crate::protocol::clearml::call(self.client, call).await
+    }
+    /// Every project's metadata
+    ///
+    /// Version 2.13 of `projects.get_all`.
+    ///
+    /// `POST /v2.13/projects.get_all`
+    pub async fn get_all_v2_13(
+        &self,
+        request: &types::GetAllV2_13Request,
+    ) -> ::std::result::Result<types::GetAllV2_13Response, crate::Error> {
+        self.client.check(request)?;
+        let mut call = crate::transport::Request::new(
+            "clearml",
+            "POST",
+            "/v2.13/projects.get_all",
+        );
+        call.json(request)?;
+        crate::protocol::clearml::call(self.client, call).await
+    }
+}
 /// The `tasks` service of ClearML.
 ///
 /// A small ClearML-style service: includes, references, versions
@@ -60,8 +110,8 @@ impl<'c> Tasks<'c> {
     /// `POST /v1.5/tasks.ping`
     pub async fn ping_v1_5(
         &self,
-        request: &types::PingV1_5Request,
-    ) -> ::std::result::Result<types::PingV1_5Response, crate::Error> {
+        request: &types::TasksPingV1_5Request,
+    ) -> ::std::result::Result<types::TasksPingV1_5Response, crate::Error> {
         self.client.check(request)?;
         let mut call = crate::transport::Request::new(
             "clearml",

@@ -3,6 +3,53 @@
 
 //! Types of ClearML (`clearml`): one per schema and per operation version.
 #![allow(non_camel_case_types, clippy::all)]
+/// Every project's metadata
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct GetAllV2_13Request {
+    /// Constraints: minimum 0.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub page: ::std::option::Option<i64>,
+    /// Members the schema does not name, kept as sent.
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl ::specmill_wire::validate::Validate for GetAllV2_13Request {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
+        if let ::std::option::Option::Some(value) = &self.page {
+            v.enter("page");
+            v.range(
+                *value as f64,
+                ::std::option::Option::Some(0f64),
+                ::std::option::Option::None,
+            );
+            v.leave();
+        }
+    }
+}
+/// Reply of `get_all`.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct GetAllV2_13Response {
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub metadata: ::std::option::Option<::std::vec::Vec<MetadataItem>>,
+    /// Members the schema does not name, kept as sent.
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl ::specmill_wire::validate::Validate for GetAllV2_13Response {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
+        if let ::std::option::Option::Some(value) = &self.metadata {
+            v.enter("metadata");
+            for (i, item) in value.iter().enumerate() {
+                v.enter_index(i);
+                ::specmill_wire::validate::Validate::validate(item, v);
+                v.leave();
+            }
+            v.leave();
+        }
+    }
+}
 /// Get a task by id
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct GetByIdV2_13Request {
@@ -108,18 +155,21 @@ impl ::specmill_wire::validate::Validate for MetadataItem {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
-/// Is the service up?
-pub type PingV1_5Request = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+/// Is the projects service up?
+pub type ProjectsPingV2_1Request = ::serde_json::Map<
+    ::std::string::String,
+    ::serde_json::Value,
+>;
 /// Reply of `ping`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
-pub struct PingV1_5Response {
+pub struct ProjectsPingV2_1Response {
     #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub ok: ::std::option::Option<bool>,
     /// Members the schema does not name, kept as sent.
     #[serde(flatten)]
     pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
 }
-impl ::specmill_wire::validate::Validate for PingV1_5Response {
+impl ::specmill_wire::validate::Validate for ProjectsPingV2_1Response {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }
@@ -156,4 +206,22 @@ impl StatusEnum {
 }
 impl ::specmill_wire::validate::Validate for StatusEnum {
     fn validate(&self, _: &mut ::specmill_wire::validate::Validator) {}
+}
+/// Is the service up?
+pub type TasksPingV1_5Request = ::serde_json::Map<
+    ::std::string::String,
+    ::serde_json::Value,
+>;
+/// Reply of `ping`.
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct TasksPingV1_5Response {
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub ok: ::std::option::Option<bool>,
+    /// Members the schema does not name, kept as sent.
+    #[serde(flatten)]
+    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+}
+impl ::specmill_wire::validate::Validate for TasksPingV1_5Response {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {}
 }

@@ -3,6 +3,7 @@
 
 //! ClearML
 //!
+//! projects: A second service: `ping` is also an endpoint of tasks.conf, so both get service-qualified Rust names
 //! tasks: A small ClearML-style service: includes, references, versions
 pub mod server;
 pub mod types;

@@ -9,6 +9,142 @@ use ::specmill_runtime::protocol::RequestProblem;
 /// The highest version any endpoint of this API defines: the version of requests
 /// that name none, and the API version the server announces.
 pub const MAX_VERSION: &str = "2.13";
+pub const OP_PROJECTS_PING_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "ping",
+    version: ::std::option::Option::Some("2.1"),
+    method: ::std::option::Option::None,
+    path: "/projects.ping",
+};
+pub const OP_GET_ALL_V2_13: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+    api: "clearml",
+    operation: "get_all",
+    version: ::std::option::Option::Some("2.13"),
+    method: ::std::option::Option::None,
+    path: "/projects.get_all",
+};
+/// The `projects` service of ClearML.
+///
+/// One method per operation version. Every method answers the API's native
+/// "not implemented" error until an implementation overrides it.
+#[allow(async_fn_in_trait)]
+pub trait ProjectsService: 'static {
+    /// Is the projects service up?
+    ///
+    /// Version 2.1 of `projects.ping`.
+    async fn ping_v2_1(
+        &self,
+        ctx: &::specmill_runtime::protocol::RequestContext,
+        request: types::ProjectsPingV2_1Request,
+    ) -> ::std::result::Result<
+        types::ProjectsPingV2_1Response,
+        ::specmill_runtime::protocol::clearml::Error,
+    > {
+        let _ = (ctx, request);
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_PROJECTS_PING_V2_1,
+            ),
+        )
+    }
+    /// Every project's metadata
+    ///
+    /// Version 2.13 of `projects.get_all`.
+    async fn get_all_v2_13(
+        &self,
+        ctx: &::specmill_runtime::protocol::RequestContext,
+        request: types::GetAllV2_13Request,
+    ) -> ::std::result::Result<
+        types::GetAllV2_13Response,
+        ::specmill_runtime::protocol::clearml::Error,
+    > {
+        let _ = (ctx, request);
+        ::std::result::Result::Err(
+            ::specmill_runtime::protocol::NativeError::not_implemented(&OP_GET_ALL_V2_13),
+        )
+    }
+}
+/// `projects.ping`: authenticates the caller, resolves the requested version among ["2.1"] and runs it.
+pub async fn handle_projects_ping<S: ProjectsService>(
+    svc: ::actix_web::web::Data<S>,
+    req: ::actix_web::HttpRequest,
+    body: ::actix_web::web::Bytes,
+) -> ::actix_web::HttpResponse {
+    let call = match ::specmill_runtime::protocol::clearml::Call::parse(
+        &req,
+        &body,
+        "projects.ping",
+        &["2.1"],
+        MAX_VERSION,
+        true,
+    ) {
+        ::std::result::Result::Ok(call) => call,
+        ::std::result::Result::Err(reply) => return reply,
+    };
+    let ctx = call.context();
+    match call.version() {
+        "2.1" => {
+            let result = match call.request() {
+                ::std::result::Result::Ok(request) => svc.ping_v2_1(&ctx, request).await,
+                ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+            };
+            call.respond(&ctx, result)
+        }
+        _ => call.unresolved(&ctx),
+    }
+}
+/// `projects.get_all`: authenticates the caller, resolves the requested version among ["2.13"] and runs it.
+pub async fn handle_get_all<S: ProjectsService>(
+    svc: ::actix_web::web::Data<S>,
+    req: ::actix_web::HttpRequest,
+    body: ::actix_web::web::Bytes,
+) -> ::actix_web::HttpResponse {
+    let call = match ::specmill_runtime::protocol::clearml::Call::parse(
+        &req,
+        &body,
+        "projects.get_all",
+        &["2.13"],
+        MAX_VERSION,
+        true,
+    ) {
+        ::std::result::Result::Ok(call) => call,
+        ::std::result::Result::Err(reply) => return reply,
+    };
+    let ctx = call.context();
+    match call.version() {
+        "2.13" => {
+            let result = match call.request() {
+                ::std::result::Result::Ok(request) => {
+                    svc.get_all_v2_13(&ctx, request).await
+                }
+                ::std::result::Result::Err(e) => ::std::result::Result::Err(e),
+            };
+            call.respond(&ctx, result)
+        }
+        _ => call.unresolved(&ctx),
+    }
+}
+/// Register every route of `ProjectsService` (the implementation is taken from `web::Data<S>`).
+pub fn configure_projects<S: ProjectsService>(
+    cfg: &mut ::actix_web::web::ServiceConfig,
+) {
+    for path in [
+        "/projects.ping",
+        "/projects.ping/",
+        "/v{version}/projects.ping",
+        "/v{version}/projects.ping/",
+    ] {
+        cfg.route(path, ::actix_web::web::route().to(handle_projects_ping::<S>));
+    }
+    for path in [
+        "/projects.get_all",
+        "/projects.get_all/",
+        "/v{version}/projects.get_all",
+        "/v{version}/projects.get_all/",
+    ] {
+        cfg.route(path, ::actix_web::web::route().to(handle_get_all::<S>));
+    }
+}
 pub const OP_GET_BY_ID_V2_1: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
     api: "clearml",
     operation: "get_by_id",
@@ -23,7 +159,7 @@ pub const OP_GET_BY_ID_V2_13: ::specmill_runtime::protocol::OpInfo = ::specmill_
     method: ::std::option::Option::None,
     path: "/tasks.get_by_id",
 };
-pub const OP_PING_V1_5: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
+pub const OP_TASKS_PING_V1_5: ::specmill_runtime::protocol::OpInfo = ::specmill_runtime::protocol::OpInfo {
     api: "clearml",
     operation: "ping",
     version: ::std::option::Option::Some("1.5"),
@@ -94,14 +230,16 @@ pub trait TasksService: 'static {
     async fn ping_v1_5(
         &self,
         ctx: &::specmill_runtime::protocol::RequestContext,
-        request: types::PingV1_5Request,
+        request: types::TasksPingV1_5Request,
     ) -> ::std::result::Result<
-        types::PingV1_5Response,
+        types::TasksPingV1_5Response,
         ::specmill_runtime::protocol::clearml::Error,
     > {
         let _ = (ctx, request);
         ::std::result::Result::Err(
-            ::specmill_runtime::protocol::NativeError::not_implemented(&OP_PING_V1_5),
+            ::specmill_runtime::protocol::NativeError::not_implemented(
+                &OP_TASKS_PING_V1_5,
+            ),
         )
     }
 }
@@ -146,7 +284,7 @@ pub async fn handle_get_by_id<S: TasksService>(
     }
 }
 /// `tasks.ping` (open to callers without credentials): resolves the requested version among ["1.5"] and runs it.
-pub async fn handle_ping<S: TasksService>(
+pub async fn handle_tasks_ping<S: TasksService>(
     svc: ::actix_web::web::Data<S>,
     req: ::actix_web::HttpRequest,
     body: ::actix_web::web::Bytes,
@@ -190,12 +328,13 @@ pub fn configure_tasks<S: TasksService>(cfg: &mut ::actix_web::web::ServiceConfi
         "/v{version}/tasks.ping",
         "/v{version}/tasks.ping/",
     ] {
-        cfg.route(path, ::actix_web::web::route().to(handle_ping::<S>));
+        cfg.route(path, ::actix_web::web::route().to(handle_tasks_ping::<S>));
     }
 }
 /// Every service of this API with nothing but the default bodies: each method answers
 /// the API's native "not implemented" error (or runs the version before it).
 pub struct Unimplemented;
+impl ProjectsService for Unimplemented {}
 impl TasksService for Unimplemented {}
 /// Register the routes of every service whose name is not in `implemented` with
 /// [`Unimplemented`], so that a service a spec gains is served (with the API's native
@@ -205,12 +344,43 @@ pub fn configure_unimplemented(
     implemented: &[&str],
 ) {
     cfg.app_data(::actix_web::web::Data::new(Unimplemented));
+    if !implemented.contains(&"projects") {
+        configure_projects::<Unimplemented>(cfg);
+    }
     if !implemented.contains(&"tasks") {
         configure_tasks::<Unimplemented>(cfg);
     }
 }
 /// Every route of this API, one row per operation version and mount.
 pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
+    ::specmill_runtime::protocol::RouteInfo {
+        api: "clearml",
+        service: "projects",
+        operation: "ping",
+        version: ::std::option::Option::Some("2.1"),
+        method: ::std::option::Option::None,
+        path: "/v2.1/projects.ping",
+        trait_method: "ping_v2_1",
+        request_type: "ProjectsPingV2_1Request",
+        response_type: "ProjectsPingV2_1Response",
+        example_path: "/v2.1/projects.ping",
+        example_body: "{}",
+        example_content_type: "application/json",
+    },
+    ::specmill_runtime::protocol::RouteInfo {
+        api: "clearml",
+        service: "projects",
+        operation: "get_all",
+        version: ::std::option::Option::Some("2.13"),
+        method: ::std::option::Option::None,
+        path: "/v2.13/projects.get_all",
+        trait_method: "get_all_v2_13",
+        request_type: "GetAllV2_13Request",
+        response_type: "GetAllV2_13Response",
+        example_path: "/v2.13/projects.get_all",
+        example_body: "{}",
+        example_content_type: "application/json",
+    },
     ::specmill_runtime::protocol::RouteInfo {
         api: "clearml",
         service: "tasks",
@@ -247,8 +417,8 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         method: ::std::option::Option::None,
         path: "/v1.5/tasks.ping",
         trait_method: "ping_v1_5",
-        request_type: "PingV1_5Request",
-        response_type: "PingV1_5Response",
+        request_type: "TasksPingV1_5Request",
+        response_type: "TasksPingV1_5Response",
         example_path: "/v1.5/tasks.ping",
         example_body: "{}",
         example_content_type: "application/json",

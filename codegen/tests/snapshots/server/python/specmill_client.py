@@ -419,6 +419,62 @@ class _OpenApiTransport(_Transport):
 
 
 @dataclass(kw_only=True)
+class GetAllV2_13Request:
+    """Every project's metadata"""
+
+    #: Constraints: minimum 0.
+    page: Optional[int] = None
+    #: Members the schema does not name, sent and received as they are.
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    _REQUIRED = ()
+    _CONSTS = {}
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The members as JSON, under their wire names; members that are `None` are left out."""
+        out: Dict[str, Any] = _to_wire(dict(self.extra))
+        if self.page is not None:
+            out["page"] = _to_wire(self.page)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "GetAllV2_13Request":
+        """From JSON; members the schema does not name go to `extra`."""
+        rest = dict(data)
+        fields: Dict[str, Any] = {}
+        fields["page"] = rest.pop("page", None)
+        return cls(**fields, extra=rest)
+
+
+@dataclass(kw_only=True)
+class GetAllV2_13Response:
+    """Reply of `get_all`."""
+
+    metadata: Optional[List[MetadataItem]] = None
+    #: Members the schema does not name, sent and received as they are.
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    _REQUIRED = ()
+    _CONSTS = {}
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The members as JSON, under their wire names; members that are `None` are left out."""
+        out: Dict[str, Any] = _to_wire(dict(self.extra))
+        if self.metadata is not None:
+            out["metadata"] = _to_wire(self.metadata)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "GetAllV2_13Response":
+        """From JSON; members the schema does not name go to `extra`."""
+        rest = dict(data)
+        fields: Dict[str, Any] = {}
+        v = rest.pop("metadata", None)
+        fields["metadata"] = None if v is None else [None if x0 is None else MetadataItem.from_dict(x0) for x0 in v]
+        return cls(**fields, extra=rest)
+
+
+@dataclass(kw_only=True)
 class GetByIdV2_13Request:
     """Get a task by id"""
 
@@ -576,7 +632,7 @@ class MetadataItem:
 
 
 @dataclass(kw_only=True)
-class PingV1_5Response:
+class ProjectsPingV2_1Response:
     """Reply of `ping`."""
 
     ok: Optional[bool] = None
@@ -594,7 +650,34 @@ class PingV1_5Response:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PingV1_5Response":
+    def from_dict(cls, data: Mapping[str, Any]) -> "ProjectsPingV2_1Response":
+        """From JSON; members the schema does not name go to `extra`."""
+        rest = dict(data)
+        fields: Dict[str, Any] = {}
+        fields["ok"] = rest.pop("ok", None)
+        return cls(**fields, extra=rest)
+
+
+@dataclass(kw_only=True)
+class TasksPingV1_5Response:
+    """Reply of `ping`."""
+
+    ok: Optional[bool] = None
+    #: Members the schema does not name, sent and received as they are.
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    _REQUIRED = ()
+    _CONSTS = {}
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The members as JSON, under their wire names; members that are `None` are left out."""
+        out: Dict[str, Any] = _to_wire(dict(self.extra))
+        if self.ok is not None:
+            out["ok"] = _to_wire(self.ok)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TasksPingV1_5Response":
         """From JSON; members the schema does not name go to `extra`."""
         rest = dict(data)
         fields: Dict[str, Any] = {}
@@ -963,9 +1046,11 @@ class Pet:
 # ---------------------------------------------------------------------------------------------
 
 # ClearML (`clearml`)
-#: Is the service up?
-PingV1_5Request = Dict[str, Any]
+#: Is the projects service up?
+ProjectsPingV2_1Request = Dict[str, Any]
 StatusEnum = Literal["created", "running", "stopped"]
+#: Is the service up?
+TasksPingV1_5Request = Dict[str, Any]
 
 # Example Orders (`orders`)
 Lines = List["Line"]
@@ -987,6 +1072,40 @@ ListPetsResponse = List["Pet"]
 # ---------------------------------------------------------------------------------------------
 # Services: one method per operation version
 # ---------------------------------------------------------------------------------------------
+
+
+class ProjectsService:
+    """The `projects` service of ClearML (`clearml`).
+
+    A second service: `ping` is also an endpoint of tasks.conf, so both get service-qualified Rust names
+    """
+
+    def __init__(self, transport: Any) -> None:
+        self._transport = transport
+
+    def ping_v2_1(self, request: ProjectsPingV2_1Request) -> ProjectsPingV2_1Response:
+        """Is the projects service up?
+
+        Version 2.1 of `projects.ping`: `POST /v2.1/projects.ping`.
+        Raises `ClearMLError` when the server refuses the request.
+        """
+        call = _Call("POST", "/v2.1/projects.ping")
+        call.json = _to_wire(request)
+        data = self._transport.send(call)
+        return None if data is None else ProjectsPingV2_1Response.from_dict(data)
+
+    def get_all_v2_13(self, request: Optional[GetAllV2_13Request] = None, /, **fields: Any) -> GetAllV2_13Response:
+        """Every project's metadata
+
+        Version 2.13 of `projects.get_all`: `POST /v2.13/projects.get_all`.
+        Raises `ClearMLError` when the server refuses the request.
+        """
+        if request is None:
+            request = GetAllV2_13Request(**fields)
+        call = _Call("POST", "/v2.13/projects.get_all")
+        call.json = _to_wire(request)
+        data = self._transport.send(call)
+        return None if data is None else GetAllV2_13Response.from_dict(data)
 
 
 class TasksService:
@@ -1024,7 +1143,7 @@ class TasksService:
         data = self._transport.send(call)
         return None if data is None else GetByIdV2_13Response.from_dict(data)
 
-    def ping_v1_5(self, request: PingV1_5Request) -> PingV1_5Response:
+    def ping_v1_5(self, request: TasksPingV1_5Request) -> TasksPingV1_5Response:
         """Is the service up?
 
         Version 1.5 of `tasks.ping`: `POST /v1.5/tasks.ping`.
@@ -1033,7 +1152,7 @@ class TasksService:
         call = _Call("POST", "/v1.5/tasks.ping", authorize=False)
         call.json = _to_wire(request)
         data = self._transport.send(call)
-        return None if data is None else PingV1_5Response.from_dict(data)
+        return None if data is None else TasksPingV1_5Response.from_dict(data)
 
 
 class OrdersService:
@@ -1152,6 +1271,8 @@ class Client:
         _clearml = _ClearMLTransport(self, login_path="/v1.5/tasks.ping")
         _orders = _AwsTransport(self, signing_name="orders")
         _pets = _OpenApiTransport(self)
+        #: The `projects` service of ClearML (`clearml`).
+        self.projects = ProjectsService(_clearml)
         #: The `tasks` service of ClearML (`clearml`).
         self.tasks = TasksService(_clearml)
         #: The `Orders` service of Example Orders (`orders`).
