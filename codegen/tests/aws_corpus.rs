@@ -180,3 +180,25 @@ fn every_rest_json_model_loads_and_emits() {
     assert!(loaded >= LOADED_FLOOR, "only {loaded} of {} rest-json models load (floor {LOADED_FLOOR})", rest_json.len());
     assert_eq!(emitted, loaded, "every loaded model emits");
 }
+
+/// Five models whose emitted server compiles: Amazon MQ (nested structures, maps, lists of
+/// structures, enums, iso8601 timestamps), EventBridge Scheduler (epoch timestamps, unions of
+/// targets), Amazon Managed Prometheus (unions, blob payloads), Glacier (raw and streaming
+/// payloads, header-bound members) and Lex V2 runtime (recursive shapes, event streams).
+const COMPILED: [&str; 5] = ["mq", "scheduler", "amp", "glacier", "lexv2-runtime"];
+
+#[test]
+fn five_models_compile() {
+    let Some(models) = botocore_models() else { return };
+    let cases: Vec<PathBuf> = COMPILED
+        .iter()
+        .map(|want| {
+            let (service, version, _, file) = models.iter().find(|m| m.0 == *want).unwrap_or_else(|| panic!("botocore has no `{want}` model"));
+            let (api, _) = load(service, version, file).unwrap_or_else(|e| panic!("{service}: {e}"));
+            common::emit_case(&format!("aws_{}", api_name(service)), &[api])
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    common::compile(&cases);
+    eprintln!("compiled {} AWS models in {:.0} s", cases.len(), started.elapsed().as_secs_f64());
+}

@@ -56,6 +56,10 @@ pub struct TypeGen<'a> {
     pub target: Target,
     items: BTreeMap<String, TokenStream>,
     patterns: Vec<String>,
+    /// Named types that contain themselves with no Vec or map between (recursive shapes),
+    /// by Rust name, each with the number of its cycle: a field from one to another of the
+    /// same cycle is boxed.
+    cycles: BTreeMap<String, usize>,
 }
 
 /// The generated request and response types of one operation version.
@@ -74,7 +78,7 @@ pub struct FieldInfo {
 
 impl<'a> TypeGen<'a> {
     pub fn new(api: &'a Api, target: Target) -> TypeGen<'a> {
-        let mut gen = TypeGen { api, target, items: BTreeMap::new(), patterns: Vec::new() };
+        let mut gen = TypeGen { api, target, items: BTreeMap::new(), patterns: Vec::new(), cycles: containment_cycles(api) };
         for (name, schema) in &api.types.named {
             gen.define(&type_name(name), schema);
         }
@@ -173,6 +177,14 @@ impl<'a> TypeGen<'a> {
         }
     }
 
+    /// A member of struct `owner` of this schema is on a cycle of containment: it is boxed.
+    fn boxed(&self, owner: &str, schema: &Schema) -> bool {
+        match (&schema.kind, self.cycles.get(owner)) {
+            (Kind::Ref(r), Some(cycle)) => self.cycles.get(&type_name(r)) == Some(cycle),
+            _ => false,
+        }
+    }
+
     /// The fields a struct for `obj` gets, in order (shared with the server emitter).
     pub fn fields<'o>(struct_name: &str, obj: &'o ObjectSchema) -> Vec<(FieldInfo, &'o Property)> {
         let mut taken = vec!["extra".to_string()];
@@ -200,11 +212,17 @@ impl<'a> TypeGen<'a> {
         let mut all_optional = true;
         for (info, prop) in Self::fields(name, obj) {
             let fid = ident(&info.rust);
-            let ty = self.rust_type(&prop.schema, &format!("{name}{}", type_name(&prop.name)));
+            let mut ty = self.rust_type(&prop.schema, &format!("{name}{}", type_name(&prop.name)));
             let fdocs = doc_attrs(&field_doc(&prop.schema));
             let wire = &info.wire;
             let rename = if info.rust != info.wire { quote!(rename = #wire,) } else { quote!() };
-            let check = self.checks(&quote!(value), &prop.schema);
+            let mut check = self.checks(&quote!(value), &prop.schema);
+            if self.boxed(name, &prop.schema) {
+                if !check.is_empty() {
+                    check = quote! { let value: &#ty = value; #check };
+                }
+                ty = quote!(::std::boxed::Box<#ty>);
+            }
             if let Some(dfn) = &info.default_fn {
                 all_optional = false;
                 let dfn_id = ident(dfn);
@@ -489,6 +507,81 @@ impl<'a> TypeGen<'a> {
         let items = self.items.into_values();
         quote! { #(#patterns)* #(#items)* }
     }
+}
+
+/// The cycles of direct containment among named types (a struct holding another in a field,
+/// or an alias naming another; a Vec or map between breaks the cycle): Rust name → cycle
+/// number, for every type on one (Tarjan's strongly connected components).
+fn containment_cycles(api: &Api) -> BTreeMap<String, usize> {
+    fn direct(schema: &Schema, out: &mut Vec<String>) {
+        match &schema.kind {
+            Kind::Ref(r) => out.push(type_name(r)),
+            Kind::Object(obj) => obj.properties.iter().for_each(|p| direct(&p.schema, out)),
+            _ => {}
+        }
+    }
+    let names: Vec<String> = api.types.named.keys().map(|k| type_name(k)).collect();
+    let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let edges: Vec<Vec<usize>> = api
+        .types
+        .named
+        .values()
+        .map(|s| {
+            let mut out = Vec::new();
+            direct(s, &mut out);
+            out.iter().filter_map(|n| index.get(n.as_str()).copied()).collect()
+        })
+        .collect();
+    struct Tarjan<'e> {
+        edges: &'e [Vec<usize>],
+        index: Vec<Option<usize>>,
+        low: Vec<usize>,
+        on_stack: Vec<bool>,
+        stack: Vec<usize>,
+        next: usize,
+        sccs: Vec<Vec<usize>>,
+    }
+    impl Tarjan<'_> {
+        fn visit(&mut self, v: usize) {
+            self.index[v] = Some(self.next);
+            self.low[v] = self.next;
+            self.next += 1;
+            self.stack.push(v);
+            self.on_stack[v] = true;
+            for &w in &self.edges[v] {
+                match self.index[w] {
+                    None => {
+                        self.visit(w);
+                        self.low[v] = self.low[v].min(self.low[w]);
+                    }
+                    Some(i) if self.on_stack[w] => self.low[v] = self.low[v].min(i),
+                    Some(_) => {}
+                }
+            }
+            if Some(self.low[v]) == self.index[v] {
+                let mut scc = Vec::new();
+                while let Some(w) = self.stack.pop() {
+                    self.on_stack[w] = false;
+                    scc.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                if scc.len() > 1 || self.edges[v].contains(&v) {
+                    self.sccs.push(scc);
+                }
+            }
+        }
+    }
+    let n = names.len();
+    let mut t = Tarjan { edges: &edges, index: vec![None; n], low: vec![0; n], on_stack: vec![false; n], stack: Vec::new(), next: 0, sccs: Vec::new() };
+    for v in 0..n {
+        if t.index[v].is_none() {
+            t.visit(v);
+        }
+    }
+    let names = &names;
+    t.sccs.iter().enumerate().flat_map(|(i, scc)| scc.iter().map(move |&v| (names[v].clone(), i))).collect()
 }
 
 /// `GetTaskLogV1_7`: the base of an operation version's type names.
