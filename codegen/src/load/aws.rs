@@ -154,7 +154,7 @@ impl Feature {
             Feature::QueryMap => ("query-string maps", "not bound"),
             Feature::ListParameter => ("list-valued query/header parameters", "parsed as JSON, not repeated keys"),
             Feature::ResponseBinding => ("response members in headers/status code", "sent in the JSON body"),
-            Feature::UnsupportedPattern => ("patterns Rust's regex cannot compile", "pattern not checked"),
+            Feature::UnsupportedPattern => ("Java-only regex patterns (look-around, \\p{Is…}, surrogates)", "pattern not checked"),
             Feature::NoAuth => ("unauthenticated operations (authtype none)", "no signature required"),
             Feature::BearerAuth => ("bearer-token auth (signatureVersion bearer)", "SigV4 expected instead"),
             Feature::HttpChecksum => ("httpChecksum", "checksum not verified"),
@@ -418,9 +418,14 @@ impl<'a> Cx<'a> {
                 None => {
                     let mut pattern = shape.get("pattern").and_then(Value::as_str).map(str::to_string);
                     if let Some(p) = &pattern {
-                        if super::jsonschema::regex_check(p).is_err() {
-                            self.report.note(Feature::UnsupportedPattern, || format!("{name}: {p}"));
-                            pattern = None;
+                        match super::jsonschema::regex_check(p) {
+                            Ok(()) => {}
+                            // Java regex syntax Rust's regex lacks: the pattern is not checked.
+                            Err(e) if JAVA_ONLY.iter().any(|m| e.contains(m)) => {
+                                self.report.note(Feature::UnsupportedPattern, || format!("{name}: {p}"));
+                                pattern = None;
+                            }
+                            Err(e) => return Err(format!("shape `{name}`: pattern `{p}`: {e}")),
                         }
                     }
                     Kind::String { min_length: uint("min"), max_length: uint("max"), pattern, format: None }
@@ -603,6 +608,12 @@ impl<'a> Cx<'a> {
         })
     }
 }
+
+/// Errors of Rust's regex on patterns that are valid Java regexes (what AWS models are
+/// written in): look-around, surrogate escapes (`\uD800`), Java's Unicode properties
+/// (`\p{IsAlphabetic}`), class shorthands as range ends (`[\w-.]`), sheer size.
+const JAVA_ONLY: &[&str] =
+    &["is not supported", "not a Unicode scalar value", "Unicode property not found", "invalid range boundary", "exceeds size limit"];
 
 /// The `format` of a timestamp sent as text.
 fn text_timestamp(format: &str) -> String {
