@@ -354,7 +354,9 @@ impl<'a> Cx<'a> {
             self.report.note(Feature::EventStream, at);
         }
         match shape_type(target) {
-            "structure" if location.is_none() && !flag(target, "eventstream") => self.report.note(Feature::NestedStructure, at),
+            "structure" if location.is_none() && !flag(target, "eventstream") && !flag(target, "document") => {
+                self.report.note(Feature::NestedStructure, at)
+            }
             "blob" if location.is_none() => self.report.note(Feature::Blob, at),
             _ => {}
         }
@@ -375,6 +377,11 @@ impl<'a> Cx<'a> {
             self.report.note(Feature::Deprecated, || name.to_string());
         }
         let kind = match shape_type(shape) {
+            // botocore writes Smithy's document type as a structure flagged `document`
+            "structure" | "document" if flag(shape, "document") || shape_type(shape) == "document" => {
+                self.report.note(Feature::Document, || name.to_string());
+                Kind::Any
+            }
             "structure" => {
                 let required = required_of(shape);
                 let members = shape.get("members").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -452,10 +459,6 @@ impl<'a> Cx<'a> {
                 Kind::Timestamp(TimestampFormat::EpochSeconds)
             }
             "blob" => Kind::String { min_length: None, max_length: None, pattern: None, format: Some("byte".into()) },
-            "document" => {
-                self.report.note(Feature::Document, || name.to_string());
-                Kind::Any
-            }
             other => return Err(format!("shape `{name}`: type `{other}` is not supported")),
         };
         Ok(Schema { description: doc(shape), kind, default: None, nullable: false })
