@@ -55,6 +55,8 @@ pub fn variant_name(s: &str) -> String {
         "Empty".into()
     } else if n.starts_with(|c: char| c.is_ascii_digit()) {
         format!("V{n}")
+    } else if n == "Self" {
+        "Self_".into()
     } else {
         n
     }
