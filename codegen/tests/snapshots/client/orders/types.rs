@@ -50,17 +50,14 @@ impl ::specmill_wire::validate::Validate for Line {
     }
 }
 pub type Lines = ::std::vec::Vec<Line>;
+/// Request of `ListOrders`.
 #[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
 pub struct ListOrdersRequest {
-    #[serde(
-        rename = "Status",
-        default,
-        skip_serializing_if = "::std::option::Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
     pub status: ::std::option::Option<Status>,
     /// Constraints: minimum 1.
     #[serde(
-        rename = "MaxResults",
+        rename = "maxResults",
         default,
         skip_serializing_if = "::std::option::Option::is_none"
     )]
@@ -70,12 +67,43 @@ impl ::specmill_wire::validate::Validate for ListOrdersRequest {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
         if let ::std::option::Option::Some(value) = &self.status {
-            v.enter("Status");
+            v.enter("status");
             ::specmill_wire::validate::Validate::validate(value, v);
             v.leave();
         }
         if let ::std::option::Option::Some(value) = &self.max_results {
-            v.enter("MaxResults");
+            v.enter("maxResults");
+            v.range(
+                *value as f64,
+                ::std::option::Option::Some(1f64),
+                ::std::option::Option::None,
+            );
+            v.leave();
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq, Default, ::serde::Serialize, ::serde::Deserialize)]
+pub struct ListOrdersRequestShape {
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub status: ::std::option::Option<Status>,
+    /// Constraints: minimum 1.
+    #[serde(
+        rename = "maxResults",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub max_results: ::std::option::Option<i32>,
+}
+impl ::specmill_wire::validate::Validate for ListOrdersRequestShape {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
+        if let ::std::option::Option::Some(value) = &self.status {
+            v.enter("status");
+            ::specmill_wire::validate::Validate::validate(value, v);
+            v.leave();
+        }
+        if let ::std::option::Option::Some(value) = &self.max_results {
+            v.enter("maxResults");
             v.range(
                 *value as f64,
                 ::std::option::Option::Some(1f64),
@@ -191,8 +219,92 @@ impl ::specmill_wire::validate::Validate for Order {
     }
 }
 pub type Orders = ::std::vec::Vec<Order>;
+/// Request of `PutOrder`.
 #[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
 pub struct PutOrderRequest {
+    /// Constraints: min length 1, max length 64, pattern `^[a-z0-9-]+$`.
+    #[serde(rename = "OrderId")]
+    pub order_id: ::std::string::String,
+    /// Body of `PutOrder`.
+    #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+    pub body: ::std::option::Option<PutOrderRequestBody>,
+}
+impl ::specmill_wire::validate::Validate for PutOrderRequest {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
+        v.enter("OrderId");
+        {
+            let value = &self.order_id;
+            v.length(
+                value.chars().count() as u64,
+                ::std::option::Option::Some(1u64),
+                ::std::option::Option::Some(64u64),
+            );
+            v.pattern(value, &PATTERN_0, "^[a-z0-9-]+$");
+        }
+        v.leave();
+        if let ::std::option::Option::Some(value) = &self.body {
+            v.enter("body");
+            ::specmill_wire::validate::Validate::validate(value, v);
+            v.leave();
+        }
+    }
+}
+/// Body of `PutOrder`.
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct PutOrderRequestBody {
+    /// What is ordered.
+    #[serde(rename = "Lines")]
+    pub lines: Lines,
+    #[serde(
+        rename = "Tags",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub tags: ::std::option::Option<Tags>,
+    #[serde(
+        rename = "CreatedAt",
+        default,
+        skip_serializing_if = "::std::option::Option::is_none"
+    )]
+    pub created_at: ::std::option::Option<::specmill_wire::wire::EpochSeconds>,
+}
+impl ::specmill_wire::validate::Validate for PutOrderRequestBody {
+    #[allow(unused_variables)]
+    fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
+        v.enter("Lines");
+        {
+            let value = &self.lines;
+            v.items(
+                value.len() as u64,
+                ::std::option::Option::Some(1u64),
+                ::std::option::Option::Some(100u64),
+            );
+            for (i, item) in value.iter().enumerate() {
+                v.enter_index(i);
+                ::specmill_wire::validate::Validate::validate(item, v);
+                v.leave();
+            }
+        }
+        v.leave();
+        if let ::std::option::Option::Some(value) = &self.tags {
+            v.enter("Tags");
+            for (k, item) in value.iter() {
+                v.enter(k);
+                v.length(
+                    item.chars().count() as u64,
+                    ::std::option::Option::Some(1u64),
+                    ::std::option::Option::Some(64u64),
+                );
+                v.pattern(item, &PATTERN_0, "^[a-z0-9-]+$");
+                v.leave();
+            }
+            v.leave();
+        }
+    }
+}
+#[derive(Debug, Clone, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+pub struct PutOrderRequestShape {
     /// Constraints: min length 1, max length 64, pattern `^[a-z0-9-]+$`.
     #[serde(rename = "OrderId")]
     pub order_id: ::std::string::String,
@@ -212,7 +324,7 @@ pub struct PutOrderRequest {
     )]
     pub created_at: ::std::option::Option<::specmill_wire::wire::EpochSeconds>,
 }
-impl ::specmill_wire::validate::Validate for PutOrderRequest {
+impl ::specmill_wire::validate::Validate for PutOrderRequestShape {
     #[allow(unused_variables)]
     fn validate(&self, v: &mut ::specmill_wire::validate::Validator) {
         v.enter("OrderId");

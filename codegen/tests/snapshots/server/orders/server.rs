@@ -244,7 +244,7 @@ pub const ROUTES: &[::specmill_runtime::protocol::RouteInfo] = &[
         request_type: "PutOrderRequest",
         response_type: "PutOrderResponse",
         example_path: "/orders/example",
-        example_body: "{\"OrderId\":\"example\",\"Lines\":[{\"Sku\":\"example\",\"Quantity\":1}]}",
+        example_body: "{\"Lines\":[{\"Sku\":\"example\",\"Quantity\":1}]}",
         example_content_type: "application/json",
     },
     ::specmill_runtime::protocol::RouteInfo {

@@ -728,7 +728,7 @@ class Line:
 
 @dataclass(kw_only=True)
 class ListOrdersRequest:
-    """`ListOrdersRequest` of Example Orders."""
+    """Request of `ListOrders`."""
 
     status: Optional[Status] = None
     #: Constraints: minimum 1.
@@ -743,9 +743,9 @@ class ListOrdersRequest:
         """The members as JSON, under their wire names; members that are `None` are left out."""
         out: Dict[str, Any] = _to_wire(dict(self.extra))
         if self.status is not None:
-            out["Status"] = _to_wire(self.status)
+            out["status"] = _to_wire(self.status)
         if self.max_results is not None:
-            out["MaxResults"] = _to_wire(self.max_results)
+            out["maxResults"] = _to_wire(self.max_results)
         return out
 
     @classmethod
@@ -753,8 +753,40 @@ class ListOrdersRequest:
         """From JSON; members the schema does not name go to `extra`."""
         rest = dict(data)
         fields: Dict[str, Any] = {}
-        fields["status"] = rest.pop("Status", None)
-        fields["max_results"] = rest.pop("MaxResults", None)
+        fields["status"] = rest.pop("status", None)
+        fields["max_results"] = rest.pop("maxResults", None)
+        return cls(**fields, extra=rest)
+
+
+@dataclass(kw_only=True)
+class ListOrdersRequestShape:
+    """`ListOrdersRequestShape` of Example Orders."""
+
+    status: Optional[Status] = None
+    #: Constraints: minimum 1.
+    max_results: Optional[int] = None
+    #: Members the schema does not name, sent and received as they are.
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    _REQUIRED = ()
+    _CONSTS = {}
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The members as JSON, under their wire names; members that are `None` are left out."""
+        out: Dict[str, Any] = _to_wire(dict(self.extra))
+        if self.status is not None:
+            out["status"] = _to_wire(self.status)
+        if self.max_results is not None:
+            out["maxResults"] = _to_wire(self.max_results)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ListOrdersRequestShape":
+        """From JSON; members the schema does not name go to `extra`."""
+        rest = dict(data)
+        fields: Dict[str, Any] = {}
+        fields["status"] = rest.pop("status", None)
+        fields["max_results"] = rest.pop("maxResults", None)
         return cls(**fields, extra=rest)
 
 
@@ -833,7 +865,78 @@ class Order:
 
 @dataclass(kw_only=True)
 class PutOrderRequest:
-    """`PutOrderRequest` of Example Orders."""
+    """Request of `PutOrder`."""
+
+    #: Constraints: min length 1, max length 64, pattern `^[a-z0-9-]+$`.
+    order_id: str
+    #: Body of `PutOrder`.
+    body: Optional[PutOrderRequestBody] = None
+    #: Members the schema does not name, sent and received as they are.
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    _REQUIRED = ("OrderId",)
+    _CONSTS = {}
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The members as JSON, under their wire names; members that are `None` are left out."""
+        out: Dict[str, Any] = _to_wire(dict(self.extra))
+        if self.order_id is not None:
+            out["OrderId"] = _to_wire(self.order_id)
+        if self.body is not None:
+            out["body"] = _to_wire(self.body)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PutOrderRequest":
+        """From JSON; members the schema does not name go to `extra`."""
+        rest = dict(data)
+        fields: Dict[str, Any] = {}
+        fields["order_id"] = rest.pop("OrderId", None)
+        v = rest.pop("body", None)
+        fields["body"] = None if v is None else PutOrderRequestBody.from_dict(v)
+        return cls(**fields, extra=rest)
+
+
+@dataclass(kw_only=True)
+class PutOrderRequestBody:
+    """Body of `PutOrder`."""
+
+    #: What is ordered.
+    lines: Lines
+    tags: Optional[Tags] = None
+    created_at: Optional[float] = None
+    #: Members the schema does not name, sent and received as they are.
+    extra: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    _REQUIRED = ("Lines",)
+    _CONSTS = {}
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The members as JSON, under their wire names; members that are `None` are left out."""
+        out: Dict[str, Any] = _to_wire(dict(self.extra))
+        if self.lines is not None:
+            out["Lines"] = _to_wire(self.lines)
+        if self.tags is not None:
+            out["Tags"] = _to_wire(self.tags)
+        if self.created_at is not None:
+            out["CreatedAt"] = _to_wire(self.created_at)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "PutOrderRequestBody":
+        """From JSON; members the schema does not name go to `extra`."""
+        rest = dict(data)
+        fields: Dict[str, Any] = {}
+        v = rest.pop("Lines", None)
+        fields["lines"] = None if v is None else [None if x1 is None else Line.from_dict(x1) for x1 in v]
+        fields["tags"] = rest.pop("Tags", None)
+        fields["created_at"] = rest.pop("CreatedAt", None)
+        return cls(**fields, extra=rest)
+
+
+@dataclass(kw_only=True)
+class PutOrderRequestShape:
+    """`PutOrderRequestShape` of Example Orders."""
 
     #: Constraints: min length 1, max length 64, pattern `^[a-z0-9-]+$`.
     order_id: str
@@ -861,7 +964,7 @@ class PutOrderRequest:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "PutOrderRequest":
+    def from_dict(cls, data: Mapping[str, Any]) -> "PutOrderRequestShape":
         """From JSON; members the schema does not name go to `extra`."""
         rest = dict(data)
         fields: Dict[str, Any] = {}
