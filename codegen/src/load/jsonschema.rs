@@ -14,7 +14,7 @@ pub struct Dialect {
 }
 
 pub fn convert(v: &Value, d: &Dialect, at: &str) -> Result<Schema, String> {
-    Cx { d, root: None, warnings: None, depth: 0 }.convert(v, at)
+    Cx { d, root: None, warnings: None, depth: 0, expanding: Vec::new() }.convert(v, at)
 }
 
 /// [`convert`] for documents people ship (OpenAPI): `root` is the whole document, where
@@ -22,7 +22,7 @@ pub fn convert(v: &Value, d: &Dialect, at: &str) -> Result<Schema, String> {
 /// represented (a non-string `enum`, a pattern the regex engine rejects, an unknown `type`)
 /// is dropped with a line in `warnings` instead of failing the document.
 pub fn convert_lenient(v: &Value, d: &Dialect, at: &str, root: &Value, warnings: &mut Vec<String>) -> Result<Schema, String> {
-    let mut cx = Cx { d, root: Some(root), warnings: Some(Vec::new()), depth: 0 };
+    let mut cx = Cx { d, root: Some(root), warnings: Some(Vec::new()), depth: 0, expanding: Vec::new() };
     let out = cx.convert(v, at);
     warnings.extend(cx.warnings.unwrap_or_default());
     out
@@ -34,6 +34,9 @@ struct Cx<'a> {
     root: Option<&'a Value>,
     warnings: Option<Vec<String>>,
     depth: usize,
+    /// The references whose `allOf` merge is being converted (a schema that contains itself
+    /// through `allOf: [{$ref: itself}, …]` stops there as a reference).
+    expanding: Vec<String>,
 }
 
 impl Cx<'_> {
@@ -60,8 +63,20 @@ impl Cx<'_> {
             other => return Err(format!("{at}: a schema must be an object, found {other}")),
         };
         if self.root.is_some() && obj.contains_key("allOf") {
+            let refs = all_of_refs(obj);
+            if let Some(r) = refs.iter().find(|r| self.expanding.contains(r)) {
+                // the schema contains itself: this place refers to it instead of inlining it again
+                let mut own: Map<String, Value> = obj.iter().filter(|(k, _)| *k != "allOf").map(|(k, v)| (k.clone(), v.clone())).collect();
+                own.insert("$ref".into(), Value::String(r.clone()));
+                self.problem(format!("{at}: allOf of `{r}` inside `{r}`: the other parts are not merged here"))?;
+                return self.convert(&Value::Object(own), at);
+            }
             if let Some(merged) = self.merge_all_of(obj, at)? {
-                return self.convert(&Value::Object(merged), at);
+                let before = self.expanding.len();
+                self.expanding.extend(refs);
+                let out = self.convert(&Value::Object(merged), at);
+                self.expanding.truncate(before);
+                return out;
             }
         }
         let description = obj.get("description").and_then(Value::as_str).unwrap_or("").trim().to_string();
@@ -349,6 +364,11 @@ fn variant_names(obj: &Map<String, Value>, list: &[Value]) -> (Vec<String>, Opti
 /// Patterns are checked at generation time so generated code never meets a bad one.
 pub(crate) fn regex_check(p: &str) -> Result<(), String> {
     regex::Regex::new(p).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The references an `allOf` names directly (`allOf: [{$ref: …}, …]`).
+fn all_of_refs(obj: &Map<String, Value>) -> Vec<String> {
+    obj.get("allOf").and_then(Value::as_array).into_iter().flatten().filter_map(|p| p.get("$ref").and_then(Value::as_str)).map(str::to_string).collect()
 }
 
 #[cfg(test)]
