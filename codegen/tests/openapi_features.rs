@@ -294,3 +294,19 @@ paths:
     assert_eq!(api.native, "problem");
     assert!(server(&api, "server.rs").contains("fn get_pets_id("));
 }
+
+/// A schema holding itself through `allOf` with more than the reference (AWS amplifyuibuilder
+/// in APIs.guru's directory): the inner place refers to the schema instead of inlining it
+/// forever, with a warning.
+#[test]
+fn all_of_of_the_schema_itself_stops_at_a_reference() {
+    let components = "    Node:\n      type: object\n      properties:\n        name: {type: string}\n        child:\n          allOf:\n            - $ref: '#/components/schemas/Node'\n            - properties: {depth: {type: integer}}\n";
+    let (api, warnings) = load(&doc(NO_PATHS, components));
+    let node = object(&api, "Node");
+    let Kind::Object(child) = &node.properties[1].schema.kind else { panic!("child is the merged object: {:?}", node.properties[1].schema.kind) };
+    assert_eq!(child.properties.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["name", "child", "depth"]);
+    assert_eq!(child.properties[1].schema.kind, Kind::Ref("Node".into()), "the second level refers to Node");
+    assert!(warnings.iter().any(|w| w.contains("allOf of `#/components/schemas/Node` inside")), "{warnings:?}");
+    // and the emitted code builds its types (boxed where it contains itself)
+    assert!(server(&api, "types.rs").contains("pub struct Node"));
+}
