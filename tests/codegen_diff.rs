@@ -2,6 +2,8 @@
 //! binary prints each change and exits 0 when none breaks a client, 1 when one does, 2 when a
 //! spec directory does not load.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -9,23 +11,10 @@ fn specs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("specs")
 }
 
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let path = entry.unwrap().path();
-        let to = dst.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_tree(&path, &to);
-        } else {
-            std::fs::copy(&path, &to).unwrap();
-        }
-    }
-}
-
 /// A copy of `specs/` in a fresh temp dir.
 fn copy_of_specs() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
-    copy_tree(&specs(), tmp.path());
+    common::copy_tree(&specs(), tmp.path());
     tmp
 }
 

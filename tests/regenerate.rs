@@ -21,20 +21,6 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `src` copied to `dst` (files and directories, recursively).
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let p = entry.unwrap().path();
-        let to = dst.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_tree(&p, &to);
-        } else {
-            std::fs::copy(&p, &to).unwrap();
-        }
-    }
-}
-
 /// The spec change: what clearml-server's schema files do from release to release.
 fn change_specs(specs: &Path) {
     let clearml = specs.join("clearml");
@@ -90,7 +76,7 @@ note {
 
 /// A copy of the spec directory with the change.
 fn modified_specs(dir: &Path) {
-    copy_tree(&root().join("specs"), dir);
+    common::copy_tree(&root().join("specs"), dir);
     change_specs(dir);
 }
 
@@ -162,7 +148,7 @@ fn rebuilt_server_serves_the_new_routes() {
         std::fs::copy(root().join(entry), project.join(entry)).unwrap();
     }
     for dir in ["codegen", "runtime", "wire", "client", "src", "generated", "examples"] {
-        copy_tree(&root().join(dir), &project.join(dir));
+        common::copy_tree(&root().join(dir), &project.join(dir));
     }
     modified_specs(&project.join("specs"));
     let target = root().join("target").join("regenerate-test");

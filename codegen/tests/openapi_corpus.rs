@@ -24,23 +24,26 @@ const DOCUMENTS: &[&str] = &[
     "star-trek", "uspto",
 ];
 
-fn package_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/node_modules").join(PACKAGE)
-}
-
-#[test]
-fn public_openapi_documents_load_emit_and_compile() {
-    let pkg = package_dir();
+/// The directory of an npm package of `tests/corpus` at this version, or `None` (skipped
+/// loudly) when the corpus is not installed outside CI. In CI a missing or stale corpus fails.
+fn installed(package: &str, version: &str) -> Option<PathBuf> {
+    let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/node_modules").join(package);
     let Ok(manifest) = std::fs::read_to_string(pkg.join("package.json")) else {
         let msg = format!("the OpenAPI corpus is not installed ({}): run `npm ci --prefix tests/corpus`", pkg.display());
         if std::env::var_os("CI").is_some() {
             panic!("{msg}");
         }
         eprintln!("\n!!!!! SKIPPED: {msg}\n");
-        return;
+        return None;
     };
     let installed: serde_json::Value = serde_json::from_str(&manifest).unwrap();
-    assert_eq!(installed["version"], VERSION, "tests/corpus/node_modules is stale: run `npm ci --prefix tests/corpus`");
+    assert_eq!(installed["version"], version, "tests/corpus/node_modules is stale: run `npm ci --prefix tests/corpus`");
+    Some(pkg)
+}
+
+#[test]
+fn public_openapi_documents_load_emit_and_compile() {
+    let Some(pkg) = installed(PACKAGE, VERSION) else { return };
 
     let mut apis = Vec::new();
     let (mut total_ops, mut total_schemas, mut total_warnings) = (0, 0, 0);
@@ -95,18 +98,7 @@ const COMPILED: &[&str] = &[
 ];
 
 fn directory() -> Option<PathBuf> {
-    let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus/node_modules").join(DIRECTORY);
-    let Ok(manifest) = std::fs::read_to_string(pkg.join("package.json")) else {
-        let msg = format!("the OpenAPI corpus is not installed ({}): run `npm ci --prefix tests/corpus`", pkg.display());
-        if std::env::var_os("CI").is_some() {
-            panic!("{msg}");
-        }
-        eprintln!("\n!!!!! SKIPPED: {msg}\n");
-        return None;
-    };
-    let installed: serde_json::Value = serde_json::from_str(&manifest).unwrap();
-    assert_eq!(installed["version"], DIRECTORY_VERSION, "tests/corpus/node_modules is stale: run `npm ci --prefix tests/corpus`");
-    Some(pkg.join("api"))
+    installed(DIRECTORY, DIRECTORY_VERSION).map(|p| p.join("api"))
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {

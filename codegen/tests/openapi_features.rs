@@ -74,6 +74,10 @@ components:
     assert_eq!((v.params[0].name.as_str(), v.params[0].location), ("id", ParamLocation::Path));
     assert_eq!(v.response.as_ref().unwrap().kind, Kind::Ref("Pet".into()));
     assert_eq!(v.errors[0].schema.as_ref().unwrap().kind, Kind::Ref("error".into()));
+    // In a spec directory the fragments are parts of the document, not APIs of their own.
+    let apis = specmill_codegen::load::load_dir(tmp.path()).unwrap();
+    assert_eq!(apis.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["t"]);
+    assert_eq!(apis[0].types.named.len(), 4);
     // Without a directory a reference to another file is an error.
     assert!(load_str(text, "t.yaml", "t").unwrap_err().contains("no directory"));
 }

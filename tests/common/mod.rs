@@ -361,3 +361,17 @@ pub fn python() -> Option<std::path::PathBuf> {
     eprintln!("SKIP python clients: no .venv (python3 -m venv .venv && .venv/bin/pip install -r tests/python/requirements.txt)");
     None
 }
+
+/// `src` copied to `dst` (files and directories, recursively).
+pub fn copy_tree(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let p = entry.unwrap().path();
+        let to = dst.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &to);
+        } else {
+            std::fs::copy(&p, &to).unwrap();
+        }
+    }
+}

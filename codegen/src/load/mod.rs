@@ -49,7 +49,8 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 /// - each directory holding `*.conf` files is one ClearML API named after the directory,
 ///   one service per file (files starting with `_` are include-only);
 /// - each `*.json` AWS service model (`metadata` + `shapes`) is one API named after its directory;
-/// - each `*.yaml`/`*.yml` OpenAPI document is one API named by `x-specmill-api` (or its file stem).
+/// - each `*.yaml`/`*.yml` OpenAPI document is one API named by `x-specmill-api` (or its file
+///   stem); a YAML file without `openapi:` is a fragment the documents `$ref` (shared schemas).
 ///
 /// APIs come back sorted by name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Api>, LoadError> {
@@ -73,6 +74,8 @@ pub fn load_dir_reporting(dir: &Path) -> Result<(Vec<Api>, Vec<String>), LoadErr
                 }
             }
             Some("json") => apis.push(aws::load_file(file, &rel, &dir_name(file))?),
+            // a YAML file without `openapi:` is a fragment other documents `$ref` (shared schemas)
+            _ if is_fragment(file) => {}
             _ => apis.push(openapi::load_file_reporting(file, &rel, &mut warnings)?),
         }
     }
@@ -88,6 +91,15 @@ pub fn load_dir_reporting(dir: &Path) -> Result<(Vec<Api>, Vec<String>), LoadErr
         }
     }
     Ok((apis, warnings))
+}
+
+/// A YAML file with no top-level `openapi` member: a part of other documents, not an API.
+fn is_fragment(file: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(file) else { return false };
+    match serde_yaml::from_str::<serde_json::Value>(&text) {
+        Ok(v) => v.get("openapi").is_none() && v.is_object(),
+        Err(_) => false, // the loader reports it
+    }
 }
 
 fn dir_name(file: &Path) -> String {
