@@ -82,9 +82,10 @@ impl EscapedCopy {
         let tmp = tempfile::Builder::new().prefix("specmill-hocon-").tempdir().map_err(|e| LoadError::new(dir, format!("temporary directory: {e}")))?;
         for f in files {
             let text = std::fs::read_to_string(f).map_err(|e| LoadError::new(f, e.to_string()))?;
-            check_brackets(&keep_unknown_escapes(&text)).map_err(|e| LoadError::new(f, e))?;
+            let text = keep_unknown_escapes(&text);
+            check_brackets(&text).map_err(|e| LoadError::new(f, e))?;
             let to = tmp.path().join(f.file_name().unwrap_or_default());
-            std::fs::write(&to, keep_unknown_escapes(&text)).map_err(|e| LoadError::new(&to, e.to_string()))?;
+            std::fs::write(&to, text).map_err(|e| LoadError::new(&to, e.to_string()))?;
         }
         Ok(EscapedCopy { original: dir.to_path_buf(), dir: tmp })
     }
