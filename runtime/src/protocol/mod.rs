@@ -251,16 +251,21 @@ pub fn convert<T: Serialize, U: serde::de::DeserializeOwned>(value: &T) -> Optio
 /// Turn a service result into the reply: 200 with the JSON body, or the native error.
 pub fn respond<T: Serialize, E: NativeError>(ctx: &RequestContext, result: Result<T, E>) -> HttpResponse {
     let reply = match result {
-        Ok(value) => match serde_json::to_vec(&value) {
-            Ok(json) => E::ok_response(ctx, json),
-            Err(e) => {
-                tracing::error!(error = %e, "reply does not serialize");
-                HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).finish()
-            }
-        },
+        Ok(value) => json_ok::<E>(ctx, &value),
         Err(e) => e.into_response(ctx),
     };
     ctx.finish(reply)
+}
+
+/// The API's success reply carrying `value` as JSON (a 500 when it does not serialize).
+fn json_ok<E: NativeError>(ctx: &RequestContext, value: &impl Serialize) -> HttpResponse {
+    match serde_json::to_vec(value) {
+        Ok(json) => E::ok_response(ctx, json),
+        Err(e) => {
+            tracing::error!(error = %e, "reply does not serialize");
+            HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).finish()
+        }
+    }
 }
 
 /// The reply of an operation with several success statuses (a generated enum, one variant
@@ -278,17 +283,11 @@ pub fn respond_status<T: StatusReply, E: NativeError>(ctx: &RequestContext, resu
             if matches!(status.as_u16(), 204 | 205 | 304) {
                 HttpResponse::build(status).finish()
             } else {
-                match serde_json::to_vec(&value) {
-                    Ok(json) => {
-                        let mut reply = E::ok_response(ctx, json);
-                        *reply.status_mut() = status;
-                        reply
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "reply does not serialize");
-                        HttpResponse::build(StatusCode::INTERNAL_SERVER_ERROR).finish()
-                    }
+                let mut reply = json_ok::<E>(ctx, &value);
+                if reply.status().is_success() {
+                    *reply.status_mut() = status;
                 }
+                reply
             }
         }
         Err(e) => e.into_response(ctx),
