@@ -197,7 +197,7 @@ fn migrations_are_applied_and_idempotent(db: &Db) {
     drop(again);
     raw_exec(
         db,
-        "DROP TABLE scalar_rollup; DROP TABLE assets; DROP TABLE experiment_jobs; DROP TABLE experiments; DROP TABLE settings; DROP TABLE run_meta; \
+        "DROP TABLE run_sources; DROP TABLE scalar_rollup; DROP TABLE assets; DROP TABLE experiment_jobs; DROP TABLE experiments; DROP TABLE settings; DROP TABLE run_meta; \
          DROP TABLE events; DROP TABLE scalars; DROP TABLE runs; \
          DELETE FROM __diesel_schema_migrations;",
     );

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::connection::{AnyConnection, Store};
 use super::model::StoreError;
-use super::schema::{assets, events, experiment_jobs, experiments, run_meta, runs, scalars, settings};
+use super::schema::{assets, events, experiment_jobs, experiments, run_meta, run_sources, runs, scalars, settings};
 
 /// The contents of the store as a hash, with the number of rows of each table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +69,8 @@ fn compute(conn: &mut AnyConnection) -> QueryResult<Fingerprint> {
         ))
         .load(conn)?;
     table(&mut h, &mut rows, "assets", r);
+    let r: Vec<(i64, String)> = run_sources::table.order((run_sources::run_id, run_sources::source)).load(conn)?;
+    table(&mut h, &mut rows, "run_sources", r);
     let digest = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(Fingerprint { digest, rows })
 }

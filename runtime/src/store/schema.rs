@@ -132,3 +132,13 @@ diesel::table! {
 
 diesel::joinable!(scalar_rollup -> runs (run_id));
 diesel::allow_tables_to_appear_in_same_query!(scalar_rollup, runs);
+
+diesel::table! {
+    run_sources (run_id, source) {
+        run_id -> BigInt,
+        source -> Text,
+    }
+}
+
+diesel::joinable!(run_sources -> runs (run_id));
+diesel::allow_tables_to_appear_in_same_query!(run_sources, runs);
