@@ -364,6 +364,7 @@ impl Store {
                 ))
                 .returning(runs::id)
                 .get_result(c))?;
+            super::run_list::add_sources(tx.conn, run_id, [created_by.as_str()])?;
             diesel::insert_into(experiment_jobs::table).values(NewJobRow::new(run_id, experiment_id, &attrs, now)?).execute(tx.conn)?;
             Ok(Some(run_id))
         })?;

@@ -31,6 +31,7 @@ pub mod model;
 mod prepared;
 pub mod queries;
 pub mod rollup;
+pub mod run_list;
 pub mod runs;
 pub mod scalars;
 pub mod schema;

@@ -457,6 +457,8 @@ impl Store {
             let mut deleted = diesel::delete(scalars::table.filter(scalars::run_id.eq(run_id))).execute(tx.conn)?;
             deleted += diesel::delete(events::table.filter(events::run_id.eq(run_id))).execute(tx.conn)?;
             diesel::delete(scalar_rollup::table.filter(scalar_rollup::run_id.eq(run_id))).execute(tx.conn)?;
+            // the points' API families go with them; the creator stays
+            super::run_list::reset_sources(tx.conn, run_id)?;
             tx.touch(run_id);
             Ok(deleted)
         })

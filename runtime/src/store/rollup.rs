@@ -27,7 +27,7 @@ pub const WIDTHS: [i64; 20] = [
     2_000_000, 5_000_000, 10_000_000,
 ];
 /// The widest maintained width: one or a few rows per series, read to list the series.
-const TOP_WIDTH: i64 = 10_000_000;
+pub(crate) const TOP_WIDTH: i64 = 10_000_000;
 
 /// `special` codes of finite values (plain and -0.0), as encoded in `scalars.rs`.
 const FINITE_SPECIALS: [i16; 2] = [0, 4];

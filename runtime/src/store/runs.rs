@@ -48,10 +48,12 @@ impl Store {
                 .on_conflict((runs::tenant, runs::uid))
                 .do_nothing()
                 .execute(c))?;
+            let run = find_by_uid(tx.conn, &row.tenant, &row.uid)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))?;
             if inserted > 0 {
                 tracing::debug!(tenant = %row.tenant, uid = %row.uid, created_by = %row.created_by, "created run");
+                super::run_list::add_sources(tx.conn, run.id, [row.created_by.as_str()])?;
             }
-            find_by_uid(tx.conn, &row.tenant, &row.uid)?.ok_or(StoreError::Query(diesel::result::Error::NotFound))
+            Ok(run)
         })
     }
 

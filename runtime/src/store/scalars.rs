@@ -136,9 +136,13 @@ pub(crate) fn insert_scalars(conn: &mut AnyConnection, rows: &[NewScalarRow]) ->
         let points: Vec<_> = rows.iter().filter(|r| r.run_id == run_id).map(NewScalarRow::rollup_point).collect();
         with_conn!(&mut *conn, |c| super::rollup::record(c, run_id, &points))?;
     }
-    Ok(with_conn!(&mut *conn, |c| {
-        super::prepared::HotWrites::upsert_scalars(c, rows)
-    })?)
+    let written = with_conn!(&mut *conn, |c| super::prepared::HotWrites::upsert_scalars(c, rows))?;
+    // the API families of the write, once each (the runs list reads them without the points)
+    let sources: std::collections::BTreeSet<(i64, &str)> = rows.iter().map(|r| (r.run_id, r.source.as_str())).collect();
+    for (run_id, source) in sources {
+        super::run_list::add_sources(conn, run_id, [source])?;
+    }
+    Ok(written)
 }
 
 impl Store {
