@@ -11,3 +11,4 @@ pub mod cli;
 pub mod contract;
 pub mod docs;
 pub mod server;
+pub mod ui;

@@ -49,6 +49,7 @@ pub fn configure_limited(cfg: &mut web::ServiceConfig, store: &Store, auth: &Aut
     generated::dioptra::configure_unimplemented(cfg, &["dioptra"]);
     generated::comet::configure_unimplemented(cfg, &["comet"]);
     crate::docs::configure(cfg);
+    crate::ui::configure(cfg, crate::ui::Ui { store: store.clone(), auth: auth.clone(), spec_versions: None });
 }
 
 async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {

@@ -343,6 +343,36 @@ impl Auth {
         self.config.aws_key(access_key_id)
     }
 
+    /// The tenant and the name of whoever signs in to the dashboard with `user` and
+    /// `secret`: a Dioptra user and password, a ClearML access and secret key, an AWS access
+    /// key id and secret, or (no user) a Comet API key or a Lens token. Secrets are compared
+    /// in constant time; `None` when nothing configured matches.
+    pub fn dashboard_login(&self, user: &str, secret: &str) -> Option<(String, String)> {
+        if secret.is_empty() {
+            return None;
+        }
+        for t in &self.config.tenants {
+            let found = if user.is_empty() {
+                t.comet.iter().any(|k| ct_eq(k.api_key.as_bytes(), secret.as_bytes()))
+                    || t.lens.iter().any(|k| ct_eq(k.token.as_bytes(), secret.as_bytes()))
+            } else {
+                t.dioptra.iter().any(|u| u.username == user && ct_eq(u.password.as_bytes(), secret.as_bytes()))
+                    || t.clearml.iter().any(|k| k.access_key == user && ct_eq(k.secret_key.as_bytes(), secret.as_bytes()))
+                    || t.aws.iter().any(|k| k.access_key_id == user && ct_eq(k.secret_access_key.as_bytes(), secret.as_bytes()))
+            };
+            if found {
+                let who = if user.is_empty() { format!("{} (API key)", t.name) } else { user.to_string() };
+                return Some((t.name.clone(), who));
+            }
+        }
+        None
+    }
+
+    /// Whether tenant `name` is configured (a dashboard session of a removed tenant ends).
+    pub fn has_tenant(&self, name: &str) -> bool {
+        self.config.tenants.iter().any(|t| t.name == name)
+    }
+
     /// The identity of ClearML key/secret credentials (in constant time per comparison).
     pub fn clearml_identity(&self, basic: Option<&(String, String)>) -> Result<Identity, Refusal> {
         if self.is_open() {
@@ -551,5 +581,41 @@ mod tests {
         let auth = Auth::new(Config::load(&path).unwrap(), Tokens::new(b"k"));
         assert_eq!(auth.lens_tenant("T"), Some("a".into()));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn dashboard_login_takes_every_kind_of_credential() {
+        let config: Config = toml::from_str(
+            r#"
+            [[tenant]]
+            name = "acme"
+            [[tenant.clearml]]
+            access_key = "AK1"
+            secret_key = "SK1"
+            [[tenant.dioptra]]
+            username = "alice"
+            password = "pw"
+            [[tenant]]
+            name = "globex"
+            [[tenant.comet]]
+            api_key = "CK"
+            [[tenant.lens]]
+            token = "LT"
+            [[tenant.aws]]
+            access_key_id = "AKID"
+            secret_access_key = "secret"
+            "#,
+        )
+        .unwrap();
+        let auth = Auth::new(config, Tokens::new(b"k"));
+        assert_eq!(auth.dashboard_login("AK1", "SK1"), Some(("acme".into(), "AK1".into())));
+        assert_eq!(auth.dashboard_login("alice", "pw"), Some(("acme".into(), "alice".into())));
+        assert_eq!(auth.dashboard_login("AKID", "secret"), Some(("globex".into(), "AKID".into())));
+        assert_eq!(auth.dashboard_login("", "CK").map(|t| t.0), Some("globex".into()));
+        assert_eq!(auth.dashboard_login("", "LT").map(|t| t.0), Some("globex".into()));
+        for (user, secret) in [("AK1", "SK2"), ("alice", ""), ("", ""), ("", "SK1"), ("bob", "pw"), ("CK", "CK")] {
+            assert_eq!(auth.dashboard_login(user, secret), None, "{user}/{secret}");
+        }
+        assert!(auth.has_tenant("globex") && !auth.has_tenant("default"));
     }
 }

@@ -275,12 +275,26 @@ impl Store {
     /// the finite values in it. From the rollup when a maintained width divides `interval`,
     /// else from the points (an index range scan of the series).
     pub fn series_buckets(&self, run_id: i64, metric: &str, variant: &str, interval: i64) -> Result<Vec<(i64, f64)>, StoreError> {
+        self.series_buckets_in(run_id, metric, variant, interval, None)
+    }
+
+    /// [`Store::series_buckets`] of the steps in `range` (inclusive) only: the buckets that
+    /// overlap it, each averaging all its points (those of a bucket that `range` cuts
+    /// through too, when the rollup answers).
+    pub fn series_buckets_in(
+        &self,
+        run_id: i64,
+        metric: &str,
+        variant: &str,
+        interval: i64,
+        range: Option<(i64, i64)>,
+    ) -> Result<Vec<(i64, f64)>, StoreError> {
         let interval = interval.max(1);
         let mut conn = self.conn()?;
         let mut buckets: BTreeMap<i64, (f64, i64)> = BTreeMap::new();
         match rollup_width(interval) {
             Some(width) => {
-                let rows: Vec<(i64, i64, f64)> = scalar_rollup::table
+                let mut query = scalar_rollup::table
                     .filter(scalar_rollup::run_id.eq(run_id))
                     .filter(scalar_rollup::width.eq(width))
                     .filter(scalar_rollup::metric.eq(metric))
@@ -288,13 +302,14 @@ impl Store {
                     .filter(scalar_rollup::n.gt(0))
                     .select((scalar_rollup::bucket, scalar_rollup::n, scalar_rollup::total))
                     .order(scalar_rollup::bucket.asc())
-                    .load(&mut *conn)?;
+                    .into_boxed();
+                if let Some((from, to)) = range {
+                    query = query.filter(scalar_rollup::bucket.ge(bucket_of(from, width))).filter(scalar_rollup::bucket.le(to));
+                }
+                let rows: Vec<(i64, i64, f64)> = query.load(&mut *conn)?;
                 if width == interval {
                     // one stored bucket per bucket, already in key order
-                    return Ok(rows
-                        .into_iter()
-                        .map(|(bucket, n, total)| (bucket, total / n as f64))
-                        .collect());
+                    return Ok(rows.into_iter().map(|(bucket, n, total)| (bucket, total / n as f64)).collect());
                 }
                 for (bucket, n, total) in rows {
                     let b = buckets.entry(bucket_of(bucket, interval)).or_default();
@@ -303,13 +318,24 @@ impl Store {
                 }
             }
             None => {
-                let rows: Vec<(Option<i64>, f64)> = scalars::table
+                let mut query = scalars::table
                     .filter(scalars::run_id.eq(run_id))
                     .filter(scalars::metric.eq(metric))
                     .filter(scalars::variant.eq(variant))
                     .filter(scalars::special.eq_any(FINITE_SPECIALS))
                     .select((scalars::step, scalars::value))
-                    .load(&mut *conn)?;
+                    .into_boxed();
+                if let Some((from, to)) = range {
+                    // a NULL step counts as step 0
+                    let null_inside = from <= 0 && 0 <= to;
+                    let stepped = scalars::step.ge(from).and(scalars::step.le(to));
+                    query = if null_inside {
+                        query.filter(stepped.or(scalars::step.is_null()).assume_not_null())
+                    } else {
+                        query.filter(stepped.assume_not_null())
+                    };
+                }
+                let rows: Vec<(Option<i64>, f64)> = query.load(&mut *conn)?;
                 for (step, value) in rows {
                     let b = buckets.entry(bucket_of(step.unwrap_or(0), interval)).or_default();
                     b.0 += value;
@@ -318,6 +344,46 @@ impl Store {
             }
         }
         Ok(buckets.into_iter().map(|(k, (total, n))| (k, total / n as f64)).collect())
+    }
+
+    /// About how many finite values one series has at steps in `range` (inclusive), from the
+    /// rollup: the buckets of the widest maintained width that still cuts the range into at
+    /// least 100 pieces, so the estimate is off by at most the two buckets at its ends; exact
+    /// (counted from the points) for a range of fewer than 500 steps.
+    pub fn series_count_in(&self, run_id: i64, metric: &str, variant: &str, range: (i64, i64)) -> Result<i64, StoreError> {
+        let (from, to) = range;
+        let span = to.saturating_sub(from).saturating_add(1);
+        if span <= 0 {
+            return Ok(0);
+        }
+        let mut conn = self.conn()?;
+        let Some(width) = WIDTHS.iter().rev().copied().find(|w| span / w >= 100) else {
+            let null_inside = from <= 0 && 0 <= to;
+            let stepped = scalars::step.ge(from).and(scalars::step.le(to));
+            let query = scalars::table
+                .filter(scalars::run_id.eq(run_id))
+                .filter(scalars::metric.eq(metric))
+                .filter(scalars::variant.eq(variant))
+                .filter(scalars::special.eq_any(FINITE_SPECIALS))
+                .select(diesel::dsl::count_star())
+                .into_boxed();
+            let query = if null_inside {
+                query.filter(stepped.or(scalars::step.is_null()).assume_not_null())
+            } else {
+                query.filter(stepped.assume_not_null())
+            };
+            return Ok(query.get_result(&mut *conn)?);
+        };
+        let counts: Vec<i64> = scalar_rollup::table
+            .filter(scalar_rollup::run_id.eq(run_id))
+            .filter(scalar_rollup::width.eq(width))
+            .filter(scalar_rollup::metric.eq(metric))
+            .filter(scalar_rollup::variant.eq(variant))
+            .filter(scalar_rollup::bucket.ge(bucket_of(from, width)))
+            .filter(scalar_rollup::bucket.le(to))
+            .select(scalar_rollup::n)
+            .load(&mut *conn)?;
+        Ok(counts.into_iter().sum())
     }
 }
 
@@ -336,5 +402,42 @@ mod tests {
         assert_eq!(rollup_width(50_000_000), Some(10_000_000));
         assert_eq!(bucket_of(-1, 5), -5);
         assert_eq!(bucket_of(9, 5), 5);
+    }
+
+    #[test]
+    fn ranged_buckets_and_counts_read_only_the_range() {
+        use crate::store::{testdb, NewScalar};
+        let path = testdb::fresh_sqlite_path();
+        let store = Store::open(&path.display().to_string()).unwrap();
+        let run = store.ensure_run("t", "r", "test").unwrap();
+        let points: Vec<NewScalar> = (0..20_000)
+            .map(|i| NewScalar {
+                metric: "loss".into(),
+                variant: "train".into(),
+                step: Some(i),
+                ts_us: i,
+                value: i as f64,
+                source: "test".into(),
+                point_key: format!("k{i}"),
+                extra: None,
+            })
+            .collect();
+        store.put_scalars(run.id, &points).unwrap();
+        // from the rollup (width 10 divides 10): the buckets 1000..1990, each the mean of its ten steps
+        let b = store.series_buckets_in(run.id, "loss", "train", 10, Some((1000, 1999))).unwrap();
+        assert_eq!(b.len(), 100);
+        assert_eq!(b[0], (1000, 1004.5));
+        assert_eq!(b[99], (1990, 1994.5));
+        // from the points (no maintained width divides 3); the first bucket is cut by the range
+        let b = store.series_buckets_in(run.id, "loss", "train", 3, Some((100, 109))).unwrap();
+        assert_eq!(b, vec![(99, 100.5), (102, 103.0), (105, 106.0), (108, 108.5)]);
+        assert_eq!(store.series_buckets_in(run.id, "loss", "train", 10, None).unwrap().len(), 2000);
+        // counts: exact for short ranges, within two buckets of the truth for long ones
+        assert_eq!(store.series_count_in(run.id, "loss", "train", (100, 349)).unwrap(), 250);
+        let wide = store.series_count_in(run.id, "loss", "train", (1234, 15_678)).unwrap();
+        assert!((wide - 14_445).abs() <= 2 * 100, "{wide}");
+        assert_eq!(store.series_count_in(run.id, "loss", "train", (30_000, 40_000)).unwrap(), 0);
+        assert_eq!(store.series_count_in(run.id, "loss", "other", (0, 100)).unwrap(), 0);
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }

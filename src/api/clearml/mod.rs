@@ -17,7 +17,7 @@ mod scroll;
 mod vectors;
 mod write;
 
-pub use scalars::{group_intervals, histogram};
+pub use scalars::{group_intervals, histogram, SeriesStats};
 use specmill_runtime::protocol::clearml::{Batch, Error};
 use specmill_runtime::protocol::RequestContext;
 use specmill_runtime::store::Store;

@@ -1,0 +1,347 @@
+//! The series behind every chart, downsampled on the server with the ClearML histogram's
+//! code ([`group_intervals`] sizes the buckets of all series together, the store's
+//! per-bucket aggregates answer them), so a metric of a million points draws from about
+//! `samples` buckets per series. `GET /ui/chart` answers the same data in JSON for a zoom
+//! (a step or time range) or another x axis.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use specmill_runtime::store::series::PointQuery;
+use specmill_runtime::store::{Run, ScalarOrder, Store, StoreError};
+
+use super::{blocking, Ui, Viewer};
+use crate::api::clearml::{group_intervals, histogram, SeriesStats};
+
+/// Buckets per series a chart asks for (the ClearML histogram's `samples`).
+pub const SAMPLES: i64 = 1000;
+/// Buckets per series of the tables shown in place of the charts.
+pub const TABLE_SAMPLES: i64 = 40;
+/// At most this many runs on one chart.
+pub const MAX_RUNS: usize = 10;
+
+/// What the x axis counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Axis {
+    /// The iteration (a point without one counts as step 0, as in ClearML).
+    #[default]
+    Step,
+    /// The point's time (x in epoch seconds).
+    Time,
+}
+
+impl Axis {
+    pub fn parse(text: Option<&str>) -> Option<Axis> {
+        match text.unwrap_or("step") {
+            "step" | "" => Some(Axis::Step),
+            "time" => Some(Axis::Time),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Axis::Step => "step",
+            Axis::Time => "time",
+        }
+    }
+}
+
+/// One series on a chart before alignment: its label and its buckets (x, mean).
+struct Line {
+    label: String,
+    points: Vec<(i64, f64)>,
+}
+
+/// One chart, as uPlot takes it: `data[0]` the x values, `data[i]` series `labels[i-1]`
+/// aligned on them (`null` where a series has no bucket).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Chart {
+    pub metric: String,
+    pub axis: Axis,
+    pub labels: Vec<String>,
+    #[serde(serialize_with = "compact_columns")]
+    pub data: Vec<Vec<Option<f64>>>,
+    /// The x range asked for (a zoom), in the axis' units.
+    pub range: Option<(f64, f64)>,
+    /// Per series, the bucket width chosen (steps, or milliseconds on the time axis).
+    pub widths: Vec<i64>,
+}
+
+impl Chart {
+    fn of(metric: &str, axis: Axis, range: Option<(i64, i64)>, lines: Vec<Line>, widths: Vec<i64>) -> Chart {
+        let xs: BTreeSet<i64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).collect();
+        let index: BTreeMap<i64, usize> = xs.iter().enumerate().map(|(i, x)| (*x, i)).collect();
+        let unit = |x: i64| match axis {
+            Axis::Step => x as f64,
+            Axis::Time => x as f64 / 1000.0,
+        };
+        let mut data = vec![xs.iter().map(|x| Some(unit(*x))).collect::<Vec<_>>()];
+        for line in &lines {
+            let mut ys = vec![None; xs.len()];
+            for (x, y) in &line.points {
+                ys[index[x]] = Some(*y);
+            }
+            data.push(ys);
+        }
+        Chart {
+            metric: metric.to_string(),
+            axis,
+            labels: lines.into_iter().map(|l| l.label).collect(),
+            data,
+            range: range.map(|(a, b)| (unit(a), unit(b))),
+            widths,
+        }
+    }
+
+    /// The number of buckets drawn (x values).
+    pub fn len(&self) -> usize {
+        self.data.first().map_or(0, Vec::len)
+    }
+
+    /// The chart as table rows: the x value and each series' value, formatted.
+    pub fn table_rows(&self) -> Vec<(String, Vec<String>)> {
+        (0..self.len())
+            .map(|i| {
+                let x = self.data[0][i].unwrap_or(0.0);
+                let x = match self.axis {
+                    Axis::Step => format!("{}", x as i64),
+                    Axis::Time => super::format_time((x * 1e6) as i64),
+                };
+                (x, self.data[1..].iter().map(|ys| ys[i].map(super::format_value).unwrap_or_default()).collect())
+            })
+            .collect()
+    }
+}
+
+/// A number as few bytes of JSON as a chart needs: whole numbers as integers, others to 7
+/// significant digits (more than a chart or its legend can show).
+fn compact(v: f64) -> serde_json::Value {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        serde_json::Value::from(v as i64)
+    } else {
+        let rounded: f64 = format!("{v:.6e}").parse().unwrap_or(v);
+        serde_json::Number::from_f64(rounded).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}
+
+fn compact_columns<S: serde::Serializer>(data: &[Vec<Option<f64>>], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(data.len()))?;
+    for column in data {
+        let column: Vec<serde_json::Value> = column.iter().map(|v| v.map_or(serde_json::Value::Null, compact)).collect();
+        seq.serialize_element(&column)?;
+    }
+    seq.end()
+}
+
+/// The series of one run to draw: (metric, variant) with its point count and step bounds.
+struct Source {
+    run: Run,
+    metric: String,
+    variant: String,
+    stats: SeriesStats,
+}
+
+/// How a series is labelled: its variant on a one-run chart, the run (and the variant when
+/// a run has several) on a chart of several runs.
+fn label(src: &Source, several_runs: bool, variants_of_run: usize) -> String {
+    let run = if src.run.name.is_empty() { src.run.uid.clone() } else { src.run.name.clone() };
+    match (several_runs, variants_of_run > 1 || src.variant.is_empty()) {
+        (false, _) if src.variant.is_empty() => src.metric.clone(),
+        (false, _) => src.variant.clone(),
+        (true, true) if src.variant.is_empty() => run,
+        (true, true) => format!("{run} · {}", src.variant),
+        (true, false) => run,
+    }
+}
+
+/// Downsamples `metric` of `runs` (every metric when `None`): one chart per metric, in name
+/// order. By step, from the store's rollup (only series of fewer than about 2 × `samples`
+/// points read points); by time, from the points in range.
+pub fn charts(store: &Store, runs: &[Run], metric: Option<&str>, axis: Axis, range: Option<(i64, i64)>, samples: i64) -> Result<Vec<Chart>, StoreError> {
+    match axis {
+        Axis::Step => step_charts(store, runs, metric, range, samples),
+        Axis::Time => time_charts(store, runs, metric, range, samples),
+    }
+}
+
+fn step_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<(i64, i64)>, samples: i64) -> Result<Vec<Chart>, StoreError> {
+    let mut sources = Vec::new();
+    for run in runs {
+        for b in store.series_bounds(run.id)? {
+            if metric.is_some_and(|m| m != b.metric) {
+                continue;
+            }
+            let stats = match range {
+                None => SeriesStats { count: b.count, min: b.min_step, max: b.max_step },
+                Some((from, to)) => {
+                    let (min, max) = (from.max(b.min_step), to.min(b.max_step));
+                    if min > max {
+                        continue;
+                    }
+                    SeriesStats { count: store.series_count_in(run.id, &b.metric, &b.variant, (min, max))?, min, max }
+                }
+            };
+            sources.push(Source { run: run.clone(), metric: b.metric, variant: b.variant, stats });
+        }
+    }
+    // every run's series are sized on their own, as clearml-server does per task
+    let mut widths = vec![1; sources.len()];
+    for run in runs {
+        let idx: Vec<usize> = (0..sources.len()).filter(|i| sources[*i].run.id == run.id).collect();
+        let stats: Vec<SeriesStats> = idx.iter().map(|i| sources[*i].stats).collect();
+        for (i, w) in idx.into_iter().zip(group_intervals(&stats, samples)) {
+            widths[i] = w;
+        }
+    }
+    let mut lines: Vec<(Line, i64, String)> = Vec::with_capacity(sources.len());
+    for (src, width) in sources.iter().zip(&widths) {
+        let points = store.series_buckets_in(src.run.id, &src.metric, &src.variant, *width, range)?;
+        let variants = sources.iter().filter(|s| s.run.id == src.run.id && s.metric == src.metric).count();
+        lines.push((Line { label: label(src, runs.len() > 1, variants), points }, *width, src.metric.clone()));
+    }
+    Ok(assemble(lines, Axis::Step, range))
+}
+
+fn time_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<(i64, i64)>, samples: i64) -> Result<Vec<Chart>, StoreError> {
+    let mut sources = Vec::new();
+    let mut points = Vec::new();
+    for run in runs {
+        let rows = store.points(&PointQuery {
+            run_id: run.id,
+            metrics: metric.map(|m| vec![m.to_string()]),
+            ts_from_us: range.map(|r| r.0.saturating_mul(1000)),
+            ts_to_us: range.map(|r| r.1.saturating_mul(1000).saturating_add(999)),
+            finite_only: true,
+            order: ScalarOrder::TsAsc,
+            ..PointQuery::default()
+        })?;
+        let mut by_series: BTreeMap<(String, String), Vec<(i64, f64)>> = BTreeMap::new();
+        for s in rows {
+            by_series.entry((s.metric, s.variant)).or_default().push((s.ts_us.div_euclid(1000), s.value));
+        }
+        for ((metric, variant), pts) in by_series {
+            sources.push(Source { run: run.clone(), metric, variant, stats: SeriesStats::of(&pts) });
+            points.push(pts);
+        }
+    }
+    let mut widths = vec![1; sources.len()];
+    for run in runs {
+        let idx: Vec<usize> = (0..sources.len()).filter(|i| sources[*i].run.id == run.id).collect();
+        let stats: Vec<SeriesStats> = idx.iter().map(|i| sources[*i].stats).collect();
+        for (i, w) in idx.into_iter().zip(group_intervals(&stats, samples)) {
+            widths[i] = w;
+        }
+    }
+    let lines = sources
+        .iter()
+        .zip(points)
+        .zip(&widths)
+        .map(|((src, pts), width)| {
+            let (x, y) = histogram(&pts, *width);
+            let variants = sources.iter().filter(|s| s.run.id == src.run.id && s.metric == src.metric).count();
+            (Line { label: label(src, runs.len() > 1, variants), points: x.into_iter().zip(y).collect() }, *width, src.metric.clone())
+        })
+        .collect();
+    Ok(assemble(lines, Axis::Time, range))
+}
+
+/// Groups lines into one chart per metric (in metric order, lines in their given order).
+fn assemble(lines: Vec<(Line, i64, String)>, axis: Axis, range: Option<(i64, i64)>) -> Vec<Chart> {
+    let mut by_metric: BTreeMap<String, (Vec<Line>, Vec<i64>)> = BTreeMap::new();
+    for (line, width, metric) in lines {
+        let entry = by_metric.entry(metric).or_default();
+        entry.0.push(line);
+        entry.1.push(width);
+    }
+    by_metric.into_iter().map(|(metric, (lines, widths))| Chart::of(&metric, axis, range, lines, widths)).collect()
+}
+
+#[derive(Deserialize)]
+pub struct ChartQuery {
+    /// Run ids, comma-separated.
+    runs: String,
+    metric: String,
+    x: Option<String>,
+    /// The zoomed range, in the axis' units (steps, or epoch seconds).
+    from: Option<f64>,
+    to: Option<f64>,
+    samples: Option<i64>,
+}
+
+fn bad_request(message: impl Into<String>) -> HttpResponse {
+    HttpResponse::BadRequest().json(serde_json::json!({ "error": message.into() }))
+}
+
+/// Run ids from a comma-separated list: each a number, 1..=MAX_RUNS of them, no repeats.
+pub fn parse_run_ids(text: &str) -> Result<Vec<i64>, String> {
+    let mut ids = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let id: i64 = part.parse().map_err(|_| format!("run id `{part}` is not a number"))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.is_empty() || ids.len() > MAX_RUNS {
+        return Err(format!("give 1 to {MAX_RUNS} run ids, not {}", ids.len()));
+    }
+    Ok(ids)
+}
+
+/// The viewer's runs of `ids`, in that order; `Err` names the first one that is not theirs.
+pub fn own_runs(store: &Store, tenant: &str, ids: &[i64]) -> Result<Result<Vec<Run>, i64>, StoreError> {
+    let mut runs = Vec::with_capacity(ids.len());
+    for id in ids {
+        match store.run_by_id(tenant, *id)? {
+            Some(run) => runs.push(run),
+            None => return Ok(Err(*id)),
+        }
+    }
+    Ok(Ok(runs))
+}
+
+/// `GET /ui/chart?runs=1,2&metric=loss&x=step&from=100&to=200`: one metric's chart, zoomed
+/// to the range when one is given, as JSON.
+pub async fn data(ui: web::Data<Ui>, viewer: Viewer, q: web::Query<ChartQuery>) -> HttpResponse {
+    let ids = match parse_run_ids(&q.runs) {
+        Ok(ids) => ids,
+        Err(e) => return bad_request(e),
+    };
+    let Some(axis) = Axis::parse(q.x.as_deref()) else { return bad_request("x must be `step` or `time`") };
+    let samples = q.samples.unwrap_or(SAMPLES);
+    if !(1..=10_000).contains(&samples) {
+        return bad_request("samples must be 1..10000");
+    }
+    let range = match (q.from, q.to) {
+        (None, None) => None,
+        (Some(a), Some(b)) if a.is_finite() && b.is_finite() && a <= b => Some(match axis {
+            Axis::Step => (a.floor() as i64, b.ceil() as i64),
+            Axis::Time => ((a * 1000.0).floor() as i64, (b * 1000.0).ceil() as i64),
+        }),
+        _ => return bad_request("from and to go together, as numbers with from <= to"),
+    };
+    let (store, tenant, metric) = (ui.store.clone(), viewer.tenant.clone(), q.metric.clone());
+    let result = blocking(move || {
+        let runs = match own_runs(&store, &tenant, &ids)? {
+            Ok(runs) => runs,
+            Err(id) => return Ok(Err(id)),
+        };
+        Ok(Ok(charts(&store, &runs, Some(&metric), axis, range, samples)?))
+    })
+    .await;
+    match result {
+        Ok(Ok(mut charts)) => {
+            let chart = charts.pop().unwrap_or_else(|| Chart::of(&q.metric, axis, range, Vec::new(), Vec::new()));
+            HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(chart)
+        }
+        Ok(Err(id)) => HttpResponse::NotFound().json(serde_json::json!({ "error": format!("no run {id}") })),
+        Err(e) if e.is_unavailable() => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "error": "store unavailable" })),
+        Err(e) => {
+            tracing::error!(error = %e, "chart data failed");
+            HttpResponse::InternalServerError().json(serde_json::json!({ "error": "store error" }))
+        }
+    }
+}
