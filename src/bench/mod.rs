@@ -6,6 +6,7 @@
 //!
 //! The server is this executable started as `serve` in a child process.
 
+pub mod dashboard;
 pub mod floor;
 pub mod http;
 pub mod ingest;
@@ -127,6 +128,15 @@ fn measure(backend: Backend, opts: &Options) -> anyhow::Result<Table> {
         table.problems.extend(read.problems.into_iter().map(|p| format!("{}: {p}", read.label)));
         server.check_alive()?;
     }
+    let dashboard = dashboard::run(&server.base, &set);
+    for read in dashboard.reads {
+        progress(backend, &read.label);
+        table.rows.push(Row::new(read.label.clone(), read.rows_per_s(), "pages/s").count(read.rows).latencies(&read.latencies));
+        table.problems.extend(read.problems.into_iter().map(|p| format!("{}: {p}", read.label)));
+        server.check_alive()?;
+    }
+    table.rows.push(Row::new("dashboard run page size (HTML with the charts' data and tables)", dashboard.page_bytes as f64 / 1024.0, "KiB"));
+    table.rows.push(Row::new("dashboard zoom reply size (JSON)", dashboard.zoom_bytes as f64 / 1024.0, "KiB"));
     let overall_peak = process::status_bytes(pid, "VmHWM").unwrap_or(0);
     drop(server);
 

@@ -42,7 +42,7 @@ pub struct Read {
 }
 
 impl Read {
-    fn new(label: String) -> Read {
+    pub fn new(label: String) -> Read {
         Read { label, ..Default::default() }
     }
 
@@ -50,7 +50,7 @@ impl Read {
         self.rows as f64 / self.busy.as_secs_f64().max(1e-9)
     }
 
-    fn timed<T>(&mut self, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    pub fn timed<T>(&mut self, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
         let t = Instant::now();
         let r = f();
         let d = t.elapsed();
@@ -67,7 +67,7 @@ pub fn run(base: &str, set: &ReadSet) -> Vec<Read> {
 }
 
 /// Repeats `one` (which returns the rows of one request) within the repeat budget.
-fn repeat(read: &mut Read, mut one: impl FnMut(&mut Read) -> Result<u64, String>) {
+pub fn repeat(read: &mut Read, mut one: impl FnMut(&mut Read) -> Result<u64, String>) {
     let started = Instant::now();
     for i in 0..MAX_REPEATS {
         if i >= MIN_REPEATS && started.elapsed() >= REPEAT_BUDGET {
