@@ -54,9 +54,17 @@ pub struct EventRow {
     pub detail: String,
 }
 
+/// One key of a Comet fact kind: its current value, and the range when it changed.
+pub struct Fact {
+    pub key: String,
+    pub value: String,
+    /// "min … max" when other values were logged under the key.
+    pub range: String,
+}
+
 pub struct FactGroup {
     pub title: &'static str,
-    pub entries: Vec<MetaEntry>,
+    pub entries: Vec<Fact>,
 }
 
 /// The latest point of one series, formatted.
@@ -187,7 +195,19 @@ fn load(store: &Store, tenant: &str, id: i64, axis: Axis) -> Result<Option<RunDa
     let images = latest_events(store, run.id, "training_debug_image")?.iter().map(|e| event_row(e, "url")).collect();
     let mut facts = Vec::new();
     for (kind, title) in FACT_KINDS {
-        let entries = store.meta(run.id, kind)?;
+        // parameters and other values keep a summary of what was logged; tags are keys
+        let entries: Vec<Fact> = if kind == "tag" {
+            store.meta(run.id, kind)?.into_iter().map(|e: MetaEntry| Fact { key: e.key, value: String::new(), range: String::new() }).collect()
+        } else {
+            store
+                .value_summaries(run.id, kind)?
+                .into_iter()
+                .map(|(key, v)| {
+                    let range = if v.value_min == v.value_max { String::new() } else { format!("{} … {}", v.value_min, v.value_max) };
+                    Fact { key, value: v.value_current, range }
+                })
+                .collect()
+        };
         if !entries.is_empty() {
             facts.push(FactGroup { title, entries });
         }

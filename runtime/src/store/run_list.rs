@@ -71,7 +71,8 @@ pub struct RunListQuery {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSummary {
     pub run: Run,
-    /// API families that created the run or wrote points/events/metadata to it, sorted, deduplicated (created_by always included).
+    /// API families that created the run or wrote scalar points to it, sorted (created_by
+    /// always included; events and metadata carry no source).
     pub sources: Vec<String>,
     /// Distinct metric names with at least one scalar point.
     pub metric_count: i64,
