@@ -116,22 +116,23 @@ impl Chart {
     }
 }
 
-/// A number as few bytes of JSON as a chart needs: whole numbers as integers, others to 7
-/// significant digits (more than a chart or its legend can show).
-fn compact(v: f64) -> serde_json::Value {
+/// A number as few bytes of JSON as a chart needs: whole numbers as integers, others (when
+/// `round`) to 7 significant digits, more than a chart or its legend can show. The x values
+/// are not rounded: epoch seconds need their 13 digits.
+fn compact(v: f64, round: bool) -> serde_json::Value {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         serde_json::Value::from(v as i64)
     } else {
-        let rounded: f64 = format!("{v:.6e}").parse().unwrap_or(v);
-        serde_json::Number::from_f64(rounded).map_or(serde_json::Value::Null, serde_json::Value::Number)
+        let v = if round { format!("{v:.6e}").parse().unwrap_or(v) } else { v };
+        serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
     }
 }
 
 fn compact_columns<S: serde::Serializer>(data: &[Vec<Option<f64>>], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeSeq;
     let mut seq = s.serialize_seq(Some(data.len()))?;
-    for column in data {
-        let column: Vec<serde_json::Value> = column.iter().map(|v| v.map_or(serde_json::Value::Null, compact)).collect();
+    for (i, column) in data.iter().enumerate() {
+        let column: Vec<serde_json::Value> = column.iter().map(|v| v.map_or(serde_json::Value::Null, |v| compact(v, i > 0))).collect();
         seq.serialize_element(&column)?;
     }
     seq.end()
@@ -343,5 +344,35 @@ pub async fn data(ui: web::Data<Ui>, viewer: Viewer, q: web::Query<ChartQuery>) 
             tracing::error!(error = %e, "chart data failed");
             HttpResponse::InternalServerError().json(serde_json::json!({ "error": "store error" }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_align_series_and_keep_time_exact() {
+        let lines = vec![
+            Line { label: "a".into(), points: vec![(1_796_301_230_620, 0.123456789), (1_796_301_231_620, 2.0)] },
+            Line { label: "b".into(), points: vec![(1_796_301_231_620, -1.5)] },
+        ];
+        let chart = Chart::of("loss", Axis::Time, None, lines, vec![1, 1]);
+        let json = serde_json::to_value(&chart).unwrap();
+        // x in seconds with their milliseconds; y to 7 digits; a gap is null
+        assert_eq!(json["data"], serde_json::json!([[1796301230.62, 1796301231.62], [0.1234568, 2], [null, -1.5]]));
+        assert_eq!(chart.table_rows()[1].1, vec!["2".to_string(), "-1.5".to_string()]);
+        assert_eq!(chart.len(), 2);
+    }
+
+    #[test]
+    fn labels_name_runs_only_when_there_are_several() {
+        let run = Run { id: 1, tenant: "t".into(), uid: "task-a".into(), name: String::new(), created_by: "clearml".into(), created_us: 0, updated_us: 0 };
+        let src = |variant: &str| Source { run: run.clone(), metric: "loss".into(), variant: variant.into(), stats: SeriesStats { count: 1, min: 0, max: 0 } };
+        assert_eq!(label(&src("train"), false, 2), "train");
+        assert_eq!(label(&src(""), false, 1), "loss");
+        assert_eq!(label(&src("train"), true, 2), "task-a · train");
+        assert_eq!(label(&src("train"), true, 1), "task-a");
+        assert_eq!(label(&src(""), true, 1), "task-a");
     }
 }
