@@ -159,6 +159,20 @@ fn label(src: &Source, several_runs: bool, variants_of_run: usize) -> String {
     }
 }
 
+/// The bucket width of each source: every run's series are grouped and sized on their own,
+/// as clearml-server does per task of a multi-task histogram.
+fn widths(sources: &[Source], runs: &[Run], samples: i64) -> Vec<i64> {
+    let mut widths = vec![1; sources.len()];
+    for run in runs {
+        let idx: Vec<usize> = (0..sources.len()).filter(|i| sources[*i].run.id == run.id).collect();
+        let stats: Vec<SeriesStats> = idx.iter().map(|i| sources[*i].stats).collect();
+        for (i, w) in idx.into_iter().zip(group_intervals(&stats, samples)) {
+            widths[i] = w;
+        }
+    }
+    widths
+}
+
 /// Downsamples `metric` of `runs` (every metric when `None`): one chart per metric, in name
 /// order. By step, from the store's rollup (only series of fewer than about 2 × `samples`
 /// points read points); by time, from the points in range.
@@ -189,15 +203,7 @@ fn step_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<
             sources.push(Source { run: run.clone(), metric: b.metric, variant: b.variant, stats });
         }
     }
-    // every run's series are sized on their own, as clearml-server does per task
-    let mut widths = vec![1; sources.len()];
-    for run in runs {
-        let idx: Vec<usize> = (0..sources.len()).filter(|i| sources[*i].run.id == run.id).collect();
-        let stats: Vec<SeriesStats> = idx.iter().map(|i| sources[*i].stats).collect();
-        for (i, w) in idx.into_iter().zip(group_intervals(&stats, samples)) {
-            widths[i] = w;
-        }
-    }
+    let widths = widths(&sources, runs, samples);
     let mut lines: Vec<(Line, i64, String)> = Vec::with_capacity(sources.len());
     for (src, width) in sources.iter().zip(&widths) {
         let points = store.series_buckets_in(src.run.id, &src.metric, &src.variant, *width, range)?;
@@ -229,14 +235,7 @@ fn time_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<
             points.push(pts);
         }
     }
-    let mut widths = vec![1; sources.len()];
-    for run in runs {
-        let idx: Vec<usize> = (0..sources.len()).filter(|i| sources[*i].run.id == run.id).collect();
-        let stats: Vec<SeriesStats> = idx.iter().map(|i| sources[*i].stats).collect();
-        for (i, w) in idx.into_iter().zip(group_intervals(&stats, samples)) {
-            widths[i] = w;
-        }
-    }
+    let widths = widths(&sources, runs, samples);
     let lines = sources
         .iter()
         .zip(points)
