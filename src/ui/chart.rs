@@ -72,7 +72,10 @@ pub struct Chart {
 
 impl Chart {
     fn of(metric: &str, axis: Axis, range: Option<(i64, i64)>, lines: Vec<Line>, widths: Vec<i64>) -> Chart {
-        let xs: BTreeSet<i64> = lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)).collect();
+        // a zoom's first bucket starts before the range (buckets are aligned on multiples of
+        // their width) but holds only points in it: it is drawn at the range's start
+        let clamp = |x: i64| range.map_or(x, |(from, _)| x.max(from));
+        let xs: BTreeSet<i64> = lines.iter().flat_map(|l| l.points.iter().map(|p| clamp(p.0))).collect();
         let index: BTreeMap<i64, usize> = xs.iter().enumerate().map(|(i, x)| (*x, i)).collect();
         let unit = |x: i64| match axis {
             Axis::Step => x as f64,
@@ -82,7 +85,7 @@ impl Chart {
         for line in &lines {
             let mut ys = vec![None; xs.len()];
             for (x, y) in &line.points {
-                ys[index[x]] = Some(*y);
+                ys[index[&clamp(*x)]] = Some(*y);
             }
             data.push(ys);
         }
@@ -373,5 +376,15 @@ mod tests {
         assert_eq!(label(&src("train"), true, 2), "task-a · train");
         assert_eq!(label(&src("train"), true, 1), "task-a");
         assert_eq!(label(&src(""), true, 1), "task-a");
+    }
+
+    #[test]
+    fn a_zooms_partial_first_bucket_is_drawn_inside_the_range() {
+        // width 2 from step 987: the bucket of 986..987 holds only 987
+        let line = Line { label: "train".into(), points: vec![(986, 1.0), (988, 2.0), (990, 3.0)] };
+        let chart = Chart::of("loss", Axis::Step, Some((987, 990)), vec![line], vec![2]);
+        assert_eq!(chart.data, vec![vec![Some(987.0), Some(988.0), Some(990.0)], vec![Some(1.0), Some(2.0), Some(3.0)]]);
+        let line = Line { label: "train".into(), points: vec![(986, 1.0)] };
+        assert_eq!(Chart::of("loss", Axis::Step, None, vec![line], vec![2]).data[0], vec![Some(986.0)]);
     }
 }
