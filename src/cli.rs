@@ -36,6 +36,10 @@ pub enum Command {
         /// can reach the port then reads and writes every run).
         #[arg(long, env = "SPECMILL_ALLOW_OPEN")]
         allow_open: bool,
+        /// A directory whose immediate subdirectories (`v1/`, `v2/`, …) are spec directories
+        /// the dashboard's API page compares (`/ui/api/diff`), as `codegen --diff` does.
+        #[arg(long, env = "SPECMILL_SPEC_VERSIONS")]
+        spec_versions: Option<PathBuf>,
     },
     /// Apply pending store migrations and exit.
     Migrate,

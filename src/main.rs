@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         workers: None,
         max_body_bytes: specmill::server::MAX_BODY,
         allow_open: false,
+        spec_versions: None,
     });
     if let Command::Codegen { diff: Some(dirs), json, .. } = &command {
         return codegen_diff(&dirs[0], &dirs[1], *json);
@@ -61,13 +62,13 @@ const DEFAULT_DATABASE_URL: &str = "./specmill.db";
 fn run(database_url_arg: Option<&str>, config: Option<&Path>, command: Command) -> anyhow::Result<()> {
     let database_url = database_url_arg.unwrap_or(DEFAULT_DATABASE_URL);
     match command {
-        Command::Serve { listen, workers, max_body_bytes, allow_open } => {
+        Command::Serve { listen, workers, max_body_bytes, allow_open, spec_versions } => {
             let config = match config {
                 Some(path) => AuthConfig::load(path).map_err(anyhow::Error::msg)?,
                 None => AuthConfig::default(),
             };
             let store = Store::open(database_url)?;
-            let opts = specmill::server::ServeOptions { addr: listen, workers, max_body: max_body_bytes, allow_open };
+            let opts = specmill::server::ServeOptions { addr: listen, workers, max_body: max_body_bytes, allow_open, spec_versions };
             actix_web::rt::System::new().block_on(specmill::server::serve_with(store, config, opts))?;
         }
         Command::Migrate => {

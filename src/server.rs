@@ -2,6 +2,7 @@
 //! `api/`, request logging, and native 404s for unknown paths.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use actix_web::dev::{Service as _, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -27,6 +28,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth) {
 /// Register every API on `cfg`, all over `store`; bodies over `max_body` bytes are refused
 /// (with [`native_errors`], in each API's format).
 pub fn configure_limited(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth, max_body: usize) {
+    configure_with(cfg, store, auth, max_body, None)
+}
+
+/// [`configure_limited`], and the dashboard's API page compares the spec directories under
+/// `spec_versions` (`serve --spec-versions`).
+pub fn configure_with(cfg: &mut web::ServiceConfig, store: &Store, auth: &Auth, max_body: usize, spec_versions: Option<&Path>) {
     let tokens = auth.tokens().clone();
     cfg.app_data(web::Data::new(auth.clone()))
         .app_data(web::Data::new(ClearmlAuth::new(auth.clone())))
@@ -49,7 +56,7 @@ pub fn configure_limited(cfg: &mut web::ServiceConfig, store: &Store, auth: &Aut
     generated::dioptra::configure_unimplemented(cfg, &["dioptra"]);
     generated::comet::configure_unimplemented(cfg, &["comet"]);
     crate::docs::configure(cfg);
-    crate::ui::configure(cfg, crate::ui::Ui { store: store.clone(), auth: auth.clone(), spec_versions: None });
+    crate::ui::configure(cfg, crate::ui::Ui { store: store.clone(), auth: auth.clone(), spec_versions: spec_versions.map(Path::to_path_buf) });
 }
 
 async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
@@ -75,7 +82,7 @@ pub fn native_errors(res: ServiceResponse, max_body: usize) -> ServiceResponse {
 
 /// Serve until stopped, with the default body limit.
 pub async fn serve(addr: SocketAddr, store: Store, config: AuthConfig, workers: Option<usize>) -> std::io::Result<()> {
-    serve_with(store, config, ServeOptions { addr, workers, max_body: MAX_BODY, allow_open: false }).await
+    serve_with(store, config, ServeOptions { addr, workers, max_body: MAX_BODY, allow_open: false, spec_versions: None }).await
 }
 
 /// How `serve_with` listens.
@@ -89,12 +96,14 @@ pub struct ServeOptions {
     /// Listen beyond loopback with no credentials configured (everyone who can reach the
     /// port is tenant `default`): only when asked for explicitly.
     pub allow_open: bool,
+    /// A directory of spec directories the dashboard's API page compares (None: it says how).
+    pub spec_versions: Option<PathBuf>,
 }
 
 /// Serve until stopped. With no credentials configured the server is open, and then it
 /// only listens on a loopback address unless `allow_open` says otherwise.
 pub async fn serve_with(store: Store, config: AuthConfig, opts: ServeOptions) -> std::io::Result<()> {
-    let ServeOptions { addr, workers, max_body, allow_open } = opts;
+    let ServeOptions { addr, workers, max_body, allow_open, spec_versions } = opts;
     let auth = Auth::new(config, tokens_of(&store)?);
     if auth.is_open() {
         if !addr.ip().is_loopback() && !allow_open {
@@ -112,7 +121,7 @@ pub async fn serve_with(store: Store, config: AuthConfig, opts: ServeOptions) ->
     let mut server = HttpServer::new(move || {
         let (store, auth) = (s.clone(), auth.clone());
         App::new()
-            .configure(|cfg| configure_limited(cfg, &store, &auth, max_body))
+            .configure(|cfg| configure_with(cfg, &store, &auth, max_body, spec_versions.as_deref()))
             .default_service(web::to(not_found))
             .wrap_fn(move |req, srv| {
                 let method = req.method().clone();
