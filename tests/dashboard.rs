@@ -139,6 +139,7 @@ fn an_open_server_shows_every_api_s_runs_without_javascript() {
     let task_row = &page.text[page.text.find(&format!("data-run-id=\"{}\"", task.id)).unwrap()..];
     let task_row = &task_row[..task_row.find("</tr>").unwrap()];
     assert!(task_row.contains("api-clearml") && !task_row.contains("api-comet"), "{task_row}");
+    assert!(task_row.contains(&format!("ClearML task · Dioptra job {}", task.id)), "{task_row}");
     assert!(task_row.contains(">2</td>") && task_row.contains(">10050</td>"), "2 metrics, 10,050 points: {task_row}");
     // the Dioptra search language: a field term, free text, a refused query
     assert_eq!(listed(&get(&s, "/ui/?q=api:comet", None).text), vec![comet_run.id]);

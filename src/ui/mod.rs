@@ -153,6 +153,24 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// What the APIs that wrote a run call its key (ClearML task id, SageMaker trial component
+/// name, …), joined, followed by its Dioptra job id: every run is a Dioptra job by its id.
+pub fn aliases(sources: &[String], id: i64) -> String {
+    let mut names: Vec<String> = sources
+        .iter()
+        .filter_map(|s| match s.as_str() {
+            "clearml" => Some("ClearML task"),
+            "sagemaker" => Some("SageMaker trial component"),
+            "comet" => Some("Comet experiment key"),
+            "lens" => Some("Lens workload"),
+            _ => None,
+        })
+        .map(str::to_string)
+        .collect();
+    names.push(format!("Dioptra job {id}"));
+    names.join(" · ")
+}
+
 /// `text` percent-encoded for a query string value.
 pub fn query_value(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -180,5 +198,6 @@ mod tests {
         assert_eq!(format_value(123456789.0), "1.23457e8");
         assert_eq!(query_value("a b/ü&"), "a%20b%2F%C3%BC%26");
         assert_eq!(format_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(aliases(&["clearml".into(), "comet".into(), "dioptra".into()], 7), "ClearML task · Comet experiment key · Dioptra job 7");
     }
 }

@@ -116,6 +116,7 @@ struct RunPage<'a> {
     viewer: Option<&'a Viewer>,
     created: String,
     updated: String,
+    aliases: String,
     axis: Axis,
     d: RunData,
 }
@@ -230,6 +231,7 @@ pub async fn page(ui: web::Data<Ui>, viewer: Viewer, id: web::Path<String>, q: w
             viewer: Some(&viewer),
             created: format_time(d.run.created_us),
             updated: format_time(d.run.updated_us),
+            aliases: super::aliases(&d.sources, d.run.id),
             axis,
             d,
         }),

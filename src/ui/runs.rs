@@ -33,6 +33,8 @@ pub struct RunsQuery {
 
 pub struct RunRow {
     pub summary: RunSummary,
+    /// What each API that wrote it calls the run.
+    pub aliases: String,
     pub activity: String,
     pub created: String,
 }
@@ -121,7 +123,12 @@ pub async fn page(ui: web::Data<Ui>, viewer: Viewer, query: web::Query<RunsQuery
     page.next = (page_no * PAGE_SIZE < total).then(|| href(&q, sort_key, dir, page_no + 1));
     page.rows = runs
         .into_iter()
-        .map(|s| RunRow { activity: format_time(s.last_activity_us), created: format_time(s.run.created_us), summary: s })
+        .map(|s| RunRow {
+            activity: format_time(s.last_activity_us),
+            created: format_time(s.run.created_us),
+            aliases: super::aliases(&s.sources, s.run.id),
+            summary: s,
+        })
         .collect();
     html(&page)
 }
