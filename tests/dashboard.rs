@@ -191,6 +191,10 @@ fn an_open_server_shows_every_api_s_runs_without_javascript() {
     let by_time = s.send("GET", &format!("/ui/chart?runs={}&metric=loss&x=time", task.id), "", "").json();
     assert_eq!(by_time["axis"], "time");
     assert_eq!(by_time["labels"], json!(["train", "val"]));
+    let times = by_time["data"][0].as_array().unwrap();
+    assert!(!times.is_empty() && times.iter().all(|t| t.as_f64().unwrap() > 1.7e9), "x in epoch seconds: {times:?}");
+    let by_time_page = get(&s, &format!("/ui/runs/{}?x=time", task.id), None).text;
+    assert_eq!(embedded_charts(&by_time_page).len(), 2);
     // two runs on one chart, labelled by run
     let both = s.send("GET", &format!("/ui/chart?runs={},{}&metric=loss", task.id, comet_run.id), "", "").json();
     assert_eq!(both["labels"], json!(["task-a · train", "task-a · val", "comet <run>"]));

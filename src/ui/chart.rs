@@ -8,8 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use specmill_runtime::store::series::PointQuery;
-use specmill_runtime::store::{Run, ScalarOrder, Store, StoreError};
+use specmill_runtime::store::{Run, Store, StoreError};
 
 use super::{blocking, Ui, Viewer};
 use crate::api::clearml::{group_intervals, histogram, SeriesStats};
@@ -176,17 +175,36 @@ fn widths(sources: &[Source], runs: &[Run], samples: i64) -> Vec<i64> {
     widths
 }
 
-/// Downsamples `metric` of `runs` (every metric when `None`): one chart per metric, in name
-/// order. By step, from the store's rollup (only series of fewer than about 2 × `samples`
-/// points read points); by time, from the points in range.
-pub fn charts(store: &Store, runs: &[Run], metric: Option<&str>, axis: Axis, range: Option<(i64, i64)>, samples: i64) -> Result<Vec<Chart>, StoreError> {
+/// Downsamples `metric` of `runs` (every metric when `None`) once per entry of `samples`:
+/// for each, one chart per metric, in name order. The series are found (and, by time, their
+/// points read) once. By step, from the store's rollup (only series of fewer than about
+/// 2 × `samples` points read points); by time, from the finite values in range.
+pub fn charts(
+    store: &Store,
+    runs: &[Run],
+    metric: Option<&str>,
+    axis: Axis,
+    range: Option<(i64, i64)>,
+    samples: &[i64],
+) -> Result<Vec<Vec<Chart>>, StoreError> {
     match axis {
         Axis::Step => step_charts(store, runs, metric, range, samples),
         Axis::Time => time_charts(store, runs, metric, range, samples),
     }
 }
 
-fn step_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<(i64, i64)>, samples: i64) -> Result<Vec<Chart>, StoreError> {
+/// The label of every source, in order.
+fn labels(sources: &[Source], runs: &[Run]) -> Vec<String> {
+    sources
+        .iter()
+        .map(|src| {
+            let variants = sources.iter().filter(|s| s.run.id == src.run.id && s.metric == src.metric).count();
+            label(src, runs.len() > 1, variants)
+        })
+        .collect()
+}
+
+fn step_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<(i64, i64)>, samples: &[i64]) -> Result<Vec<Vec<Chart>>, StoreError> {
     let mut sources = Vec::new();
     for run in runs {
         for b in store.series_bounds(run.id)? {
@@ -206,50 +224,51 @@ fn step_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<
             sources.push(Source { run: run.clone(), metric: b.metric, variant: b.variant, stats });
         }
     }
-    let widths = widths(&sources, runs, samples);
-    let mut lines: Vec<(Line, i64, String)> = Vec::with_capacity(sources.len());
-    for (src, width) in sources.iter().zip(&widths) {
-        let points = store.series_buckets_in(src.run.id, &src.metric, &src.variant, *width, range)?;
-        let variants = sources.iter().filter(|s| s.run.id == src.run.id && s.metric == src.metric).count();
-        lines.push((Line { label: label(src, runs.len() > 1, variants), points }, *width, src.metric.clone()));
+    let labels = labels(&sources, runs);
+    let mut out = Vec::with_capacity(samples.len());
+    for n in samples {
+        let widths = widths(&sources, runs, *n);
+        let mut lines: Vec<(Line, i64, String)> = Vec::with_capacity(sources.len());
+        for ((src, width), label) in sources.iter().zip(&widths).zip(&labels) {
+            let points = store.series_buckets_in(src.run.id, &src.metric, &src.variant, *width, range)?;
+            lines.push((Line { label: label.clone(), points }, *width, src.metric.clone()));
+        }
+        out.push(assemble(lines, Axis::Step, range));
     }
-    Ok(assemble(lines, Axis::Step, range))
+    Ok(out)
 }
 
-fn time_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<(i64, i64)>, samples: i64) -> Result<Vec<Chart>, StoreError> {
+fn time_charts(store: &Store, runs: &[Run], metric: Option<&str>, range: Option<(i64, i64)>, samples: &[i64]) -> Result<Vec<Vec<Chart>>, StoreError> {
     let mut sources = Vec::new();
     let mut points = Vec::new();
     for run in runs {
-        let rows = store.points(&PointQuery {
-            run_id: run.id,
-            metrics: metric.map(|m| vec![m.to_string()]),
-            ts_from_us: range.map(|r| r.0.saturating_mul(1000)),
-            ts_to_us: range.map(|r| r.1.saturating_mul(1000).saturating_add(999)),
-            finite_only: true,
-            order: ScalarOrder::TsAsc,
-            ..PointQuery::default()
-        })?;
+        let (from, to) = (range.map(|r| r.0.saturating_mul(1000)), range.map(|r| r.1.saturating_mul(1000).saturating_add(999)));
         let mut by_series: BTreeMap<(String, String), Vec<(i64, f64)>> = BTreeMap::new();
-        for s in rows {
-            by_series.entry((s.metric, s.variant)).or_default().push((s.ts_us.div_euclid(1000), s.value));
+        for (metric, variant, ts_us, value) in store.finite_values_by_time(run.id, metric, from, to)? {
+            by_series.entry((metric, variant)).or_default().push((ts_us.div_euclid(1000), value));
         }
         for ((metric, variant), pts) in by_series {
             sources.push(Source { run: run.clone(), metric, variant, stats: SeriesStats::of(&pts) });
             points.push(pts);
         }
     }
-    let widths = widths(&sources, runs, samples);
-    let lines = sources
-        .iter()
-        .zip(points)
-        .zip(&widths)
-        .map(|((src, pts), width)| {
-            let (x, y) = histogram(&pts, *width);
-            let variants = sources.iter().filter(|s| s.run.id == src.run.id && s.metric == src.metric).count();
-            (Line { label: label(src, runs.len() > 1, variants), points: x.into_iter().zip(y).collect() }, *width, src.metric.clone())
-        })
-        .collect();
-    Ok(assemble(lines, Axis::Time, range))
+    let labels = labels(&sources, runs);
+    let mut out = Vec::with_capacity(samples.len());
+    for n in samples {
+        let widths = widths(&sources, runs, *n);
+        let lines = sources
+            .iter()
+            .zip(&points)
+            .zip(&widths)
+            .zip(&labels)
+            .map(|(((src, pts), width), label)| {
+                let (x, y) = histogram(pts, *width);
+                (Line { label: label.clone(), points: x.into_iter().zip(y).collect() }, *width, src.metric.clone())
+            })
+            .collect();
+        out.push(assemble(lines, Axis::Time, range));
+    }
+    Ok(out)
 }
 
 /// Groups lines into one chart per metric (in metric order, lines in their given order).
@@ -332,7 +351,7 @@ pub async fn data(ui: web::Data<Ui>, viewer: Viewer, q: web::Query<ChartQuery>) 
             Ok(runs) => runs,
             Err(id) => return Ok(Err(id)),
         };
-        Ok(Ok(charts(&store, &runs, Some(&metric), axis, range, samples)?))
+        Ok(Ok(charts(&store, &runs, Some(&metric), axis, range, &[samples])?.pop().unwrap_or_default()))
     })
     .await;
     match result {

@@ -80,12 +80,7 @@ fn load(store: &Store, tenant: &str, ids: &[i64], metric: Option<String>, axis: 
     let chart = if metric.is_empty() {
         None
     } else {
-        let c = chart::charts(store, &runs, Some(&metric), axis, None, chart::SAMPLES)?.pop();
-        let t = chart::charts(store, &runs, Some(&metric), axis, None, chart::TABLE_SAMPLES)?.pop();
-        c.map(|c| {
-            let t = t.unwrap_or_else(|| c.clone());
-            ChartView::new(c, t)
-        })
+        ChartView::all(chart::charts(store, &runs, Some(&metric), axis, None, &[chart::SAMPLES, chart::TABLE_SAMPLES])?).pop()
     };
     Ok(Ok(Compared { runs, metrics: metrics.into_iter().collect(), metric, chart }))
 }

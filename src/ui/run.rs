@@ -32,6 +32,14 @@ impl ChartView {
     pub fn new(chart: Chart, table: Chart) -> ChartView {
         ChartView { json: script_json(&chart), chart, table }
     }
+
+    /// The views of what [`chart::charts`] gives for `[SAMPLES, TABLE_SAMPLES]`: each chart
+    /// with its table (the same metrics, in the same order).
+    pub fn all(mut sets: Vec<Vec<Chart>>) -> Vec<ChartView> {
+        let tables = sets.pop().unwrap_or_default();
+        let charts = sets.pop().unwrap_or_default();
+        charts.into_iter().zip(tables).map(|(c, t)| ChartView::new(c, t)).collect()
+    }
 }
 
 /// `value` as JSON that is safe inside a `<script>` element.
@@ -171,15 +179,7 @@ fn event_row(e: &Event, detail_key: &str) -> EventRow {
 fn load(store: &Store, tenant: &str, id: i64, axis: Axis) -> Result<Option<RunData>, StoreError> {
     let Some(run) = store.run_by_id(tenant, id)? else { return Ok(None) };
     let runs = std::slice::from_ref(&run);
-    let charts = chart::charts(store, runs, None, axis, None, chart::SAMPLES)?;
-    let mut tables = chart::charts(store, runs, None, axis, None, chart::TABLE_SAMPLES)?.into_iter();
-    let charts = charts
-        .into_iter()
-        .map(|c| {
-            let table = tables.next().filter(|t| t.metric == c.metric).unwrap_or_else(|| c.clone());
-            ChartView::new(c, table)
-        })
-        .collect();
+    let charts = ChartView::all(chart::charts(store, runs, None, axis, None, &[chart::SAMPLES, chart::TABLE_SAMPLES])?);
     let logs = latest_events(store, run.id, "log")?
         .into_iter()
         .map(|e| LogLine { time: format_time(e.ts_us), level: text_of(&e.payload, "level"), text: text_of(&e.payload, "msg") })

@@ -168,6 +168,33 @@ impl Store {
         Ok((rows.into_iter().map(ScalarRow::into_scalar).collect::<Result<_, _>>()?, total))
     }
 
+    /// The finite values of a run (of one metric when given) with their time, between
+    /// `from_us` and `to_us` (inclusive, when given): (metric, variant, ts_us, value), in no
+    /// particular order. Reads only those four columns (charts by time downsample them).
+    pub fn finite_values_by_time(
+        &self,
+        run_id: i64,
+        metric: Option<&str>,
+        from_us: Option<i64>,
+        to_us: Option<i64>,
+    ) -> Result<Vec<(String, String, i64, f64)>, StoreError> {
+        let mut query = scalars::table
+            .filter(scalars::run_id.eq(run_id))
+            .filter(scalars::special.eq_any(FINITE_SPECIALS))
+            .select((scalars::metric, scalars::variant, scalars::ts_us, scalars::value))
+            .into_boxed();
+        if let Some(m) = metric {
+            query = query.filter(scalars::metric.eq(m.to_string()));
+        }
+        if let Some(from) = from_us {
+            query = query.filter(scalars::ts_us.ge(from));
+        }
+        if let Some(to) = to_us {
+            query = query.filter(scalars::ts_us.le(to));
+        }
+        Ok(query.load(&mut *self.conn()?)?)
+    }
+
     /// How many points `q` selects, ignoring its order, offset and limit.
     pub fn count_points(&self, q: &PointQuery) -> Result<i64, StoreError> {
         if matches_nothing(q) {
