@@ -269,26 +269,9 @@ mod tests {
     use crate::store::schema::runs;
     use crate::store::testdb;
 
-    /// Runs `test` on a fresh SQLite store, then on a fresh PostgreSQL database (skipped,
-    /// with a note on the real stderr, when the server does not answer and `CI` is unset).
+    /// Runs `test` on a fresh SQLite store, then on a fresh PostgreSQL database.
     fn on_both(test: fn(&Store)) {
-        let path = testdb::fresh_sqlite_path();
-        test(&Store::open(&path.display().to_string()).unwrap());
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
-        let admin = match testdb::probe_postgres() {
-            Ok(url) => url,
-            Err(reason) if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
-                panic!("PostgreSQL is required when CI is set: {reason}")
-            }
-            Err(reason) => {
-                use std::io::Write;
-                let _ = writeln!(std::io::stderr(), "SKIP postgres: {reason}");
-                return;
-            }
-        };
-        let url = testdb::fresh_postgres_database(&admin).unwrap();
-        test(&Store::open(&url).unwrap());
-        testdb::drop_postgres_database(&admin, &url).unwrap();
+        testdb::on_each_backend(|url| test(&Store::open(url).unwrap()));
     }
 
     fn point(metric: &str, step: Option<i64>, value: f64, source: &str, key: &str) -> NewScalar {

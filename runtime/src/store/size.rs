@@ -62,28 +62,7 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_size_grows_with_points() {
-        let path = testdb::fresh_sqlite_path();
-        grows_with_points(&path.display().to_string());
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
-    }
-
-    #[test]
-    fn postgres_size_grows_with_points() {
-        let admin = match testdb::probe_postgres() {
-            Ok(url) => url,
-            Err(reason) if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
-                panic!("PostgreSQL is required when CI is set: {reason}")
-            }
-            Err(reason) => {
-                // the real stderr: the harness captures eprintln! of passing tests
-                use std::io::Write;
-                let _ = writeln!(std::io::stderr(), "SKIP postgres: {reason}");
-                return;
-            }
-        };
-        let url = testdb::fresh_postgres_database(&admin).unwrap();
-        grows_with_points(&url);
-        testdb::drop_postgres_database(&admin, &url).unwrap();
+    fn size_grows_with_points_on_both_backends() {
+        testdb::on_each_backend(grows_with_points);
     }
 }

@@ -42,6 +42,30 @@ pub fn postgres_admin_url_setting() -> String {
         .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_string())
 }
 
+/// Runs `test` with the URL of a fresh SQLite store, then of a fresh PostgreSQL database,
+/// removing each afterwards. Without a PostgreSQL server the second run is skipped, with a
+/// note on the real stderr (the harness captures `eprintln!` of passing tests); when `CI`
+/// is set that is a failure instead.
+pub fn on_each_backend(test: impl Fn(&str)) {
+    let path = fresh_sqlite_path();
+    test(&path.display().to_string());
+    let _ = std::fs::remove_dir_all(path.parent().unwrap_or(&path));
+    let admin = match probe_postgres() {
+        Ok(url) => url,
+        Err(reason) if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
+            panic!("PostgreSQL is required when CI is set: {reason}")
+        }
+        Err(reason) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIP postgres: {reason}");
+            return;
+        }
+    };
+    let url = fresh_postgres_database(&admin).expect("create a fresh PostgreSQL database");
+    test(&url);
+    let _ = drop_postgres_database(&admin, &url);
+}
+
 /// Tries to connect to the admin URL: `Ok(url)`, or `Err(reason)` to report a skip.
 pub fn probe_postgres() -> Result<String, String> {
     probe_postgres_url(&postgres_admin_url_setting())
