@@ -14,7 +14,7 @@ per_backend! {
 }
 
 /// The rows every table has, by the start of their measure.
-const MEASURES: [&str; 13] = [
+const MEASURES: [&str; 17] = [
     "floor: Store::put_scalars",
     "ingest: ClearML events.add_batch",
     "ingest: SageMaker BatchPutMetrics",
@@ -24,6 +24,10 @@ const MEASURES: [&str; 13] = [
     "read: Lens metrics/data",
     "read: Dioptra snapshots",
     "read: ClearML get_scalar_metric_data",
+    "read: dashboard run page",
+    "read: dashboard zoom",
+    "dashboard run page size",
+    "dashboard zoom reply size",
     "server peak RSS while ingesting",
     "server peak RSS while reading",
     "store size per 1M points",
