@@ -147,7 +147,7 @@ fn rebuilt_server_serves_the_new_routes() {
         std::fs::create_dir_all(&project).unwrap();
         std::fs::copy(root().join(entry), project.join(entry)).unwrap();
     }
-    for dir in ["codegen", "runtime", "wire", "client", "src", "generated", "examples"] {
+    for dir in ["codegen", "runtime", "wire", "client", "src", "generated", "examples", "templates"] {
         common::copy_tree(&root().join(dir), &project.join(dir));
     }
     modified_specs(&project.join("specs"));
