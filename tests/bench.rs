@@ -14,7 +14,7 @@ per_backend! {
 }
 
 /// The rows every table has, by the start of their measure.
-const MEASURES: [&str; 17] = [
+const MEASURES: [&str; 19] = [
     "floor: Store::put_scalars",
     "ingest: ClearML events.add_batch",
     "ingest: SageMaker BatchPutMetrics",
@@ -28,6 +28,8 @@ const MEASURES: [&str; 17] = [
     "read: dashboard zoom",
     "dashboard run page size",
     "dashboard zoom reply size",
+    "dashboard run page size, gzip",
+    "dashboard zoom reply size, gzip",
     "server peak RSS while ingesting",
     "server peak RSS while reading",
     "store size per 1M points",

@@ -224,6 +224,14 @@ fn an_open_server_shows_every_api_s_runs_without_javascript() {
     assert!(js.header("cache-control").unwrap().contains("immutable"));
     assert!(get(&s, "/ui/static/uPlot.LICENSE.txt", None).text.starts_with("The MIT License"));
     assert_eq!(get(&s, "/ui/static/../Cargo.toml", None).status, 404);
+    // pages are gzipped when the browser asks; the APIs' replies never are
+    let gz = |path: &str| agent().get(&s.url(path)).set("Accept-Encoding", "gzip").call().unwrap();
+    let page = gz(&format!("/ui/runs/{}", task.id));
+    assert_eq!(page.header("content-encoding"), Some("gzip"));
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut page.into_reader(), &mut body).unwrap();
+    assert!(body.starts_with(&[0x1f, 0x8b]) && body.len() < run.text.len() / 2, "{} of {}", body.len(), run.text.len());
+    assert_eq!(gz(&format!("{COMET}/experiment/metrics/summary?experimentKey={key}")).header("content-encoding"), None);
 }
 
 #[test]

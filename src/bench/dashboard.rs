@@ -1,7 +1,10 @@
 //! The dashboard's speed on the read set: the run page of the whole run (one chart per
 //! metric, every series downsampled on the server, plus the tables shown without
 //! JavaScript) and a zoom of one chart, over real HTTP. Reports the server time per request
-//! and the bytes each sends; each reply is checked for the charts it must hold.
+//! and the bytes each sends, as is and gzipped (as browsers ask for it); each reply is
+//! checked for the charts it must hold.
+
+use std::io::Read as _;
 
 use super::floor::ReadSet;
 use super::http::Client;
@@ -12,6 +15,20 @@ pub struct DashboardReads {
     pub reads: Vec<Read>,
     pub page_bytes: u64,
     pub zoom_bytes: u64,
+    /// The same replies' bytes when the request accepts gzip (None: not compressed).
+    pub page_gzip_bytes: Option<u64>,
+    pub zoom_gzip_bytes: Option<u64>,
+}
+
+/// The bytes of `path`'s reply body when the request accepts gzip, if it came compressed.
+fn gzip_bytes(base: &str, path: &str) -> Option<u64> {
+    let reply = ureq::get(&format!("{base}{path}")).set("Accept-Encoding", "gzip").call().ok()?;
+    if reply.header("Content-Encoding") != Some("gzip") {
+        return None;
+    }
+    let mut body = Vec::new();
+    reply.into_reader().read_to_end(&mut body).ok()?;
+    Some(body.len() as u64)
 }
 
 /// The run page, then a zoom to 10 % of one metric's steps (repeated for percentiles).
@@ -19,7 +36,8 @@ pub fn run(base: &str, set: &ReadSet) -> DashboardReads {
     let client = Client::new(base);
     let mut page = Read::new(format!("read: dashboard run page /ui/runs/{{id}}, {} charts of {} points", set.metrics.len(), set.points()));
     let mut page_bytes = 0;
-    let path = format!("/ui/runs/{}", set.run_id);
+    let page_path = format!("/ui/runs/{}", set.run_id);
+    let path = page_path.clone();
     repeat(&mut page, |read| {
         let html = read.timed(|| client.send("GET", &path, "text/html", None))?;
         page_bytes = html.len() as u64;
@@ -33,7 +51,8 @@ pub fn run(base: &str, set: &ReadSet) -> DashboardReads {
     let (lo, hi) = (set.steps * 45 / 100, set.steps * 55 / 100);
     let mut zoom = Read::new(format!("read: dashboard zoom /ui/chart, 1 metric, steps {lo}..{hi} of {}", set.steps));
     let mut zoom_bytes = 0;
-    let path = format!("/ui/chart?runs={}&metric={metric}&from={lo}&to={hi}", set.run_id);
+    let zoom_path = format!("/ui/chart?runs={}&metric={metric}&from={lo}&to={hi}", set.run_id);
+    let path = zoom_path.clone();
     repeat(&mut zoom, |read| {
         let text = read.timed(|| client.send("GET", &path, "application/json", None))?;
         zoom_bytes = text.len() as u64;
@@ -45,5 +64,11 @@ pub fn run(base: &str, set: &ReadSet) -> DashboardReads {
         }
         Ok(1)
     });
-    DashboardReads { reads: vec![page, zoom], page_bytes, zoom_bytes }
+    DashboardReads {
+        reads: vec![page, zoom],
+        page_bytes,
+        zoom_bytes,
+        page_gzip_bytes: gzip_bytes(base, &page_path),
+        zoom_gzip_bytes: gzip_bytes(base, &zoom_path),
+    }
 }

@@ -137,6 +137,12 @@ fn measure(backend: Backend, opts: &Options) -> anyhow::Result<Table> {
     }
     table.rows.push(Row::new("dashboard run page size (HTML with the charts' data and tables)", dashboard.page_bytes as f64 / 1024.0, "KiB"));
     table.rows.push(Row::new("dashboard zoom reply size (JSON)", dashboard.zoom_bytes as f64 / 1024.0, "KiB"));
+    for (what, bytes) in [("dashboard run page size, gzip", dashboard.page_gzip_bytes), ("dashboard zoom reply size, gzip", dashboard.zoom_gzip_bytes)] {
+        match bytes {
+            Some(b) => table.rows.push(Row::new(what, b as f64 / 1024.0, "KiB")),
+            None => table.problems.push(format!("{what}: the reply was not gzipped")),
+        }
+    }
     let overall_peak = process::status_bytes(pid, "VmHWM").unwrap_or(0);
     drop(server);
 

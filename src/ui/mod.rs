@@ -41,6 +41,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, ui: Ui) {
         .route("/ui", web::get().to(|| async { redirect("/ui/") }))
         .service(
             web::scope("/ui")
+                // pages and their chart data compress well (gzip, when the browser asks); the
+                // APIs' replies are left as their clients expect them
+                .wrap(actix_web::middleware::Compress::default())
                 .app_data(web::QueryConfig::default().error_handler(bad_query))
                 .route("/", web::get().to(runs::page))
                 .route("/runs/{id}", web::get().to(run::page))
