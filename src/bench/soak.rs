@@ -2,7 +2,9 @@
 //! server child on a fresh store (loopback only), sampling the server's memory, open files
 //! and threads and the request latencies window by window. It fails on any error reply,
 //! on a crash, and on growth: memory, open files or latency that keep climbing once the
-//! server has warmed up.
+//! server has warmed up. Connections to the database server are counted apart from the
+//! open files: the connection pool opens more of them when every one is busy (up to its
+//! size), which is bounded, not a leak.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -62,7 +64,11 @@ struct Counts {
 pub struct Sample {
     pub at: Duration,
     pub rss: u64,
+    /// Open files other than connections to the database server.
     pub fds: u64,
+    /// Connections to the database server (the pool grows to its size under load, so they
+    /// are not counted in `fds`: a bounded pool is not a leak).
+    pub db_conns: u64,
     pub threads: u64,
     pub points: u64,
     pub reads: u64,
@@ -87,8 +93,41 @@ pub struct Report {
     pub read_kinds: Vec<String>,
 }
 
-fn open_files(pid: u32) -> u64 {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count() as u64).unwrap_or(0)
+/// The process's open files: (all but its TCP connections to `db_port`, those connections).
+fn open_files(pid: u32, db_port: Option<u16>) -> (u64, u64) {
+    let links: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok()).map(|p| p.display().to_string()).collect())
+        .unwrap_or_default();
+    let db_sockets = db_port.map(|port| db_socket_inodes(pid, port)).unwrap_or_default();
+    let db = links.iter().filter(|l| l.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')).is_some_and(|i| db_sockets.contains(i))).count();
+    ((links.len() - db) as u64, db as u64)
+}
+
+/// Inodes of the process's TCP sockets whose remote port is `port` (`/proc/<pid>/net/tcp*`:
+/// `rem_address` is `HEXIP:HEXPORT`, the inode is the tenth column).
+fn db_socket_inodes(pid: u32, port: u16) -> std::collections::HashSet<String> {
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = cols.get(2).and_then(|a| a.rsplit(':').next()).and_then(|p| u16::from_str_radix(p, 16).ok());
+            if let (Some(p), Some(inode)) = (remote_port, cols.get(9)) {
+                if p == port {
+                    inodes.insert(inode.to_string());
+                }
+            }
+        }
+    }
+    inodes
+}
+
+/// The port of a PostgreSQL URL (5432 when it names none); None for SQLite.
+fn db_port(url: &str) -> Option<u16> {
+    let rest = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://"))?;
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    Some(host.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).unwrap_or(5432))
 }
 
 fn threads(pid: u32) -> u64 {
@@ -220,10 +259,12 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             break;
         }
         let c = std::mem::take(&mut *window.lock().unwrap());
+        let (fds, db_conns) = open_files(pid, db_port(&store.url));
         samples.push(Sample {
             at: started.elapsed(),
             rss: status_bytes(pid, "VmRSS").unwrap_or(0),
-            fds: open_files(pid),
+            fds,
+            db_conns,
             threads: threads(pid),
             points: c.points,
             reads: c.reads,
@@ -304,18 +345,19 @@ impl Report {
             opts.points_per_s,
             opts.reads_per_s
         );
-        let _ = writeln!(out, "| at | RSS MiB | open files | threads | points/s | reads/s | errors | write p99 ms | read p99 ms |");
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "| at | RSS MiB | open files | db conns | threads | points/s | reads/s | errors | write p99 ms | read p99 ms |");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
         let mut prev = Duration::ZERO;
         for s in &self.samples {
             let secs = (s.at - prev).as_secs_f64().max(1e-9);
             prev = s.at;
             let _ = writeln!(
                 out,
-                "| {:.0} s | {:.1} | {} | {} | {:.0} | {:.1} | {} | {:.1} | {:.1} |",
+                "| {:.0} s | {:.1} | {} | {} | {} | {:.0} | {:.1} | {} | {:.1} | {:.1} |",
                 s.at.as_secs_f64(),
                 s.rss as f64 / 1048576.0,
                 s.fds,
+                s.db_conns,
                 s.threads,
                 s.points as f64 / secs,
                 s.reads as f64 / secs,
@@ -365,6 +407,7 @@ mod tests {
                 at: Duration::from_secs(i as u64 + 1),
                 rss: (rss_mib(i) * 1048576.0) as u64,
                 fds: fds(i),
+                db_conns: 1 + i as u64 % 16,
                 threads: 20,
                 points: 1000,
                 reads: 20,
@@ -392,5 +435,27 @@ mod tests {
         let slow = samples(|_| 40.0, |_| 50, |i| if i < 12 { 10.0 } else { 200.0 });
         assert!(growth(&slow).iter().any(|p| p.starts_with("write p99 latency grew")), "{:?}", growth(&slow));
         assert_eq!(growth(&slow[..4]).len(), 1, "too few windows to judge is itself reported");
+    }
+
+    #[test]
+    fn database_ports_come_from_the_store_url() {
+        assert_eq!(db_port("postgres://postgres@127.0.0.1:5432/specmill_t_1"), Some(5432));
+        assert_eq!(db_port("postgresql://u:p@db.example:6543/x?sslmode=disable"), Some(6543));
+        assert_eq!(db_port("postgres://localhost/x"), Some(5432));
+        assert_eq!(db_port("/tmp/store.db"), None);
+    }
+
+    #[test]
+    fn this_process_s_database_connections_are_counted_apart() {
+        // a listener and a connection to it stand in for the database server
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(open_files(std::process::id(), Some(port)).1, 0);
+        let conns: Vec<_> = (0..3).map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+        let (others, db) = open_files(std::process::id(), Some(port));
+        assert_eq!(db, 3, "the three connections to the port (never accepted, so no server ends)");
+        assert!(others > 0, "the listener and the process's other files");
+        drop(conns);
+        assert_eq!(open_files(std::process::id(), Some(port)).1, 0);
     }
 }
