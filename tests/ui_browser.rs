@@ -1,9 +1,10 @@
-//! The dashboard in a real browser (headless Chromium through chromedriver): runs written by
+//! The dashboard in real browsers (headless Chromium through chromedriver, headless Firefox ESR
+//! through geckodriver; the same steps in each): runs written by
 //! the real client libraries (boto3's sagemaker-metrics, the clearml SDK's session), then the
 //! login form, the runs page and its search, a run's charts drawn by uPlot, a zoom that
 //! re-reads the server, and the compare page. Screenshots go to `target/ui-screenshots/`.
 //!
-//! Without chromium/chromedriver or the Python virtualenv it prints SKIP locally and fails in
+//! Without a browser and its driver or the Python virtualenv it prints SKIP locally and fails in
 //! CI. One backend (SQLite): the store's reads behind the pages are tested on both elsewhere.
 
 mod common;
@@ -13,7 +14,7 @@ mod browser;
 use std::process::Command;
 use std::time::Duration;
 
-use browser::Browser;
+use browser::{Browser, Kind};
 use common::{block_on, python, Backend, Server};
 use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use serde_json::{json, Value};
@@ -62,15 +63,25 @@ fn chart(metric: &str) -> String {
 }
 
 #[test]
-fn dashboard_in_a_browser() {
+fn dashboard_in_chromium() {
+    dashboard_in(Kind::Chromium);
+}
+
+#[test]
+fn dashboard_in_firefox() {
+    dashboard_in(Kind::Firefox);
+}
+
+/// Login, runs page and search, the ClearML run's charts, zoom and compare in `kind`.
+fn dashboard_in(kind: Kind) {
     let Some(python) = python() else { return };
-    let Some((chromium, chromedriver)) = browser::binaries() else { return };
+    let Some((browser_program, driver_program)) = browser::binaries(kind) else { return };
     let Some(server) = Server::start_with_config(Backend::Sqlite, CONFIG) else { return };
     write_with_client(&python, &server, "sagemaker", SAGEMAKER_RUN);
     write_with_client(&python, &server, "clearml", CLEARML_TASK);
 
     block_on(async {
-        let b = Browser::start(&chromium, &chromedriver, &server.base).await;
+        let b = Browser::start(kind, &browser_program, &driver_program, &server.base).await;
 
         // ---- login: the dashboard sends an unknown viewer to the form, which refuses a
         // wrong secret and takes the ClearML key pair
@@ -143,7 +154,7 @@ fn dashboard_in_a_browser() {
         b.screenshot("run").await;
 
         // ---- zoom the loss chart: a real drag across the plot first, the page's zoom
-        // function if headless Chromium's drag does not reach uPlot
+        // function if the headless browser's drag does not reach uPlot
         let over = b.find(&format!("{loss} .u-over")).await;
         let (_, _, width, _) = over.rectangle().await.unwrap();
         let drag = MouseActions::new("mouse".into())
@@ -156,9 +167,9 @@ fn dashboard_in_a_browser() {
         b.client.release_actions().await.unwrap();
         let dragged = b.wait_js_for(&format!("document.querySelector('{}').dataset.loads === '2'", loss.replace('\'', "\\'")), Duration::from_secs(5)).await;
         if dragged {
-            println!("zoom: the mouse drag across .u-over zoomed the chart");
+            println!("zoom ({kind:?}): the mouse drag across .u-over zoomed the chart");
         } else {
-            println!("zoom: the mouse drag did not zoom in headless Chromium; zooming with specmillZoom");
+            println!("zoom ({kind:?}): the mouse drag did not zoom; zooming with specmillZoom");
             b.js("return window.specmillZoom('loss', 1500, 2500).then(() => true)").await;
         }
         b.wait_js(&format!("document.querySelector('{}').dataset.loads === '2'", loss.replace('\'', "\\'")), "the zoomed chart").await;
@@ -175,7 +186,7 @@ fn dashboard_in_a_browser() {
         let (density_before, density_after) = (points_before / 4999.0, points_after / (to - from).max(1.0));
         assert!(density_after > 1.5 * density_before, "finer buckets after the zoom: {density_before:.3} → {density_after:.3} points per step");
         assert!(b.find(&format!("{loss} .chart-status")).await.text().await.unwrap().contains("zoomed to"));
-        println!("zoom: {points_before} points over 0..4999, then {points_after} over {from}..{to}");
+        println!("zoom ({kind:?}): {points_before} points over 0..4999, then {points_after} over {from}..{to}");
         b.screenshot_of(".chart-card:has(.chart[data-metric=\"loss\"])", "run-zoomed").await;
         // double-click zooms out
         let over = b.find(&format!("{loss} .u-over")).await;
@@ -190,9 +201,9 @@ fn dashboard_in_a_browser() {
         if b.wait_js_for(&format!("document.querySelector('{}').dataset.loads === '3'", loss.replace('\'', "\\'")), Duration::from_secs(5)).await {
             assert_eq!(b.attr(&loss, "data-range").await.as_deref(), Some(""), "double-click zooms out");
             assert_eq!(b.attr(&loss, "data-points").await.unwrap().parse::<f64>().unwrap(), points_before);
-            println!("zoom out: the double-click zoomed out");
+            println!("zoom out ({kind:?}): the double-click zoomed out");
         } else {
-            println!("zoom out: the double-click did not reach uPlot in headless Chromium");
+            println!("zoom out ({kind:?}): the double-click did not reach uPlot");
         }
 
         // ---- compare: both runs ticked on the runs page

@@ -1,8 +1,9 @@
-//! A real browser for the dashboard tests: Debian's headless Chromium driven through
-//! chromedriver (started here on a free port) with fantoccini, over plain HTTP on loopback.
+//! A real browser for the dashboard tests: Debian's headless Chromium through chromedriver
+//! and Debian's Firefox ESR through geckodriver (each driver started here on a free port),
+//! driven with fantoccini over plain HTTP on loopback.
 //!
 //! Only tests/ui_browser.rs includes this module (`#[path]`), so the other test binaries do
-//! not compile fantoccini's API. Without chromium and chromedriver a test prints SKIP locally
+//! not compile fantoccini's API. Without a browser or its driver a test prints SKIP locally
 //! and fails in CI (`CI` set), as the Python and PostgreSQL tests do; `.ci/run` installs them.
 #![allow(dead_code)]
 
@@ -17,21 +18,80 @@ use serde_json::{json, Value};
 /// How long a wait for the page (an element, a chart drawn, a navigation) may take.
 pub const WAIT: Duration = Duration::from_secs(20);
 
-/// `name` on `PATH` (or in /usr/bin), if it is there.
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]).map(|dir| dir.join(name)).find(|p| p.is_file())
+/// The browsers the dashboard is tested in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Debian's `chromium`, driven by `chromedriver` (package chromium-driver).
+    Chromium,
+    /// Debian's `firefox-esr`, driven by `geckodriver` (`cargo install geckodriver`).
+    Firefox,
 }
 
-/// The chromium and chromedriver binaries, or None (printed SKIP) when either is missing
+impl Kind {
+    /// The browser's and its driver's program names.
+    fn programs(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Chromium => ("chromium", "chromedriver"),
+            Kind::Firefox => ("firefox-esr", "geckodriver"),
+        }
+    }
+
+    /// How to install them, for the SKIP line and the CI failure.
+    fn install_hint(self) -> &'static str {
+        match self {
+            Kind::Chromium => "apt-get install chromium chromium-driver; .ci/run does",
+            Kind::Firefox => "apt-get install firefox-esr and cargo install --locked geckodriver; .ci/run does",
+        }
+    }
+
+    /// The name screenshots of this browser start with: none for Chromium (the README's
+    /// screenshots), `firefox-` for Firefox.
+    pub fn screenshot_prefix(self) -> &'static str {
+        match self {
+            Kind::Chromium => "",
+            Kind::Firefox => "firefox-",
+        }
+    }
+
+    /// The session's capabilities: headless, a 1400×1000 window, `binary` as the browser.
+    fn capabilities(self, binary: &Path) -> serde_json::Map<String, Value> {
+        let mut caps = serde_json::Map::new();
+        match self {
+            Kind::Chromium => caps.insert(
+                "goog:chromeOptions".into(),
+                json!({
+                    "binary": binary,
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000", "--disable-dev-shm-usage"],
+                }),
+            ),
+            Kind::Firefox => caps.insert(
+                "moz:firefoxOptions".into(),
+                json!({ "binary": binary, "args": ["-headless", "--width=1400", "--height=1000"] }),
+            ),
+        };
+        caps
+    }
+}
+
+/// `name` on `PATH` (or in /usr/bin or cargo's bin directory), if it is there.
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|d| d.join("bin"));
+    std::env::split_paths(&path).chain([PathBuf::from("/usr/bin")]).chain(cargo_bin).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+/// The browser and driver binaries of `kind`, or None (printed SKIP) when either is missing
 /// outside CI. In CI a missing one fails the test.
-pub fn binaries() -> Option<(PathBuf, PathBuf)> {
-    match (which("chromium"), which("chromedriver")) {
-        (Some(chromium), Some(driver)) => Some((chromium, driver)),
-        (chromium, driver) => {
-            let missing: Vec<&str> =
-                [("chromium", chromium.is_none()), ("chromedriver", driver.is_none())].into_iter().filter(|(_, m)| *m).map(|(n, _)| n).collect();
-            let reason = format!("no {} (apt-get install chromium chromium-driver; .ci/run does)", missing.join(" and "));
+pub fn binaries(kind: Kind) -> Option<(PathBuf, PathBuf)> {
+    let (browser, driver) = kind.programs();
+    match (which(browser), which(driver)) {
+        (Some(b), Some(d)) => Some((b, d)),
+        (b, d) => {
+            let missing: Vec<&str> = [(browser, b.is_none()), (driver, d.is_none())].into_iter().filter(|(_, m)| *m).map(|(n, _)| n).collect();
+            let reason = format!("no {} ({})", missing.join(" and "), kind.install_hint());
             if std::env::var_os("CI").is_some() {
                 panic!("a browser is required in CI: {reason}");
             }
@@ -46,8 +106,9 @@ pub fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("the target directory").join("ui-screenshots")
 }
 
-/// chromedriver with one headless Chromium session.
+/// A WebDriver server (chromedriver or geckodriver) with one headless browser session.
 pub struct Browser {
+    pub kind: Kind,
     pub client: Client,
     driver: Child,
     driver_url: String,
@@ -57,17 +118,23 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver on a free port, waits until it answers and opens a session of
-    /// `chromium` (from [`binaries`]) that pages of `base` are loaded from.
-    pub async fn start(chromium: &Path, chromedriver: &Path, base: &str) -> Browser {
+    /// Starts the driver on a free port, waits until it answers and opens a session of the
+    /// browser (both from [`binaries`]) that pages of `base` are loaded from. With
+    /// `SPECMILL_TEST_BROWSER_LOG` set the driver's output is shown.
+    pub async fn start(kind: Kind, browser: &Path, driver_program: &Path, base: &str) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = std::env::var_os("SPECMILL_TEST_CHROMEDRIVER_LOG").is_some();
-        let mut driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
+        let log = std::env::var_os("SPECMILL_TEST_BROWSER_LOG").is_some();
+        let port_args = match kind {
+            Kind::Chromium => vec![format!("--port={port}")],
+            // geckodriver's Marionette port is chosen by the system unless one is given
+            Kind::Firefox => vec!["--host".to_string(), "127.0.0.1".to_string(), "--port".to_string(), port.to_string()],
+        };
+        let mut driver = Command::new(driver_program)
+            .args(&port_args)
             .stdout(if log { Stdio::inherit() } else { Stdio::null() })
             .stderr(if log { Stdio::inherit() } else { Stdio::null() })
             .spawn()
-            .expect("start chromedriver");
+            .unwrap_or_else(|e| panic!("start {}: {e}", driver_program.display()));
         let driver_url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + WAIT;
         loop {
@@ -81,33 +148,26 @@ impl Browser {
                 break;
             }
             if let Ok(Some(status)) = driver.try_wait() {
-                panic!("chromedriver exited: {status}");
+                panic!("{} exited: {status}", driver_program.display());
             }
             if Instant::now() > deadline {
                 let _ = driver.kill();
-                panic!("chromedriver did not answer on {driver_url} within {WAIT:?}");
+                panic!("{} did not answer on {driver_url} within {WAIT:?}", driver_program.display());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000", "--disable-dev-shm-usage"],
-            }),
-        );
+        let caps = kind.capabilities(browser);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = match ClientBuilder::new(connector).capabilities(caps).connect(&driver_url).await {
             Ok(c) => c,
             Err(e) => {
                 let _ = driver.kill();
                 let _ = driver.wait();
-                panic!("no Chromium session from chromedriver: {e}");
+                panic!("no {kind:?} session from {}: {e}", driver_program.display());
             }
         };
         let session = client.session_id().await.ok().flatten();
-        Browser { client, driver, driver_url, session, base: base.trim_end_matches('/').to_string() }
+        Browser { kind, client, driver, driver_url, session, base: base.trim_end_matches('/').to_string() }
     }
 
     /// Load `path` of the server.
@@ -165,19 +225,20 @@ impl Browser {
         self.find(css).await.attr(name).await.unwrap_or_else(|e| panic!("{css} [{name}]: {e}"))
     }
 
-    /// Saves a PNG of the viewport as `<target>/ui-screenshots/<name>.png` and prints its path.
+    /// Saves a PNG of the viewport as `<target>/ui-screenshots/<prefix><name>.png` (the prefix
+    /// is [`Kind::screenshot_prefix`]) and prints its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
-        save_png(name, &png)
+        save_png(&format!("{}{name}", self.kind.screenshot_prefix()), &png)
     }
 
     /// Saves a PNG of the first element `css` matches, as [`Browser::screenshot`] does.
     pub async fn screenshot_of(&self, css: &str, name: &str) -> PathBuf {
         let png = self.find(css).await.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
-        save_png(name, &png)
+        save_png(&format!("{}{name}", self.kind.screenshot_prefix()), &png)
     }
 
-    /// Ends the session (Chromium quits) and chromedriver.
+    /// Ends the session (the browser quits) and the driver.
     pub async fn close(mut self) {
         if self.session.take().is_some() {
             let _ = self.client.clone().close().await;
@@ -197,7 +258,7 @@ fn save_png(name: &str, png: &[u8]) -> PathBuf {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // a test that panicked still ends the session, so Chromium does not outlive the test
+        // a test that panicked still ends the session, so the browser does not outlive the test
         if let Some(id) = self.session.take() {
             let _ = ureq::delete(&format!("{}/session/{id}", self.driver_url)).timeout(Duration::from_secs(10)).call();
         }
